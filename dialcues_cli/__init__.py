@@ -1,0 +1,1 @@
+"""The ``dialcues`` command line: the process-level composition root."""

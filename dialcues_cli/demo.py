@@ -1,0 +1,38 @@
+"""The demo tenant ``dialcues serve`` creates on an empty database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialcues_core import Dialcues
+from dialcues_core.config import Settings
+
+DEMO_LINE_NUMBER = "+14155550100"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    """What the demo created, with its raw key."""
+
+    organization_id: str
+    user_id: str
+    line_id: str
+    api_key: str
+
+    def banner(self, settings: Settings) -> str:
+        """Return the text printed at start: the key and a ready-to-paste curl line."""
+        base = f"http://{settings.host}:{settings.rest_port}/api/public/v1"
+        return (
+            "\nDialcues demo ready (simulated line, no real calls).\n"
+            f"  API key (shown once): {self.api_key}\n"
+            f"  Try:  curl -s -H 'Authorization: Bearer {self.api_key}' {base}/me\n"
+        )
+
+
+def seed_demo(dc: Dialcues) -> DemoTenant:
+    """Create a demo organization, user, simulated default line and API key."""
+    org = dc.accounts.create_organization("Demo")
+    user = dc.accounts.create_user(org.id, "demo@example.com", "Demo User")
+    line = dc.accounts.add_line(org.id, "simulated", DEMO_LINE_NUMBER, label="Demo line")
+    issued = dc.accounts.create_api_key(user.id, name="demo")
+    return DemoTenant(org.id, user.id, line.id, issued.raw)

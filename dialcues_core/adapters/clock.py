@@ -1,0 +1,13 @@
+"""The system clock: the only place that reads the real time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class SystemClock:
+    """Read the current time from the operating system."""
+
+    def now(self) -> datetime:
+        """Return the current aware UTC time."""
+        return datetime.now(UTC)

@@ -1,0 +1,319 @@
+"""The dispatcher's storage primitives on SQLite and PostgreSQL.
+
+The caller (``dialcues_core.attempts``) holds the transaction: on SQLite it is ``BEGIN
+IMMEDIATE`` (one writer at a time, so a select-then-update claim is atomic); on PostgreSQL
+the selects lock their rows with ``FOR UPDATE SKIP LOCKED`` so that N workers never take the
+same row. Hot statements are written as SQL once per backend; rows are plain tuples.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from dialcues_core.adapters.peewee.repositories import _line, _organization
+from dialcues_core.adapters.peewee.tables import LineRow, OrganizationRow, from_ms, to_ms
+from dialcues_core.model import (
+    ExecutionStatus,
+    OutboundLine,
+    Provider,
+    ProviderSettings,
+    RecurrenceKind,
+    RecurrenceRule,
+    ReminderStatus,
+)
+from dialcues_core.ports import DueReminder, LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.scheduling import Attempted, NextStep
+
+_REMINDER_COLS = (
+    "id, user_id, organization_id, title, message, phone_number, line_id, due_at, status, "
+    "scheduled_at, timezone, local_time, recurrence_kind, interval_days, weekdays, cron, "
+    "recurrence_end_at, retry_count"
+)
+_EXECUTION_COLS = (
+    "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
+    "to_number, message, scheduled_for, executed_at, call_id"
+)
+
+
+class PeeweeDispatchStore:
+    """Dispatch primitives over the bound peewee database."""
+
+    def __init__(self, db: pw.Database):
+        self.db = db
+        self.pg = isinstance(db, pw.PostgresqlDatabase)
+        self.p = "%s" if self.pg else "?"
+        self.lock = " FOR UPDATE SKIP LOCKED" if self.pg else ""
+
+    def _sql(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self.db.execute_sql(sql.replace("?", self.p), params)
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            cursor = self.db.cursor()
+            cursor.executemany(sql.replace("?", self.p), rows)
+
+    # ------------------------------------------------------------------ selecting work
+    def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
+        """Return due reminders in due order, locked (skip locked on PostgreSQL)."""
+        cursor = self._sql(
+            f"SELECT {_REMINDER_COLS} FROM reminders WHERE due_at <= ? AND status = 'scheduled'"
+            f" ORDER BY due_at, id LIMIT ?{self.lock}",
+            (to_ms(now), limit),
+        )
+        return [_due(row) for row in cursor.fetchall()]
+
+    def queued_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+        """Return due queued executions, locked."""
+        cursor = self._sql(
+            f"SELECT {_EXECUTION_COLS} FROM executions WHERE due_at <= ? AND status = 'queued'"
+            f" ORDER BY due_at, id LIMIT ?{self.lock}",
+            (to_ms(now), limit),
+        )
+        return [_live(row) for row in cursor.fetchall()]
+
+    def expired_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+        """Return in-progress executions whose lease has run out, locked."""
+        cursor = self._sql(
+            f"SELECT {_EXECUTION_COLS} FROM executions WHERE status = 'in_progress'"
+            f" AND lease_until < ? ORDER BY lease_until LIMIT ?{self.lock}",
+            (to_ms(now), limit),
+        )
+        return [_live(row) for row in cursor.fetchall()]
+
+    def executions_by_id(self, ids: list[int]) -> dict[int, LiveExecution]:
+        """Return executions by id, locked."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        lock = " FOR UPDATE" if self.pg else ""
+        cursor = self._sql(
+            f"SELECT {_EXECUTION_COLS} FROM executions WHERE id IN ({marks}){lock}", ids
+        )
+        return {row[0]: _live(row) for row in cursor.fetchall()}
+
+    def execution_by_call_id(self, call_id: str) -> LiveExecution | None:
+        """Return the execution of a provider call id."""
+        row = self._sql(
+            f"SELECT {_EXECUTION_COLS} FROM executions WHERE call_id = ? LIMIT 1", (call_id,)
+        ).fetchone()
+        return _live(row) if row else None
+
+    def attempted(self, reminder_ids: list[int]) -> dict[int, tuple[Attempted, int | None]]:
+        """Return each reminder's policy view and last execution id, locked."""
+        if not reminder_ids:
+            return {}
+        marks = ",".join("?" * len(reminder_ids))
+        lock = " FOR UPDATE" if self.pg else ""
+        cursor = self._sql(
+            f"SELECT {_REMINDER_COLS}, last_execution_id FROM reminders"
+            f" WHERE id IN ({marks}){lock}",
+            reminder_ids,
+        )
+        return {row[0]: (_attempted(row), row[18]) for row in cursor.fetchall()}
+
+    # ------------------------------------------------------------------ writing
+    def insert_executions(self, rows: list[NewExecution]) -> list[int]:
+        """Insert executions; return their ids in order."""
+        if not rows:
+            return []
+        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows))
+        params: list[Any] = []
+        for r in rows:
+            params.extend(_execution_params(r))
+        cursor = self._sql(
+            "INSERT INTO executions (user_id, organization_id, reminder_id, reminder_title,"
+            " status, attempt, line_id, to_number, message, scheduled_for, executed_at,"
+            f" lease_until, error_message, ended_at, created_at, due_at) VALUES {values}"
+            " RETURNING id",
+            params,
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+    def start_executions(self, ids: list[int], now: datetime, lease_until: datetime) -> None:
+        """Mark queued executions in progress with a lease."""
+        self._many(
+            "UPDATE executions SET status = 'in_progress', executed_at = ?, lease_until = ?,"
+            " due_at = NULL WHERE id = ?",
+            [(to_ms(now), to_ms(lease_until), i) for i in ids],
+        )
+
+    def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
+        """Push leases forward."""
+        self._many(
+            "UPDATE executions SET lease_until = ? WHERE id = ?",
+            [(to_ms(lease_until), i) for i in ids],
+        )
+
+    def mark_dialing(self, pairs: list[tuple[int, int]], now: datetime) -> None:
+        """Set reminders in progress with their new execution."""
+        self._many(
+            "UPDATE reminders SET status = 'in_progress', due_at = NULL, last_execution_id = ?,"
+            " updated_at = ? WHERE id = ?",
+            [(execution_id, to_ms(now), reminder_id) for reminder_id, execution_id in pairs],
+        )
+
+    def set_reminder_step(
+        self, reminder_id: int, step: NextStep, now: datetime, last_execution_id: int | None = None
+    ) -> None:
+        """Write the policy's next step (and the last execution, when given)."""
+        due = step.due_at
+        self._sql(
+            "UPDATE reminders SET status = ?, scheduled_at = ?, retry_count = ?,"
+            " next_attempt_at = ?, due_at = ?, updated_at = ?,"
+            " last_execution_id = COALESCE(?, last_execution_id) WHERE id = ?",
+            (
+                step.status.value,
+                to_ms(step.scheduled_at),
+                step.retry_count,
+                to_ms(step.next_attempt_at) if step.next_attempt_at else None,
+                to_ms(due) if due else None,
+                to_ms(now),
+                last_execution_id,
+                reminder_id,
+            ),
+        )
+
+    def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Store call ids where none is stored yet."""
+        self._many(
+            "UPDATE executions SET call_id = ? WHERE id = ? AND call_id IS NULL",
+            [(call_id, execution_id) for execution_id, call_id in pairs],
+        )
+
+    def record_outcome(self, execution_id: int, outcome: OutcomeRecord) -> None:
+        """Write the final facts of an attempt."""
+        self._sql(
+            "UPDATE executions SET status = ?, ended_at = ?, ended_reason = ?, duration_s = ?,"
+            " cost = ?, error_message = ?, call_id = COALESCE(call_id, ?), lease_until = NULL,"
+            " due_at = NULL WHERE id = ?",
+            (
+                outcome.status.value,
+                to_ms(outcome.ended_at) if outcome.ended_at else None,
+                outcome.ended_reason,
+                outcome.duration_s,
+                outcome.cost,
+                outcome.error_message,
+                outcome.call_id,
+                execution_id,
+            ),
+        )
+
+    def requeue(self, execution_id: int, due_at: datetime) -> None:
+        """Put an execution back to queued until ``due_at``."""
+        self._sql(
+            "UPDATE executions SET status = 'queued', due_at = ?, lease_until = NULL WHERE id = ?",
+            (to_ms(due_at), execution_id),
+        )
+
+    # ------------------------------------------------------------------ lookups
+    def lines_of(self, org_ids: set[str]) -> dict[str, list[OutboundLine]]:
+        """Return each organization's lines, default first."""
+        found: dict[str, list[OutboundLine]] = {org: [] for org in org_ids}
+        if not org_ids:
+            return found
+        rows = (
+            LineRow.select()
+            .where(LineRow.organization.in_(list(org_ids)))
+            .order_by(LineRow.is_default.desc(), LineRow.created_at, LineRow.id)
+        )
+        for row in rows:
+            line = _line(row)
+            found[line.organization_id].append(line)
+        return found
+
+    def providers_of(self, org_ids: set[str]) -> dict[str, ProviderSettings | None]:
+        """Return each organization's provider settings."""
+        if not org_ids:
+            return {}
+        rows = OrganizationRow.select().where(OrganizationRow.id.in_(list(org_ids)))
+        return {row.id: _organization(row).provider for row in rows}
+
+    def in_flight(self, org_id: str) -> int:
+        """Count the organization's provider calls in the air."""
+        if self.pg:
+            self._sql("SELECT pg_advisory_xact_lock(hashtext(?))", (org_id,))
+        row = self._sql(
+            "SELECT COUNT(*) FROM executions e JOIN outbound_lines l ON l.id = e.line_id"
+            " WHERE e.organization_id = ? AND e.status = 'in_progress' AND l.provider = ?",
+            (org_id, Provider.VAPI.value),
+        ).fetchone()
+        return int(row[0])
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest due time of anything waiting."""
+        row = self._sql("SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled'").fetchone()
+        queued = self._sql("SELECT MIN(due_at) FROM executions WHERE status = 'queued'").fetchone()
+        times = [t for t in (row[0], queued[0]) if t is not None]
+        return from_ms(min(times)) if times else None
+
+
+# ----------------------------------------------------------------------------- mapping
+def _execution_params(r: NewExecution) -> tuple[Any, ...]:
+    return (
+        r.user_id,
+        r.organization_id,
+        r.reminder_id,
+        r.reminder_title,
+        r.status.value,
+        r.attempt,
+        r.line_id,
+        r.to,
+        r.message,
+        to_ms(r.scheduled_for),
+        to_ms(r.executed_at) if r.executed_at else None,
+        to_ms(r.lease_until) if r.lease_until else None,
+        r.error_message,
+        to_ms(r.ended_at) if r.ended_at else None,
+        to_ms(r.executed_at or r.scheduled_for),
+        to_ms(r.scheduled_for) if r.status is ExecutionStatus.QUEUED else None,
+    )
+
+
+def _attempted(row: tuple[Any, ...]) -> Attempted:
+    rule = None
+    if row[12]:
+        rule = RecurrenceRule(
+            kind=RecurrenceKind(row[12]),
+            anchor=datetime.fromisoformat(row[11]),
+            zone=row[10],
+            interval_days=row[13],
+            weekdays=tuple(int(d) for d in row[14].split(",")) if row[14] else (),
+            cron=row[15],
+            end_at=from_ms(row[16]) if row[16] is not None else None,
+        )
+    return Attempted(ReminderStatus(row[8]), from_ms(row[9]), rule, row[17])
+
+
+def _due(row: tuple[Any, ...]) -> DueReminder:
+    return DueReminder(
+        id=row[0],
+        user_id=row[1],
+        organization_id=row[2],
+        title=row[3],
+        message=row[4],
+        phone_number=row[5],
+        line_id=row[6],
+        due_at=from_ms(row[7]),
+        attempted=_attempted(row),
+    )
+
+
+def _live(row: tuple[Any, ...]) -> LiveExecution:
+    return LiveExecution(
+        id=row[0],
+        user_id=row[1],
+        organization_id=row[2],
+        reminder_id=row[3],
+        title=row[4] or "Call",
+        status=ExecutionStatus(row[5]),
+        attempt=row[6],
+        line_id=row[7],
+        to=row[8],
+        message=row[9] or "",
+        scheduled_for=from_ms(row[10]),
+        executed_at=from_ms(row[11]) if row[11] is not None else None,
+        call_id=row[12],
+    )

@@ -1,0 +1,211 @@
+"""The peewee row classes, bound to the database through :data:`database_proxy`.
+
+Instants are stored as integer milliseconds since the Unix epoch (UTC) on every backend: one
+representation, exact comparisons, compact indexes. A reminder's local wall-clock anchor is
+stored as ISO text beside its zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee as pw
+
+database_proxy = pw.DatabaseProxy()
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(instant: datetime) -> int:
+    """Return the aware ``instant`` as integer milliseconds since the epoch."""
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def from_ms(ms: int) -> datetime:
+    """Return the aware UTC instant of ``ms`` milliseconds since the epoch."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(microsecond=(ms % 1000) * 1000)
+
+
+class InstantField(pw.BigIntegerField):
+    """An aware UTC datetime stored as epoch milliseconds."""
+
+    def db_value(self, value: Any) -> Any:
+        """Convert an aware datetime to milliseconds (ints pass through)."""
+        if isinstance(value, datetime):
+            return to_ms(value)
+        return value
+
+    def python_value(self, value: Any) -> Any:
+        """Convert milliseconds to an aware UTC datetime."""
+        return from_ms(value) if value is not None else None
+
+
+class BaseRow(pw.Model):
+    """Base of every row class."""
+
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class SchemaVersionRow(BaseRow):
+    """The schema version the migrations reached."""
+
+    version = pw.IntegerField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+class OrganizationRow(BaseRow):
+    """An organization and its provider settings (secrets never leave the core)."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    name = pw.CharField(max_length=255)
+    created_at = InstantField()
+    provider = pw.CharField(max_length=20, null=True)
+    provider_api_key = pw.TextField(null=True)
+    provider_assistant_id = pw.CharField(max_length=255, null=True)
+    provider_webhook_secret = pw.TextField(null=True)
+    provider_base_url = pw.CharField(max_length=500, null=True)
+    provider_concurrency = pw.IntegerField(null=True)
+    provider_retry_delays = pw.CharField(max_length=255, null=True)
+
+    class Meta:
+        table_name = "organizations"
+
+
+class UserRow(BaseRow):
+    """A user in one organization."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    organization = pw.ForeignKeyField(OrganizationRow, column_name="organization_id")
+    email = pw.CharField(max_length=320)
+    name = pw.CharField(max_length=255)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "users"
+        indexes = ((("organization", "email"), True),)
+
+
+class ApiKeyRow(BaseRow):
+    """An API key, stored only as its SHA-256 hash."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    user = pw.ForeignKeyField(UserRow, column_name="user_id")
+    organization_id = pw.CharField(max_length=40)
+    name = pw.CharField(max_length=255, null=True)
+    prefix = pw.CharField(max_length=20)
+    last4 = pw.CharField(max_length=4)
+    key_hash = pw.CharField(max_length=64, unique=True)
+    scopes = pw.CharField(max_length=500)
+    created_at = InstantField()
+    last_used_at = InstantField(null=True)
+    expires_at = InstantField(null=True)
+    revoked_at = InstantField(null=True)
+
+    class Meta:
+        table_name = "api_keys"
+
+
+class LineRow(BaseRow):
+    """An outbound line."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    organization = pw.ForeignKeyField(OrganizationRow, column_name="organization_id")
+    provider = pw.CharField(max_length=20)
+    provider_line_id = pw.CharField(max_length=255, null=True)
+    phone_number = pw.CharField(max_length=16)
+    label = pw.CharField(max_length=255, null=True)
+    is_default = pw.BooleanField(default=False)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "outbound_lines"
+
+
+class ReminderRow(BaseRow):
+    """A reminder. ``due_at`` is set only while it waits to be dialed (the dispatcher's scan)."""
+
+    id = pw.BigAutoField()
+    user_id = pw.CharField(max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    title = pw.CharField(max_length=255)
+    message = pw.TextField()
+    phone_number = pw.CharField(max_length=16)
+    scheduled_at = InstantField()
+    timezone = pw.CharField(max_length=64)
+    local_time = pw.CharField(max_length=19)
+    status = pw.CharField(max_length=16)
+    line_id = pw.CharField(max_length=40, null=True)
+    recurrence_kind = pw.CharField(max_length=16, null=True)
+    interval_days = pw.IntegerField(null=True)
+    weekdays = pw.CharField(max_length=20, null=True)
+    cron = pw.CharField(max_length=255, null=True)
+    recurrence_end_at = InstantField(null=True)
+    retry_count = pw.IntegerField(default=0)
+    next_attempt_at = InstantField(null=True)
+    last_execution_id = pw.BigIntegerField(null=True)
+    due_at = InstantField(null=True, index=True)
+    search_text = pw.TextField()
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "reminders"
+        indexes = (
+            (("user_id", "scheduled_at", "id"), False),
+            (("user_id", "status", "scheduled_at"), False),
+            (("user_id", "updated_at"), False),
+        )
+
+
+class ExecutionRow(BaseRow):
+    """One call attempt. ``reminder_id`` is kept (no foreign key) after its reminder is deleted.
+
+    ``lease_until`` is set while a worker owns the attempt (``in_progress``); ``due_at`` while
+    it waits ``queued`` (a call placed now, or a create the provider throttled).
+    """
+
+    id = pw.BigAutoField()
+    user_id = pw.CharField(max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    reminder_id = pw.BigIntegerField(null=True, index=True)
+    reminder_title = pw.CharField(max_length=255, null=True)
+    status = pw.CharField(max_length=16)
+    attempt = pw.IntegerField(default=1)
+    call_id = pw.CharField(max_length=100, null=True, index=True)
+    line_id = pw.CharField(max_length=40, null=True)
+    to_number = pw.CharField(max_length=16)
+    message = pw.TextField(null=True)
+    scheduled_for = InstantField()
+    executed_at = InstantField(null=True)
+    ended_at = InstantField(null=True)
+    ended_reason = pw.CharField(max_length=255, null=True)
+    duration_s = pw.IntegerField(null=True)
+    cost = pw.DoubleField(null=True)
+    error_message = pw.TextField(null=True)
+    lease_until = InstantField(null=True)
+    due_at = InstantField(null=True, index=True)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "executions"
+        indexes = (
+            (("user_id", "id"), False),
+            (("status", "lease_until"), False),
+        )
+
+
+ALL_TABLES: list[type[BaseRow]] = [
+    SchemaVersionRow,
+    OrganizationRow,
+    UserRow,
+    ApiKeyRow,
+    LineRow,
+    ReminderRow,
+    ExecutionRow,
+]

@@ -1,0 +1,364 @@
+"""The dispatcher's synchronous use cases: claim due work, record calls and outcomes.
+
+Each public method is one transaction over the :class:`DispatchStore`. The execution row is
+committed ``in_progress`` (with a lease) *before* any provider is called; outcomes are applied
+idempotently (an execution already final is left alone; an event whose call id differs from
+the stored one is ignored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dialcues_core import scheduling
+from dialcues_core.config import Settings
+from dialcues_core.errors import ProviderEventRejected
+from dialcues_core.keys import hashes_match
+from dialcues_core.model import ExecutionStatus, OutboundLine, Provider, ProviderSettings
+from dialcues_core.outcomes import classify
+from dialcues_core.ports import (
+    CallEvent,
+    Clock,
+    DispatchStore,
+    DueReminder,
+    LiveExecution,
+    NewExecution,
+    OutcomeRecord,
+    Transactions,
+)
+
+MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An execution this worker now owns and should dial (or reconcile)."""
+
+    execution: LiveExecution
+    line: OutboundLine
+    provider: ProviderSettings | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A final outcome to apply to an execution."""
+
+    execution_id: int
+    status: ExecutionStatus
+    retry: bool
+    ended_at: datetime | None
+    ended_reason: str | None = None
+    duration_s: int | None = None
+    cost: float | None = None
+    error_message: str | None = None
+    call_id: str | None = None
+
+    @classmethod
+    def from_event(cls, execution_id: int, event: CallEvent) -> Finished:
+        """Build the outcome of a provider's final event (through the one outcome table)."""
+        outcome = classify(event.ended_reason)
+        return cls(
+            execution_id=execution_id,
+            status=outcome.status,
+            retry=outcome.retry,
+            ended_at=event.ended_at,
+            ended_reason=event.ended_reason,
+            duration_s=event.duration_s,
+            cost=event.cost,
+            error_message=outcome.error_message,
+            call_id=event.call_id,
+        )
+
+
+class Attempts:
+    """Claim, record and finish call attempts."""
+
+    def __init__(self, store: DispatchStore, tx: Transactions, clock: Clock, settings: Settings):
+        self.store = store
+        self.tx = tx
+        self.clock = clock
+        self.settings = settings
+
+    @property
+    def lease(self) -> timedelta:
+        """Return how long a claim belongs to its worker."""
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    # ------------------------------------------------------------------ claim
+    def claim(self, limit: int) -> list[Claimed]:
+        """Claim up to ``limit`` due attempts; record ``missed`` ones instead of dialing them."""
+        now = self.clock.now()
+        with self.tx.atomic():
+            due = self.store.due_reminders(now, limit)
+            queued = self.store.queued_executions(now, max(0, limit - len(due)))
+            orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
+            lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+            budget = _Budget(self.store, providers)
+            dial = [r for r in due if not self._missed(r, now)]
+            dial = [
+                r
+                for r in dial
+                if budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id))
+            ]
+            claimed = self._start_reminders(dial, now, lines, providers)
+            claimed += self._start_queued(queued, now, lines, providers, budget)
+        return claimed
+
+    def _missed(self, r: DueReminder, now: datetime) -> bool:
+        if not scheduling.is_missed(r.attempted.scheduled_at, now, self.settings.grace_seconds):
+            return False
+        row = _new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
+        (missed_id,) = self.store.insert_executions([row])
+        step = scheduling.after_missed(r.attempted, now)
+        self.store.set_reminder_step(r.id, step, now, last_execution_id=missed_id)
+        return True
+
+    def _start_reminders(
+        self,
+        due: list[DueReminder],
+        now: datetime,
+        lines: dict[str, list[OutboundLine]],
+        providers: dict[str, ProviderSettings | None],
+    ) -> list[Claimed]:
+        chosen = [(r, _line(lines, r.line_id, r.organization_id)) for r in due]
+        rows = [
+            _new_execution(
+                r, ExecutionStatus.IN_PROGRESS, line.id if line else None, now, now + self.lease
+            )
+            for r, line in chosen
+        ]
+        ids = self.store.insert_executions(rows)
+        self.store.mark_dialing([(r.id, i) for (r, _), i in zip(chosen, ids, strict=True)], now)
+        claimed: list[Claimed] = []
+        for (r, line), row, new_id in zip(chosen, rows, ids, strict=True):
+            live = _live_from(new_id, row)
+            if line is None:
+                self._finish_one(
+                    Finished(
+                        new_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE
+                    ),
+                    now,
+                )
+                continue
+            claimed.append(Claimed(live, line, providers.get(r.organization_id)))
+        return claimed
+
+    def _start_queued(
+        self,
+        queued: list[LiveExecution],
+        now: datetime,
+        lines: dict[str, list[OutboundLine]],
+        providers: dict[str, ProviderSettings | None],
+        budget: _Budget,
+    ) -> list[Claimed]:
+        claimed: list[Claimed] = []
+        for e in queued:
+            line = _line(lines, e.line_id, e.organization_id)
+            if line is not None and not budget.admit(e.organization_id, line):
+                continue
+            self.store.start_executions([e.id], now, now + self.lease)
+            if line is None:
+                self._finish_one(
+                    Finished(e.id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE),
+                    now,
+                )
+                continue
+            claimed.append(Claimed(e, line, providers.get(e.organization_id)))
+        return claimed
+
+    def reclaim_expired(self, limit: int) -> list[Claimed]:
+        """Take over attempts whose lease ran out (their worker died or the call is long)."""
+        now = self.clock.now()
+        with self.tx.atomic():
+            expired = self.store.expired_executions(now, limit)
+            orgs = {e.organization_id for e in expired}
+            lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+            self.store.extend_leases([e.id for e in expired], now + self.lease)
+        return [
+            Claimed(e, line, providers.get(e.organization_id))
+            for e in expired
+            if (line := _line(lines, e.line_id, e.organization_id)) is not None
+        ]
+
+    # ------------------------------------------------------------------ record
+    def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Store the provider's call ids of placed calls."""
+        with self.tx.atomic():
+            self.store.record_call_ids(pairs)
+
+    def extend(self, execution_ids: list[int]) -> None:
+        """Keep attempts whose calls are still in the air."""
+        with self.tx.atomic():
+            self.store.extend_leases(execution_ids, self.clock.now() + self.lease)
+
+    def requeue(self, execution_id: int, retry_after: float | None) -> None:
+        """The provider throttled the create: wait, without using the retry budget."""
+        fallback = (self.settings.retry_delays or (60,))[0]
+        seconds = retry_after if retry_after is not None else fallback
+        with self.tx.atomic():
+            self.store.requeue(execution_id, self.clock.now() + timedelta(seconds=seconds))
+
+    def finish(self, batch: list[Finished]) -> list[Finished]:
+        """Apply final outcomes in one transaction; return those that changed something."""
+        now = self.clock.now()
+        with self.tx.atomic():
+            return [f for f in batch if self._finish_one(f, now)]
+
+    def _finish_one(self, f: Finished, now: datetime) -> bool:
+        current = self.store.executions_by_id([f.execution_id]).get(f.execution_id)
+        if current is None or current.status.is_final:
+            return False
+        if f.call_id and current.call_id and current.call_id != f.call_id:
+            return False
+        self.store.record_outcome(
+            f.execution_id,
+            OutcomeRecord(
+                f.status,
+                f.ended_at or now,
+                f.ended_reason,
+                f.duration_s,
+                f.cost,
+                f.error_message,
+                f.call_id,
+            ),
+        )
+        if current.reminder_id is not None:
+            self._advance(current, f, now)
+        return True
+
+    def _advance(self, execution: LiveExecution, f: Finished, now: datetime) -> None:
+        assert execution.reminder_id is not None
+        found = self.store.attempted([execution.reminder_id]).get(execution.reminder_id)
+        if found is None or found[1] != execution.id:
+            return
+        attempted, _ = found
+        delays = self._delays(execution.organization_id)
+        step = scheduling.after_outcome(
+            attempted, f.status, f.retry, now, delays, self.settings.grace_seconds
+        )
+        self.store.set_reminder_step(execution.reminder_id, step, now)
+
+    def _delays(self, org_id: str) -> tuple[int, ...]:
+        provider = self.store.providers_of({org_id}).get(org_id)
+        if provider is not None and provider.retry_delays is not None:
+            return provider.retry_delays
+        return self.settings.retry_delays
+
+    # ------------------------------------------------------------------ events
+    def find_execution(self, execution_id: int | None, call_id: str) -> LiveExecution | None:
+        """Return the execution an event is about (by our id, else by call id)."""
+        with self.tx.atomic():
+            if execution_id is not None:
+                found = self.store.executions_by_id([execution_id]).get(execution_id)
+                if found is not None:
+                    return found
+            return self.store.execution_by_call_id(call_id) if call_id else None
+
+    def receive_provider_event(self, secret: str | None, event: CallEvent) -> bool:
+        """Apply a provider's webhook event after checking its organization's secret.
+
+        Raises ``ProviderEventRejected`` (nothing changes) when the execution is unknown or
+        the secret does not match in constant time; returns whether anything changed.
+        """
+        execution = self.find_execution(event.execution_id, event.call_id)
+        if execution is None:
+            raise ProviderEventRejected()
+        with self.tx.atomic():
+            provider = self.store.providers_of({execution.organization_id}).get(
+                execution.organization_id
+            )
+        if provider is None or secret is None or not hashes_match(provider.webhook_secret, secret):
+            raise ProviderEventRejected()
+        return self.apply_events([(execution.id, event)]) > 0
+
+    def apply_events(self, events: list[tuple[int, CallEvent]]) -> int:
+        """Apply provider events: call ids of live calls, outcomes of ended ones."""
+        starts = [(eid, e.call_id) for eid, e in events if not e.is_final and e.call_id]
+        finals = [Finished.from_event(eid, e) for eid, e in events if e.is_final]
+        now = self.clock.now()
+        with self.tx.atomic():
+            if starts:
+                self.store.record_call_ids(starts)
+            return sum(self._finish_one(f, now) for f in finals)
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the next attempt is due (None: nothing waits)."""
+        with self.tx.atomic():
+            return self.store.next_due_at()
+
+
+class _Budget:
+    """Provider concurrency per organization, counted in the database across workers."""
+
+    def __init__(self, store: DispatchStore, providers: dict[str, ProviderSettings | None]):
+        self.store = store
+        self.providers = providers
+        self.left: dict[str, int] = {}
+
+    def admit(self, org_id: str, line: OutboundLine | None) -> bool:
+        """Tell whether one more call of the organization may go out on ``line`` now."""
+        provider = self.providers.get(org_id)
+        if line is None or line.provider is not Provider.VAPI or provider is None:
+            return True
+        if org_id not in self.left:
+            self.left[org_id] = provider.concurrency - self.store.in_flight(org_id)
+        if self.left[org_id] <= 0:
+            return False
+        self.left[org_id] -= 1
+        return True
+
+
+def _line(
+    lines: dict[str, list[OutboundLine]], line_id: str | None, org: str
+) -> OutboundLine | None:
+    """Return the reminder's line, else the organization's default line, else None."""
+    org_lines = lines.get(org, [])
+    for line in org_lines:
+        if line.id == line_id:
+            return line
+    return org_lines[0] if org_lines else None
+
+
+def _new_execution(
+    r: DueReminder,
+    status: ExecutionStatus,
+    line_id: str | None,
+    now: datetime,
+    lease_until: datetime | None,
+) -> NewExecution:
+    missed = status is ExecutionStatus.MISSED
+    return NewExecution(
+        user_id=r.user_id,
+        organization_id=r.organization_id,
+        reminder_id=r.id,
+        reminder_title=r.title,
+        status=status,
+        attempt=r.attempted.retry_count + 1,
+        line_id=line_id,
+        to=r.phone_number,
+        message=r.message,
+        scheduled_for=r.due_at,
+        executed_at=None if missed else now,
+        lease_until=lease_until,
+        error_message="missed: the platform was down past the grace window" if missed else None,
+        ended_at=now if missed else None,
+    )
+
+
+def _live_from(new_id: int, row: NewExecution) -> LiveExecution:
+    return LiveExecution(
+        id=new_id,
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        reminder_id=row.reminder_id,
+        title=row.reminder_title or "Call",
+        status=row.status,
+        attempt=row.attempt,
+        line_id=row.line_id,
+        to=row.to,
+        message=row.message,
+        scheduled_for=row.scheduled_for,
+        executed_at=row.executed_at,
+        call_id=None,
+    )

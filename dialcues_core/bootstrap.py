@@ -1,0 +1,165 @@
+"""The composition root and the embedding API: :class:`Dialcues`.
+
+A host app needs no server::
+
+    from dialcues_core import Dialcues
+
+    dc = Dialcues.open("sqlite:///reminders.db")
+    org = dc.accounts.create_organization("Acme")
+    user = dc.accounts.create_user(org.id, "dev@example.com", "Jane")
+    dc.accounts.add_line(org.id, "simulated", "+14155550100", label="Main")
+    me = dc.as_user(user.id)
+    reminder = dc.reminders.create(me, {"title": "Stand-up", "message": "Time for stand-up",
+        "phone_number": "+14155552671", "timezone": "Europe/London",
+        "scheduled_at": "2030-03-25T09:00:00"})
+    dc.close()
+
+Everything here is synchronous. One process holds one database (the row classes are bound
+through a single proxy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import peewee as pw
+
+from dialcues_core.accounts import AccountRepositories, Accounts, Authenticator
+from dialcues_core.adapters.clock import SystemClock
+from dialcues_core.adapters.peewee import database
+from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
+from dialcues_core.adapters.peewee.repositories import (
+    PeeweeApiKeyRepository,
+    PeeweeExecutionRepository,
+    PeeweeLineRepository,
+    PeeweeOrganizationRepository,
+    PeeweeReminderRepository,
+    PeeweeTransactions,
+    PeeweeUserRepository,
+)
+from dialcues_core.attempts import Attempts
+from dialcues_core.config import Settings
+from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.model import ALL_SCOPES, Principal, Provider
+from dialcues_core.offload import Offloader
+from dialcues_core.ports import Clock, Dialer
+from dialcues_core.services import Executions, ReminderRepositories, Reminders
+
+EMBEDDED_KEY_ID = "embedded"
+
+
+@dataclass
+class Dialcues:
+    """Everything the platform does, wired to one database."""
+
+    settings: Settings
+    clock: Clock
+    db: pw.Database
+    transactions: PeeweeTransactions
+    accounts: Accounts
+    authenticator: Authenticator
+    reminders: Reminders
+    executions: Executions
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        migrate: bool = True,
+    ) -> Dialcues:
+        """Open (and by default migrate) the database at ``url`` and wire the use cases."""
+        settings = settings or Settings()
+        if url is not None:
+            settings = settings.replace(database_url=url)
+        clock = clock or SystemClock()
+        db = database.open_database(settings.database_url)
+        database.bind(db)
+        if migrate:
+            database.migrate(db)
+        return cls.wire(settings, clock, db)
+
+    @classmethod
+    def wire(cls, settings: Settings, clock: Clock, db: pw.Database) -> Dialcues:
+        """Build the use cases over an already bound database."""
+        transactions = PeeweeTransactions(db)
+        api_keys = PeeweeApiKeyRepository()
+        lines = PeeweeLineRepository()
+        authenticator = Authenticator(api_keys, transactions, clock, settings.key_cache_seconds)
+        accounts = Accounts(
+            AccountRepositories(
+                transactions,
+                PeeweeOrganizationRepository(),
+                PeeweeUserRepository(),
+                api_keys,
+                lines,
+            ),
+            clock,
+            authenticator,
+        )
+        repos = ReminderRepositories(
+            transactions, PeeweeReminderRepository(), PeeweeExecutionRepository(), lines
+        )
+        return cls(
+            settings=settings,
+            clock=clock,
+            db=db,
+            transactions=transactions,
+            accounts=accounts,
+            authenticator=authenticator,
+            reminders=Reminders(repos, clock),
+            executions=Executions(repos),
+        )
+
+    def attempts(self) -> Attempts:
+        """Return the dispatcher's synchronous use cases over this database."""
+        return Attempts(PeeweeDispatchStore(self.db), self.transactions, self.clock, self.settings)
+
+    def dispatcher(self, offloader: Offloader) -> Dispatcher:
+        """Build a dispatcher with the simulated and Vapi dialers, woken by reminder changes."""
+        from dialcues_core.adapters.dialers.simulated import SimulatedDialer
+        from dialcues_core.adapters.dialers.vapi import VapiDialer
+
+        dialers: dict[Provider, Dialer] = {}
+        dispatcher = Dispatcher(self.attempts(), dialers, offloader.run, self.settings, self.clock)
+        dialers[Provider.SIMULATED] = SimulatedDialer(
+            dispatcher.on_event, self.settings.simulated_delay
+        )
+        dialers[Provider.VAPI] = VapiDialer(self.settings.public_url)
+        self.reminders.listeners.append(dispatcher.wake)
+        return dispatcher
+
+    def as_user(self, user_id: str) -> Principal:
+        """Return a principal acting as the user with every scope (for host apps)."""
+        user = self.accounts.get_user(user_id)
+        return Principal(user, EMBEDDED_KEY_ID, frozenset(ALL_SCOPES))
+
+    def authenticate(self, raw_key: str | None) -> Principal:
+        """Return the principal an API key acts as (see :class:`Authenticator`)."""
+        return self.authenticator.authenticate(raw_key)
+
+    def whoami(self, principal: Principal) -> Mapping[str, object]:
+        """Return the ``/me`` facts of a principal."""
+        return {
+            "user": principal.user,
+            "organization_id": principal.organization_id,
+            "api_key_id": principal.api_key_id,
+        }
+
+    def ping(self) -> bool:
+        """Tell whether the database answers."""
+        return self.transactions.ping()
+
+    def close(self) -> None:
+        """Write pending key usage and close this thread's database connection."""
+        try:
+            self.authenticator.flush_usage()
+        finally:
+            if not self.db.is_closed():
+                self.db.close()
+
+
+__all__ = ["Dialcues"]

@@ -1,0 +1,153 @@
+"""Settings, read once into a frozen object (environment first; command-line flags override).
+
+Every name here is the one in ``configuration.md``; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from dialcues_core.errors import ValidationFailed
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket: ``rate`` tokens per second refill a bucket of ``capacity``."""
+
+    rate: float
+    capacity: int
+
+
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    "read": RateLimit(50, 100),
+    "write": RateLimit(10, 20),
+    "anon": RateLimit(5, 10),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of a Dialcues process."""
+
+    database_url: str = "sqlite:///dialcues.db"
+    host: str = "127.0.0.1"
+    rest_port: int = 8080
+    grpc_port: int = 50051
+    public_url: str = "http://127.0.0.1:8080"
+    admin_token: str | None = None
+    log_level: str = "info"
+    grace_seconds: int = 1800
+    retry_delays: tuple[int, ...] = (300, 900)
+    lease_seconds: int = 120
+    worker_concurrency: int = 64
+    simulated_delay: float = 0.5
+    rate_limits: dict[str, RateLimit] | None = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
+    )
+    key_cache_seconds: float = 5.0
+    webhooks_allow_private: bool = False
+    webhook_retry_schedule: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000, 36000)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every ``DIALCUES_*`` variable; raise ``ValidationFailed`` naming bad ones."""
+        values: dict[str, object] = {}
+        problems: dict[str, str] = {}
+        for env_name, (attr, parse) in PARSERS.items():
+            raw = environ.get(env_name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[attr] = parse(raw)
+            except ValueError as exc:
+                problems[env_name] = str(exc)
+        if problems:
+            raise ValidationFailed(problems, "Invalid settings in the environment.")
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with ``changes`` applied (flags override the environment)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given)  # type: ignore[arg-type]
+
+
+def parse_seconds_list(raw: str) -> tuple[int, ...]:
+    """Parse ``"300,900"`` into ``(300, 900)``; an empty string means no retries."""
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError("must be a comma-separated list of whole seconds") from None
+    if any(v < 0 for v in values):
+        raise ValueError("seconds must not be negative")
+    return values
+
+
+def parse_rate_limits(raw: str) -> dict[str, RateLimit] | None:
+    """Parse ``read=50/100,write=10/20,anon=5/10`` (or ``off``)."""
+    if raw.strip().lower() == "off":
+        return None
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for part in raw.split(","):
+        name, _, spec = part.strip().partition("=")
+        rate, _, capacity = spec.partition("/")
+        if name not in limits or not rate or not capacity:
+            raise ValueError("must look like read=50/100,write=10/20,anon=5/10 or off")
+        limits[name] = RateLimit(float(rate), int(capacity))
+    return limits
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    if raw.lower() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return raw.lower()
+
+
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError("must be 0 or 1")
+    return raw == "1"
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ValueError("must be sqlite:///PATH or postgresql://user@host:port/db")
+    return raw
+
+
+PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "DIALCUES_DATABASE_URL": ("database_url", _database_url),
+    "DIALCUES_HOST": ("host", str),
+    "DIALCUES_REST_PORT": ("rest_port", int),
+    "DIALCUES_GRPC_PORT": ("grpc_port", int),
+    "DIALCUES_PUBLIC_URL": ("public_url", lambda raw: raw.rstrip("/")),
+    "DIALCUES_ADMIN_TOKEN": ("admin_token", str),
+    "DIALCUES_LOG_LEVEL": ("log_level", _log_level),
+    "DIALCUES_GRACE_SECONDS": ("grace_seconds", _positive_int),
+    "DIALCUES_RETRY_DELAYS": ("retry_delays", parse_seconds_list),
+    "DIALCUES_LEASE_SECONDS": ("lease_seconds", _positive_int),
+    "DIALCUES_WORKER_CONCURRENCY": ("worker_concurrency", _positive_int),
+    "DIALCUES_SIMULATED_DELAY": ("simulated_delay", _non_negative_float),
+    "DIALCUES_RATE_LIMITS": ("rate_limits", parse_rate_limits),
+    "DIALCUES_KEY_CACHE_SECONDS": ("key_cache_seconds", _non_negative_float),
+    "DIALCUES_WEBHOOKS_ALLOW_PRIVATE": ("webhooks_allow_private", _flag),
+    "DIALCUES_WEBHOOK_RETRY_SCHEDULE": ("webhook_retry_schedule", parse_seconds_list),
+}

@@ -1,0 +1,315 @@
+"""The dispatcher: claim → dial → record → advance, asyncio, stopping cleanly on request.
+
+* **Claim** in batches through :class:`Attempts` (one transaction each; the execution is
+  committed ``in_progress`` with a lease before any provider is called).
+* **Dial** each claim as a task; at most ``worker_concurrency`` creates are in flight.
+* **Record** call ids and outcomes through a small batching :class:`Recorder`, so a burst
+  costs a few commits per hundred calls, not several per call.
+* **Wake** for the earliest due time instead of polling: in process, reminder changes call
+  :meth:`Dispatcher.wake`; across processes a poll of at most ``poll_seconds`` (one second)
+  notices work that other processes scheduled.
+* **Reconcile** an attempt whose create timed out (or answered 5xx) or whose lease expired by
+  asking the provider, never by dialing again blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from dialcues_core.attempts import Attempts, Claimed, Finished
+from dialcues_core.config import Settings
+from dialcues_core.errors import (
+    ProviderError,
+    ProviderRejected,
+    ProviderThrottled,
+)
+from dialcues_core.model import ExecutionStatus, Provider
+from dialcues_core.ports import CallEvent, CallRequest, Clock, Dialer
+
+log = logging.getLogger("dialcues.dispatcher")
+T = TypeVar("T")
+Offload = Callable[..., Awaitable[Any]]
+
+BATCH = 100
+NOT_PLACED = "the provider has no record of this call: it was not placed"
+
+
+class Recorder:
+    """Collect call ids and outcomes and write them in batches (one transaction per flush)."""
+
+    def __init__(self, attempts: Attempts, offload: Offload, on_finished: Callable[[int], None]):
+        self.attempts = attempts
+        self.offload = offload
+        self.on_finished = on_finished
+        self._call_ids: list[tuple[int, str]] = []
+        self._events: list[tuple[int, CallEvent]] = []
+        self._finished: list[Finished] = []
+        self._pending = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the background flusher."""
+        self._task = asyncio.create_task(self._run(), name="dialcues-recorder")
+
+    def call_id(self, execution_id: int, call_id: str) -> None:
+        """Queue a placed call's id."""
+        self._call_ids.append((execution_id, call_id))
+        self._pending.set()
+
+    def event(self, execution_id: int, event: CallEvent) -> None:
+        """Queue a provider event."""
+        self._events.append((execution_id, event))
+        self._pending.set()
+
+    def finished(self, outcome: Finished) -> None:
+        """Queue an outcome decided here (rejected create, reconciliation)."""
+        self._finished.append(outcome)
+        self._pending.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._pending.wait()
+            await asyncio.sleep(0.002)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued so far."""
+        self._pending.clear()
+        call_ids, self._call_ids = self._call_ids, []
+        events, self._events = self._events, []
+        finished, self._finished = self._finished, []
+        if not (call_ids or events or finished):
+            return
+        try:
+            await self.offload(self._write, call_ids, events, finished)
+        except Exception:
+            log.exception(
+                "recording %d call results failed; leases will reconcile them",
+                len(call_ids) + len(events) + len(finished),
+            )
+        for eid, event in events:
+            if event.is_final:
+                self.on_finished(eid)
+        for f in finished:
+            self.on_finished(f.execution_id)
+
+    def _write(
+        self,
+        call_ids: list[tuple[int, str]],
+        events: list[tuple[int, CallEvent]],
+        finished: list[Finished],
+    ) -> None:
+        if call_ids:
+            self.attempts.record_call_ids(call_ids)
+        if events:
+            self.attempts.apply_events(events)
+        if finished:
+            self.attempts.finish(finished)
+
+    async def stop(self) -> None:
+        """Flush what is queued and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+
+class Dispatcher:
+    """Run the dispatch loop of one process."""
+
+    def __init__(
+        self,
+        attempts: Attempts,
+        dialers: Mapping[Provider, Dialer],
+        offload: Offload,
+        settings: Settings,
+        clock: Clock,
+        poll_seconds: float = 1.0,
+    ):
+        self.attempts = attempts
+        self.dialers = dialers
+        self.offload = offload
+        self.settings = settings
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.recorder = Recorder(attempts, offload, self._done)
+        self.awaiting: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.dialed = 0
+
+    # ------------------------------------------------------------------ control
+    def wake(self, due: datetime | None = None) -> None:
+        """Tell the loop that reminders changed (safe from any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def on_event(self, event: CallEvent) -> None:
+        """Receive an event from an in-process dialer (the simulated one)."""
+        if event.execution_id is not None:
+            self.recorder.event(event.execution_id, event)
+
+    async def run(self) -> None:
+        """Dispatch until :meth:`stop` is called."""
+        self._loop = asyncio.get_running_loop()
+        self.recorder.start()
+        reconciler = asyncio.create_task(self._reconcile_loop(), name="dialcues-reconciler")
+        try:
+            while not self._stopping.is_set():
+                await self._tick()
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await self._drain()
+
+    async def stop(self) -> None:
+        """Stop claiming; finish what is in flight."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+        # Outcomes of calls placed here (the simulated dialer reports in-process) arrive
+        # within the simulated delay; waiting for them keeps a clean stop from leaving work
+        # for the lease reconciler.
+        deadline = asyncio.get_running_loop().time() + self.settings.simulated_delay + 2
+        while self.awaiting and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        await self.recorder.stop()
+
+    # ------------------------------------------------------------------ loop
+    async def _tick(self) -> None:
+        free = self.settings.worker_concurrency - len(self._tasks)
+        claimed: list[Claimed] = []
+        if free > 0:
+            try:
+                claimed = await self.offload(self.attempts.claim, min(BATCH, free))
+            except Exception:
+                log.exception("claiming due reminders failed; retrying shortly")
+        for claim in claimed:
+            self._spawn(self._dial(claim))
+        if len(claimed) >= min(BATCH, max(free, 1)) and free > 0:
+            return
+        await self._sleep()
+
+    async def _sleep(self) -> None:
+        timeout = self.poll_seconds
+        if len(self._tasks) < self.settings.worker_concurrency:
+            with contextlib.suppress(Exception):
+                due = await self.offload(self.attempts.next_due_at)
+                if due is not None:
+                    timeout = min(timeout, max(0.0, (due - self.clock.now()).total_seconds()))
+        self._wake.clear()
+        if timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dial task failed", exc_info=task.exception())
+        self._wake.set()
+
+    def _done(self, execution_id: int) -> None:
+        self.awaiting.discard(execution_id)
+
+    # ------------------------------------------------------------------ dialing
+    def request(self, claim: Claimed) -> CallRequest:
+        """Build the provider request of a claim."""
+        e = claim.execution
+        correlation = {"execution_id": str(e.id), "organization_id": e.organization_id}
+        if e.reminder_id is not None:
+            correlation["reminder_id"] = str(e.reminder_id)
+        return CallRequest(
+            execution_id=e.id,
+            reminder_id=e.reminder_id,
+            organization_id=e.organization_id,
+            line=claim.line,
+            provider=claim.provider,
+            to=e.to,
+            title=e.title,
+            message=e.message,
+            correlation=correlation,
+        )
+
+    async def _dial(self, claim: Claimed) -> None:
+        request = self.request(claim)
+        dialer = self.dialers[claim.line.provider]
+        eid = claim.execution.id
+        try:
+            call_id = await dialer.place_call(request)
+        except ProviderThrottled as exc:
+            await self.offload(self.attempts.requeue, eid, exc.retry_after)
+            self.wake()
+            return
+        except ProviderRejected as exc:
+            self.recorder.finished(self._failed(eid, exc.message, retry=False))
+            return
+        except ProviderError as exc:
+            log.warning("create of execution %s is unknown (%s); reconciling", eid, exc)
+            await self._reconcile(claim, request)
+            return
+        self.dialed += 1
+        self.awaiting.add(eid)
+        self.recorder.call_id(eid, call_id)
+
+    def _failed(self, eid: int, message: str, retry: bool) -> Finished:
+        return Finished(eid, ExecutionStatus.FAILED, retry, self.clock.now(), error_message=message)
+
+    # ------------------------------------------------------------------ reconciling
+    async def _reconcile(self, claim: Claimed, request: CallRequest) -> None:
+        """Find out what became of an attempt by asking the provider; never redial here."""
+        dialer = self.dialers[claim.line.provider]
+        e = claim.execution
+        try:
+            if e.call_id:
+                found = await dialer.fetch_call(request, e.call_id)
+            else:
+                since = (e.executed_at or e.scheduled_for) - timedelta(minutes=1)
+                found = await dialer.find_call(request, since)
+        except ProviderError as exc:
+            log.warning("reconciling execution %s failed (%s); the lease will retry", e.id, exc)
+            return
+        if found is None:
+            self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
+        elif found.is_final:
+            self.recorder.event(e.id, found)
+        else:
+            self.recorder.call_id(e.id, found.call_id)
+            self.awaiting.add(e.id)
+
+    async def _reconcile_loop(self) -> None:
+        interval = max(0.5, min(30.0, self.settings.lease_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.reconcile_expired()
+            except Exception:
+                log.exception("reconciling expired leases failed")
+
+    async def reconcile_expired(self) -> int:
+        """Reconcile every attempt whose lease expired; return how many were looked at."""
+        claimed: list[Claimed] = await self.offload(self.attempts.reclaim_expired, BATCH)
+        live: list[int] = []
+        for claim in claimed:
+            await self._reconcile(claim, self.request(claim))
+            if claim.execution.id in self.awaiting:
+                live.append(claim.execution.id)
+        if live:
+            await self.offload(self.attempts.extend, live)
+        return len(claimed)

@@ -1,0 +1,252 @@
+"""The one error vocabulary of Dialcues.
+
+Every error the core raises is a subclass of :class:`DialcuesError`. The edges (REST, gRPC,
+CLI) translate them through one small table keyed by *category*; each concrete error carries
+the contract's ``code`` string and safe, structured ``details`` (field names, ids — never
+secrets or raw vendor payloads)::
+
+    DialcuesError
+    ├── InvalidArgument               (400 / INVALID_ARGUMENT)
+    │   ├── ValidationFailed          validation_error
+    │   ├── MissingOutboundLine       missing_outbound_line
+    │   └── InvalidState              invalid_state
+    ├── Unauthenticated               (401 / UNAUTHENTICATED)
+    │   ├── MissingCredentials        unauthorized
+    │   ├── InvalidApiKey             invalid_api_key
+    │   ├── ApiKeyRevoked             api_key_revoked
+    │   ├── ApiKeyExpired             api_key_expired
+    │   └── ProviderEventRejected     invalid_provider_event
+    ├── PermissionDenied              (403 / PERMISSION_DENIED)
+    │   └── InsufficientScope         insufficient_scope
+    ├── NotFound                      (404 / NOT_FOUND)
+    │   └── ResourceNotFound          not_found
+    ├── FailedPrecondition            (400 / FAILED_PRECONDITION)
+    ├── Conflict                      (409 / ALREADY_EXISTS)
+    │   └── AlreadyExists             already_exists
+    ├── ResourceExhausted             (429 / RESOURCE_EXHAUSTED)
+    │   └── RateLimited               rate_limited
+    ├── Unavailable                   (503 / UNAVAILABLE)
+    │   └── StorageUnavailable        unavailable
+    └── ProviderError                 (never reaches a client; the dispatcher records it)
+        ├── ProviderRejected          permanent: the provider refused (4xx)
+        ├── ProviderThrottled         the provider answered 429: try again later
+        └── ProviderUnknownOutcome    timeout or 5xx on create: reconcile before redialing
+
+Errors that exist only on HTTP (``method_not_allowed``, ``payload_too_large``) live in the
+REST edge, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class DialcuesError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "An unexpected error occurred."
+
+    def __init__(self, message: str | None = None, details: Mapping[str, Any] | None = None):
+        self.message = message or self.default_message
+        self.details: dict[str, Any] | None = dict(details) if details is not None else None
+        super().__init__(self.message)
+
+
+# ----------------------------------------------------------------------------- categories
+class InvalidArgument(DialcuesError):
+    """The request itself is wrong; repeating it unchanged fails again."""
+
+
+class Unauthenticated(DialcuesError):
+    """The caller could not be identified."""
+
+
+class PermissionDenied(DialcuesError):
+    """The caller is known but may not do this."""
+
+
+class NotFound(DialcuesError):
+    """No such resource for this caller."""
+
+
+class FailedPrecondition(DialcuesError):
+    """The system is not in a state that allows the operation."""
+
+
+class Conflict(DialcuesError):
+    """The operation conflicts with another one or with stored data."""
+
+
+class ResourceExhausted(DialcuesError):
+    """A quota or rate limit is spent."""
+
+
+class Unavailable(DialcuesError):
+    """A dependency is down; retry with backoff."""
+
+
+# ----------------------------------------------------------------------------- concrete
+class ValidationFailed(InvalidArgument):
+    """One or more fields (or query parameters) are invalid; ``details.fields`` names each."""
+
+    code = "validation_error"
+    default_message = "The request is invalid."
+
+    def __init__(self, fields: Mapping[str, str], message: str | None = None):
+        self.fields = dict(fields)
+        if message is None:
+            names = ", ".join(sorted(self.fields))
+            message = f"Invalid value for: {names}." if names else self.default_message
+        super().__init__(message, {"fields": self.fields})
+
+    @classmethod
+    def one(cls, field: str, problem: str) -> ValidationFailed:
+        """Build the error for a single bad field."""
+        return cls({field: problem})
+
+
+class MissingOutboundLine(InvalidArgument):
+    """The organization has no outbound line to call from."""
+
+    code = "missing_outbound_line"
+    default_message = "The organization has no outbound line to call from."
+
+
+class InvalidState(InvalidArgument):
+    """The reminder's state does not allow the requested change."""
+
+    code = "invalid_state"
+    default_message = "The reminder's state does not allow this change."
+
+    def __init__(self, status: str, action: str):
+        super().__init__(
+            f"A reminder that is {status} cannot be {action}.",
+            {"status": status, "action": action},
+        )
+
+
+class MissingCredentials(Unauthenticated):
+    """No ``Authorization: Bearer …`` credential was presented."""
+
+    code = "unauthorized"
+    default_message = "Missing credentials: send 'Authorization: Bearer <api key>'."
+
+
+class InvalidApiKey(Unauthenticated):
+    """The key is malformed or unknown."""
+
+    code = "invalid_api_key"
+    default_message = "The API key is invalid."
+
+
+class ApiKeyRevoked(Unauthenticated):
+    """The key was revoked."""
+
+    code = "api_key_revoked"
+    default_message = "The API key has been revoked."
+
+
+class ApiKeyExpired(Unauthenticated):
+    """The key passed its expiry time."""
+
+    code = "api_key_expired"
+    default_message = "The API key has expired."
+
+
+class ProviderEventRejected(Unauthenticated):
+    """A provider webhook names no known execution, or carries the wrong secret."""
+
+    code = "invalid_provider_event"
+    default_message = "The provider event could not be authenticated."
+
+
+class InsufficientScope(PermissionDenied):
+    """The credential lacks the scope the operation needs."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, scope: str):
+        super().__init__(f"This credential lacks the '{scope}' scope.", {"scope": scope})
+
+
+class ResourceNotFound(NotFound):
+    """No such resource for this caller (another user's resource is also 'not found')."""
+
+    code = "not_found"
+    default_message = "The resource was not found."
+
+    def __init__(self, kind: str, ident: object | None = None):
+        what = f"{kind} {ident}" if ident is not None else kind
+        details = {"resource": kind} if ident is None else {"resource": kind, "id": str(ident)}
+        super().__init__(f"No {what} was found.", details)
+
+
+class AlreadyExists(Conflict):
+    """A resource with the same unique identity already exists."""
+
+    code = "already_exists"
+    default_message = "The resource already exists."
+
+
+class RateLimited(ResourceExhausted):
+    """The caller's bucket is empty; ``retry_after`` says how long to wait, in seconds."""
+
+    code = "rate_limited"
+    default_message = "Too many requests."
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many requests; retry after {retry_after} s.", {"retry_after": retry_after}
+        )
+
+
+class StorageUnavailable(Unavailable):
+    """The database does not answer."""
+
+    code = "unavailable"
+    default_message = "The database is unavailable; retry with backoff."
+
+
+# ----------------------------------------------------------------------------- provider
+class ProviderError(DialcuesError):
+    """A voice provider failed; recorded on the execution, never sent to an API client."""
+
+    code = "provider_error"
+    retryable: ClassVar[bool] = True
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the call (4xx other than 429): permanent."""
+
+    code = "provider_rejected"
+    retryable = False
+
+
+class ProviderThrottled(ProviderError):
+    """The provider answered 429; the attempt was not made and may be made later."""
+
+    code = "provider_throttled"
+
+    def __init__(self, message: str | None = None, retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message or "The provider is throttling calls.")
+
+
+class ProviderUnknownOutcome(ProviderError):
+    """The create timed out or answered 5xx: the call may or may not exist."""
+
+    code = "provider_unknown_outcome"
+
+
+def all_error_classes() -> list[type[DialcuesError]]:
+    """Return every subclass of :class:`DialcuesError`, depth first (for exhaustive tests)."""
+    found: list[type[DialcuesError]] = []
+    stack: list[type[DialcuesError]] = [DialcuesError]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found

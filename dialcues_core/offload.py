@@ -1,0 +1,35 @@
+"""Run synchronous core calls from asyncio code without blocking the event loop.
+
+The repositories are synchronous peewee; the asyncio edges (REST, gRPC, the dispatcher) call
+them through one :class:`Offloader`: a bounded thread pool, each thread with its own database
+connection. Measured against ``playhouse.pwasyncio`` and plain ``asyncio.to_thread`` in
+``bench/db_bridge.py`` (figures in ``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Offloader:
+    """A thread pool for database work, awaited from the event loop."""
+
+    def __init__(self, threads: int = 8, name: str = "dialcues-db"):
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+
+    async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``fn(*args, **kwargs)`` on the pool and return its result (or raise its error)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
+        return await loop.run_in_executor(self._pool, call)
+
+    def shutdown(self) -> None:
+        """Wait for running calls and stop the threads."""
+        self._pool.shutdown(wait=True)

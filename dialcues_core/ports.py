@@ -1,0 +1,426 @@
+"""The core's ports: what it needs from the outside world, as Protocols.
+
+Implementations: ``adapters.clock.SystemClock`` and ``testing.FakeClock``; the peewee
+repositories in ``adapters.peewee``; dialers in ``adapters.dialers``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from dialcues_core.model import (
+    ApiKey,
+    Execution,
+    ExecutionStatus,
+    Organization,
+    OutboundLine,
+    Page,
+    ProviderSettings,
+    Reminder,
+    ReminderStatus,
+    User,
+)
+from dialcues_core.scheduling import Attempted, NextStep
+
+
+class Clock(Protocol):
+    """The only source of the current time."""
+
+    def now(self) -> datetime:
+        """Return the current aware UTC time."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderQuery:
+    """A validated reminder listing request."""
+
+    status: ReminderStatus | None = None
+    search: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    sort: str = "scheduled_at_asc"
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionQuery:
+    """A validated execution listing request."""
+
+    status: ExecutionStatus | None = None
+    reminder_id: int | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+class Transactions(Protocol):
+    """Run a block of repository calls as one transaction."""
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """Return a context manager around one transaction (nested → savepoint)."""
+        ...
+
+
+class OrganizationRepository(Protocol):
+    """Organizations and their provider settings."""
+
+    def add(self, org: Organization) -> None:
+        """Store a new organization."""
+        ...
+
+    def get(self, org_id: str) -> Organization | None:
+        """Return the organization or None."""
+        ...
+
+    def set_provider(self, org_id: str, settings: ProviderSettings) -> None:
+        """Replace the organization's provider settings."""
+        ...
+
+    def exists_any(self) -> bool:
+        """Tell whether any organization exists (an empty database gets the demo)."""
+        ...
+
+
+class UserRepository(Protocol):
+    """Users, each in one organization."""
+
+    def add(self, user: User) -> None:
+        """Store a new user (``AlreadyExists`` if the e-mail is taken in the organization)."""
+        ...
+
+    def get(self, user_id: str) -> User | None:
+        """Return the user or None."""
+        ...
+
+
+class ApiKeyRepository(Protocol):
+    """API keys, found by hash."""
+
+    def add(self, key: ApiKey) -> None:
+        """Store a new key."""
+        ...
+
+    def find_by_hash(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """Return the key with this hash and its user, or None."""
+        ...
+
+    def get(self, key_id: str) -> ApiKey | None:
+        """Return the key or None."""
+        ...
+
+    def list_for_user(self, user_id: str) -> list[ApiKey]:
+        """Return the user's keys, newest first."""
+        ...
+
+    def revoke(self, key_id: str, at: datetime) -> None:
+        """Mark the key revoked at ``at`` (idempotent: the first time wins)."""
+        ...
+
+    def touch(self, last_used: dict[str, datetime]) -> None:
+        """Record ``last_used_at`` for many keys at once."""
+        ...
+
+
+class LineRepository(Protocol):
+    """Outbound lines."""
+
+    def add(self, line: OutboundLine) -> None:
+        """Store a new line; a default line makes the others non-default."""
+        ...
+
+    def get(self, org_id: str, line_id: str) -> OutboundLine | None:
+        """Return the organization's line or None."""
+        ...
+
+    def list_for_org(self, org_id: str) -> list[OutboundLine]:
+        """Return the organization's lines, oldest first."""
+        ...
+
+    def default_for(self, org_id: str) -> OutboundLine | None:
+        """Return the organization's default line (or its oldest line, or None)."""
+        ...
+
+    def remove(self, org_id: str, line_id: str) -> bool:
+        """Delete the line; tell whether it existed."""
+        ...
+
+    def set_default(self, org_id: str, line_id: str) -> bool:
+        """Make the line the default; tell whether it existed."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    """Reminders, always read through their owner."""
+
+    def add(self, reminder: Reminder) -> Reminder:
+        """Store a new reminder (its ``id`` is ignored) and return it with its id."""
+        ...
+
+    def get(self, user_id: str, reminder_id: int) -> Reminder | None:
+        """Return the user's reminder or None."""
+        ...
+
+    def get_for_update(self, user_id: str, reminder_id: int) -> Reminder | None:
+        """Return the user's reminder, locking its row until the transaction ends."""
+        ...
+
+    def save(self, reminder: Reminder) -> None:
+        """Write every field of an existing reminder."""
+        ...
+
+    def delete(self, user_id: str, reminder_id: int) -> None:
+        """Delete the user's reminder."""
+        ...
+
+    def list(self, user_id: str, query: ReminderQuery) -> Page[Reminder]:
+        """Return one page of the user's reminders."""
+        ...
+
+
+class ExecutionRepository(Protocol):
+    """Executions, always read through their owner."""
+
+    def get(self, user_id: str, execution_id: int) -> Execution | None:
+        """Return the user's execution or None."""
+        ...
+
+    def list(self, user_id: str, query: ExecutionQuery) -> Page[Execution]:
+        """Return one page of the user's executions, newest first."""
+        ...
+
+
+class Health(Protocol):
+    """Whether the storage answers."""
+
+    def ping(self) -> bool:
+        """Tell whether the database answers a trivial query."""
+        ...
+
+
+# ----------------------------------------------------------------------------- dialing
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """Everything a dialer needs to place one call for one execution.
+
+    ``provider`` is the organization's provider account (None for simulated lines).
+    ``correlation`` travels with the call (Vapi: ``assistantOverrides.metadata``) and comes
+    back in every provider message.
+    """
+
+    execution_id: int
+    reminder_id: int | None
+    organization_id: str
+    line: OutboundLine
+    provider: ProviderSettings | None
+    to: str
+    title: str
+    message: str
+    correlation: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """What a provider reported about a call (a status change or its final report).
+
+    ``status`` is the provider's call status (``queued``, ``ringing``, ``in-progress``,
+    ``forwarding``, ``ended``); ``ended_reason`` is set when it ended (Vapi's vocabulary,
+    which the simulated dialer speaks too). ``execution_id`` comes from the correlation ids.
+    """
+
+    call_id: str
+    execution_id: int | None
+    status: str
+    ended_reason: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    cost: float | None = None
+    organization_id: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """Tell whether the call is over."""
+        return self.status == "ended"
+
+
+class CallEventSink(Protocol):
+    """Receives provider events (the dispatcher); dialers that learn outcomes push here."""
+
+    async def __call__(self, event: CallEvent) -> None:
+        """Apply one event (idempotent)."""
+        ...
+
+
+class Dialer(Protocol):
+    """Places calls through one provider. Raises ``ProviderError`` subclasses on failure:
+    ``ProviderRejected`` (permanent), ``ProviderThrottled`` (not attempted; try later),
+    ``ProviderUnknownOutcome`` (timeout or 5xx on create: reconcile before dialing again).
+    """
+
+    async def place_call(self, request: CallRequest) -> str:
+        """Create the call; return the provider's call id."""
+        ...
+
+    async def fetch_call(self, request: CallRequest, call_id: str) -> CallEvent | None:
+        """Return the call's current state, or None if the provider does not know it."""
+        ...
+
+    async def find_call(self, request: CallRequest, created_after: datetime) -> CallEvent | None:
+        """Find the call placed for ``request`` (by correlation ids) since ``created_after``."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+# ----------------------------------------------------------------------------- dispatch
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A reminder whose attempt is due, as the claim sees it."""
+
+    id: int
+    user_id: str
+    organization_id: str
+    title: str
+    message: str
+    phone_number: str
+    line_id: str | None
+    due_at: datetime
+    attempted: Attempted
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    """An execution about to be inserted by the dispatcher."""
+
+    user_id: str
+    organization_id: str
+    reminder_id: int | None
+    reminder_title: str | None
+    status: ExecutionStatus
+    attempt: int
+    line_id: str | None
+    to: str
+    message: str
+    scheduled_for: datetime
+    executed_at: datetime | None
+    lease_until: datetime | None
+    error_message: str | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveExecution:
+    """An execution the dispatcher owns (claimed or reclaimed), with what dialing needs."""
+
+    id: int
+    user_id: str
+    organization_id: str
+    reminder_id: int | None
+    title: str
+    status: ExecutionStatus
+    attempt: int
+    line_id: str | None
+    to: str
+    message: str
+    scheduled_for: datetime
+    executed_at: datetime | None
+    call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """The final facts of an attempt, to be written on its execution."""
+
+    status: ExecutionStatus
+    ended_at: datetime | None
+    ended_reason: str | None
+    duration_s: int | None
+    cost: float | None
+    error_message: str | None
+    call_id: str | None
+
+
+class DispatchStore(Protocol):
+    """The dispatcher's storage primitives; the caller holds the transaction."""
+
+    def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
+        """Return due reminders in due order, locked for this transaction (skip locked)."""
+        ...
+
+    def queued_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+        """Return due ``queued`` executions in due order, locked (skip locked)."""
+        ...
+
+    def expired_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+        """Return ``in_progress`` executions whose lease ended, locked (skip locked)."""
+        ...
+
+    def insert_executions(self, rows: list[NewExecution]) -> list[int]:
+        """Insert executions; return their ids in the same order."""
+        ...
+
+    def start_executions(self, ids: list[int], now: datetime, lease_until: datetime) -> None:
+        """Mark queued executions ``in_progress`` with a lease."""
+        ...
+
+    def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
+        """Push the lease of executions forward."""
+        ...
+
+    def mark_dialing(self, pairs: list[tuple[int, int]], now: datetime) -> None:
+        """Set reminders ``in_progress`` with their new execution: (reminder id, execution id)."""
+        ...
+
+    def set_reminder_step(
+        self, reminder_id: int, step: NextStep, now: datetime, last_execution_id: int | None = None
+    ) -> None:
+        """Write a reminder's status, occurrence, retry count, next attempt (and last execution)."""
+        ...
+
+    def lines_of(self, org_ids: set[str]) -> dict[str, list[OutboundLine]]:
+        """Return each organization's lines (default first)."""
+        ...
+
+    def providers_of(self, org_ids: set[str]) -> dict[str, ProviderSettings | None]:
+        """Return each organization's provider settings."""
+        ...
+
+    def in_flight(self, org_id: str) -> int:
+        """Count the organization's provider calls in the air (lock the count on PostgreSQL)."""
+        ...
+
+    def executions_by_id(self, ids: list[int]) -> dict[int, LiveExecution]:
+        """Return executions by id (locked for this transaction)."""
+        ...
+
+    def execution_by_call_id(self, call_id: str) -> LiveExecution | None:
+        """Return the execution of a provider call id."""
+        ...
+
+    def attempted(self, reminder_ids: list[int]) -> dict[int, tuple[Attempted, int | None]]:
+        """Return each reminder's policy view and its last execution id (locked)."""
+        ...
+
+    def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Store provider call ids on executions that have none yet."""
+        ...
+
+    def record_outcome(self, execution_id: int, outcome: OutcomeRecord) -> None:
+        """Write an execution's final facts and release its lease."""
+        ...
+
+    def requeue(self, execution_id: int, due_at: datetime) -> None:
+        """Put an execution back to ``queued`` until ``due_at`` (provider throttling)."""
+        ...
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest time anything is due (reminders or queued executions)."""
+        ...

@@ -1,0 +1,509 @@
+"""Use cases of the reminder side: schedule, edit, pause, resume, delete, list; executions.
+
+Each public method is one transaction. Payloads arrive as decoded JSON mappings (the wire's
+field names) and are validated here, so both edges share every rule; query parameters arrive
+as strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dialcues_core import lifecycle, recurrence
+from dialcues_core.errors import MissingOutboundLine, ResourceNotFound, ValidationFailed
+from dialcues_core.lifecycle import Action
+from dialcues_core.localtime import load_zone, to_instant, to_local
+from dialcues_core.model import (
+    Execution,
+    ExecutionStatus,
+    OutboundLine,
+    Page,
+    Principal,
+    RecurrenceRule,
+    Reminder,
+    ReminderStatus,
+)
+from dialcues_core.ports import (
+    Clock,
+    ExecutionQuery,
+    ExecutionRepository,
+    LineRepository,
+    ReminderQuery,
+    ReminderRepository,
+    Transactions,
+)
+from dialcues_core.validation import (
+    MISSING,
+    FieldReader,
+    LocalMoment,
+    RecurrenceSpec,
+    build_recurrence,
+    choice_parser,
+    parse_local_moment,
+    parse_message,
+    parse_phone_number,
+    parse_positive_int,
+    parse_recurrence_config,
+    parse_recurrence_type,
+    parse_search,
+    parse_title,
+    parse_utc_bound,
+    parse_zone,
+)
+
+CREATE_FIELDS = frozenset(
+    {
+        "title",
+        "message",
+        "phone_number",
+        "timezone",
+        "scheduled_at",
+        "vapi_line_id",
+        "recurrence_type",
+        "recurrence_config",
+        "recurrence_end_at",
+    }
+)
+UPDATE_FIELDS = CREATE_FIELDS | {"status"}
+REMINDER_SORTS = ("scheduled_at_asc", "scheduled_at_desc", "updated_at_desc")
+REMINDER_QUERY = frozenset(
+    {"status", "search", "date_from", "date_to", "sort", "page", "page_size"}
+)
+EXECUTION_QUERY = frozenset({"status", "reminder_id", "date_from", "date_to", "page", "page_size"})
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRepositories:
+    """The repositories the reminder use cases need."""
+
+    transactions: Transactions
+    reminders: ReminderRepository
+    executions: ExecutionRepository
+    lines: LineRepository
+
+
+ChangeListener = Callable[[datetime | None], None]
+
+
+class Reminders:
+    """Schedule and manage reminders on behalf of a principal."""
+
+    def __init__(self, repos: ReminderRepositories, clock: Clock):
+        self.repos = repos
+        self.clock = clock
+        self.listeners: list[ChangeListener] = []
+
+    # ------------------------------------------------------------------ create
+    def create(self, principal: Principal, payload: Mapping[str, Any]) -> Reminder:
+        """Validate ``payload`` (the contract's create fields) and schedule the reminder."""
+        payload = _require_object(payload)
+        reader = FieldReader(payload, CREATE_FIELDS)
+        title = reader.read("title", parse_title, required=True)
+        message = reader.read("message", parse_message, required=True)
+        phone = reader.read("phone_number", parse_phone_number, required=True)
+        zone = reader.read("timezone", parse_zone, required=True)
+        when = reader.read("scheduled_at", parse_local_moment, required=True)
+        line_id = reader.read("vapi_line_id", _parse_line_id)
+        spec = _read_recurrence(reader, None, None)
+        end = reader.read("recurrence_end_at", _parse_optional_moment)
+        now = self.clock.now()
+        schedule = None
+        if zone is not MISSING and when is not MISSING and spec is not MISSING:
+            schedule = _Schedule.build(reader, zone[0], when, spec, end, now)
+        reader.raise_if_any()
+        assert schedule is not None
+        with self.repos.transactions.atomic():
+            line = self._line_for(principal, line_id, reader)
+            reminder = Reminder(
+                id=0,
+                user_id=principal.user_id,
+                organization_id=principal.organization_id,
+                title=title,
+                message=message,
+                phone_number=phone,
+                scheduled_at=schedule.first,
+                timezone=zone[0],
+                local_time=schedule.anchor,
+                status=ReminderStatus.SCHEDULED,
+                line_id=line.id,
+                line_label=line.label,
+                recurrence=schedule.rule,
+                retry_count=0,
+                next_attempt_at=None,
+                last_execution_id=None,
+                created_at=now,
+                updated_at=now,
+            )
+            stored = self.repos.reminders.add(reminder)
+        self._changed(stored.scheduled_at)
+        return stored
+
+    def _line_for(
+        self, principal: Principal, line_id: str | None, reader: FieldReader
+    ) -> OutboundLine:
+        org_id = principal.organization_id
+        if line_id is not None and line_id is not MISSING:
+            line = self.repos.lines.get(org_id, line_id)
+            if line is None:
+                raise ValidationFailed.one(
+                    "vapi_line_id", "is not one of the organization's outbound lines"
+                )
+            return line
+        default = self.repos.lines.default_for(org_id)
+        if default is None:
+            raise MissingOutboundLine()
+        return default
+
+    # ------------------------------------------------------------------ read
+    def get(self, principal: Principal, reminder_id: Any) -> Reminder:
+        """Return the principal's reminder or raise ``not_found``."""
+        rid = _parse_id(reminder_id, "reminder")
+        reminder = self.repos.reminders.get(principal.user_id, rid)
+        if reminder is None:
+            raise ResourceNotFound("reminder", reminder_id)
+        return reminder
+
+    def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
+        """Return one page of the principal's reminders (query parameters as strings)."""
+        reader = FieldReader(_single_values(params), REMINDER_QUERY)
+        status = reader.read("status", choice_parser(s.value for s in ReminderStatus))
+        query = ReminderQuery(
+            status=ReminderStatus(status) if status is not MISSING else None,
+            search=_given(reader.read("search", parse_search)),
+            date_from=_given(reader.read("date_from", parse_utc_bound)),
+            date_to=_given(reader.read("date_to", parse_utc_bound)),
+            sort=_given(reader.read("sort", choice_parser(REMINDER_SORTS))) or "scheduled_at_asc",
+            page=_given(reader.read("page", parse_positive_int(1))) or 1,
+            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+        )
+        reader.raise_if_any()
+        return self.repos.reminders.list(principal.user_id, query)
+
+    # ------------------------------------------------------------------ update
+    def update(
+        self, principal: Principal, reminder_id: Any, payload: Mapping[str, Any]
+    ) -> Reminder:
+        """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
+        payload = _require_object(payload)
+        rid = _parse_id(reminder_id, "reminder")
+        if not payload:
+            raise ValidationFailed({}, "The request body must name at least one field to change.")
+        with self.repos.transactions.atomic():
+            current = self.repos.reminders.get_for_update(principal.user_id, rid)
+            if current is None:
+                raise ResourceNotFound("reminder", reminder_id)
+            lifecycle.transition(current.status, Action.UPDATE)
+            updated = _Edit(current, payload, self.clock.now(), self).apply()
+            self.repos.reminders.save(updated)
+        self._changed(updated.next_attempt_at or updated.scheduled_at)
+        return updated
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, principal: Principal, reminder_id: Any) -> None:
+        """Delete the reminder for good; its executions stay listed."""
+        rid = _parse_id(reminder_id, "reminder")
+        with self.repos.transactions.atomic():
+            current = self.repos.reminders.get_for_update(principal.user_id, rid)
+            if current is None:
+                raise ResourceNotFound("reminder", reminder_id)
+            lifecycle.transition(current.status, Action.DELETE)
+            self.repos.reminders.delete(principal.user_id, rid)
+        self._changed(None)
+
+    def _changed(self, due: datetime | None) -> None:
+        for listener in self.listeners:
+            listener(due)
+
+
+class Executions:
+    """Read a principal's executions."""
+
+    def __init__(self, repos: ReminderRepositories):
+        self.repos = repos
+
+    def get(self, principal: Principal, execution_id: Any) -> Execution:
+        """Return the principal's execution or raise ``not_found``."""
+        eid = _parse_id(execution_id, "execution")
+        execution = self.repos.executions.get(principal.user_id, eid)
+        if execution is None:
+            raise ResourceNotFound("execution", execution_id)
+        return execution
+
+    def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Execution]:
+        """Return one page of the principal's executions, newest first."""
+        reader = FieldReader(_single_values(params), EXECUTION_QUERY)
+        status = reader.read("status", choice_parser(s.value for s in ExecutionStatus))
+        query = ExecutionQuery(
+            status=ExecutionStatus(status) if status is not MISSING else None,
+            reminder_id=_given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
+            date_from=_given(reader.read("date_from", parse_utc_bound)),
+            date_to=_given(reader.read("date_to", parse_utc_bound)),
+            page=_given(reader.read("page", parse_positive_int(1))) or 1,
+            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+        )
+        reader.raise_if_any()
+        return self.repos.executions.list(principal.user_id, query)
+
+
+# ----------------------------------------------------------------------------- schedule
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """A validated schedule: anchor (local), first occurrence (UTC) and the rule."""
+
+    anchor: datetime
+    first: datetime
+    rule: RecurrenceRule | None
+
+    @classmethod
+    def build(
+        cls,
+        reader: FieldReader,
+        zone_name: str,
+        when: LocalMoment,
+        spec: RecurrenceSpec | None,
+        end: LocalMoment | None,
+        now: datetime,
+    ) -> _Schedule | None:
+        """Resolve local times in the zone and check the contract's time rules."""
+        zone = load_zone(zone_name)
+        anchor, instant = when.resolve(zone)
+        end_at = end.resolve(zone)[1] if end is not MISSING and end is not None else None
+        if spec is None:
+            if end_at is not None:
+                reader.fail("recurrence_end_at", "is only allowed on a recurring reminder")
+            if instant <= now:
+                reader.fail("scheduled_at", "must be in the future")
+            return cls(anchor, instant, None)
+        rule = _rule(spec, anchor, zone_name, None)
+        first = recurrence.first_occurrence(rule)
+        if first is None or first <= now or instant <= now:
+            reader.fail("scheduled_at", "must be in the future")
+            return None
+        if end_at is not None and end_at <= first:
+            reader.fail("recurrence_end_at", "must be after the first occurrence")
+            return None
+        return cls(anchor, first, dataclasses.replace(rule, end_at=end_at))
+
+
+def _rule(
+    spec: RecurrenceSpec, anchor: datetime, zone: str, end_at: datetime | None
+) -> RecurrenceRule:
+    return RecurrenceRule(
+        kind=spec.kind,
+        anchor=anchor,
+        zone=zone,
+        interval_days=spec.interval_days,
+        weekdays=spec.weekdays,
+        cron=spec.cron,
+        end_at=end_at,
+    )
+
+
+def spec_of(rule: RecurrenceRule | None) -> RecurrenceSpec | None:
+    """Return the wire-level spec of a stored rule."""
+    if rule is None:
+        return None
+    return RecurrenceSpec(rule.kind, rule.interval_days, rule.weekdays, rule.cron)
+
+
+class _Edit:
+    """One PATCH applied to a reminder: validate, merge, recompute the schedule, transition."""
+
+    def __init__(
+        self, current: Reminder, payload: Mapping[str, Any], now: datetime, owner: Reminders
+    ):
+        self.current = current
+        self.payload = payload
+        self.now = now
+        self.owner = owner
+        self.reader = FieldReader(payload, UPDATE_FIELDS)
+
+    def apply(self) -> Reminder:
+        """Return the updated reminder or raise the first rule it breaks."""
+        r, reader = self.current, self.reader
+        target = reader.read("status", choice_parser(("paused", "scheduled")))
+        changes: dict[str, Any] = {}
+        for name, parse, attr in (
+            ("title", parse_title, "title"),
+            ("message", parse_message, "message"),
+            ("phone_number", parse_phone_number, "phone_number"),
+        ):
+            value = reader.read(name, parse)
+            if value is not MISSING:
+                changes[attr] = value
+        zone = reader.read("timezone", parse_zone)
+        when = reader.read("scheduled_at", parse_local_moment)
+        spec = _read_recurrence(reader, spec_of(r.recurrence), MISSING)
+        end = reader.read("recurrence_end_at", _parse_optional_moment)
+        line_id = reader.read("vapi_line_id", _parse_line_id)
+        reader.raise_if_any()
+        if line_id is not MISSING:
+            changes["line_id"], changes["line_label"] = self._line(line_id)
+        changes.update(self._schedule(zone, when, spec, end, target))
+        reader.raise_if_any()
+        return dataclasses.replace(r, **changes, updated_at=self.now)
+
+    def _line(self, line_id: str | None) -> tuple[str | None, str | None]:
+        lines = self.owner.repos.lines
+        line = (
+            lines.get(self.current.organization_id, line_id)
+            if line_id is not None
+            else lines.default_for(self.current.organization_id)
+        )
+        if line is None:
+            if line_id is None:
+                raise MissingOutboundLine()
+            raise ValidationFailed.one(
+                "vapi_line_id", "is not one of the organization's outbound lines"
+            )
+        return line.id, line.label
+
+    def _schedule(
+        self,
+        zone: Any,
+        when: Any,
+        spec: Any,
+        end: Any,
+        target: Any,
+    ) -> dict[str, Any]:
+        r = self.current
+        zone_name = zone[0] if zone is not MISSING else r.timezone
+        tz = load_zone(zone_name)
+        spec = spec if spec is not MISSING else spec_of(r.recurrence)
+        old_end = r.recurrence_end_at
+        end_at = (
+            (end.resolve(tz)[1] if end is not None else None) if end is not MISSING else old_end
+        )
+        rescheduled = when is not MISSING
+        if rescheduled:
+            anchor, instant = when.resolve(tz)
+        else:
+            anchor = r.local_time
+            instant = to_instant(to_local(r.scheduled_at, load_zone(r.timezone)), tz)
+        status = self._status(target, rescheduled)
+        rule = _rule(spec, anchor, zone_name, end_at) if spec is not None else None
+        if spec is None and end_at is not None and end is not MISSING:
+            self.reader.fail("recurrence_end_at", "is only allowed on a recurring reminder")
+        first = self._next(rule, instant, rescheduled, zone is not MISSING or spec is not None)
+        waiting = status is ReminderStatus.SCHEDULED
+        if waiting and (first is None or first <= self.now):
+            name = "timezone" if zone is not MISSING and not rescheduled else "scheduled_at"
+            self.reader.fail(
+                name,
+                "must be in the future"
+                if name == "scheduled_at"
+                else "moves the reminder's time into the past",
+            )
+        if rule is not None and end_at is not None and first is not None and end_at < first:
+            self.reader.fail("recurrence_end_at", "must be after the next occurrence")
+        keep_retry = not rescheduled and status is r.status and r.next_attempt_at is not None
+        return {
+            "timezone": zone_name,
+            "local_time": anchor,
+            "scheduled_at": first if first is not None else instant,
+            "recurrence": rule,
+            "status": status,
+            "retry_count": r.retry_count if keep_retry else 0,
+            "next_attempt_at": r.next_attempt_at if keep_retry else None,
+        }
+
+    def _next(
+        self, rule: RecurrenceRule | None, instant: datetime, rescheduled: bool, reshaped: bool
+    ) -> datetime | None:
+        """Return the occurrence the reminder waits for after this edit."""
+        if rule is None:
+            return instant
+        if rescheduled:
+            return recurrence.first_occurrence(rule)
+        current = self.current.scheduled_at if not reshaped else instant
+        if current > self.now and not reshaped:
+            return current
+        start = recurrence.first_occurrence(rule)
+        if start is not None and start > self.now:
+            return start
+        return recurrence.next_occurrence(rule, self.now)
+
+    def _status(self, target: Any, rescheduled: bool) -> ReminderStatus:
+        current = self.current.status
+        if target is MISSING:
+            if current is ReminderStatus.FAILED and rescheduled:
+                return lifecycle.transition(current, Action.REVIVE)
+            return current
+        wanted = ReminderStatus(target)
+        if wanted is current:
+            return current
+        if wanted is ReminderStatus.PAUSED:
+            return lifecycle.transition(current, Action.PAUSE)
+        if current is ReminderStatus.FAILED:
+            if not rescheduled:
+                self.reader.fail("scheduled_at", "is required to reschedule a failed reminder")
+            return lifecycle.transition(current, Action.REVIVE)
+        return lifecycle.transition(current, Action.RESUME)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _read_recurrence(reader: FieldReader, current: RecurrenceSpec | None, default: Any) -> Any:
+    """Read recurrence_type/config; return the spec, None (one-off) or MISSING (bad).
+
+    ``default`` is returned when neither field was sent.
+    """
+    has_type, has_config = reader.has("recurrence_type"), reader.has("recurrence_config")
+    if not has_type and not has_config:
+        return default
+    rtype = reader.read("recurrence_type", parse_recurrence_type)
+    config = reader.read("recurrence_config", parse_recurrence_config)
+    if (rtype is MISSING and has_type) or (config is MISSING and has_config):
+        return MISSING
+    if rtype is MISSING:
+        rtype = current.wire_type() if current is not None else None
+    if config is MISSING:
+        config = None
+    try:
+        return build_recurrence(rtype, config)
+    except ValueError as exc:
+        reader.fail("recurrence_config", str(exc))
+        return MISSING
+
+
+def _parse_optional_moment(value: Any) -> LocalMoment | None:
+    return None if value is None else parse_local_moment(value)
+
+
+def _parse_line_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be the id of one of the organization's outbound lines")
+    return value
+
+
+def _parse_id(value: Any, kind: str) -> int:
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ResourceNotFound(kind, value)
+    return int(text)
+
+
+def _require_object(payload: Any) -> Mapping[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise ValidationFailed({}, "The request body must be a JSON object.")
+    return payload
+
+
+def _single_values(params: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise ValidationFailed.one(name, "must be given once")
+            value = value[0]
+        values[name] = value
+    return values
+
+
+def _given(value: Any) -> Any:
+    return None if value is MISSING else value

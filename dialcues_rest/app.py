@@ -1,0 +1,74 @@
+"""The REST application factory and the helper that serves it.
+
+The composition root (the CLI) opens the platform and the offloader, then::
+
+    app = create_app(dc, offloader)
+    runner = await start_rest(app, settings.host, settings.rest_port)
+    ...
+    await runner.cleanup()
+
+Middlewares, outermost first: the access log, the error renderer, authentication. Other
+engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
+get the access log and JSON errors, and authenticate themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from dialcues_core import Dialcues
+from dialcues_core.offload import Offloader
+from dialcues_rest import auth, errors, routes
+from dialcues_rest.appkeys import DIALCUES, OFFLOADER
+from dialcues_rest.handlers import MAX_BODY_BYTES
+
+access_logger = logging.getLogger("dialcues.rest.access")
+
+
+@web.middleware
+async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Log one line per request at info: method, path, status, milliseconds."""
+    started = time.perf_counter()
+    status = 500  # what the client sees when the handler is cancelled mid-way
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # a non-error HTTPException (a redirect) passes through
+        status = exc.status
+        raise
+    finally:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        access_logger.info("%s %s %d %.1fms", request.method, request.path, status, elapsed_ms)
+
+
+def create_app(dc: Dialcues, offloader: Offloader) -> web.Application:
+    """Build the REST application over the platform ``dc``; database calls go to ``offloader``.
+
+    Bodies over 64 KiB are refused (``payload_too_large``). The caller owns ``dc`` and
+    ``offloader`` (and closes them after the app's runner is cleaned up).
+    """
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[log_access, errors.render_errors, auth.authenticate],
+    )
+    app[DIALCUES] = dc
+    app[OFFLOADER] = offloader
+    routes.add_routes(app.router)
+    return app
+
+
+async def start_rest(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on ``host:port`` (port 0 picks a free one; see ``runner.addresses``).
+
+    aiohttp's own access log is off (``log_access`` writes ours). Stop with
+    ``await runner.cleanup()``.
+    """
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,20 @@
+"""Typed keys for what the REST application and its requests carry."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from dialcues_core import Dialcues
+from dialcues_core.model import Principal
+from dialcues_core.offload import Offloader
+
+DIALCUES: Final = web.AppKey("dialcues", Dialcues)
+"""The platform whose use cases the handlers call."""
+
+OFFLOADER: Final = web.AppKey("offloader", Offloader)
+"""The thread pool that runs every database-touching core call off the event loop."""
+
+PRINCIPAL: Final = web.RequestKey("principal", Principal)
+"""Who the request acts as; set by the auth middleware before any handler runs."""

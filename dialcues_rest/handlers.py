@@ -1,0 +1,151 @@
+"""Route handlers: parse the request, call one core function, render the result.
+
+No rule lives here. Every database-touching core call runs on the offloader's threads;
+``whoami`` is pure (it reads the principal the auth middleware resolved), so ``GET /me`` makes
+no thread hop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from aiohttp import web
+
+from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
+from dialcues_core.model import Principal
+from dialcues_core.validation import FieldReader
+from dialcues_rest import schemas
+from dialcues_rest.appkeys import DIALCUES, OFFLOADER, PRINCIPAL
+
+MAX_BODY_BYTES: Final = 64 * 1024
+"""The largest request body accepted (the contract's 64 KiB); larger is ``payload_too_large``."""
+
+Query = dict[str, str | list[str]]
+
+
+# ----------------------------------------------------------------------------- parsing
+def principal(request: web.Request) -> Principal:
+    """Return the request's principal (set by the auth middleware)."""
+    if PRINCIPAL not in request:  # a public path reached a private handler: never anonymously
+        raise MissingCredentials()
+    return request[PRINCIPAL]
+
+
+def query_params(request: web.Request) -> Query:
+    """Return the query string as a dict; a repeated name maps to the list of its values."""
+    query = request.query
+    params: Query = {}
+    for name in query:
+        values = query.getall(name)
+        params[name] = values if len(values) > 1 else values[0]
+    return params
+
+
+def no_query(request: web.Request) -> None:
+    """Reject every query parameter (for routes that take none), through the core's reader."""
+    if request.query_string:
+        FieldReader(query_params(request), ()).raise_if_any()
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def json_body(request: web.Request) -> Any:
+    """Return the decoded JSON body (any JSON value: the core checks it is an object)."""
+    raw = await request.read()
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        problem = str(exc) if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
+        raise ValidationFailed({}, f"The request body is not valid JSON ({problem}).") from None
+
+
+def reply(body: object, status: int = 200) -> web.Response:
+    """Return ``body`` as a JSON response."""
+    return web.json_response(body, status=status)
+
+
+# ----------------------------------------------------------------------------- me, health
+async def get_me(request: web.Request) -> web.Response:
+    """``GET /me``: who the API key acts as."""
+    no_query(request)
+    return reply(schemas.me(request.app[DIALCUES].whoami(principal(request))))
+
+
+async def get_health(request: web.Request) -> web.Response:
+    """``GET /healthz``: 200 when the database answers, else ``unavailable`` (503)."""
+    if not await request.app[OFFLOADER].run(request.app[DIALCUES].ping):
+        raise StorageUnavailable()
+    return reply({"status": "ok"})
+
+
+# ----------------------------------------------------------------------------- reminders
+async def create_reminder(request: web.Request) -> web.Response:
+    """``POST /reminders``: schedule a reminder (201)."""
+    no_query(request)
+    who, payload = principal(request), await json_body(request)
+    dc = request.app[DIALCUES]
+    created = await request.app[OFFLOADER].run(dc.reminders.create, who, payload)
+    return reply(schemas.reminder(created), status=201)
+
+
+async def list_reminders(request: web.Request) -> web.Response:
+    """``GET /reminders``: one page of the user's reminders."""
+    dc = request.app[DIALCUES]
+    found = await request.app[OFFLOADER].run(
+        dc.reminders.list, principal(request), query_params(request)
+    )
+    return reply(schemas.page(found, schemas.reminder))
+
+
+async def get_reminder(request: web.Request) -> web.Response:
+    """``GET /reminders/{id}``: one of the user's reminders."""
+    no_query(request)
+    dc, rid = request.app[DIALCUES], request.match_info["id"]
+    found = await request.app[OFFLOADER].run(dc.reminders.get, principal(request), rid)
+    return reply(schemas.reminder(found))
+
+
+async def update_reminder(request: web.Request) -> web.Response:
+    """``PATCH /reminders/{id}``: edit, pause, resume or revive a reminder."""
+    no_query(request)
+    who, payload = principal(request), await json_body(request)
+    dc, rid = request.app[DIALCUES], request.match_info["id"]
+    updated = await request.app[OFFLOADER].run(dc.reminders.update, who, rid, payload)
+    return reply(schemas.reminder(updated))
+
+
+async def delete_reminder(request: web.Request) -> web.Response:
+    """``DELETE /reminders/{id}``: delete for good (204, empty body)."""
+    no_query(request)
+    dc, rid = request.app[DIALCUES], request.match_info["id"]
+    await request.app[OFFLOADER].run(dc.reminders.delete, principal(request), rid)
+    return web.Response(status=204)
+
+
+# ----------------------------------------------------------------------------- executions, lines
+async def list_executions(request: web.Request) -> web.Response:
+    """``GET /executions``: one page of the user's call attempts, newest first."""
+    dc = request.app[DIALCUES]
+    found = await request.app[OFFLOADER].run(
+        dc.executions.list, principal(request), query_params(request)
+    )
+    return reply(schemas.page(found, schemas.execution))
+
+
+async def get_execution(request: web.Request) -> web.Response:
+    """``GET /executions/{id}``: one of the user's call attempts."""
+    no_query(request)
+    dc, eid = request.app[DIALCUES], request.match_info["id"]
+    found = await request.app[OFFLOADER].run(dc.executions.get, principal(request), eid)
+    return reply(schemas.execution(found))
+
+
+async def list_lines(request: web.Request) -> web.Response:
+    """``GET /lines``: the organization's outbound lines."""
+    no_query(request)
+    dc, org_id = request.app[DIALCUES], principal(request).organization_id
+    found = await request.app[OFFLOADER].run(dc.accounts.list_lines, org_id)
+    return reply(schemas.lines(found))

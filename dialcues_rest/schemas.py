@@ -1,0 +1,114 @@
+"""Wire shapes of the contract: core objects in, JSON-ready dicts out.
+
+Every field of an object is always present (``None`` where empty). Reminder times are whole
+seconds (``2026-03-25T13:00:00Z``); execution times carry milliseconds
+(``2026-03-25T13:00:00.412Z``). Both are UTC with ``Z``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from dialcues_core.model import Execution, OutboundLine, Page, Reminder, User
+from dialcues_core.services import spec_of
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+
+def seconds(moment: datetime | None) -> str | None:
+    """Return ``moment`` as RFC 3339 UTC in whole seconds (``…T13:00:00Z``), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def millis(moment: datetime | None) -> str | None:
+    """Return ``moment`` as RFC 3339 UTC with milliseconds (``…T13:00:00.412Z``), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def me(facts: Mapping[str, object]) -> Json:
+    """Render the core's ``whoami`` facts as the ``GET /me`` body."""
+    user = cast(User, facts["user"])
+    return {
+        "user": {"id": user.id, "email": user.email, "name": user.name},
+        "organization_id": facts["organization_id"],
+        "api_key_id": facts["api_key_id"],
+    }
+
+
+def reminder(r: Reminder) -> Json:
+    """Render a reminder with every field of the contract's reminder object."""
+    spec = spec_of(r.recurrence)
+    return {
+        "id": r.id,
+        "title": r.title,
+        "message": r.message,
+        "phone_number": r.phone_number,
+        "scheduled_at": seconds(r.scheduled_at),
+        "timezone": r.timezone,
+        "status": r.status.value,
+        "vapi_line_id": r.line_id,
+        "outbound_line_label": r.line_label,
+        "recurrence_type": spec.wire_type() if spec is not None else None,
+        "recurrence_config": spec.wire_config() if spec is not None else None,
+        "recurrence_end_at": seconds(r.recurrence_end_at),
+        "retry_count": r.retry_count,
+        "next_attempt_at": seconds(r.next_attempt_at),
+        "last_execution_id": r.last_execution_id,
+        "created_at": seconds(r.created_at),
+        "updated_at": seconds(r.updated_at),
+    }
+
+
+def execution(e: Execution) -> Json:
+    """Render an execution (one call attempt) with every field of the contract."""
+    return {
+        "id": e.id,
+        "reminder_id": e.reminder_id,
+        "reminder_title": e.reminder_title,
+        "status": e.status.value,
+        "attempt": e.attempt,
+        "call_id": e.call_id,
+        "line_id": e.line_id,
+        "to": e.to,
+        "scheduled_for": millis(e.scheduled_for),
+        "executed_at": millis(e.executed_at),
+        "ended_at": millis(e.ended_at),
+        "ended_reason": e.ended_reason,
+        "duration_s": e.duration_s,
+        "cost": e.cost,
+        "error_message": e.error_message,
+    }
+
+
+def line(item: OutboundLine) -> Json:
+    """Render an outbound line."""
+    return {
+        "id": item.id,
+        "label": item.label,
+        "phone_number": item.phone_number,
+        "provider": item.provider.value,
+        "is_default": item.is_default,
+    }
+
+
+def page(result: Page[T], render: Callable[[T], Json]) -> Json:
+    """Render one page of a listing, each item through ``render``."""
+    return {
+        "items": [render(item) for item in result.items],
+        "total": result.total,
+        "page": result.page,
+        "page_size": result.page_size,
+        "total_pages": result.total_pages,
+    }
+
+
+def lines(items: list[OutboundLine]) -> Json:
+    """Render the organization's lines as ``{"items": […]}``."""
+    return {"items": [line(item) for item in items]}
