@@ -27,6 +27,7 @@ from dialcues_core.ports import (
     OutcomeRecord,
     Transactions,
 )
+from dialcues_core.scheduling import NextStep
 
 MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
 
@@ -111,7 +112,7 @@ class Attempts:
         row = _new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
         (missed_id,) = self.store.insert_executions([row])
         step = scheduling.after_missed(r.attempted, now)
-        self.store.set_reminder_step(r.id, step, now, last_execution_id=missed_id)
+        self.store.set_reminder_steps([(r.id, step, missed_id)], now)
         return True
 
     def _start_reminders(
@@ -134,12 +135,7 @@ class Attempts:
         for (r, line), row, new_id in zip(chosen, rows, ids, strict=True):
             live = _live_from(new_id, row)
             if line is None:
-                self._finish_one(
-                    Finished(
-                        new_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE
-                    ),
-                    now,
-                )
+                self._finish_all([_no_line(new_id, now)], now)
                 continue
             claimed.append(Claimed(live, line, providers.get(r.organization_id)))
         return claimed
@@ -159,10 +155,7 @@ class Attempts:
                 continue
             self.store.start_executions([e.id], now, now + self.lease)
             if line is None:
-                self._finish_one(
-                    Finished(e.id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE),
-                    now,
-                )
+                self._finish_all([_no_line(e.id, now)], now)
                 continue
             claimed.append(Claimed(e, line, providers.get(e.organization_id)))
         return claimed
@@ -201,49 +194,73 @@ class Attempts:
 
     def finish(self, batch: list[Finished]) -> list[Finished]:
         """Apply final outcomes in one transaction; return those that changed something."""
-        now = self.clock.now()
         with self.tx.atomic():
-            return [f for f in batch if self._finish_one(f, now)]
+            return self._finish_all(batch, self.clock.now())
 
-    def _finish_one(self, f: Finished, now: datetime) -> bool:
-        current = self.store.executions_by_id([f.execution_id]).get(f.execution_id)
-        if current is None or current.status.is_final:
-            return False
-        if f.call_id and current.call_id and current.call_id != f.call_id:
-            return False
-        self.store.record_outcome(
-            f.execution_id,
-            OutcomeRecord(
+    def _finish_all(self, batch: list[Finished], now: datetime) -> list[Finished]:
+        """Write outcomes and advance their reminders, a few statements per batch."""
+        applied = self._applicable(batch)
+        self.store.record_outcomes(
+            [
+                (
+                    f.execution_id,
+                    OutcomeRecord(
+                        f.status,
+                        f.ended_at or now,
+                        f.ended_reason,
+                        f.duration_s,
+                        f.cost,
+                        f.error_message,
+                        f.call_id,
+                    ),
+                )
+                for f, _ in applied
+            ]
+        )
+        owned = [(f, e) for f, e in applied if e.reminder_id is not None]
+        states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
+        delays = self._delays({e.organization_id for _, e in owned})
+        steps: list[tuple[int, NextStep, int | None]] = []
+        for f, e in owned:
+            found = states.get(e.reminder_id or 0)
+            if found is None or found[1] != e.id:
+                continue  # the reminder moved on (deleted, edited): leave it alone
+            step = scheduling.after_outcome(
+                found[0],
                 f.status,
-                f.ended_at or now,
-                f.ended_reason,
-                f.duration_s,
-                f.cost,
-                f.error_message,
-                f.call_id,
-            ),
-        )
-        if current.reminder_id is not None:
-            self._advance(current, f, now)
-        return True
+                f.retry,
+                now,
+                delays[e.organization_id],
+                self.settings.grace_seconds,
+            )
+            steps.append((e.reminder_id or 0, step, None))
+        self.store.set_reminder_steps(steps, now)
+        return [f for f, _ in applied]
 
-    def _advance(self, execution: LiveExecution, f: Finished, now: datetime) -> None:
-        assert execution.reminder_id is not None
-        found = self.store.attempted([execution.reminder_id]).get(execution.reminder_id)
-        if found is None or found[1] != execution.id:
-            return
-        attempted, _ = found
-        delays = self._delays(execution.organization_id)
-        step = scheduling.after_outcome(
-            attempted, f.status, f.retry, now, delays, self.settings.grace_seconds
-        )
-        self.store.set_reminder_step(execution.reminder_id, step, now)
+    def _applicable(self, batch: list[Finished]) -> list[tuple[Finished, LiveExecution]]:
+        """Keep the outcomes of live executions, once each, whose call id is not foreign."""
+        current = self.store.executions_by_id(sorted({f.execution_id for f in batch}))
+        applied: list[tuple[Finished, LiveExecution]] = []
+        seen: set[int] = set()
+        for f in batch:
+            e = current.get(f.execution_id)
+            if e is None or e.status.is_final or f.execution_id in seen:
+                continue
+            if f.call_id and e.call_id and e.call_id != f.call_id:
+                continue
+            seen.add(f.execution_id)
+            applied.append((f, e))
+        return applied
 
-    def _delays(self, org_id: str) -> tuple[int, ...]:
-        provider = self.store.providers_of({org_id}).get(org_id)
-        if provider is not None and provider.retry_delays is not None:
-            return provider.retry_delays
-        return self.settings.retry_delays
+    def _delays(self, org_ids: set[str]) -> dict[str, tuple[int, ...]]:
+        """Return each organization's retry delays (its provider override, else the default)."""
+        providers = self.store.providers_of(org_ids)
+        delays: dict[str, tuple[int, ...]] = {}
+        for org in org_ids:
+            provider = providers.get(org)
+            override = provider.retry_delays if provider is not None else None
+            delays[org] = override if override is not None else self.settings.retry_delays
+        return delays
 
     # ------------------------------------------------------------------ events
     def find_execution(self, execution_id: int | None, call_id: str) -> LiveExecution | None:
@@ -280,7 +297,7 @@ class Attempts:
         with self.tx.atomic():
             if starts:
                 self.store.record_call_ids(starts)
-            return sum(self._finish_one(f, now) for f in finals)
+            return len(self._finish_all(finals, now)) if finals else 0
 
     def next_due_at(self) -> datetime | None:
         """Return when the next attempt is due (None: nothing waits)."""
@@ -318,6 +335,10 @@ def _line(
         if line.id == line_id:
             return line
     return org_lines[0] if org_lines else None
+
+
+def _no_line(execution_id: int, now: datetime) -> Finished:
+    return Finished(execution_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE)
 
 
 def _new_execution(

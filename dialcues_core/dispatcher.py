@@ -74,7 +74,7 @@ class Recorder:
     async def _run(self) -> None:
         while True:
             await self._pending.wait()
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0)  # let the current burst queue up; flushes batch naturally
             await self.flush()
 
     async def flush(self) -> None:

@@ -379,10 +379,10 @@ class DispatchStore(Protocol):
         """Set reminders ``in_progress`` with their new execution: (reminder id, execution id)."""
         ...
 
-    def set_reminder_step(
-        self, reminder_id: int, step: NextStep, now: datetime, last_execution_id: int | None = None
+    def set_reminder_steps(
+        self, steps: list[tuple[int, NextStep, int | None]], now: datetime
     ) -> None:
-        """Write a reminder's status, occurrence, retry count, next attempt (and last execution)."""
+        """Write reminders' next steps: (reminder id, step, last execution id or None)."""
         ...
 
     def lines_of(self, org_ids: set[str]) -> dict[str, list[OutboundLine]]:
@@ -413,8 +413,8 @@ class DispatchStore(Protocol):
         """Store provider call ids on executions that have none yet."""
         ...
 
-    def record_outcome(self, execution_id: int, outcome: OutcomeRecord) -> None:
-        """Write an execution's final facts and release its lease."""
+    def record_outcomes(self, outcomes: list[tuple[int, OutcomeRecord]]) -> None:
+        """Write attempts' final facts and release their leases."""
         ...
 
     def requeue(self, execution_id: int, due_at: datetime) -> None:

@@ -13,8 +13,7 @@ from typing import Any
 
 import peewee as pw
 
-from dialcues_core.adapters.peewee.repositories import _line, _organization
-from dialcues_core.adapters.peewee.tables import LineRow, OrganizationRow, from_ms, to_ms
+from dialcues_core.adapters.peewee.tables import from_ms, to_ms
 from dialcues_core.model import (
     ExecutionStatus,
     OutboundLine,
@@ -31,6 +30,13 @@ _REMINDER_COLS = (
     "id, user_id, organization_id, title, message, phone_number, line_id, due_at, status, "
     "scheduled_at, timezone, local_time, recurrence_kind, interval_days, weekdays, cron, "
     "recurrence_end_at, retry_count"
+)
+_LINE_COLS = (
+    "id, organization_id, provider, phone_number, label, is_default, created_at, provider_line_id"
+)
+_PROVIDER_COLS = (
+    "id, provider, provider_api_key, provider_assistant_id, provider_webhook_secret,"
+    " provider_base_url, provider_concurrency, provider_retry_delays"
 )
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
@@ -155,25 +161,15 @@ class PeeweeDispatchStore:
             [(execution_id, to_ms(now), reminder_id) for reminder_id, execution_id in pairs],
         )
 
-    def set_reminder_step(
-        self, reminder_id: int, step: NextStep, now: datetime, last_execution_id: int | None = None
+    def set_reminder_steps(
+        self, steps: list[tuple[int, NextStep, int | None]], now: datetime
     ) -> None:
-        """Write the policy's next step (and the last execution, when given)."""
-        due = step.due_at
-        self._sql(
+        """Write the policy's next steps: (reminder id, step, last execution id or None)."""
+        self._many(
             "UPDATE reminders SET status = ?, scheduled_at = ?, retry_count = ?,"
             " next_attempt_at = ?, due_at = ?, updated_at = ?,"
             " last_execution_id = COALESCE(?, last_execution_id) WHERE id = ?",
-            (
-                step.status.value,
-                to_ms(step.scheduled_at),
-                step.retry_count,
-                to_ms(step.next_attempt_at) if step.next_attempt_at else None,
-                to_ms(due) if due else None,
-                to_ms(now),
-                last_execution_id,
-                reminder_id,
-            ),
+            [_step_params(reminder_id, step, now, last) for reminder_id, step, last in steps],
         )
 
     def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
@@ -183,22 +179,13 @@ class PeeweeDispatchStore:
             [(call_id, execution_id) for execution_id, call_id in pairs],
         )
 
-    def record_outcome(self, execution_id: int, outcome: OutcomeRecord) -> None:
-        """Write the final facts of an attempt."""
-        self._sql(
+    def record_outcomes(self, outcomes: list[tuple[int, OutcomeRecord]]) -> None:
+        """Write the final facts of attempts and release their leases."""
+        self._many(
             "UPDATE executions SET status = ?, ended_at = ?, ended_reason = ?, duration_s = ?,"
             " cost = ?, error_message = ?, call_id = COALESCE(call_id, ?), lease_until = NULL,"
             " due_at = NULL WHERE id = ?",
-            (
-                outcome.status.value,
-                to_ms(outcome.ended_at) if outcome.ended_at else None,
-                outcome.ended_reason,
-                outcome.duration_s,
-                outcome.cost,
-                outcome.error_message,
-                outcome.call_id,
-                execution_id,
-            ),
+            [_outcome_params(execution_id, o) for execution_id, o in outcomes],
         )
 
     def requeue(self, execution_id: int, due_at: datetime) -> None:
@@ -214,22 +201,25 @@ class PeeweeDispatchStore:
         found: dict[str, list[OutboundLine]] = {org: [] for org in org_ids}
         if not org_ids:
             return found
-        rows = (
-            LineRow.select()
-            .where(LineRow.organization.in_(list(org_ids)))
-            .order_by(LineRow.is_default.desc(), LineRow.created_at, LineRow.id)
+        marks = ",".join("?" * len(org_ids))
+        cursor = self._sql(
+            f"SELECT {_LINE_COLS} FROM outbound_lines WHERE organization_id IN ({marks})"
+            " ORDER BY is_default DESC, created_at, id",
+            sorted(org_ids),
         )
-        for row in rows:
-            line = _line(row)
-            found[line.organization_id].append(line)
+        for row in cursor.fetchall():
+            found[row[1]].append(_line_of(row))
         return found
 
     def providers_of(self, org_ids: set[str]) -> dict[str, ProviderSettings | None]:
         """Return each organization's provider settings."""
         if not org_ids:
             return {}
-        rows = OrganizationRow.select().where(OrganizationRow.id.in_(list(org_ids)))
-        return {row.id: _organization(row).provider for row in rows}
+        marks = ",".join("?" * len(org_ids))
+        cursor = self._sql(
+            f"SELECT {_PROVIDER_COLS} FROM organizations WHERE id IN ({marks})", sorted(org_ids)
+        )
+        return {row[0]: _provider_of(row) for row in cursor.fetchall()}
 
     def in_flight(self, org_id: str) -> int:
         """Count the organization's provider calls in the air."""
@@ -251,6 +241,35 @@ class PeeweeDispatchStore:
 
 
 # ----------------------------------------------------------------------------- mapping
+def _step_params(
+    reminder_id: int, step: NextStep, now: datetime, last: int | None
+) -> tuple[Any, ...]:
+    due = step.due_at
+    return (
+        step.status.value,
+        to_ms(step.scheduled_at),
+        step.retry_count,
+        to_ms(step.next_attempt_at) if step.next_attempt_at else None,
+        to_ms(due) if due else None,
+        to_ms(now),
+        last,
+        reminder_id,
+    )
+
+
+def _outcome_params(execution_id: int, o: OutcomeRecord) -> tuple[Any, ...]:
+    return (
+        o.status.value,
+        to_ms(o.ended_at) if o.ended_at else None,
+        o.ended_reason,
+        o.duration_s,
+        o.cost,
+        o.error_message,
+        o.call_id,
+        execution_id,
+    )
+
+
 def _execution_params(r: NewExecution) -> tuple[Any, ...]:
     return (
         r.user_id,
@@ -269,6 +288,33 @@ def _execution_params(r: NewExecution) -> tuple[Any, ...]:
         to_ms(r.ended_at) if r.ended_at else None,
         to_ms(r.executed_at or r.scheduled_for),
         to_ms(r.scheduled_for) if r.status is ExecutionStatus.QUEUED else None,
+    )
+
+
+def _line_of(row: tuple[Any, ...]) -> OutboundLine:
+    return OutboundLine(
+        id=row[0],
+        organization_id=row[1],
+        provider=Provider(row[2]),
+        phone_number=row[3],
+        label=row[4],
+        is_default=bool(row[5]),
+        created_at=from_ms(row[6]),
+        provider_line_id=row[7],
+    )
+
+
+def _provider_of(row: tuple[Any, ...]) -> ProviderSettings | None:
+    if not row[1]:
+        return None
+    return ProviderSettings(
+        provider=Provider(row[1]),
+        api_key=row[2],
+        assistant_id=row[3],
+        webhook_secret=row[4],
+        base_url=row[5],
+        concurrency=row[6],
+        retry_delays=tuple(int(d) for d in row[7].split(",") if d) if row[7] is not None else None,
     )
 
 
