@@ -62,7 +62,7 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     from dialcues_rest.app import create_app, start_rest
     from dialcues_rest.provider_events import add_provider_routes
 
-    offloader = Offloader()
+    offloader = dc.offloader()
     app = create_app(dc, offloader)
     add_provider_routes(app, dc.attempts(), offloader)
     runner = await start_rest(app, settings.host, settings.rest_port)
@@ -76,7 +76,7 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
 
 
 async def _work(dc: Dialcues) -> None:
-    offloader = Offloader()
+    offloader = dc.offloader()
     async with _background(dc, offloader, dispatch=True):
         await _until_signalled()
     offloader.shutdown()

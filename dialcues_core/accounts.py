@@ -131,8 +131,8 @@ class Accounts:
     ) -> IssuedApiKey:
         """Create a key for the user; the raw key is in the result, and only there."""
         user = self.get_user(user_id)
-        reader = FieldReader({}, ())
-        clean_name = _parse_name(name) if name is not None else None
+        reader = FieldReader({"name": name} if name is not None else {}, ("name",))
+        clean_name = reader.read("name", _parse_name) if name is not None else None
         expiry = self._parse_expiry(reader, expires_at)
         clean_scopes = _parse_scopes(reader, scopes)
         reader.raise_if_any()

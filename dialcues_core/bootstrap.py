@@ -132,6 +132,14 @@ class Dialcues:
         self.reminders.listeners.append(dispatcher.wake)
         return dispatcher
 
+    def offloader(self, threads: int = 8) -> Offloader:
+        """Return a thread pool for asyncio callers; it closes its threads' connections."""
+        return Offloader(threads, on_thread_exit=self._close_connection)
+
+    def _close_connection(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
     def as_user(self, user_id: str) -> Principal:
         """Return a principal acting as the user with every scope (for host apps)."""
         user = self.accounts.get_user(user_id)

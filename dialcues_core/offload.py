@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -21,7 +22,14 @@ R = TypeVar("R")
 class Offloader:
     """A thread pool for database work, awaited from the event loop."""
 
-    def __init__(self, threads: int = 8, name: str = "dialcues-db"):
+    def __init__(
+        self,
+        threads: int = 8,
+        name: str = "dialcues-db",
+        on_thread_exit: Callable[[], None] | None = None,
+    ):
+        self._threads = threads
+        self._on_thread_exit = on_thread_exit
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
     async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -31,5 +39,17 @@ class Offloader:
         return await loop.run_in_executor(self._pool, call)
 
     def shutdown(self) -> None:
-        """Wait for running calls and stop the threads."""
+        """Wait for running calls, run ``on_thread_exit`` once in every thread, stop them."""
+        if self._on_thread_exit is not None:
+            # A barrier as wide as the pool makes each thread take exactly one farewell task
+            # (each thread's database connection is its own and must be closed there).
+            barrier = threading.Barrier(self._threads)
+            farewell = self._on_thread_exit
+
+            def leave() -> None:
+                barrier.wait()
+                farewell()
+
+            for future in [self._pool.submit(leave) for _ in range(self._threads)]:
+                future.result()
         self._pool.shutdown(wait=True)

@@ -13,7 +13,7 @@ import pytest
 
 from dialcues_core import Dialcues
 from dialcues_core.config import Settings
-from dialcues_core.model import OutboundLine, Organization, Principal, User
+from dialcues_core.model import Organization, OutboundLine, Principal, User
 
 PG_URL = os.environ.get("DIALCUES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -35,11 +35,11 @@ def postgres_reachable() -> str | None:
             db.close()
 
 
-def reset_postgres() -> None:
-    """Drop every table of the test database (each test starts empty)."""
+def reset_postgres(url: str = PG_URL) -> None:
+    """Drop every table of the database at ``url`` (each test starts empty)."""
     from dialcues_core.adapters.peewee.database import open_database
 
-    db = open_database(PG_URL)
+    db = open_database(url)
     with db.connection_context():
         db.execute_sql("DROP SCHEMA public CASCADE")
         db.execute_sql("CREATE SCHEMA public")
@@ -51,16 +51,33 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'dialcues.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> str:
-    """The real PostgreSQL test database, emptied; skipped when absent (never under CI=true)."""
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this test session's own (so parallel runs never share tables)."""
     reason = postgres_reachable()
     if reason is not None:
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL: {reason}")
         pytest.skip(reason)
-    reset_postgres()
-    return PG_URL
+    name = f"dialcues_test_{os.getpid()}"
+    _admin(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _admin(*statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """The real PostgreSQL, emptied; skipped when absent (never under CI=true)."""
+    reset_postgres(postgres_database)
+    return postgres_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.prepared import PreparedInsert, PreparedSelect
 from dialcues_core.adapters.peewee.tables import (
     ApiKeyRow,
     ExecutionRow,
@@ -241,14 +243,9 @@ class PeeweeLineRepository:
         return [_line(r) for r in rows.order_by(LineRow.created_at, LineRow.id)]
 
     def default_for(self, org_id: str) -> OutboundLine | None:
-        """Return the default line, else the oldest line, else None."""
-        row = (
-            LineRow.select()
-            .where(LineRow.organization == org_id)
-            .order_by(LineRow.is_default.desc(), LineRow.created_at, LineRow.id)
-            .first()
-        )
-        return _line(row) if row else None
+        """Return the default line, else the oldest line, else None (a prepared statement)."""
+        row = _DEFAULT_LINE.first(org_id)
+        return _line(SimpleNamespace(**row)) if row else None
 
     def remove(self, org_id: str, line_id: str) -> bool:
         """Delete the line; reminders fixed on it fall back to the default at dial time."""
@@ -272,6 +269,17 @@ class PeeweeLineRepository:
         return True
 
 
+_DEFAULT_LINE = PreparedSelect(
+    lambda org_id: (
+        LineRow.select()
+        .where(LineRow.organization == org_id)
+        .order_by(LineRow.is_default.desc(), LineRow.created_at, LineRow.id)
+        .limit(1)
+    ),
+    arity=1,
+)
+
+
 def _line(row: Any) -> OutboundLine:
     return OutboundLine(
         id=row.id,
@@ -286,6 +294,7 @@ def _line(row: Any) -> OutboundLine:
 
 
 # ----------------------------------------------------------------------------- reminders
+_INSERT_REMINDER = PreparedInsert(ReminderRow)
 _REMINDER_SORTS: dict[str, tuple[Any, ...]] = {
     "scheduled_at_asc": (ReminderRow.scheduled_at.asc(), ReminderRow.id.asc()),
     "scheduled_at_desc": (ReminderRow.scheduled_at.desc(), ReminderRow.id.desc()),
@@ -299,8 +308,8 @@ class PeeweeReminderRepository:
     def add(self, reminder: Reminder) -> Reminder:
         """Store a new reminder and return it with its id."""
         values = reminder_values(reminder)
-        new_id = ReminderRow.insert(**values).execute()
-        return _replace_id(reminder, int(new_id))
+        new_id = _INSERT_REMINDER.execute(values)  # prepared: the hot path of POST /reminders
+        return _replace_id(reminder, new_id)
 
     def get(self, user_id: str, reminder_id: int) -> Reminder | None:
         """Return the user's reminder or None."""
