@@ -87,7 +87,7 @@ def any_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
-def test_settings(url: str, **changes: object) -> Settings:
+def settings_for(url: str, **changes: object) -> Settings:
     """Settings for tests: rate limits off, fast simulated dialer, short key cache."""
     base = Settings(database_url=url, rate_limits=None, simulated_delay=0.05)
     return base.replace(**changes)
@@ -96,7 +96,7 @@ def test_settings(url: str, **changes: object) -> Settings:
 @pytest.fixture
 def dc(sqlite_url: str) -> Iterator[Dialcues]:
     """The embedded platform on a fresh SQLite file."""
-    platform = Dialcues.open(settings=test_settings(sqlite_url))
+    platform = Dialcues.open(settings=settings_for(sqlite_url))
     yield platform
     platform.close()
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from conftest import test_settings
+from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
 
 from dialcues_core import Dialcues
@@ -82,7 +82,7 @@ async def running_stack(url: str, dispatch: bool = True, **changes: Any) -> Asyn
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         changes.setdefault("retry_delays", (1, 1))
-        dc = Dialcues.open(settings=test_settings(url, public_url=public, **changes))
+        dc = Dialcues.open(settings=settings_for(url, public_url=public, **changes))
         org = dc.accounts.create_organization("E2E")
         dc.accounts.set_provider(
             org.id,
