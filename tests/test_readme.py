@@ -1,0 +1,28 @@
+"""The README's promises: the two commands come first, and the embedding example runs."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_opens_with_exactly_the_two_commands() -> None:
+    block = README.read_text(encoding="utf-8").split("```")[1]
+    commands = [line.split("#")[0].strip() for line in block.splitlines()[1:] if line.strip()]
+    assert commands == ["make run", "make test"]
+
+
+def test_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Embedding the core", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102
+    assert (tmp_path / "reminders.db").exists()
+    assert os.getcwd() == str(tmp_path)
