@@ -27,8 +27,9 @@ from dialcues_core.ports import (
     OutcomeRecord,
     Transactions,
 )
-from dialcues_core.scheduling import NextStep
+from dialcues_core.scheduling import Attempted, NextStep
 
+MISSED_MESSAGE = "missed: the platform was down past the grace window"
 MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
 
 
@@ -88,23 +89,45 @@ class Attempts:
 
     # ------------------------------------------------------------------ claim
     def claim(self, limit: int) -> list[Claimed]:
-        """Claim up to ``limit`` due attempts; record ``missed`` ones instead of dialing them."""
+        """Claim up to ``limit`` due attempts; record ``missed`` ones instead of dialing them.
+
+        Queued executions (calls placed now, throttled creates) come first, then reminders in
+        due order. An organization at its provider concurrency is left out of a second look,
+        so it never holds back another organization's due calls.
+        """
         now = self.clock.now()
+        claimed: list[Claimed] = []
+        saturated: set[str] = set()
         with self.tx.atomic():
-            due = self.store.due_reminders(now, limit)
-            queued = self.store.queued_executions(now, max(0, limit - len(due)))
-            orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
-            lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
-            budget = _Budget(self.store, providers)
-            dial = [r for r in due if not self._missed(r, now)]
-            dial = [
-                r
-                for r in dial
-                if budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id))
-            ]
-            claimed = self._start_reminders(dial, now, lines, providers)
-            claimed += self._start_queued(queued, now, lines, providers, budget)
+            for _ in range(3):
+                want = limit - len(claimed)
+                queued = self.store.queued_executions(now, want, saturated)
+                due = self.store.due_reminders(now, want - len(queued), saturated)
+                if not queued and not due:
+                    break
+                batch, refused = self._claim_batch(queued, due, now)
+                claimed += batch
+                if not refused or len(claimed) >= limit:
+                    break
+                saturated |= refused
         return claimed
+
+    def _claim_batch(
+        self, queued: list[LiveExecution], due: list[DueReminder], now: datetime
+    ) -> tuple[list[Claimed], set[str]]:
+        """Start what the provider budget admits; return it and the organizations refused."""
+        orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
+        lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+        budget = _Budget(self.store, providers)
+        claimed = self._start_queued(queued, now, lines, providers, budget)
+        dial = []
+        for r in due:
+            if self._missed(r, now):
+                continue
+            if budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id)):
+                dial.append(r)
+        claimed += self._start_reminders(dial, now, lines, providers)
+        return claimed, budget.refused
 
     def _missed(self, r: DueReminder, now: datetime) -> bool:
         if not scheduling.is_missed(r.attempted.scheduled_at, now, self.settings.grace_seconds):
@@ -149,7 +172,11 @@ class Attempts:
         budget: _Budget,
     ) -> list[Claimed]:
         claimed: list[Claimed] = []
+        occurrences = self.store.attempted([e.reminder_id for e in queued if e.reminder_id])
         for e in queued:
+            found = occurrences.get(e.reminder_id) if e.reminder_id else None
+            if self._queued_missed(e, found[0] if found else None, now):
+                continue
             line = _line(lines, e.line_id, e.organization_id)
             if line is not None and not budget.admit(e.organization_id, line):
                 continue
@@ -159,6 +186,18 @@ class Attempts:
                 continue
             claimed.append(Claimed(e, line, providers.get(e.organization_id)))
         return claimed
+
+    def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
+        """Record a queued attempt found past the grace window as missed; tell if it was."""
+        occurrence = attempted.scheduled_at if attempted is not None else e.scheduled_for
+        if not scheduling.is_missed(occurrence, now, self.settings.grace_seconds):
+            return False
+        missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)
+        self.store.record_outcomes([(e.id, missed)])
+        if attempted is not None and e.reminder_id is not None:
+            step = scheduling.after_missed(attempted, now)
+            self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
+        return True
 
     def reclaim_expired(self, limit: int) -> list[Claimed]:
         """Take over attempts whose lease ran out (their worker died or the call is long)."""
@@ -186,10 +225,18 @@ class Attempts:
             self.store.extend_leases(execution_ids, self.clock.now() + self.lease)
 
     def requeue(self, execution_id: int, retry_after: float | None) -> None:
-        """The provider throttled the create: wait, without using the retry budget."""
-        fallback = (self.settings.retry_delays or (60,))[0]
-        seconds = retry_after if retry_after is not None else fallback
+        """The provider throttled the create: wait, without using the retry budget.
+
+        The wait is the provider's ``Retry-After``, else the organization's next retry delay.
+        """
         with self.tx.atomic():
+            seconds = retry_after
+            if seconds is None:
+                e = self.store.executions_by_id([execution_id]).get(execution_id)
+                org = e.organization_id if e is not None else ""
+                delays = self._delays({org}).get(org) or (60,)
+                attempt = e.attempt if e is not None else 1
+                seconds = delays[min(attempt - 1, len(delays) - 1)]
             self.store.requeue(execution_id, self.clock.now() + timedelta(seconds=seconds))
 
     def finish(self, batch: list[Finished]) -> list[Finished]:
@@ -312,6 +359,7 @@ class _Budget:
         self.store = store
         self.providers = providers
         self.left: dict[str, int] = {}
+        self.refused: set[str] = set()
 
     def admit(self, org_id: str, line: OutboundLine | None) -> bool:
         """Tell whether one more call of the organization may go out on ``line`` now."""
@@ -321,6 +369,7 @@ class _Budget:
         if org_id not in self.left:
             self.left[org_id] = provider.concurrency - self.store.in_flight(org_id)
         if self.left[org_id] <= 0:
+            self.refused.add(org_id)
             return False
         self.left[org_id] -= 1
         return True
@@ -362,7 +411,7 @@ def _new_execution(
         scheduled_for=r.due_at,
         executed_at=None if missed else now,
         lease_until=lease_until,
-        error_message="missed: the platform was down past the grace window" if missed else None,
+        error_message=MISSED_MESSAGE if missed else None,
         ended_at=now if missed else None,
     )
 

@@ -189,6 +189,8 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ loop
     async def _tick(self) -> None:
+        # Cleared before looking for work: a wake() from here on interrupts the next sleep.
+        self._wake.clear()
         free = self.settings.worker_concurrency - len(self._tasks)
         claimed: list[Claimed] = []
         if free > 0:
@@ -209,7 +211,6 @@ class Dispatcher:
                 due = await self.offload(self.attempts.next_due_at)
                 if due is not None:
                     timeout = min(timeout, max(0.0, (due - self.clock.now()).total_seconds()))
-        self._wake.clear()
         if timeout > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

@@ -351,12 +351,16 @@ class OutcomeRecord:
 class DispatchStore(Protocol):
     """The dispatcher's storage primitives; the caller holds the transaction."""
 
-    def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
-        """Return due reminders in due order, locked for this transaction (skip locked)."""
+    def due_reminders(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[DueReminder]:
+        """Return due reminders in due order (not of ``skip_orgs``), locked (skip locked)."""
         ...
 
-    def queued_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
-        """Return due ``queued`` executions in due order, locked (skip locked)."""
+    def queued_executions(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[LiveExecution]:
+        """Return due ``queued`` executions (not of ``skip_orgs``), locked (skip locked)."""
         ...
 
     def expired_executions(self, now: datetime, limit: int) -> list[LiveExecution]:

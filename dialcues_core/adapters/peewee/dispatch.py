@@ -62,21 +62,31 @@ class PeeweeDispatchStore:
             cursor.executemany(sql.replace("?", self.p), rows)
 
     # ------------------------------------------------------------------ selecting work
-    def due_reminders(self, now: datetime, limit: int) -> list[DueReminder]:
+    def due_reminders(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[DueReminder]:
         """Return due reminders in due order, locked (skip locked on PostgreSQL)."""
+        if limit <= 0:
+            return []
+        skip, params = _not_in("organization_id", skip_orgs)
         cursor = self._sql(
             f"SELECT {_REMINDER_COLS} FROM reminders WHERE due_at <= ? AND status = 'scheduled'"
-            f" ORDER BY due_at, id LIMIT ?{self.lock}",
-            (to_ms(now), limit),
+            f"{skip} ORDER BY due_at, id LIMIT ?{self.lock}",
+            (to_ms(now), *params, limit),
         )
         return [_due(row) for row in cursor.fetchall()]
 
-    def queued_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+    def queued_executions(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[LiveExecution]:
         """Return due queued executions, locked."""
+        if limit <= 0:
+            return []
+        skip, params = _not_in("organization_id", skip_orgs)
         cursor = self._sql(
             f"SELECT {_EXECUTION_COLS} FROM executions WHERE due_at <= ? AND status = 'queued'"
-            f" ORDER BY due_at, id LIMIT ?{self.lock}",
-            (to_ms(now), limit),
+            f"{skip} ORDER BY due_at, id LIMIT ?{self.lock}",
+            (to_ms(now), *params, limit),
         )
         return [_live(row) for row in cursor.fetchall()]
 
@@ -241,6 +251,12 @@ class PeeweeDispatchStore:
 
 
 # ----------------------------------------------------------------------------- mapping
+def _not_in(column: str, values: set[str] | None) -> tuple[str, list[str]]:
+    if not values:
+        return "", []
+    return f" AND {column} NOT IN ({','.join('?' * len(values))})", sorted(values)
+
+
 def _step_params(
     reminder_id: int, step: NextStep, now: datetime, last: int | None
 ) -> tuple[Any, ...]:
