@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +77,8 @@ def text_parser(max_length: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError("must be a string")
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
         trimmed = value.strip()
         if not 1 <= len(trimmed) <= max_length:
             raise ValueError(f"must be 1–{max_length} characters long")
@@ -295,13 +298,20 @@ def choice_parser(choices: Iterable[str]) -> Callable[[Any], str]:
 
 
 def parse_search(value: Any) -> str:
-    """Parse a search string (1–255 characters)."""
+    """Parse a search string (1–255 characters, no control characters)."""
     text = str(value)
     if not 1 <= len(text) <= 255:
         raise ValueError("must be 1–255 characters long")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValueError("must not contain control characters")
     return text
 
 
+#: Joins a reminder's folded title and message in the search column; a search term never
+#: contains it (control characters are refused), so a match never spans both fields.
+SEARCH_SEPARATOR = "\x1f"
+
+
 def fold(text: str) -> str:
-    """Return the case-folded form used for Unicode-aware, case-insensitive search."""
-    return text.casefold()
+    """Return the form used for Unicode-aware, case-insensitive search (NFC, case-folded)."""
+    return unicodedata.normalize("NFC", text).casefold().replace(SEARCH_SEPARATOR, " ")

@@ -63,7 +63,8 @@ def current_version(db: pw.Database) -> int:
     """Return the schema version the database is at (0 when empty)."""
     if not db.table_exists("schema_version"):
         return 0
-    row = tables.SchemaVersionRow.select(pw.fn.MAX(tables.SchemaVersionRow.version)).scalar()
+    with db.bind_ctx([tables.SchemaVersionRow]):
+        row = tables.SchemaVersionRow.select(pw.fn.MAX(tables.SchemaVersionRow.version)).scalar()
     return int(row or 0)
 
 
@@ -74,8 +75,9 @@ def migrate(db: pw.Database) -> int:
         with _MigrationLock(db):
             version = current_version(db)
             for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-                step(db)
-                tables.SchemaVersionRow.create(version=number)
+                with db.bind_ctx(tables.ALL_TABLES):
+                    step(db)
+                    tables.SchemaVersionRow.create(version=number)
             return current_version(db)
     except pw.OperationalError as exc:
         raise StorageUnavailable(f"Cannot migrate the database: {exc}") from exc

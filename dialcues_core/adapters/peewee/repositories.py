@@ -39,6 +39,7 @@ from dialcues_core.model import (
     User,
 )
 from dialcues_core.ports import ExecutionQuery, ReminderQuery
+from dialcues_core.validation import SEARCH_SEPARATOR, fold
 
 
 class PeeweeTransactions:
@@ -248,14 +249,17 @@ class PeeweeLineRepository:
         return _line(SimpleNamespace(**row)) if row else None
 
     def remove(self, org_id: str, line_id: str) -> bool:
-        """Delete the line; reminders fixed on it fall back to the default at dial time."""
+        """Delete the organization's line; its reminders fall back to the default at dial time."""
         with LineRow._meta.database.atomic():
-            ReminderRow.update(line_id=None).where(ReminderRow.line_id == line_id).execute()
             deleted = (
                 LineRow.delete()
                 .where((LineRow.id == line_id) & (LineRow.organization == org_id))
                 .execute()
             )
+            if deleted:
+                ReminderRow.update(line_id=None).where(
+                    (ReminderRow.line_id == line_id) & (ReminderRow.organization_id == org_id)
+                ).execute()
         return bool(deleted)
 
     def set_default(self, org_id: str, line_id: str) -> bool:
@@ -302,6 +306,16 @@ _REMINDER_SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
+_REMINDER_BY_ID = PreparedSelect(
+    lambda reminder_id, user_id: (
+        ReminderRow.select(ReminderRow, LineRow.label)
+        .join(LineRow, pw.JOIN.LEFT_OUTER, on=(ReminderRow.line_id == LineRow.id))
+        .where((ReminderRow.id == reminder_id) & (ReminderRow.user_id == user_id))
+    ),
+    arity=2,
+)
+
+
 class PeeweeReminderRepository:
     """Reminders in the ``reminders`` table, always read through their owner."""
 
@@ -312,13 +326,12 @@ class PeeweeReminderRepository:
         return _replace_id(reminder, new_id)
 
     def get(self, user_id: str, reminder_id: int) -> Reminder | None:
-        """Return the user's reminder or None."""
-        row = (
-            self._select()
-            .where((ReminderRow.id == reminder_id) & (ReminderRow.user_id == user_id))
-            .first()
-        )
-        return reminder_from_row(row) if row else None
+        """Return the user's reminder or None (prepared: the hot path of GetReminder)."""
+        row = _REMINDER_BY_ID.first(reminder_id, user_id)
+        if row is None:
+            return None
+        row["line_label"] = row.pop("label")
+        return reminder_from_row(SimpleNamespace(**row))
 
     def get_for_update(self, user_id: str, reminder_id: int) -> Reminder | None:
         """Return the user's reminder, its row locked until the transaction ends."""
@@ -353,7 +366,7 @@ class PeeweeReminderRepository:
         if query.date_to is not None:
             where &= ReminderRow.scheduled_at < query.date_to
         if query.search:
-            where &= _contains(ReminderRow.search_text, query.search.casefold())
+            where &= _contains(ReminderRow.search_text, fold(query.search))
         total = ReminderRow.select().where(where).count()
         rows = (
             self._select()
@@ -408,7 +421,7 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "next_attempt_at": r.next_attempt_at,
         "last_execution_id": r.last_execution_id,
         "due_at": due_at,
-        "search_text": f"{r.title}\n{r.message}".casefold(),
+        "search_text": f"{fold(r.title)}{SEARCH_SEPARATOR}{fold(r.message)}",
         "created_at": r.created_at,
         "updated_at": r.updated_at,
     }
