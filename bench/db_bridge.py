@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dialcues_core import Dialcues  # noqa: E402
-from dialcues_core.adapters.peewee.tables import ApiKeyRow  # noqa: E402
-from dialcues_core.config import Settings  # noqa: E402
+from dialcues_core import Dialcues
+from dialcues_core.adapters.peewee.tables import ApiKeyRow
+from dialcues_core.config import Settings
 
 N = 5000
 

@@ -6,6 +6,7 @@ Rows are mapped to the domain's frozen dataclasses here and nowhere else; a fore
 
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import SimpleNamespace
@@ -48,11 +49,16 @@ class PeeweeTransactions:
     def __init__(self, db: pw.Database):
         self.db = db
         self._sqlite = isinstance(db, pw.SqliteDatabase)
+        self._writer = threading.Lock()
 
     def atomic(self) -> AbstractContextManager[object]:
-        """Return a transaction; on SQLite an outermost one is ``BEGIN IMMEDIATE``."""
+        """Return a transaction; on SQLite an outermost one is ``BEGIN IMMEDIATE``.
+
+        On SQLite this process's threads also take turns on a lock first (see
+        :class:`_SqliteWriteTurn`).
+        """
         if self._sqlite and not self.db.in_transaction():
-            return self.db.atomic("IMMEDIATE")
+            return _SqliteWriteTurn(self.db, self._writer)
         return self.db.atomic()
 
     def ping(self) -> bool:
@@ -63,6 +69,41 @@ class PeeweeTransactions:
         except pw.DatabaseError:
             self.db.close()
             return False
+
+
+class _SqliteWriteTurn:
+    """An outermost SQLite transaction (``BEGIN IMMEDIATE``), entered one thread at a time.
+
+    SQLite has one writer. Threads of one process racing for it wait in SQLite's busy
+    handler, which sleeps 1, 2, 5, 10 … ms between tries while the database may sit idle:
+    measured (32 creates in flight), 8 offloader threads took 458 µs per reminder without
+    this lock and 215 µs with it. Queuing on a lock hands the database over the moment it is
+    free; other processes still meet SQLite's busy timeout. Waiting longer than that timeout
+    raises "database is locked", as SQLite would.
+    """
+
+    TIMEOUT_S = 10.0
+
+    def __init__(self, db: pw.Database, lock: threading.Lock):
+        self.db = db
+        self.lock = lock
+        self.txn: Any = None
+
+    def __enter__(self) -> object:
+        if not self.lock.acquire(timeout=self.TIMEOUT_S):
+            raise pw.OperationalError("database is locked")
+        try:
+            self.txn = self.db.atomic("IMMEDIATE")
+            return self.txn.__enter__()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.txn.__exit__(*exc)
+        finally:
+            self.lock.release()
 
 
 # ----------------------------------------------------------------------------- organizations
@@ -368,12 +409,15 @@ class PeeweeReminderRepository:
         if query.search:
             where &= _contains(ReminderRow.search_text, fold(query.search))
         total = ReminderRow.select().where(where).count()
-        rows = (
-            self._select()
+        order = _REMINDER_SORTS[query.sort]
+        # Deferred join: page through the covering index first, then read only the page's rows.
+        page_ids = (
+            ReminderRow.select(ReminderRow.id)
             .where(where)
-            .order_by(*_REMINDER_SORTS[query.sort])
+            .order_by(*order)
             .paginate(query.page, query.page_size)
         )
+        rows = self._select().where(ReminderRow.id.in_(page_ids)).order_by(*order)
         items = [reminder_from_row(r) for r in rows] if total else []
         return Page(items, total, query.page, query.page_size)
 

@@ -158,8 +158,10 @@ class ReminderRow(BaseRow):
         table_name = "reminders"
         indexes = (
             (("user_id", "scheduled_at", "id"), False),
-            (("user_id", "status", "scheduled_at"), False),
-            (("user_id", "updated_at"), False),
+            (("user_id", "status", "scheduled_at", "id"), False),
+            (("user_id", "updated_at", "id"), False),
+            # Lets a search scan one user's index range instead of the table's rows.
+            (("user_id", "search_text"), False),
         )
 
 
