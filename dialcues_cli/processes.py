@@ -59,6 +59,7 @@ def worker_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTenant | None) -> None:
+    from dialcues_grpc.server import start_grpc
     from dialcues_rest.app import create_app, start_rest
     from dialcues_rest.provider_events import add_provider_routes
 
@@ -67,10 +68,15 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     add_provider_routes(app, dc.attempts(), offloader)
     runner = await start_rest(app, settings.host, settings.rest_port)
     log.info("REST API on http://%s:%d/api/public/v1", settings.host, settings.rest_port)
+    grpc_server, grpc_port = await start_grpc(
+        dc, offloader, settings.host, settings.grpc_port, settings.admin_token
+    )
+    log.info("gRPC on %s:%d", settings.host, grpc_port)
     if demo is not None:
         print(demo.banner(settings), flush=True)
     async with _background(dc, offloader, dispatch):
         await _until_signalled()
+    await grpc_server.stop(5)
     await runner.cleanup()
     offloader.shutdown()
 

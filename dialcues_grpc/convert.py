@@ -1,0 +1,495 @@
+"""The only place where protobuf messages meet core objects.
+
+Requests become the core's wire-shaped arguments: the same mappings REST decodes from JSON
+(``{"title": …, "scheduled_at": "2026-03-25T09:00:00", "recurrence_type": "custom", …}``) and
+the same string query parameters (``{"page": "2", "status": "scheduled"}``), so that the core
+applies every rule exactly as it does for REST. Nothing is validated here beyond the shape of
+the message itself (an ``update_mask`` path that names no field of the request).
+
+Core objects become messages with the contract's precision: a reminder's times in whole
+seconds, an execution's in milliseconds, enums named after the REST values
+(``REMINDER_STATUS_IN_PROGRESS`` is ``"in_progress"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, cast
+
+from google.protobuf import empty_pb2, timestamp_pb2
+
+from dialcues_core.errors import ValidationFailed
+from dialcues_core.model import (
+    ApiKey,
+    Execution,
+    ExecutionStatus,
+    IssuedApiKey,
+    Organization,
+    OutboundLine,
+    Page,
+    Provider,
+    ProviderSettings,
+    RecurrenceKind,
+    RecurrenceRule,
+    Reminder,
+    ReminderStatus,
+    User,
+)
+from dialcues_grpc._pb.dialcues.v1 import (
+    api_keys_pb2,
+    common_pb2,
+    executions_pb2,
+    identity_pb2,
+    lines_pb2,
+    organizations_pb2,
+    outbound_lines_pb2,
+    reminders_pb2,
+)
+
+Payload = dict[str, Any]
+Query = dict[str, str]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
+
+# ----------------------------------------------------------------------------- enums
+_REMINDER_STATUS: Final = {
+    s: reminders_pb2.ReminderStatus.Value(f"REMINDER_STATUS_{s.name}") for s in ReminderStatus
+}
+_EXECUTION_STATUS: Final = {
+    s: executions_pb2.ExecutionStatus.Value(f"EXECUTION_STATUS_{s.name}") for s in ExecutionStatus
+}
+_PROVIDER: Final = {p: common_pb2.Provider.Value(f"PROVIDER_{p.name}") for p in Provider}
+
+
+def _enum_text(enum_type: Any, prefix: str, number: int) -> str | None:
+    """Return the REST value an enum number stands for; None for 0 (unspecified).
+
+    An unknown number (a newer client's) comes back as its digits, for the core to refuse.
+    """
+    if number == 0:
+        return None
+    try:
+        return str(enum_type.Name(number)).removeprefix(prefix).lower()
+    except ValueError:
+        return str(number)
+
+
+# ----------------------------------------------------------------------------- times
+def _timestamp(moment: datetime | None, millis: bool = False) -> timestamp_pb2.Timestamp | None:
+    """Return ``moment`` as a Timestamp, truncated to seconds (or milliseconds); None → None."""
+    if moment is None:
+        return None
+    delta = moment - _EPOCH
+    seconds = delta // _SECOND
+    nanos = (delta.microseconds // 1000) * 1_000_000 if millis else 0
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+
+
+def _instant_text(ts: timestamp_pb2.Timestamp) -> str:
+    """Return a Timestamp as the RFC 3339 text the core parses (UTC, with offset)."""
+    return str(ts.ToDatetime(tzinfo=UTC).isoformat())
+
+
+def _time_input(value: common_pb2.TimeInput) -> str | None:
+    """Return a TimeInput as the core's wire text; None when neither member is set."""
+    which = value.WhichOneof("value")
+    if which == "local_time":
+        return value.local_time
+    if which == "instant":
+        return _instant_text(value.instant)
+    return None
+
+
+# ----------------------------------------------------------------------------- reminders in
+_PLAIN_FIELDS: Final = ("title", "message", "phone_number", "timezone", "vapi_line_id")
+_TIME_FIELDS: Final = ("scheduled_at", "recurrence_end_at")
+UPDATABLE_PATHS: Final = frozenset({*_PLAIN_FIELDS, *_TIME_FIELDS, "recurrence"})
+"""The ``update_mask`` paths of ``UpdateReminderRequest``."""
+
+
+def _recurrence_fields(value: reminders_pb2.Recurrence | None) -> Payload:
+    """Return a Recurrence as REST's ``recurrence_type`` and ``recurrence_config``."""
+    rule = value.WhichOneof("rule") if value is not None else None
+    if value is None or rule is None:
+        return {"recurrence_type": None, "recurrence_config": None}
+    if rule in ("daily", "weekly"):
+        return {"recurrence_type": rule, "recurrence_config": None}
+    if rule == "interval_days":
+        config: Payload = {"interval_days": value.interval_days}
+    elif rule == "weekdays":
+        config = {"weekdays": list(value.weekdays.days)}
+    else:
+        return {"recurrence_type": "cron", "recurrence_config": {"expression": value.cron}}
+    return {"recurrence_type": "custom", "recurrence_config": config}
+
+
+def _reminder_field(request: Any, path: str) -> Payload:
+    """Return the payload entries of one reminder field of a create or update request."""
+    if path == "recurrence":
+        present = request.HasField("recurrence")
+        return _recurrence_fields(request.recurrence if present else None)
+    if path in _TIME_FIELDS:
+        return {path: _time_input(getattr(request, path))}
+    return {path: getattr(request, path) if request.HasField(path) else None}
+
+
+def create_reminder(request: reminders_pb2.CreateReminderRequest) -> Payload:
+    """Return the core's create payload: only the fields the request sets."""
+    payload: Payload = {}
+    for name in _PLAIN_FIELDS:
+        if request.HasField(name):
+            payload[name] = getattr(request, name)
+    for name in _TIME_FIELDS:
+        text = _time_input(getattr(request, name))
+        if text is not None:
+            payload[name] = text
+    if request.HasField("recurrence") and request.recurrence.WhichOneof("rule") is not None:
+        payload.update(_recurrence_fields(request.recurrence))
+    return payload
+
+
+def update_reminder(request: reminders_pb2.UpdateReminderRequest) -> tuple[int, Payload]:
+    """Return the reminder id and the core's PATCH payload: the masked fields, unset = null."""
+    paths = list(dict.fromkeys(request.update_mask.paths))
+    unknown = [p for p in paths if p not in UPDATABLE_PATHS]
+    if unknown:
+        raise ValidationFailed.one(
+            "update_mask", f"names no updatable field: {', '.join(sorted(unknown))}"
+        )
+    payload: Payload = {}
+    for path in paths:
+        payload.update(_reminder_field(request, path))
+    return request.id, payload
+
+
+def pause_reminder(request: reminders_pb2.PauseReminderRequest) -> tuple[int, Payload]:
+    """Return the reminder id and REST's pause payload."""
+    return request.id, {"status": "paused"}
+
+
+def resume_reminder(request: reminders_pb2.ResumeReminderRequest) -> tuple[int, Payload]:
+    """Return the reminder id and REST's resume payload (with the new time, if any)."""
+    payload: Payload = {"status": "scheduled"}
+    when = _time_input(request.scheduled_at)
+    if when is not None:
+        payload["scheduled_at"] = when
+    return request.id, payload
+
+
+def object_id(request: Any) -> int:
+    """Return the ``id`` of a Get/Delete request (reminders, executions)."""
+    return int(request.id)
+
+
+def _page_params(request: Any, params: Query) -> tuple[Query, str]:
+    """Add the paging fields of a list request to ``params``; return them and the token."""
+    if request.HasField("page"):
+        params["page"] = str(request.page)
+    if request.HasField("page_size"):
+        params["page_size"] = str(request.page_size)
+    return params, str(request.page_token)
+
+
+def _bounds(request: Any, params: Query) -> None:
+    """Add the ``date_from``/``date_to`` bounds of a list request to ``params``."""
+    for name in ("date_from", "date_to"):
+        if request.HasField(name):
+            params[name] = _instant_text(getattr(request, name))
+
+
+def reminder_query(request: reminders_pb2.ListRemindersRequest) -> tuple[Query, str]:
+    """Return REST's query parameters for a reminder listing, and the page token."""
+    params: Query = {}
+    status = _enum_text(reminders_pb2.ReminderStatus, "REMINDER_STATUS_", request.status)
+    if status is not None:
+        params["status"] = status
+    if request.HasField("search"):
+        params["search"] = request.search
+    _bounds(request, params)
+    sort = _enum_text(reminders_pb2.ReminderSort, "REMINDER_SORT_", request.sort)
+    if sort is not None:
+        params["sort"] = sort
+    return _page_params(request, params)
+
+
+def execution_query(request: executions_pb2.ListExecutionsRequest) -> tuple[Query, str]:
+    """Return REST's query parameters for an execution listing, and the page token."""
+    params: Query = {}
+    status = _enum_text(executions_pb2.ExecutionStatus, "EXECUTION_STATUS_", request.status)
+    if status is not None:
+        params["status"] = status
+    if request.HasField("reminder_id"):
+        params["reminder_id"] = str(request.reminder_id)
+    _bounds(request, params)
+    return _page_params(request, params)
+
+
+# ----------------------------------------------------------------------------- reminders out
+def _recurrence(rule: RecurrenceRule | None) -> reminders_pb2.Recurrence | None:
+    """Return a stored rule as a Recurrence message (None for a one-off)."""
+    if rule is None:
+        return None
+    kind = rule.kind
+    if kind is RecurrenceKind.DAILY:
+        return reminders_pb2.Recurrence(daily=reminders_pb2.DailyRule())
+    if kind is RecurrenceKind.WEEKLY:
+        return reminders_pb2.Recurrence(weekly=reminders_pb2.WeeklyRule())
+    if kind is RecurrenceKind.INTERVAL_DAYS:
+        return reminders_pb2.Recurrence(interval_days=rule.interval_days)
+    if kind is RecurrenceKind.WEEKDAYS:
+        return reminders_pb2.Recurrence(weekdays=reminders_pb2.WeekdaysRule(days=rule.weekdays))
+    return reminders_pb2.Recurrence(cron=rule.cron)
+
+
+def reminder(r: Reminder) -> reminders_pb2.Reminder:
+    """Return a reminder with every field of the contract (times in whole seconds)."""
+    return reminders_pb2.Reminder(
+        id=r.id,
+        title=r.title,
+        message=r.message,
+        phone_number=r.phone_number,
+        scheduled_at=_timestamp(r.scheduled_at),
+        timezone=r.timezone,
+        status=_REMINDER_STATUS[r.status],
+        vapi_line_id=r.line_id,
+        outbound_line_label=r.line_label,
+        recurrence=_recurrence(r.recurrence),
+        recurrence_end_at=_timestamp(r.recurrence_end_at),
+        retry_count=r.retry_count,
+        next_attempt_at=_timestamp(r.next_attempt_at),
+        last_execution_id=r.last_execution_id,
+        created_at=_timestamp(r.created_at),
+        updated_at=_timestamp(r.updated_at),
+    )
+
+
+def reminder_page(found: Page[Reminder], next_token: str) -> reminders_pb2.ListRemindersResponse:
+    """Return one page of reminders."""
+    return reminders_pb2.ListRemindersResponse(
+        items=[reminder(r) for r in found.items],
+        next_page_token=next_token,
+        **_page_counts(found),
+    )
+
+
+def _page_counts(found: Page[Any]) -> dict[str, int]:
+    return {
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+        "total_pages": found.total_pages,
+    }
+
+
+def empty() -> empty_pb2.Empty:
+    """Return the empty response of a delete."""
+    return empty_pb2.Empty()
+
+
+# ----------------------------------------------------------------------------- executions, lines
+def execution(e: Execution) -> executions_pb2.Execution:
+    """Return an execution with every field of the contract (times in milliseconds)."""
+    return executions_pb2.Execution(
+        id=e.id,
+        reminder_id=e.reminder_id,
+        reminder_title=e.reminder_title,
+        status=_EXECUTION_STATUS[e.status],
+        attempt=e.attempt,
+        call_id=e.call_id,
+        line_id=e.line_id,
+        to=e.to,
+        scheduled_for=_timestamp(e.scheduled_for, millis=True),
+        executed_at=_timestamp(e.executed_at, millis=True),
+        ended_at=_timestamp(e.ended_at, millis=True),
+        ended_reason=e.ended_reason,
+        duration_s=e.duration_s,
+        cost=e.cost,
+        error_message=e.error_message,
+    )
+
+
+def execution_page(
+    found: Page[Execution], next_token: str
+) -> executions_pb2.ListExecutionsResponse:
+    """Return one page of executions."""
+    return executions_pb2.ListExecutionsResponse(
+        items=[execution(e) for e in found.items],
+        next_page_token=next_token,
+        **_page_counts(found),
+    )
+
+
+def lines(items: Iterable[OutboundLine]) -> lines_pb2.ListLinesResponse:
+    """Return the organization's lines as public callers see them."""
+    return lines_pb2.ListLinesResponse(
+        items=[
+            lines_pb2.Line(
+                id=item.id,
+                label=item.label,
+                phone_number=item.phone_number,
+                provider=_PROVIDER[item.provider],
+                is_default=item.is_default,
+            )
+            for item in items
+        ]
+    )
+
+
+def user(u: User) -> common_pb2.User:
+    """Return a user."""
+    return common_pb2.User(
+        id=u.id,
+        organization_id=u.organization_id,
+        email=u.email,
+        name=u.name,
+        created_at=_timestamp(u.created_at),
+    )
+
+
+def whoami(facts: Mapping[str, object]) -> identity_pb2.WhoAmIResponse:
+    """Return the core's ``whoami`` facts."""
+    return identity_pb2.WhoAmIResponse(
+        user=user(cast(User, facts["user"])),
+        organization_id=str(facts["organization_id"]),
+        api_key_id=str(facts["api_key_id"]),
+    )
+
+
+# ----------------------------------------------------------------------------- administration
+def organization(org: Organization) -> organizations_pb2.Organization:
+    """Return an organization, its provider secrets masked."""
+    return organizations_pb2.Organization(
+        id=org.id,
+        name=org.name,
+        created_at=_timestamp(org.created_at),
+        provider=_masked_provider(org.provider),
+    )
+
+
+def _masked_provider(
+    settings: ProviderSettings | None,
+) -> organizations_pb2.MaskedProviderSettings | None:
+    if settings is None:
+        return None
+    masked = settings.masked()
+    delays = settings.retry_delays
+    return organizations_pb2.MaskedProviderSettings(
+        provider=_PROVIDER[settings.provider],
+        api_key_hint=str(masked["api_key"]),
+        assistant_id=settings.assistant_id,
+        webhook_secret_hint=str(masked["webhook_secret"]),
+        base_url=settings.base_url,
+        concurrency=settings.concurrency,
+        retry_delays=organizations_pb2.RetryDelays(seconds=delays) if delays is not None else None,
+    )
+
+
+def provider_settings(
+    request: organizations_pb2.SetProviderSettingsRequest,
+) -> tuple[str, Payload]:
+    """Return the organization id and the core's provider fields (unset → absent)."""
+    fields: Payload = {
+        "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider),
+        "api_key": request.api_key or None,
+        "assistant_id": request.assistant_id or None,
+        "webhook_secret": request.webhook_secret or None,
+        "base_url": request.base_url if request.HasField("base_url") else None,
+        "concurrency": request.concurrency if request.HasField("concurrency") else None,
+    }
+    if request.HasField("retry_delays"):
+        fields["retry_delays"] = list(request.retry_delays.seconds)
+    return request.organization_id, fields
+
+
+def new_user(request: organizations_pb2.CreateUserRequest) -> tuple[str, str, str]:
+    """Return the organization id, e-mail and name of a user to create."""
+    return request.organization_id, request.email, request.name
+
+
+def new_api_key(request: api_keys_pb2.CreateApiKeyRequest) -> Payload:
+    """Return the core's ``create_api_key`` arguments (empty scopes → all of them)."""
+    return {
+        "user_id": request.user_id,
+        "name": request.name if request.HasField("name") else None,
+        "expires_at": (
+            request.expires_at.ToDatetime(tzinfo=UTC) if request.HasField("expires_at") else None
+        ),
+        "scopes": list(request.scopes) or None,
+    }
+
+
+def api_key(key: ApiKey) -> api_keys_pb2.ApiKey:
+    """Return a stored key: hints only, never its hash."""
+    return api_keys_pb2.ApiKey(
+        id=key.id,
+        user_id=key.user_id,
+        organization_id=key.organization_id,
+        name=key.name,
+        prefix=key.prefix,
+        last4=key.last4,
+        scopes=key.scopes,
+        created_at=_timestamp(key.created_at),
+        last_used_at=_timestamp(key.last_used_at),
+        expires_at=_timestamp(key.expires_at),
+        revoked_at=_timestamp(key.revoked_at),
+    )
+
+
+def issued_api_key(issued: IssuedApiKey) -> api_keys_pb2.CreateApiKeyResponse:
+    """Return a key just created, with its raw form (the only time it is ever shown)."""
+    return api_keys_pb2.CreateApiKeyResponse(key=api_key(issued.key), api_key=issued.raw)
+
+
+def api_keys(keys: Iterable[ApiKey]) -> api_keys_pb2.ListApiKeysResponse:
+    """Return a user's keys."""
+    return api_keys_pb2.ListApiKeysResponse(items=[api_key(k) for k in keys])
+
+
+def new_line(request: outbound_lines_pb2.AddLineRequest) -> Payload:
+    """Return the core's ``add_line`` arguments."""
+    return {
+        "org_id": request.organization_id,
+        "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider) or "",
+        "number": request.phone_number,
+        "provider_line_id": (
+            request.provider_line_id if request.HasField("provider_line_id") else None
+        ),
+        "label": request.label if request.HasField("label") else None,
+        "default": request.is_default,
+    }
+
+
+def line_ref(request: Any) -> tuple[str, str]:
+    """Return the organization and line ids of a SetDefaultLine/RemoveLine request."""
+    return str(request.organization_id), str(request.line_id)
+
+
+def outbound_line(line: OutboundLine) -> outbound_lines_pb2.OutboundLine:
+    """Return a line with everything an administrator may see."""
+    return outbound_lines_pb2.OutboundLine(
+        id=line.id,
+        organization_id=line.organization_id,
+        provider=_PROVIDER[line.provider],
+        phone_number=line.phone_number,
+        label=line.label,
+        is_default=line.is_default,
+        provider_line_id=line.provider_line_id,
+        created_at=_timestamp(line.created_at),
+    )
+
+
+def outbound_lines(items: Iterable[OutboundLine]) -> outbound_lines_pb2.ListOutboundLinesResponse:
+    """Return an organization's lines for an administrator."""
+    return outbound_lines_pb2.ListOutboundLinesResponse(items=[outbound_line(i) for i in items])
+
+
+# ----------------------------------------------------------------------------- errors
+_VIOLATION_FIELDS: Final = {"recurrence_type": "recurrence", "recurrence_config": "recurrence"}
+"""Core field names that are spelled differently in the requests."""
+
+
+def violation_field(name: str) -> str:
+    """Return the request field a core validation problem names."""
+    return _VIOLATION_FIELDS.get(name, name)

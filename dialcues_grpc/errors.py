@@ -1,0 +1,158 @@
+"""The gRPC edge's one error table, and the decorator that applies it to every RPC.
+
+Every failure leaves as a status code plus a ``google.rpc.Status`` (grpcio-status puts it in
+the ``grpc-status-details-bin`` trailer) carrying:
+
+* ``ErrorInfo(reason=<the contract's code>, domain="dialcues")``, its ``metadata`` holding the
+  error's scalar details (``resource``/``id`` of a ``not_found``, ``status``/``action`` of an
+  ``invalid_state``);
+* for ``validation_error``, a ``BadRequest`` with one violation per bad field, named after
+  the request field (see :func:`dialcues_grpc.convert.violation_field`);
+* for ``rate_limited``, a ``RetryInfo``.
+
+The status code comes from the first class in the error's MRO found in
+:data:`STATUS_BY_CATEGORY`. Two concrete errors override their category
+(``InvalidArgument``): ``invalid_state`` and ``missing_outbound_line`` are about the state of
+the system, not the request, which gRPC spells FAILED_PRECONDITION. Errors mapped to INTERNAL
+(provider errors, which should never reach a client) and any other exception are logged with
+their traceback and answered with a bare ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dialcues_core.errors import (
+    Conflict,
+    DialcuesError,
+    FailedPrecondition,
+    InvalidArgument,
+    InvalidState,
+    MissingOutboundLine,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    RateLimited,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+)
+from dialcues_grpc import convert
+
+logger = logging.getLogger("dialcues.grpc")
+
+DOMAIN: Final = "dialcues"
+INTERNAL_CODE: Final = "internal_error"
+INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry with backoff."
+
+STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
+    InvalidState: grpc.StatusCode.FAILED_PRECONDITION,
+    MissingOutboundLine: grpc.StatusCode.FAILED_PRECONDITION,
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+    ProviderError: grpc.StatusCode.INTERNAL,
+    DialcuesError: grpc.StatusCode.INTERNAL,
+}
+"""Status code of each core error category (concrete entries override their category)."""
+
+
+def status_code_of(error_class: type[DialcuesError]) -> grpc.StatusCode:
+    """Return the status code of a core error class (its nearest entry in the table)."""
+    for cls in error_class.__mro__:
+        code = STATUS_BY_CATEGORY.get(cls)
+        if code is not None:
+            return code
+    raise TypeError(f"{error_class!r} is not a DialcuesError")
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def _error_info(exc: DialcuesError) -> error_details_pb2.ErrorInfo:
+    scalars = {
+        k: str(v)
+        for k, v in (exc.details or {}).items()
+        if isinstance(v, str | int) and not isinstance(v, bool)
+    }
+    return error_details_pb2.ErrorInfo(reason=exc.code, domain=DOMAIN, metadata=scalars)
+
+
+def _bad_request(exc: ValidationFailed) -> error_details_pb2.BadRequest:
+    return error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(
+                field=convert.violation_field(name), description=problem
+            )
+            for name, problem in sorted(exc.fields.items())
+        ]
+    )
+
+
+def rich_status(exc: DialcuesError) -> grpc.Status:
+    """Return the status a core error aborts an RPC with (INTERNAL ones: a bare one)."""
+    code = status_code_of(type(exc))
+    if code is grpc.StatusCode.INTERNAL:
+        return internal_status()
+    details = [_packed(_error_info(exc))]
+    if isinstance(exc, ValidationFailed):
+        details.append(_packed(_bad_request(exc)))
+    if isinstance(exc, RateLimited):
+        delay = duration_pb2.Duration(seconds=exc.retry_after)
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
+    proto = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
+    return rpc_status.to_status(proto)
+
+
+def internal_status() -> grpc.Status:
+    """Return the status of an unexpected failure: no detail beyond the code."""
+    info = error_details_pb2.ErrorInfo(reason=INTERNAL_CODE, domain=DOMAIN)
+    proto = status_pb2.Status(
+        code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE, details=[_packed(info)]
+    )
+    return rpc_status.to_status(proto)
+
+
+S = TypeVar("S")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Method = Callable[[S, Req, Any], Awaitable[Resp]]
+
+
+def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
+    """Wrap a unary servicer method so that every error aborts through the table."""
+
+    @functools.wraps(method)
+    async def wrapper(self: S, request: Req, context: Any) -> Resp:
+        try:
+            return await method(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except DialcuesError as exc:
+            status = rich_status(exc)
+            if status.code is grpc.StatusCode.INTERNAL:
+                logger.error("Unexpected core error in %s", method.__name__, exc_info=exc)
+        except Exception as exc:
+            logger.error("Unexpected error in %s", method.__name__, exc_info=exc)
+            status = internal_status()
+        await context.abort_with_status(status)
+        raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+    return wrapper

@@ -1,0 +1,298 @@
+"""The ``dialcues.v1`` servicers: authenticate, convert, call one core function, convert back.
+
+No rule lives here: the core validates, :mod:`dialcues_grpc.convert` translates and
+:func:`dialcues_grpc.errors.translated` turns every error into a status. Database work runs
+on the offloader's threads; ``WhoAmI`` is pure (it reads the principal) and makes no hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from google.protobuf import empty_pb2
+
+from dialcues_core import Dialcues
+from dialcues_core.model import Principal
+from dialcues_core.offload import Offloader
+from dialcues_grpc import convert, paging
+from dialcues_grpc._pb.dialcues.v1 import (
+    api_keys_pb2,
+    api_keys_pb2_grpc,
+    common_pb2,
+    executions_pb2,
+    executions_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    lines_pb2,
+    lines_pb2_grpc,
+    organizations_pb2,
+    organizations_pb2_grpc,
+    outbound_lines_pb2,
+    outbound_lines_pb2_grpc,
+    reminders_pb2,
+    reminders_pb2_grpc,
+)
+from dialcues_grpc.auth import AdminAuth, ApiKeyAuth
+from dialcues_grpc.errors import translated
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Context = Any
+"""``grpc.aio.ServicerContext`` (grpc ships no type information)."""
+
+
+class _Servicer:
+    """What every servicer holds: the platform, the thread pool and the API-key check."""
+
+    def __init__(self, dc: Dialcues, offloader: Offloader):
+        self.dc = dc
+        self.offloader = offloader
+        self.auth = ApiKeyAuth(dc.authenticator, offloader)
+
+    async def who(self, context: Context) -> Principal:
+        """Return the principal of the call (or raise the core's auth error)."""
+        return await self.auth.principal(context)
+
+    async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a synchronous core call on the offloader."""
+        return await self.offloader.run(fn, *args, **kwargs)
+
+
+class _AdminServicer(_Servicer):
+    """A servicer of the administration services: every call needs the admin token."""
+
+    def __init__(self, dc: Dialcues, offloader: Offloader, admin: AdminAuth):
+        super().__init__(dc, offloader)
+        self.admin = admin
+
+
+# ----------------------------------------------------------------------------- public
+class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
+    """``dialcues.v1.ReminderService``: the REST /reminders routes."""
+
+    @translated
+    async def CreateReminder(  # noqa: N802
+        self, request: reminders_pb2.CreateReminderRequest, context: Context
+    ) -> reminders_pb2.Reminder:
+        """Schedule a reminder."""
+        who, payload = await self.who(context), convert.create_reminder(request)
+        return convert.reminder(await self.run(self.dc.reminders.create, who, payload))
+
+    @translated
+    async def GetReminder(  # noqa: N802
+        self, request: reminders_pb2.GetReminderRequest, context: Context
+    ) -> reminders_pb2.Reminder:
+        """Return one of the caller's reminders."""
+        who, rid = await self.who(context), convert.object_id(request)
+        return convert.reminder(await self.run(self.dc.reminders.get, who, rid))
+
+    @translated
+    async def ListReminders(  # noqa: N802
+        self, request: reminders_pb2.ListRemindersRequest, context: Context
+    ) -> reminders_pb2.ListRemindersResponse:
+        """Return one page of the caller's reminders."""
+        who = await self.who(context)
+        params, token = convert.reminder_query(request)
+        params = paging.apply_token("reminders", params, token)
+        found = await self.run(self.dc.reminders.list, who, params)
+        return convert.reminder_page(found, paging.next_token("reminders", params, found))
+
+    @translated
+    async def UpdateReminder(  # noqa: N802
+        self, request: reminders_pb2.UpdateReminderRequest, context: Context
+    ) -> reminders_pb2.Reminder:
+        """Change the masked fields of a reminder."""
+        who = await self.who(context)
+        rid, payload = convert.update_reminder(request)
+        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+
+    @translated
+    async def PauseReminder(  # noqa: N802
+        self, request: reminders_pb2.PauseReminderRequest, context: Context
+    ) -> reminders_pb2.Reminder:
+        """Pause a reminder."""
+        who = await self.who(context)
+        rid, payload = convert.pause_reminder(request)
+        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+
+    @translated
+    async def ResumeReminder(  # noqa: N802
+        self, request: reminders_pb2.ResumeReminderRequest, context: Context
+    ) -> reminders_pb2.Reminder:
+        """Resume a paused reminder."""
+        who = await self.who(context)
+        rid, payload = convert.resume_reminder(request)
+        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+
+    @translated
+    async def DeleteReminder(  # noqa: N802
+        self, request: reminders_pb2.DeleteReminderRequest, context: Context
+    ) -> empty_pb2.Empty:
+        """Delete a reminder for good."""
+        who, rid = await self.who(context), convert.object_id(request)
+        await self.run(self.dc.reminders.delete, who, rid)
+        return convert.empty()
+
+
+class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer):
+    """``dialcues.v1.ExecutionService``: the REST /executions routes."""
+
+    @translated
+    async def ListExecutions(  # noqa: N802
+        self, request: executions_pb2.ListExecutionsRequest, context: Context
+    ) -> executions_pb2.ListExecutionsResponse:
+        """Return one page of the caller's executions, newest first."""
+        who = await self.who(context)
+        params, token = convert.execution_query(request)
+        params = paging.apply_token("executions", params, token)
+        found = await self.run(self.dc.executions.list, who, params)
+        return convert.execution_page(found, paging.next_token("executions", params, found))
+
+    @translated
+    async def GetExecution(  # noqa: N802
+        self, request: executions_pb2.GetExecutionRequest, context: Context
+    ) -> executions_pb2.Execution:
+        """Return one of the caller's executions."""
+        who, eid = await self.who(context), convert.object_id(request)
+        return convert.execution(await self.run(self.dc.executions.get, who, eid))
+
+
+class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
+    """``dialcues.v1.LineService``: the REST /lines route."""
+
+    @translated
+    async def ListLines(  # noqa: N802
+        self, request: lines_pb2.ListLinesRequest, context: Context
+    ) -> lines_pb2.ListLinesResponse:
+        """Return the caller's organization's lines."""
+        org_id = (await self.who(context)).organization_id
+        return convert.lines(await self.run(self.dc.accounts.list_lines, org_id))
+
+
+class IdentityServicer(_Servicer, identity_pb2_grpc.IdentityServiceServicer):
+    """``dialcues.v1.IdentityService``: the REST /me route."""
+
+    @translated
+    async def WhoAmI(  # noqa: N802
+        self, request: identity_pb2.WhoAmIRequest, context: Context
+    ) -> identity_pb2.WhoAmIResponse:
+        """Return who the call's API key acts as."""
+        return convert.whoami(self.dc.whoami(await self.who(context)))
+
+
+# ----------------------------------------------------------------------------- administration
+class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationServiceServicer):
+    """``dialcues.v1.OrganizationService``: organizations, users, provider settings."""
+
+    @translated
+    async def CreateOrganization(  # noqa: N802
+        self, request: organizations_pb2.CreateOrganizationRequest, context: Context
+    ) -> organizations_pb2.Organization:
+        """Create an organization."""
+        self.admin.check(context)
+        org = await self.run(self.dc.accounts.create_organization, request.name)
+        return convert.organization(org)
+
+    @translated
+    async def GetOrganization(  # noqa: N802
+        self, request: organizations_pb2.GetOrganizationRequest, context: Context
+    ) -> organizations_pb2.Organization:
+        """Return an organization (provider secrets masked)."""
+        self.admin.check(context)
+        return convert.organization(await self.run(self.dc.accounts.get_organization, request.id))
+
+    @translated
+    async def CreateUser(  # noqa: N802
+        self, request: organizations_pb2.CreateUserRequest, context: Context
+    ) -> common_pb2.User:
+        """Create a user."""
+        self.admin.check(context)
+        created = await self.run(self.dc.accounts.create_user, *convert.new_user(request))
+        return convert.user(created)
+
+    @translated
+    async def GetUser(  # noqa: N802
+        self, request: organizations_pb2.GetUserRequest, context: Context
+    ) -> common_pb2.User:
+        """Return a user."""
+        self.admin.check(context)
+        return convert.user(await self.run(self.dc.accounts.get_user, request.id))
+
+    @translated
+    async def SetProviderSettings(  # noqa: N802
+        self, request: organizations_pb2.SetProviderSettingsRequest, context: Context
+    ) -> organizations_pb2.Organization:
+        """Set the organization's provider account (secrets write-only)."""
+        self.admin.check(context)
+        org_id, fields = convert.provider_settings(request)
+        return convert.organization(await self.run(self.dc.accounts.set_provider, org_id, fields))
+
+
+class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
+    """``dialcues.v1.ApiKeyService``: create (raw key once), list, revoke."""
+
+    @translated
+    async def CreateApiKey(  # noqa: N802
+        self, request: api_keys_pb2.CreateApiKeyRequest, context: Context
+    ) -> api_keys_pb2.CreateApiKeyResponse:
+        """Create a key; the raw key is in this response only."""
+        self.admin.check(context)
+        issued = await self.run(self.dc.accounts.create_api_key, **convert.new_api_key(request))
+        return convert.issued_api_key(issued)
+
+    @translated
+    async def ListApiKeys(  # noqa: N802
+        self, request: api_keys_pb2.ListApiKeysRequest, context: Context
+    ) -> api_keys_pb2.ListApiKeysResponse:
+        """Return a user's keys."""
+        self.admin.check(context)
+        return convert.api_keys(await self.run(self.dc.accounts.list_api_keys, request.user_id))
+
+    @translated
+    async def RevokeApiKey(  # noqa: N802
+        self, request: api_keys_pb2.RevokeApiKeyRequest, context: Context
+    ) -> api_keys_pb2.ApiKey:
+        """Revoke a key."""
+        self.admin.check(context)
+        return convert.api_key(await self.run(self.dc.accounts.revoke_api_key, request.id))
+
+
+class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineServiceServicer):
+    """``dialcues.v1.OutboundLineService``: add, list, choose the default, remove."""
+
+    @translated
+    async def AddLine(  # noqa: N802
+        self, request: outbound_lines_pb2.AddLineRequest, context: Context
+    ) -> outbound_lines_pb2.OutboundLine:
+        """Add a line."""
+        self.admin.check(context)
+        line = await self.run(self.dc.accounts.add_line, **convert.new_line(request))
+        return convert.outbound_line(line)
+
+    @translated
+    async def ListLines(  # noqa: N802
+        self, request: outbound_lines_pb2.ListOutboundLinesRequest, context: Context
+    ) -> outbound_lines_pb2.ListOutboundLinesResponse:
+        """Return an organization's lines."""
+        self.admin.check(context)
+        found = await self.run(self.dc.accounts.list_lines, request.organization_id)
+        return convert.outbound_lines(found)
+
+    @translated
+    async def SetDefaultLine(  # noqa: N802
+        self, request: outbound_lines_pb2.SetDefaultLineRequest, context: Context
+    ) -> outbound_lines_pb2.OutboundLine:
+        """Make a line the organization's default."""
+        self.admin.check(context)
+        line = await self.run(self.dc.accounts.set_default_line, *convert.line_ref(request))
+        return convert.outbound_line(line)
+
+    @translated
+    async def RemoveLine(  # noqa: N802
+        self, request: outbound_lines_pb2.RemoveLineRequest, context: Context
+    ) -> empty_pb2.Empty:
+        """Remove a line."""
+        self.admin.check(context)
+        await self.run(self.dc.accounts.remove_line, *convert.line_ref(request))
+        return convert.empty()

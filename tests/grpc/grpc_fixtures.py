@@ -1,0 +1,61 @@
+"""Fixtures of the gRPC suite: real grpc.aio servers on 127.0.0.1:0 over the SQLite ``dc``.
+
+A pytest plugin, loaded by each test module with ``pytest_plugins = ("grpc_fixtures",)``
+(see ``grpc_support`` for why there is no conftest here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from conftest import Tenant
+from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs
+
+from dialcues_core import Dialcues
+from dialcues_core.offload import Offloader
+from dialcues_grpc import start_grpc
+
+
+@pytest.fixture
+async def grpc_offloader() -> AsyncIterator[Offloader]:
+    """The database thread pool of the servers under test."""
+    pool = Offloader(threads=2)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+async def serve(dc: Dialcues, grpc_offloader: Offloader) -> AsyncIterator[ServeFn]:
+    """Start servers with ``start_grpc`` on 127.0.0.1:0 (admin token as given)."""
+    started: list[Server] = []
+
+    async def start(admin_token: str | None = None, offloader: Offloader | None = None) -> Server:
+        pool = offloader or grpc_offloader
+        server, port = await start_grpc(dc, pool, "127.0.0.1", 0, admin_token)
+        started.append(Server(server, port))
+        return started[-1]
+
+    yield start
+    for running in started:
+        for channel in running.channels:
+            await channel.close()
+        await running.server.stop(None)
+
+
+@pytest.fixture
+async def server(serve: ServeFn) -> Server:
+    """A server with the admin services (token ``ADMIN_TOKEN``)."""
+    return await serve(ADMIN_TOKEN)
+
+
+@pytest.fixture
+def api(server: Server, tenant: Tenant) -> Stubs:
+    """Stubs acting with the tenant's API key."""
+    return server.stubs(tenant.api_key)
+
+
+@pytest.fixture
+def admin(server: Server) -> Stubs:
+    """Stubs sending the admin token."""
+    return server.stubs(ADMIN_TOKEN)

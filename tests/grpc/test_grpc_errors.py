@@ -1,0 +1,131 @@
+"""The gRPC error table maps every core error; unexpected failures stay opaque."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dialcues_core import errors as core
+from dialcues_grpc import errors
+
+EXPECTED: dict[str, grpc.StatusCode] = {
+    "validation_error": grpc.StatusCode.INVALID_ARGUMENT,
+    "missing_outbound_line": grpc.StatusCode.FAILED_PRECONDITION,
+    "invalid_state": grpc.StatusCode.FAILED_PRECONDITION,
+    "unauthorized": grpc.StatusCode.UNAUTHENTICATED,
+    "invalid_api_key": grpc.StatusCode.UNAUTHENTICATED,
+    "api_key_revoked": grpc.StatusCode.UNAUTHENTICATED,
+    "api_key_expired": grpc.StatusCode.UNAUTHENTICATED,
+    "invalid_provider_event": grpc.StatusCode.UNAUTHENTICATED,
+    "insufficient_scope": grpc.StatusCode.PERMISSION_DENIED,
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "already_exists": grpc.StatusCode.ALREADY_EXISTS,
+    "rate_limited": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+}
+"""The contract's codes and the status each leaves with."""
+
+
+def concrete(cls: type[core.DialcuesError]) -> bool:
+    """Tell whether ``cls`` carries a code of its own (categories inherit the base's)."""
+    return "code" in vars(cls)
+
+
+def test_every_core_error_class_maps_to_a_status() -> None:
+    for cls in core.all_error_classes():
+        code = errors.status_code_of(cls)
+        assert isinstance(code, grpc.StatusCode), cls
+        is_provider = issubclass(cls, core.ProviderError)
+        if cls is not core.DialcuesError and not is_provider:
+            assert code is not grpc.StatusCode.INTERNAL, cls
+
+
+def test_client_facing_codes_map_as_the_contract_says_and_are_unique() -> None:
+    classes = [c for c in core.all_error_classes() if concrete(c)]
+    client_facing = [c for c in classes if not issubclass(c, core.ProviderError)]
+    codes = [c.code for c in client_facing if c is not core.DialcuesError]
+    assert len(codes) == len(set(codes))
+    assert {c: errors.status_code_of(_by_code(c)) for c in codes} == EXPECTED
+
+
+def _by_code(code: str) -> type[core.DialcuesError]:
+    return next(c for c in core.all_error_classes() if vars(c).get("code") == code)
+
+
+def _details(status: grpc.Status) -> status_pb2.Status:
+    (key, value), *_ = status.trailing_metadata
+    assert key == "grpc-status-details-bin"
+    return status_pb2.Status.FromString(value)
+
+
+def test_a_validation_error_carries_error_info_and_field_violations() -> None:
+    exc = core.ValidationFailed({"recurrence_config": "bad", "title": "is required"})
+    proto = _details(errors.rich_status(exc))
+    info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+    assert proto.details[0].Unpack(info) and proto.details[1].Unpack(bad)
+    assert (info.reason, info.domain) == ("validation_error", "dialcues")
+    assert [(v.field, v.description) for v in bad.field_violations] == [
+        ("recurrence", "bad"),
+        ("title", "is required"),
+    ]
+
+
+def test_rate_limited_carries_retry_info() -> None:
+    proto = _details(errors.rich_status(core.RateLimited(3)))
+    retry = error_details_pb2.RetryInfo()
+    assert proto.details[1].Unpack(retry)
+    assert retry.retry_delay.seconds == 3
+
+
+class FakeContext:
+    """The part of grpc.aio.ServicerContext the error decorator uses."""
+
+    def __init__(self) -> None:
+        self.status: grpc.Status | None = None
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        """Record the status and end the handler as grpc.aio does."""
+        self.status = status
+        raise grpc.aio.AbortError()
+
+
+class Failing:
+    """A servicer whose method raises what it is given."""
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+    @errors.translated
+    async def Call(self, request: Any, context: Any) -> Any:  # noqa: N802
+        """Raise the error."""
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    "exc", [RuntimeError("secret detail"), core.ProviderRejected("vendor said no")]
+)
+async def test_unexpected_errors_are_internal_and_opaque(
+    exc: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = FakeContext()
+    with caplog.at_level(logging.ERROR, "dialcues.grpc"), pytest.raises(grpc.aio.AbortError):
+        await Failing(exc).Call(None, context)
+    assert context.status is not None
+    assert context.status.code is grpc.StatusCode.INTERNAL
+    proto = _details(context.status)
+    info = error_details_pb2.ErrorInfo()
+    assert proto.details[0].Unpack(info) and info.reason == "internal_error"
+    assert str(exc) not in proto.SerializeToString().decode("utf-8", "replace")
+    assert caplog.records and caplog.records[0].exc_info is not None
+
+
+def test_rich_status_round_trips_through_grpc_status() -> None:
+    status = errors.rich_status(core.ResourceNotFound("reminder", 7))
+    proto = _details(status)
+    assert rpc_status.to_status(proto).code is grpc.StatusCode.NOT_FOUND
+    assert proto.message == "No reminder 7 was found."
