@@ -51,6 +51,7 @@ async def timed(label: str, one: Callable[[], Awaitable[object]], n: int = N) ->
 
 async def concurrent(label: str, one: Callable[[], Awaitable[object]], n: int = N) -> float:
     """Run n calls from 64 concurrent tasks; print and return calls/s."""
+
     async def worker() -> None:
         for _ in range(n // 64):
             await one()
@@ -89,8 +90,12 @@ async def main() -> None:
         offloader.shutdown()
         dc.close()
     base = results["sync (blocks the loop)"]
-    print("ratios to sync:", {k: round(v / base, 2) for k, v in results.items()},
-          "median", round(statistics.median(results.values()), 1))
+    print(
+        "ratios to sync:",
+        {k: round(v / base, 2) for k, v in results.items()},
+        "median",
+        round(statistics.median(results.values()), 1),
+    )
 
 
 async def pwasyncio_option(path: str, key_id: str) -> None:

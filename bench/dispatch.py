@@ -84,7 +84,7 @@ async def dispatch_until(
     dc: Dialcues, count: int, create_latency: float = 0.0, give_up: float = 600
 ) -> float:
     """Run one in-process dispatcher until ``count`` executions finished; return seconds."""
-    offloader = dc.offloader()
+    offloader = dc.offloader(int(os.environ.get("BENCH_THREADS", "8")))
     dialers: dict[Provider, Any] = {}
     dispatcher = Dispatcher(dc.attempts(), dialers, offloader.run, dc.settings, dc.clock)
     dialers[Provider.SIMULATED] = SimulatedDialer(dispatcher.on_event, 0.0, create_latency)

@@ -45,8 +45,9 @@ def seed(dc: Dialcues, users: int) -> Principal:
     for u in range(users):
         user = dc.accounts.create_user(org.id, f"u{u}@example.com", f"User {u}")
         first = first or dc.as_user(user.id)
-        rows = [reminder_values(_reminder(user.id, org.id, line.id, start, i))
-                for i in range(PER_USER)]
+        rows = [
+            reminder_values(_reminder(user.id, org.id, line.id, start, i)) for i in range(PER_USER)
+        ]
         with dc.db.atomic():
             for at in range(0, len(rows), 1000):
                 ReminderRow.insert_many(rows[at : at + 1000]).execute()
@@ -59,11 +60,24 @@ def _reminder(user_id: str, org_id: str, line_id: str, start: datetime, i: int) 
     status = ReminderStatus.PAUSED if i % 10 == 0 else ReminderStatus.SCHEDULED
     title = "Call the dentist" if i % 500 == 0 else f"Reminder {i}"
     return Reminder(
-        id=0, user_id=user_id, organization_id=org_id, title=title, message=f"Message {i}",
-        phone_number="+14155552671", scheduled_at=when, timezone="UTC",
-        local_time=when.replace(tzinfo=None), status=status, line_id=line_id, line_label=None,
-        recurrence=None, retry_count=0, next_attempt_at=None, last_execution_id=None,
-        created_at=start, updated_at=when,
+        id=0,
+        user_id=user_id,
+        organization_id=org_id,
+        title=title,
+        message=f"Message {i}",
+        phone_number="+14155552671",
+        scheduled_at=when,
+        timezone="UTC",
+        local_time=when.replace(tzinfo=None),
+        status=status,
+        line_id=line_id,
+        line_label=None,
+        recurrence=None,
+        retry_count=0,
+        next_attempt_at=None,
+        last_execution_id=None,
+        created_at=start,
+        updated_at=when,
     )
 
 
@@ -95,8 +109,9 @@ def run(url_for: str, users: int) -> dict[str, tuple[float, float]]:
         dc.close()
         return out
     with tempfile.TemporaryDirectory() as tmp:
-        dc = Dialcues.open(settings=Settings(database_url=f"sqlite:///{tmp}/l.db",
-                                             rate_limits=None))
+        dc = Dialcues.open(
+            settings=Settings(database_url=f"sqlite:///{tmp}/l.db", rate_limits=None)
+        )
         me = seed(dc, users)
         dc.db.execute_sql("ANALYZE")
         out = measure(dc, me)

@@ -85,6 +85,9 @@ class Recorder:
         finished, self._finished = self._finished, []
         if not (call_ids or events or finished):
             return
+        # A final event in the same batch stores the call id with the outcome.
+        ended = {eid for eid, event in events if event.is_final}
+        call_ids = [(eid, call_id) for eid, call_id in call_ids if eid not in ended]
         try:
             await self.offload(self._write, call_ids, events, finished)
         except Exception:
@@ -153,9 +156,14 @@ class Dispatcher:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def on_event(self, event: CallEvent) -> None:
-        """Receive an event from an in-process dialer (the simulated one)."""
-        if event.execution_id is not None:
-            self.recorder.event(event.execution_id, event)
+        """Receive an event from an in-process dialer (the simulated one).
+
+        A progress event of a call placed here adds nothing: its call id is recorded already.
+        """
+        eid = event.execution_id
+        if eid is None or (not event.is_final and eid in self.awaiting):
+            return
+        self.recorder.event(eid, event)
 
     async def run(self) -> None:
         """Dispatch until :meth:`stop` is called."""

@@ -400,7 +400,15 @@ class _Edit:
             )
         if rule is not None and end_at is not None and first is not None and end_at < first:
             self.reader.fail("recurrence_end_at", "must be after the next occurrence")
-        keep_retry = not rescheduled and status is r.status and r.next_attempt_at is not None
+        # A pending retry survives edits that leave the occurrence alone (title, message…);
+        # a new time, zone or rule starts the schedule afresh.
+        reshaped = zone is not MISSING or spec != spec_of(r.recurrence) or end_at != old_end
+        keep_retry = (
+            not rescheduled
+            and not reshaped
+            and status is r.status
+            and r.next_attempt_at is not None
+        )
         return {
             "timezone": zone_name,
             "local_time": anchor,

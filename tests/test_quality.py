@@ -15,8 +15,12 @@ BIN = Path(sys.executable).parent
 def run(*command: str) -> subprocess.CompletedProcess[str]:
     """Run a tool of the virtual environment from the project root."""
     return subprocess.run(
-        [str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, check=False,
+        [str(BIN / command[0]), *command[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -23,6 +23,6 @@ def test_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.Monke
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None
     monkeypatch.chdir(tmp_path)
-    exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102
+    exec(compile(code.group(1), "README.md", "exec"), {})
     assert (tmp_path / "reminders.db").exists()
     assert os.getcwd() == str(tmp_path)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
 from e2e.support import free_port
 
 
@@ -19,7 +20,11 @@ def dialcues(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALCUES_")}
     return subprocess.run(
         [sys.executable, "-m", "dialcues_cli.main", *args, "--database-url", f"sqlite:///{db}"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
@@ -37,10 +42,22 @@ def test_migrate_prints_the_schema_version(tmp_path: Path) -> None:
 def test_admin_commands_create_a_working_tenant(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     org = ok_json(db, "orgs", "create", "--name", "Acme")
-    user = ok_json(db, "users", "create", "--org", org["id"], "--email", "a@example.com",
-                   "--name", "Ann")
-    line = ok_json(db, "lines", "add", "--org", org["id"], "--provider", "simulated",
-                   "--number", "+14155550100", "--label", "Main")
+    user = ok_json(
+        db, "users", "create", "--org", org["id"], "--email", "a@example.com", "--name", "Ann"
+    )
+    line = ok_json(
+        db,
+        "lines",
+        "add",
+        "--org",
+        org["id"],
+        "--provider",
+        "simulated",
+        "--number",
+        "+14155550100",
+        "--label",
+        "Main",
+    )
     key = ok_json(db, "keys", "create", "--user", user["id"], "--name", "ci")
     listed = ok_json(db, "keys", "list", "--user", user["id"])
     assert user["organization_id"] == org["id"]
@@ -53,8 +70,9 @@ def test_admin_commands_create_a_working_tenant(tmp_path: Path) -> None:
 def test_revoked_key_is_listed_with_its_revocation_time(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     org = ok_json(db, "orgs", "create", "--name", "Acme")
-    user = ok_json(db, "users", "create", "--org", org["id"], "--email", "a@example.com",
-                   "--name", "Ann")
+    user = ok_json(
+        db, "users", "create", "--org", org["id"], "--email", "a@example.com", "--name", "Ann"
+    )
     key = ok_json(db, "keys", "create", "--user", user["id"])
     revoked = ok_json(db, "keys", "revoke", key["id"])
     assert revoked["revoked_at"] is not None
@@ -63,16 +81,37 @@ def test_revoked_key_is_listed_with_its_revocation_time(tmp_path: Path) -> None:
 def test_set_provider_prints_secrets_masked(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     org = ok_json(db, "orgs", "create", "--name", "Acme")
-    shown = ok_json(db, "orgs", "set-provider", "--org", org["id"], "--provider", "vapi",
-                    "--api-key", "sk-secret-1234", "--assistant-id", "asst",
-                    "--webhook-secret", "whs-5678")
+    shown = ok_json(
+        db,
+        "orgs",
+        "set-provider",
+        "--org",
+        org["id"],
+        "--provider",
+        "vapi",
+        "--api-key",
+        "sk-secret-1234",
+        "--assistant-id",
+        "asst",
+        "--webhook-secret",
+        "whs-5678",
+    )
     assert shown["api_key"] == "…1234"
     assert "sk-secret" not in json.dumps(shown)
 
 
 def test_typed_error_exits_2_with_its_code_on_one_line(tmp_path: Path) -> None:
-    result = dialcues(tmp_path / "d.db", "users", "create", "--org", "org_missing",
-                      "--email", "a@example.com", "--name", "Ann")
+    result = dialcues(
+        tmp_path / "d.db",
+        "users",
+        "create",
+        "--org",
+        "org_missing",
+        "--email",
+        "a@example.com",
+        "--name",
+        "Ann",
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "not_found" in result.stderr
@@ -81,8 +120,9 @@ def test_typed_error_exits_2_with_its_code_on_one_line(tmp_path: Path) -> None:
 def test_bad_phone_number_exits_2_naming_the_field(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     org = ok_json(db, "orgs", "create", "--name", "Acme")
-    result = dialcues(db, "lines", "add", "--org", org["id"], "--provider", "simulated",
-                      "--number", "555-1234")
+    result = dialcues(
+        db, "lines", "add", "--org", org["id"], "--provider", "simulated", "--number", "555-1234"
+    )
     assert result.returncode == 2
     assert "validation_error" in result.stderr and "phone_number" in result.stderr
 
@@ -97,17 +137,30 @@ async def test_serve_on_an_empty_database_prints_a_working_demo_key(tmp_path: Pa
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALCUES_")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dialcues_cli.main", "serve", "--rest-port", str(port),
-        "--grpc-port", str(free_port()), "--database-url", f"sqlite:///{tmp_path / 'd.db'}",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "dialcues_cli.main",
+        "serve",
+        "--rest-port",
+        str(port),
+        "--grpc-port",
+        str(free_port()),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'd.db'}",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         key, curl = await _demo_banner(proc)
         assert f"http://127.0.0.1:{port}/api/public/v1/me" in curl
-        async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{port}/api/public/v1/me",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/api/public/v1/me",
+                headers={"Authorization": f"Bearer {key}"},
+            ) as reply,
+        ):
             me = await reply.json()
         assert reply.status == 200
         assert me["user"]["email"] == "demo@example.com"
