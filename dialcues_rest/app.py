@@ -42,8 +42,19 @@ async def log_access(request: web.Request, handler: Handler) -> web.StreamRespon
         status = exc.status
         raise
     finally:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        access_logger.info("%s %s %d %.1fms", request.method, request.path, status, elapsed_ms)
+        if access_logger.isEnabledFor(logging.INFO):
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            _log_access_line(request.method, request.path, status, elapsed_ms)
+
+
+def _log_access_line(method: str, path: str, status: int, elapsed_ms: float) -> None:
+    # makeRecord + handle is logger.info without findCaller's stack walk (a third of the
+    # call's cost, measured); the caller of an access line is always this module.
+    args = (method, path, status, elapsed_ms)
+    record = access_logger.makeRecord(
+        access_logger.name, logging.INFO, __file__, 0, "%s %s %d %.1fms", args, None
+    )
+    access_logger.handle(record)
 
 
 def create_app(dc: Dialcues, offloader: Offloader) -> web.Application:

@@ -52,11 +52,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+"""Strict JSON: ``NaN`` and ``Infinity`` are not JSON (built once: a decoder per call costs)."""
+
+
 async def json_body(request: web.Request) -> Any:
-    """Return the decoded JSON body (any JSON value: the core checks it is an object)."""
+    """Return the decoded UTF-8 JSON body (any JSON value: the core checks it is an object)."""
     raw = await request.read()
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         problem = str(exc) if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
         raise ValidationFailed({}, f"The request body is not valid JSON ({problem}).") from None

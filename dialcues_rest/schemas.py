@@ -22,14 +22,14 @@ def seconds(moment: datetime | None) -> str | None:
     """Return ``moment`` as RFC 3339 UTC in whole seconds (``…T13:00:00Z``), or None."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def millis(moment: datetime | None) -> str | None:
     """Return ``moment`` as RFC 3339 UTC with milliseconds (``…T13:00:00.412Z``), or None."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def me(facts: Mapping[str, object]) -> Json:

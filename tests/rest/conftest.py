@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import Tenant, make_tenant, test_settings
+from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
@@ -29,7 +29,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def dc(sqlite_url: str, clock: FakeClock) -> Iterator[Dialcues]:
     """The platform on a fresh SQLite file, on the fake clock (overrides the shared ``dc``)."""
-    platform = Dialcues.open(settings=test_settings(sqlite_url), clock=clock)
+    platform = Dialcues.open(settings=settings_for(sqlite_url), clock=clock)
     yield platform
     platform.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from conftest import Tenant, make_tenant
@@ -108,3 +109,17 @@ async def test_key_of_another_user_acts_as_that_user(
     other = make_tenant(dc, org=tenant.org)
     reply = await anon.as_key(other.api_key).get("/me")
     assert reply.body["user"]["id"] == other.user.id
+
+
+async def test_dot_segments_under_the_provider_prefix_do_not_reach_private_routes(
+    anon: Api,
+) -> None:
+    # aiohttp's client would normalise the dots away, so the request is written by hand.
+    host, port = anon.root.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /api/providers/%2e%2e/public/v1/me HTTP/1.1\r\nHost: x\r\n")
+    writer.write(b"Connection: close\r\n\r\n")
+    status_line = (await reader.read()).split(b"\r\n", 1)[0]
+    writer.close()
+    await writer.wait_closed()
+    assert status_line == b"HTTP/1.1 404 Not Found"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from conftest import Tenant
@@ -172,3 +173,11 @@ async def test_body_of_exactly_64_kib_is_read(api: Api) -> None:
 
 
 JSON = {"Content-Type": "application/json"}
+
+
+async def test_concurrent_creates_are_each_stored_once(api: Api) -> None:
+    replies = await asyncio.gather(
+        *(api.post("/reminders", json=reminder_payload()) for _ in range(40))
+    )
+    listed = await api.get("/reminders", params={"page_size": "100"})
+    assert ({r.status for r in replies}, listed.body["total"]) == ({201}, 40)
