@@ -14,7 +14,7 @@ $(BIN)/dialcues: pyproject.toml
 install: $(BIN)/dialcues
 
 run: install
-	DIALCUES_SIMULATED_DELAY=$${DIALCUES_SIMULATED_DELAY:-0.5} $(BIN)/dialcues serve
+	$(BIN)/dialcues serve
 
 test: install
 	$(BIN)/python -m pytest -q
