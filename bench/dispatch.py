@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.dialers.simulated import SimulatedDialer
-from dialcues_core.adapters.peewee.repositories import reminder_values
-from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
+from dialcues_core.adapters.peewee.tables import ExecutionRow
 from dialcues_core.config import Settings
 from dialcues_core.dispatcher import Dispatcher
-from dialcues_core.model import Provider, Reminder, ReminderStatus
+from dialcues_core.model import Provider
+from dialcues_core.testing import insert_reminders, one_off_reminder
 
 PG_URL = os.environ.get("DIALCUES_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -47,31 +47,9 @@ def seed(dc: Dialcues, count: int, due: datetime) -> None:
     org = dc.accounts.create_organization("Bench")
     user = dc.accounts.create_user(org.id, "bench@example.com", "Bench")
     line = dc.accounts.add_line(org.id, "simulated", "+14155550100", label="Bench")
-    now = datetime.now(UTC)
-    template = Reminder(
-        id=0,
-        user_id=user.id,
-        organization_id=org.id,
-        title="Bench",
-        message="Bench call",
-        phone_number="+14155552671",
-        scheduled_at=due,
-        timezone="UTC",
-        local_time=due.replace(tzinfo=None),
-        status=ReminderStatus.SCHEDULED,
-        line_id=line.id,
-        line_label=line.label,
-        recurrence=None,
-        retry_count=0,
-        next_attempt_at=None,
-        last_execution_id=None,
-        created_at=now,
-        updated_at=now,
+    insert_reminders(
+        dc, [one_off_reminder(user.id, org.id, line.id, due, title="Bench") for _ in range(count)]
     )
-    rows = [reminder_values(template) for _ in range(count)]
-    with dc.db.atomic():
-        for start in range(0, count, 500):
-            ReminderRow.insert_many(rows[start : start + 500]).execute()
 
 
 def finished(dc: Dialcues) -> int:

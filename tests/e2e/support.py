@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -17,10 +17,8 @@ from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.peewee.repositories import reminder_values
-from dialcues_core.adapters.peewee.tables import ReminderRow
 from dialcues_core.dispatcher import Dispatcher
-from dialcues_core.model import Reminder, ReminderStatus
+from dialcues_core.testing import insert_reminders, one_off_reminder
 from dialcues_rest.app import create_app, start_rest
 from dialcues_rest.provider_events import add_provider_routes
 
@@ -154,28 +152,7 @@ async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
 
 def seed_due(stack: Stack, count: int, due: datetime, number: str = "+14155552671") -> None:
     """Insert ``count`` one-off reminders of the stack's user, all due at ``due``."""
-    now = datetime.now(UTC)
-    template = Reminder(
-        id=0,
-        user_id=stack.user_id,
-        organization_id=stack.org_id,
-        title="Burst",
-        message="Burst call",
-        phone_number=number,
-        scheduled_at=due,
-        timezone="UTC",
-        local_time=due.replace(tzinfo=None),
-        status=ReminderStatus.SCHEDULED,
-        line_id=stack.line_id,
-        line_label="Vapi",
-        recurrence=None,
-        retry_count=0,
-        next_attempt_at=None,
-        last_execution_id=None,
-        created_at=now,
-        updated_at=now,
+    reminder = one_off_reminder(
+        stack.user_id, stack.org_id, stack.line_id, due, title="Burst", phone_number=number
     )
-    rows = [reminder_values(template) for _ in range(count)]
-    with stack.dc.db.atomic():
-        for start in range(0, count, 500):
-            ReminderRow.insert_many(rows[start : start + 500]).execute()
+    insert_reminders(stack.dc, [reminder] * count)
