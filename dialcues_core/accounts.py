@@ -220,7 +220,8 @@ class Accounts:
         return line
 
     def list_lines(self, org_id: str) -> list[OutboundLine]:
-        """Return the organization's lines, oldest first."""
+        """Return the organization's lines, oldest first (``not_found`` for no such org)."""
+        self.get_organization(org_id)
         return self.repos.lines.list_for_org(org_id)
 
     def set_default_line(self, org_id: str, line_id: str) -> OutboundLine:

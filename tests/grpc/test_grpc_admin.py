@@ -222,3 +222,9 @@ async def test_removing_an_unknown_line_is_not_found(admin: Stubs, tenant: Tenan
         grpc.StatusCode.NOT_FOUND,
         {"resource": "line", "id": "line_x"},
     )
+
+
+async def test_listing_the_lines_of_an_unknown_organization_is_not_found(admin: Stubs) -> None:
+    request = L.ListOutboundLinesRequest(organization_id="org_missing")
+    failed = await fails(admin.outbound_lines.ListLines(request, metadata=admin.md))
+    assert failed.code is grpc.StatusCode.NOT_FOUND
