@@ -142,6 +142,8 @@ class Dispatcher:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.recorder = Recorder(attempts, offload, self._done)
+        # Calls placed here whose outcome this process itself will report (in-process
+        # dialers: the simulated one); provider calls report through their webhooks.
         self.awaiting: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -274,15 +276,19 @@ class Dispatcher:
             await self._reconcile(claim, request)
             return
         self.dialed += 1
-        self.awaiting.add(eid)
+        if claim.line.provider is Provider.SIMULATED:
+            self.awaiting.add(eid)
         self.recorder.call_id(eid, call_id)
 
     def _failed(self, eid: int, message: str, retry: bool) -> Finished:
         return Finished(eid, ExecutionStatus.FAILED, retry, self.clock.now(), error_message=message)
 
     # ------------------------------------------------------------------ reconciling
-    async def _reconcile(self, claim: Claimed, request: CallRequest) -> None:
-        """Find out what became of an attempt by asking the provider; never redial here."""
+    async def _reconcile(self, claim: Claimed, request: CallRequest) -> bool:
+        """Find out what became of an attempt by asking the provider; never redial here.
+
+        Return whether the call is still in the air (its lease should be extended).
+        """
         dialer = self.dialers[claim.line.provider]
         e = claim.execution
         try:
@@ -293,14 +299,15 @@ class Dispatcher:
                 found = await dialer.find_call(request, since)
         except ProviderError as exc:
             log.warning("reconciling execution %s failed (%s); the lease will retry", e.id, exc)
-            return
+            return False
         if found is None:
             self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
-        elif found.is_final:
+            return False
+        if found.is_final:
             self.recorder.event(e.id, found)
-        else:
-            self.recorder.call_id(e.id, found.call_id)
-            self.awaiting.add(e.id)
+            return False
+        self.recorder.call_id(e.id, found.call_id)
+        return True
 
     async def _reconcile_loop(self) -> None:
         interval = max(0.5, min(30.0, self.settings.lease_seconds / 4))
@@ -316,8 +323,7 @@ class Dispatcher:
         claimed: list[Claimed] = await self.offload(self.attempts.reclaim_expired, BATCH)
         live: list[int] = []
         for claim in claimed:
-            await self._reconcile(claim, self.request(claim))
-            if claim.execution.id in self.awaiting:
+            if await self._reconcile(claim, self.request(claim)):
                 live.append(claim.execution.id)
         if live:
             await self.offload(self.attempts.extend, live)
