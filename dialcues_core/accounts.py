@@ -25,6 +25,7 @@ from dialcues_core.errors import (
 )
 from dialcues_core.model import (
     ALL_SCOPES,
+    READ_LINES,
     ApiKey,
     IssuedApiKey,
     Organization,
@@ -218,6 +219,11 @@ class Accounts:
             )
             self.repos.lines.add(line)
         return line
+
+    def lines_of(self, principal: Principal) -> list[OutboundLine]:
+        """Return the lines of the principal's organization (scope ``lines:read``)."""
+        principal.require(READ_LINES)
+        return self.repos.lines.list_for_org(principal.organization_id)
 
     def list_lines(self, org_id: str) -> list[OutboundLine]:
         """Return the organization's lines, oldest first (``not_found`` for no such org)."""

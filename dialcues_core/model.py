@@ -13,6 +13,12 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+READ_REMINDERS = "reminders:read"
+WRITE_REMINDERS = "reminders:write"
+READ_EXECUTIONS = "executions:read"
+READ_LINES = "lines:read"
+
+#: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
     "reminders:read",
     "reminders:write",
@@ -186,6 +192,13 @@ class Principal:
     def organization_id(self) -> str:
         """Return the acting user's organization id."""
         return self.user.organization_id
+
+    def require(self, scope: str) -> None:
+        """Raise ``insufficient_scope`` (naming ``scope``) unless the credential carries it."""
+        if scope not in self.scopes:
+            from dialcues_core.errors import InsufficientScope
+
+            raise InsufficientScope(scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ from dialcues_core.errors import MissingOutboundLine, ResourceNotFound, Validati
 from dialcues_core.lifecycle import Action
 from dialcues_core.localtime import load_zone, to_instant, to_local
 from dialcues_core.model import (
+    READ_EXECUTIONS,
+    READ_REMINDERS,
+    WRITE_REMINDERS,
     Execution,
     ExecutionStatus,
     OutboundLine,
@@ -100,6 +103,7 @@ class Reminders:
     # ------------------------------------------------------------------ create
     def create(self, principal: Principal, payload: Mapping[str, Any]) -> Reminder:
         """Validate ``payload`` (the contract's create fields) and schedule the reminder."""
+        principal.require(WRITE_REMINDERS)
         payload = _require_object(payload)
         reader = FieldReader(payload, CREATE_FIELDS)
         title = reader.read("title", parse_title, required=True)
@@ -161,6 +165,7 @@ class Reminders:
     # ------------------------------------------------------------------ read
     def get(self, principal: Principal, reminder_id: Any) -> Reminder:
         """Return the principal's reminder or raise ``not_found``."""
+        principal.require(READ_REMINDERS)
         rid = _parse_id(reminder_id, "reminder")
         reminder = self.repos.reminders.get(principal.user_id, rid)
         if reminder is None:
@@ -169,6 +174,7 @@ class Reminders:
 
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
         """Return one page of the principal's reminders (query parameters as strings)."""
+        principal.require(READ_REMINDERS)
         reader = FieldReader(_single_values(params), REMINDER_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ReminderStatus))
         query = ReminderQuery(
@@ -188,6 +194,7 @@ class Reminders:
         self, principal: Principal, reminder_id: Any, payload: Mapping[str, Any]
     ) -> Reminder:
         """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
+        principal.require(WRITE_REMINDERS)
         payload = _require_object(payload)
         rid = _parse_id(reminder_id, "reminder")
         if not payload:
@@ -205,6 +212,7 @@ class Reminders:
     # ------------------------------------------------------------------ delete
     def delete(self, principal: Principal, reminder_id: Any) -> None:
         """Delete the reminder for good; its executions stay listed."""
+        principal.require(WRITE_REMINDERS)
         rid = _parse_id(reminder_id, "reminder")
         with self.repos.transactions.atomic():
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
@@ -227,6 +235,7 @@ class Executions:
 
     def get(self, principal: Principal, execution_id: Any) -> Execution:
         """Return the principal's execution or raise ``not_found``."""
+        principal.require(READ_EXECUTIONS)
         eid = _parse_id(execution_id, "execution")
         execution = self.repos.executions.get(principal.user_id, eid)
         if execution is None:
@@ -235,6 +244,7 @@ class Executions:
 
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Execution]:
         """Return one page of the principal's executions, newest first."""
+        principal.require(READ_EXECUTIONS)
         reader = FieldReader(_single_values(params), EXECUTION_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ExecutionStatus))
         query = ExecutionQuery(

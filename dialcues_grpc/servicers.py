@@ -166,8 +166,8 @@ class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
         self, request: lines_pb2.ListLinesRequest, context: Context
     ) -> lines_pb2.ListLinesResponse:
         """Return the caller's organization's lines."""
-        org_id = (await self.who(context)).organization_id
-        return convert.lines(await self.run(self.dc.accounts.list_lines, org_id))
+        who = await self.who(context)
+        return convert.lines(await self.run(self.dc.accounts.lines_of, who))
 
 
 class IdentityServicer(_Servicer, identity_pb2_grpc.IdentityServiceServicer):

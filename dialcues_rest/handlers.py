@@ -150,6 +150,6 @@ async def get_execution(request: web.Request) -> web.Response:
 async def list_lines(request: web.Request) -> web.Response:
     """``GET /lines``: the organization's outbound lines."""
     no_query(request)
-    dc, org_id = request.app[DIALCUES], principal(request).organization_id
-    found = await request.app[OFFLOADER].run(dc.accounts.list_lines, org_id)
+    dc = request.app[DIALCUES]
+    found = await request.app[OFFLOADER].run(dc.accounts.lines_of, principal(request))
     return reply(schemas.lines(found))

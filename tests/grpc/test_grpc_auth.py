@@ -113,3 +113,15 @@ async def test_without_an_admin_token_the_admin_services_are_absent(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stubs.organizations.GetOrganization(request, metadata=stubs.md)
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_a_key_lacking_the_scope_is_permission_denied(
+    server: Server, dc: Dialcues, tenant: Tenant
+) -> None:
+    key = dc.accounts.create_api_key(tenant.user.id, scopes=["executions:read"]).raw
+    stubs = server.stubs(key)
+    failed = await fails(
+        stubs.reminders.ListReminders(reminders_pb2.ListRemindersRequest(), metadata=stubs.md)
+    )
+    assert (failed.code, failed.reason) == (grpc.StatusCode.PERMISSION_DENIED, "insufficient_scope")
+    assert failed.metadata == {"scope": "reminders:read"}
