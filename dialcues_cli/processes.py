@@ -64,7 +64,7 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     from dialcues_rest.provider_events import add_provider_routes
 
     offloader = dc.offloader()
-    app = create_app(dc, offloader)
+    app = create_app(dc, offloader, dispatching=dispatch)
     add_provider_routes(app, dc.attempts(), offloader)
     runner = await start_rest(app, settings.host, settings.rest_port)
     log.info("REST API on http://%s:%d/api/public/v1", settings.host, settings.rest_port)

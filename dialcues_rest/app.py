@@ -7,7 +7,8 @@ The composition root (the CLI) opens the platform and the offloader, then::
     ...
     await runner.cleanup()
 
-Middlewares, outermost first: the access log, the error renderer, authentication. Other
+Middlewares, outermost first: the request id, the access log, the error renderer,
+authentication. Other
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
 """
@@ -15,7 +16,9 @@ get the access log and JSON errors, and authenticate themselves.
 from __future__ import annotations
 
 import logging
+import string
 import time
+import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -23,10 +26,32 @@ from aiohttp.typedefs import Handler
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
 from dialcues_rest import auth, errors, routes
-from dialcues_rest.appkeys import DIALCUES, OFFLOADER
+from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, REQUEST_ID
 from dialcues_rest.handlers import MAX_BODY_BYTES
 
 access_logger = logging.getLogger("dialcues.rest.access")
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request an id (a valid incoming ``X-Request-Id`` is kept) and echo it."""
+    rid = _valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+    request[REQUEST_ID] = rid
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # non-error HTTPExceptions (redirects) pass through
+        exc.headers[REQUEST_ID_HEADER] = rid
+        raise
+    response.headers[REQUEST_ID_HEADER] = rid
+    return response
+
+
+def _valid_request_id(value: str | None) -> str | None:
+    if value and len(value) <= 128 and set(value) <= _REQUEST_ID_CHARS:
+        return value
+    return None
 
 
 @web.middleware
@@ -57,18 +82,20 @@ def _log_access_line(method: str, path: str, status: int, elapsed_ms: float) -> 
     access_logger.handle(record)
 
 
-def create_app(dc: Dialcues, offloader: Offloader) -> web.Application:
+def create_app(dc: Dialcues, offloader: Offloader, dispatching: bool = False) -> web.Application:
     """Build the REST application over the platform ``dc``; database calls go to ``offloader``.
 
-    Bodies over 64 KiB are refused (``payload_too_large``). The caller owns ``dc`` and
+    Bodies over 64 KiB are refused (``payload_too_large``). ``dispatching`` tells the health
+    route whether a dispatcher runs in this process. The caller owns ``dc`` and
     ``offloader`` (and closes them after the app's runner is cleaned up).
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[log_access, errors.render_errors, auth.authenticate],
+        middlewares=[request_ids, log_access, errors.render_errors, auth.authenticate],
     )
     app[DIALCUES] = dc
     app[OFFLOADER] = offloader
+    app[DISPATCHING] = dispatching
     routes.add_routes(app.router)
     return app
 

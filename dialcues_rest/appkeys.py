@@ -18,3 +18,9 @@ OFFLOADER: Final = web.AppKey("offloader", Offloader)
 
 PRINCIPAL: Final = web.RequestKey("principal", Principal)
 """Who the request acts as; set by the auth middleware before any handler runs."""
+
+REQUEST_ID: Final = web.RequestKey("request_id", str)
+"""The request's id: a valid incoming ``X-Request-Id``, else a fresh one; echoed on the reply."""
+
+DISPATCHING: Final = web.AppKey("dispatching", bool)
+"""Whether a dispatcher runs in this process (reported by the health route)."""

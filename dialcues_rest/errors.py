@@ -1,6 +1,8 @@
 """The REST edge's one error table and the middleware that renders every error as JSON.
 
-Every error leaves as ``{"error": {"code", "message", "details"}}``:
+Every error leaves as ``{"error": {"code", "message", "details"}}`` — or, for a client whose
+``Accept`` prefers ``application/problem+json``, as RFC 9457 problem details with the
+extensions ``code``, ``request_id`` and (validation) ``errors``:
 
 * a core :class:`~dialcues_core.errors.DialcuesError` gets the status of the first category
   in its MRO found in :data:`STATUS_BY_CATEGORY` and keeps its own ``code``, message and
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Final
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler, LooseHeaders
+from aiohttp.typedefs import Handler
 
 from dialcues_core.errors import (
     Conflict,
@@ -31,6 +35,7 @@ from dialcues_core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dialcues_rest.appkeys import REQUEST_ID
 
 logger = logging.getLogger("dialcues.rest")
 
@@ -62,6 +67,9 @@ MESSAGE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
 
 INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry with backoff."
 
+PROBLEM_JSON: Final = "application/problem+json"
+PROBLEM_TYPE_BASE: Final = "https://dialcues.dev/errors/"
+
 
 def status_of(error_class: type[DialcuesError]) -> int | None:
     """Return the HTTP status of a core error class, or None when no category maps it."""
@@ -72,43 +80,92 @@ def status_of(error_class: type[DialcuesError]) -> int | None:
     return None
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: Mapping[str, Any] | None = None,
-    headers: LooseHeaders | None = None,
-) -> web.Response:
-    """Return the contract's JSON error response."""
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return web.json_response(body, status=status, headers=headers)
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    """An error about to be sent, in neither wire shape yet."""
+
+    status: int
+    code: str
+    message: str
+    details: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+
+    def as_contract(self) -> web.Response:
+        """Render the contract's ``{"error": {"code", "message", "details"}}`` shape."""
+        body = {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+    def as_problem(self, request: web.Request) -> web.Response:
+        """Render RFC 9457 problem details, with the contract's extensions."""
+        body: dict[str, Any] = {
+            "type": f"{PROBLEM_TYPE_BASE}{self.code}",
+            "title": HTTPStatus(self.status).phrase,
+            "status": self.status,
+            "detail": self.message,
+            "instance": request.path,
+            "code": self.code,
+            "request_id": request.get(REQUEST_ID),
+        }
+        fields = (self.details or {}).get("fields") if self.code == "validation_error" else None
+        if fields is not None:
+            body["errors"] = [{"detail": v, "pointer": f"/{k}"} for k, v in fields.items()]
+        return web.json_response(
+            body, status=self.status, headers=self.headers, content_type=PROBLEM_JSON
+        )
 
 
-def render_core_error(exc: DialcuesError) -> web.Response:
-    """Render a core error through the category table (unmapped ones are internal errors)."""
+def core_error(exc: DialcuesError) -> ErrorReply:
+    """Map a core error through the category table (unmapped ones are internal errors)."""
     status = status_of(type(exc))
     if status is None:
-        return render_unexpected(exc)
-    headers = {hdrs.RETRY_AFTER: str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return error_response(status, exc.code, exc.message, exc.details, headers)
+        return unexpected(exc)
+    retry = {str(hdrs.RETRY_AFTER): str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return ErrorReply(status, exc.code, exc.message, exc.details, retry)
 
 
-def render_http_exception(exc: web.HTTPException) -> web.Response:
-    """Render one of aiohttp's own HTTP errors as JSON, keeping its status and headers."""
+def http_error(exc: web.HTTPException) -> ErrorReply:
+    """Map one of aiohttp's own HTTP errors, keeping its status and headers."""
     status = exc.status
     if status >= 500:
-        return render_unexpected(exc)
+        return unexpected(exc)
     code = CODE_BY_HTTP_STATUS.get(status) or exc.reason.lower().replace(" ", "_")
     message = MESSAGE_BY_HTTP_STATUS.get(status) or f"{exc.reason}."
     skip = {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH}
     headers = {k: v for k, v in exc.headers.items() if k not in skip}
-    return error_response(status, code, message, None, headers)
+    return ErrorReply(status, code, message, None, headers)
 
 
-def render_unexpected(exc: BaseException) -> web.Response:
+def unexpected(exc: BaseException) -> ErrorReply:
     """Log ``exc`` with its traceback and answer a bare ``internal_error``."""
     logger.error("Unexpected error while serving a request", exc_info=exc)
-    return error_response(500, "internal_error", INTERNAL_MESSAGE)
+    return ErrorReply(500, "internal_error", INTERNAL_MESSAGE)
+
+
+def prefers_problem(accept: str | None) -> bool:
+    """Tell whether an ``Accept`` header prefers ``application/problem+json`` to plain JSON."""
+    if not accept:
+        return False
+    problem, plain = 0.0, 0.0
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        q = _quality(params)
+        media = media.strip().lower()
+        if media == PROBLEM_JSON:
+            problem = max(problem, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            plain = max(plain, q)
+    return problem > 0 and problem >= plain
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(1.0, max(0.0, float(value)))
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 @web.middleware
@@ -117,10 +174,13 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         return await handler(request)
     except DialcuesError as exc:
-        return render_core_error(exc)
+        reply = core_error(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return render_http_exception(exc)
+        reply = http_error(exc)
     except Exception as exc:
-        return render_unexpected(exc)
+        reply = unexpected(exc)
+    if prefers_problem(request.headers.get(hdrs.ACCEPT)):
+        return reply.as_problem(request)
+    return reply.as_contract()

@@ -16,7 +16,7 @@ from dialcues_core.errors import MissingCredentials, StorageUnavailable, Validat
 from dialcues_core.model import Principal
 from dialcues_core.validation import FieldReader
 from dialcues_rest import schemas
-from dialcues_rest.appkeys import DIALCUES, OFFLOADER, PRINCIPAL
+from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
 
 MAX_BODY_BYTES: Final = 64 * 1024
 """The largest request body accepted (the contract's 64 KiB); larger is ``payload_too_large``."""
@@ -83,6 +83,14 @@ async def get_health(request: web.Request) -> web.Response:
     if not await request.app[OFFLOADER].run(request.app[DIALCUES].ping):
         raise StorageUnavailable()
     return reply({"status": "ok"})
+
+
+async def get_api_health(request: web.Request) -> web.Response:
+    """``GET /health``: version, database and dispatcher state (any valid credential)."""
+    no_query(request)
+    principal(request)
+    database = await request.app[OFFLOADER].run(request.app[DIALCUES].ping)
+    return reply(schemas.health(database, request.app[DISPATCHING]))
 
 
 # ----------------------------------------------------------------------------- reminders

@@ -15,6 +15,7 @@ BASE: Final = "/api/public/v1"
 ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
     ("GET", "/healthz", h.get_health),
     ("GET", f"{BASE}/me", h.get_me),
+    ("GET", f"{BASE}/health", h.get_api_health),
     ("POST", f"{BASE}/reminders", h.create_reminder),
     ("GET", f"{BASE}/reminders", h.list_reminders),
     ("GET", f"{BASE}/reminders/{{id}}", h.get_reminder),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+from dialcues_core import __version__
 from dialcues_core.model import Execution, OutboundLine, Page, Reminder, User
 from dialcues_core.services import spec_of
 
@@ -112,3 +113,13 @@ def page(result: Page[T], render: Callable[[T], Json]) -> Json:
 def lines(items: list[OutboundLine]) -> Json:
     """Render the organization's lines as ``{"items": […]}``."""
     return {"items": [line(item) for item in items]}
+
+
+def health(database: bool, dispatching: bool) -> dict[str, Any]:
+    """Render ``GET /health``."""
+    return {
+        "status": "ok" if database else "degraded",
+        "version": __version__,
+        "database": "ok" if database else "unavailable",
+        "dispatcher": "running" if dispatching else "not in this process",
+    }
