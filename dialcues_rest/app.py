@@ -7,7 +7,7 @@ The composition root (the CLI) opens the platform and the offloader, then::
     ...
     await runner.cleanup()
 
-Middlewares, outermost first: the request id, the access log, the error renderer,
+Middlewares, outermost first: the request id and access log, the error renderer,
 authentication. Other
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
@@ -16,9 +16,9 @@ get the access log and JSON errors, and authenticate themselves.
 from __future__ import annotations
 
 import logging
+import os
 import string
 import time
-import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -34,20 +34,6 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
 
 
-@web.middleware
-async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id (a valid incoming ``X-Request-Id`` is kept) and echo it."""
-    rid = _valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
-    request[REQUEST_ID] = rid
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:  # non-error HTTPExceptions (redirects) pass through
-        exc.headers[REQUEST_ID_HEADER] = rid
-        raise
-    response.headers[REQUEST_ID_HEADER] = rid
-    return response
-
-
 def _valid_request_id(value: str | None) -> str | None:
     if value and len(value) <= 128 and set(value) <= _REQUEST_ID_CHARS:
         return value
@@ -56,15 +42,23 @@ def _valid_request_id(value: str | None) -> str | None:
 
 @web.middleware
 async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Log one line per request at info: method, path, status, milliseconds."""
+    """Give the request its id (echoed as ``X-Request-Id``) and log one line at info.
+
+    The id is a valid incoming ``X-Request-Id``, else a fresh one. One middleware for both
+    keeps the outermost layer to one await (each layer costs, measured on ``GET /me``).
+    """
     started = time.perf_counter()
+    rid = _valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or os.urandom(16).hex()
+    request[REQUEST_ID] = rid
     status = 500  # what the client sees when the handler is cancelled mid-way
     try:
         response = await handler(request)
         status = response.status
+        response.headers[REQUEST_ID_HEADER] = rid
         return response
     except web.HTTPException as exc:  # a non-error HTTPException (a redirect) passes through
         status = exc.status
+        exc.headers[REQUEST_ID_HEADER] = rid
         raise
     finally:
         if access_logger.isEnabledFor(logging.INFO):
@@ -91,7 +85,7 @@ def create_app(dc: Dialcues, offloader: Offloader, dispatching: bool = False) ->
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[request_ids, log_access, errors.render_errors, auth.authenticate],
+        middlewares=[log_access, errors.render_errors, auth.authenticate],
     )
     app[DIALCUES] = dc
     app[OFFLOADER] = offloader
