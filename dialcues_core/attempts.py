@@ -310,31 +310,31 @@ class Attempts:
         return delays
 
     # ------------------------------------------------------------------ events
-    def find_execution(self, execution_id: int | None, call_id: str) -> LiveExecution | None:
-        """Return the execution an event is about (by our id, else by call id)."""
-        with self.tx.atomic():
-            if execution_id is not None:
-                found = self.store.executions_by_id([execution_id]).get(execution_id)
-                if found is not None:
-                    return found
-            return self.store.execution_by_call_id(call_id) if call_id else None
-
     def receive_provider_event(self, secret: str | None, event: CallEvent) -> bool:
         """Apply a provider's webhook event after checking its organization's secret.
 
-        Raises ``ProviderEventRejected`` (nothing changes) when the execution is unknown or
-        the secret does not match in constant time; returns whether anything changed.
+        One transaction. Raises ``ProviderEventRejected`` (nothing changes) when the event
+        names no known execution (by our id, else by call id) or the secret does not match
+        in constant time; returns whether an outcome was applied.
         """
-        execution = self.find_execution(event.execution_id, event.call_id)
-        if execution is None:
-            raise ProviderEventRejected()
         with self.tx.atomic():
-            provider = self.store.providers_of({execution.organization_id}).get(
-                execution.organization_id
-            )
-        if provider is None or secret is None or not hashes_match(provider.webhook_secret, secret):
-            raise ProviderEventRejected()
-        return self.apply_events([(execution.id, event)]) > 0
+            execution = self._execution_of(event)
+            org = execution.organization_id if execution is not None else ""
+            provider = self.store.providers_of({org}).get(org) if execution else None
+            if provider is None or secret is None:
+                raise ProviderEventRejected()
+            if not hashes_match(provider.webhook_secret, secret):
+                raise ProviderEventRejected()
+            assert execution is not None
+            return self.apply_events([(execution.id, event)]) > 0
+
+    def _execution_of(self, event: CallEvent) -> LiveExecution | None:
+        """Return the execution an event is about (by our id, else by its call id)."""
+        if event.execution_id is not None:
+            found = self.store.executions_by_id([event.execution_id]).get(event.execution_id)
+            if found is not None:
+                return found
+        return self.store.execution_by_call_id(event.call_id) if event.call_id else None
 
     def apply_events(self, events: list[tuple[int, CallEvent]]) -> int:
         """Apply provider events: call ids of live calls, outcomes of ended ones."""

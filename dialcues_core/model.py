@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from dialcues_core.errors import InsufficientScope
+
 T = TypeVar("T")
 
 READ_REMINDERS = "reminders:read"
@@ -196,8 +198,6 @@ class Principal:
     def require(self, scope: str) -> None:
         """Raise ``insufficient_scope`` (naming ``scope``) unless the credential carries it."""
         if scope not in self.scopes:
-            from dialcues_core.errors import InsufficientScope
-
             raise InsufficientScope(scope)
 
 

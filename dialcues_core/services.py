@@ -121,7 +121,7 @@ class Reminders:
         reader.raise_if_any()
         assert schedule is not None
         with self.repos.transactions.atomic():
-            line = self._line_for(principal, line_id, reader)
+            line = self._line_for(principal, line_id)
             reminder = Reminder(
                 id=0,
                 user_id=principal.user_id,
@@ -146,9 +146,7 @@ class Reminders:
         self._changed(stored.scheduled_at)
         return stored
 
-    def _line_for(
-        self, principal: Principal, line_id: str | None, reader: FieldReader
-    ) -> OutboundLine:
+    def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
         org_id = principal.organization_id
         if line_id is not None and line_id is not MISSING:
             line = self.repos.lines.get(org_id, line_id)
@@ -327,7 +325,6 @@ class _Edit:
         self, current: Reminder, payload: Mapping[str, Any], now: datetime, owner: Reminders
     ):
         self.current = current
-        self.payload = payload
         self.now = now
         self.owner = owner
         self.reader = FieldReader(payload, UPDATE_FIELDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -25,4 +24,3 @@ def test_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     exec(compile(code.group(1), "README.md", "exec"), {})
     assert (tmp_path / "reminders.db").exists()
-    assert os.getcwd() == str(tmp_path)
