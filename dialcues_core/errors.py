@@ -15,6 +15,7 @@ secrets or raw vendor payloads)::
     │   ├── InvalidApiKey             invalid_api_key
     │   ├── ApiKeyRevoked             api_key_revoked
     │   ├── ApiKeyExpired             api_key_expired
+    │   ├── TokenExpired              token_expired
     │   └── ProviderEventRejected     invalid_provider_event
     ├── PermissionDenied              (403 / PERMISSION_DENIED)
     │   └── InsufficientScope         insufficient_scope
@@ -22,11 +23,14 @@ secrets or raw vendor payloads)::
     │   └── ResourceNotFound          not_found
     ├── FailedPrecondition            (400 / FAILED_PRECONDITION)
     ├── Conflict                      (409 / ALREADY_EXISTS)
-    │   └── AlreadyExists             already_exists
+    │   ├── AlreadyExists             already_exists
+    │   ├── IdempotencyMismatch       idempotency_mismatch (409 / ALREADY_EXISTS)
+    │   └── IdempotencyInProgress     idempotency_in_progress (409 / ABORTED)
     ├── ResourceExhausted             (429 / RESOURCE_EXHAUSTED)
     │   └── RateLimited               rate_limited
     ├── Unavailable                   (503 / UNAVAILABLE)
-    │   └── StorageUnavailable        unavailable
+    │   ├── StorageUnavailable        unavailable
+    │   └── SmokeFailed               smoke_failed
     └── ProviderError                 (never reaches a client; the dispatcher records it)
         ├── ProviderRejected          permanent: the provider refused (4xx)
         ├── ProviderThrottled         the provider answered 429: try again later
@@ -155,6 +159,13 @@ class ApiKeyExpired(Unauthenticated):
     default_message = "The API key has expired."
 
 
+class TokenExpired(Unauthenticated):
+    """The OAuth access token's lifetime is over; ask the token endpoint for a new one."""
+
+    code = "token_expired"
+    default_message = "The access token has expired; request a new one."
+
+
 class ProviderEventRejected(Unauthenticated):
     """A provider webhook names no known execution, or carries the wrong secret."""
 
@@ -190,6 +201,23 @@ class AlreadyExists(Conflict):
     default_message = "The resource already exists."
 
 
+class IdempotencyMismatch(Conflict):
+    """The idempotency key was used before with another method, path or body."""
+
+    code = "idempotency_mismatch"
+    default_message = (
+        "This Idempotency-Key was used with a different request; use a new key."
+    )
+
+
+class IdempotencyInProgress(Conflict):
+    """The first request with this idempotency key is still running; retry in a second."""
+
+    code = "idempotency_in_progress"
+    default_message = "A request with this Idempotency-Key is still in progress; retry shortly."
+    retry_after: ClassVar[int] = 1
+
+
 class RateLimited(ResourceExhausted):
     """The caller's bucket is empty; ``retry_after`` says how long to wait, in seconds."""
 
@@ -208,6 +236,18 @@ class StorageUnavailable(Unavailable):
 
     code = "unavailable"
     default_message = "The database is unavailable; retry with backoff."
+
+
+class SmokeFailed(Unavailable):
+    """A step of the agent smoke flow failed; ``details.step`` names it."""
+
+    code = "smoke_failed"
+
+    def __init__(self, step: str, reason: str, steps: list[dict[str, Any]] | None = None):
+        details: dict[str, Any] = {"step": step, "reason": reason}
+        if steps is not None:
+            details["steps"] = steps
+        super().__init__(f"The smoke flow failed at step '{step}': {reason}", details)
 
 
 # ----------------------------------------------------------------------------- provider

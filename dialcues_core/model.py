@@ -19,6 +19,9 @@ READ_REMINDERS = "reminders:read"
 WRITE_REMINDERS = "reminders:write"
 READ_EXECUTIONS = "executions:read"
 READ_LINES = "lines:read"
+WRITE_CALLS = "calls:write"
+READ_USAGE = "usage:read"
+MANAGE_WEBHOOKS = "webhooks:manage"
 
 #: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
@@ -182,8 +185,10 @@ class Principal:
     """Who is calling: the authenticated user behind a credential."""
 
     user: User
-    api_key_id: str
+    api_key_id: str | None
     scopes: frozenset[str] = field(default_factory=lambda: frozenset(ALL_SCOPES))
+    client_id: str | None = None
+    """The OAuth client whose access token this is (then ``api_key_id`` is None)."""
 
     @property
     def user_id(self) -> str:

@@ -34,6 +34,7 @@ from dialcues_core.errors import (
     Conflict,
     DialcuesError,
     FailedPrecondition,
+    IdempotencyInProgress,
     InvalidArgument,
     InvalidState,
     MissingOutboundLine,
@@ -55,6 +56,7 @@ INTERNAL_CODE: Final = "internal_error"
 INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry with backoff."
 
 STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
+    IdempotencyInProgress: grpc.StatusCode.ABORTED,
     InvalidState: grpc.StatusCode.FAILED_PRECONDITION,
     MissingOutboundLine: grpc.StatusCode.FAILED_PRECONDITION,
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,

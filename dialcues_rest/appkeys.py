@@ -24,3 +24,9 @@ REQUEST_ID: Final = web.RequestKey("request_id", str)
 
 DISPATCHING: Final = web.AppKey("dispatching", bool)
 """Whether a dispatcher runs in this process (reported by the health route)."""
+
+IDEMPOTENT_REPLAY: Final = web.RequestKey("idempotent_replay", bool)
+"""Set (True) when the reply is a stored idempotent response replayed (for the usage event)."""
+
+ERROR_CODE: Final = web.RequestKey("error_code", str)
+"""The contract's error code of the reply, set by the error renderer (for the usage event)."""

@@ -53,10 +53,32 @@ def bind(db: pw.Database) -> None:
 
 
 def _v1_initial_schema(db: pw.Database) -> None:
-    db.create_tables(tables.ALL_TABLES, safe=True)
+    db.create_tables(tables.INITIAL_TABLES, safe=True)
 
 
-MIGRATIONS: list[Callable[[pw.Database], None]] = [_v1_initial_schema]
+def _v2_idempotency(db: pw.Database) -> None:
+    db.create_tables(tables.IDEMPOTENCY_TABLES, safe=True)
+
+
+def _v3_usage_events(db: pw.Database) -> None:
+    db.create_tables(tables.USAGE_TABLES, safe=True)
+
+
+def _v4_oauth_clients(db: pw.Database) -> None:
+    db.create_tables(tables.OAUTH_TABLES, safe=True)
+
+
+def _v5_webhooks(db: pw.Database) -> None:
+    db.create_tables(tables.WEBHOOK_TABLES, safe=True)
+
+
+MIGRATIONS: list[Callable[[pw.Database], None]] = [
+    _v1_initial_schema,
+    _v2_idempotency,
+    _v3_usage_events,
+    _v4_oauth_clients,
+    _v5_webhooks,
+]
 
 
 def current_version(db: pw.Database) -> int:

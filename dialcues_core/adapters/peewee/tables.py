@@ -202,7 +202,14 @@ class ExecutionRow(BaseRow):
         )
 
 
-ALL_TABLES: list[type[BaseRow]] = [
+# Tables of later migrations: each list is created by its numbered migration in
+# ``database.MIGRATIONS`` (v2 idempotency, v3 usage events, v4 OAuth, v5 webhooks).
+IDEMPOTENCY_TABLES: list[type[BaseRow]] = []
+USAGE_TABLES: list[type[BaseRow]] = []
+OAUTH_TABLES: list[type[BaseRow]] = []
+WEBHOOK_TABLES: list[type[BaseRow]] = []
+
+INITIAL_TABLES: list[type[BaseRow]] = [
     SchemaVersionRow,
     OrganizationRow,
     UserRow,
@@ -210,4 +217,12 @@ ALL_TABLES: list[type[BaseRow]] = [
     LineRow,
     ReminderRow,
     ExecutionRow,
+]
+
+ALL_TABLES: list[type[BaseRow]] = [
+    *INITIAL_TABLES,
+    *IDEMPOTENCY_TABLES,
+    *USAGE_TABLES,
+    *OAUTH_TABLES,
+    *WEBHOOK_TABLES,
 ]
