@@ -6,13 +6,18 @@
 Each server runs in its own subprocess on 127.0.0.1 (port 0) and is loaded with ``wrk``
 (``apt-get install -y wrk``) from this process:
 
-* the app: ``create_app`` over a fresh SQLite file, rate limits off, the default offloader,
-  the access log at ``--log-level`` (info, the production default, writes to /dev/null);
+* the app: ``create_app`` over a fresh SQLite file, rate limits off, usage events off, the
+  default offloader, the access log at ``--log-level`` (info, the production default, writes
+  to /dev/null) — the bare facade;
+* the platform: the same app with the whole platform on — rate limits (a bucket so large it
+  never refuses), usage events, and an ``Idempotency-Key`` (unique per request) on every
+  POST — over its own fresh SQLite file;
 * the baseline: a bare aiohttp app — ``GET /me`` checks the bearer token against a dict;
   ``POST /reminders`` does ``json.loads`` and one ``sqlite3`` INSERT + COMMIT on a WAL file
   (``synchronous=NORMAL``, as the app's database).
 
-Prints requests/s of each and the ratio against the targets (GET /me ≥ 60 %, POST ≥ 50 %).
+Prints requests/s of each and the ratios against the targets: the app against the baseline
+(GET /me ≥ 60 %, POST ≥ 50 %), the platform against the app (≥ 70 % on both routes).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TARGETS = {"GET /me": 0.60, "POST /reminders": 0.50}
+PLATFORM_TARGET = 0.70
+"""The full platform middleware against the same routes with it off."""
+NEVER_REFUSE = "read=1000000000/1000000000,write=1000000000/1000000000,anon=1000000000/1000000000"
 PAYLOAD = {
     "title": "Bench",
     "message": "Benchmark call",
@@ -46,13 +54,25 @@ wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
 """
+IDEMPOTENT_LUA = """
+prefix, counter = "", 0
+function init(args) prefix = args[1] end
+function request()
+  counter = counter + 1
+  wrk.headers["Idempotency-Key"] = prefix .. "-" .. counter
+  return wrk.format()
+end
+"""
 
 
 # ----------------------------------------------------------------------------- servers
-def serve_app(db_url: str, log_level: str) -> None:
-    """Serve the real app (subprocess entry point); print the port once listening."""
+def serve_app(db_url: str, log_level: str, platform: str = "") -> None:
+    """Serve the real app (subprocess entry point); print the port once listening.
+
+    ``platform`` non-empty: rate limits on (never refusing) and usage events recorded.
+    """
     from dialcues_core import Dialcues
-    from dialcues_core.config import Settings
+    from dialcues_core.config import Settings, parse_rate_limits
     from dialcues_core.offload import Offloader
     from dialcues_rest.app import create_app
 
@@ -61,8 +81,9 @@ def serve_app(db_url: str, log_level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=open(os.devnull, "w"),  # noqa: SIM115
     )
-    dc = Dialcues.open(settings=Settings(database_url=db_url, rate_limits=None))
-    asyncio.run(_serve(lambda: create_app(dc, Offloader())))
+    limits = parse_rate_limits(NEVER_REFUSE) if platform else None
+    dc = Dialcues.open(settings=Settings(database_url=db_url, rate_limits=limits))
+    asyncio.run(_serve(lambda: create_app(dc, Offloader(), record_usage=bool(platform))))
 
 
 def baseline_app(db_path: str, keys: dict[str, str]) -> object:
@@ -101,6 +122,8 @@ async def _serve(build: object) -> None:
     from aiohttp import web
 
     runner = web.AppRunner(build(), access_log=None)  # type: ignore[operator]
+    # (cleanup is never reached: the process is terminated; the platform's events are
+    # flushed by the app's background task meanwhile, as in production)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -111,10 +134,12 @@ async def _serve(build: object) -> None:
 # ----------------------------------------------------------------------------- driver
 @dataclass
 class Server:
-    """A server subprocess and the port it listens on."""
+    """A server subprocess, the port it listens on, its API key and its POST script."""
 
     proc: subprocess.Popen[str]
     port: int
+    key: str = ""
+    script: str = ""
 
     def cpu_seconds(self) -> float:
         """Return the CPU time (user + system, all threads) the server has used so far."""
@@ -158,12 +183,25 @@ def start(*args: str) -> Server:
     return Server(proc, int(proc.stdout.readline()))
 
 
-def wrk(server: Server, path: str, seconds: int, connections: int, extra: list[str]) -> Result:
-    """Load ``path`` with wrk (one thread) and return its figures and the server's CPU cost."""
+def wrk(
+    server: Server,
+    path: str,
+    seconds: int,
+    connections: int,
+    extra: list[str],
+    script_args: list[str] | None = None,
+) -> Result:
+    """Load ``path`` with wrk (one thread) and return its figures and the server's CPU cost.
+
+    ``script_args`` go to the Lua script's ``init`` (after the URL).
+    """
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *extra]
     cpu_before = server.cpu_seconds()
     out = subprocess.run(
-        [*cmd, f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True, check=True
+        [*cmd, f"http://127.0.0.1:{server.port}{path}", *(script_args or [])],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     cpu = server.cpu_seconds() - cpu_before
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -175,10 +213,12 @@ def wrk(server: Server, path: str, seconds: int, connections: int, extra: list[s
 def measure(args: argparse.Namespace, server: Server, route: str, seconds: int) -> Result:
     """Load ``route`` (``GET /me`` with the key, or ``POST /reminders`` by the Lua script)."""
     if route == "GET /me":
-        extra = ["-H", f"Authorization: Bearer {args.key}"]
+        extra = ["-H", f"Authorization: Bearer {server.key}"]
         return wrk(server, "/api/public/v1/me", seconds, args.connections, extra)
-    extra = ["-s", args.script]
-    return wrk(server, "/api/public/v1/reminders", seconds, args.connections, extra)
+    extra = ["-s", server.script]
+    # The idempotent script takes a key prefix: a fresh one per run, so no request replays.
+    prefix = [os.urandom(6).hex()] if server.script.endswith("idempotent.lua") else []
+    return wrk(server, "/api/public/v1/reminders", seconds, args.connections, extra, prefix)
 
 
 def best_of(args: argparse.Namespace, servers: dict[str, Server]) -> dict[str, dict[str, Result]]:
@@ -200,11 +240,15 @@ def best_of(args: argparse.Namespace, servers: dict[str, Server]) -> dict[str, d
 
 
 def run(args: argparse.Namespace, work: Path) -> None:
-    """Start both servers, measure, report, stop them."""
+    """Start the three servers, measure, report, stop them."""
     servers = {
         "baseline": start("_baseline", str(work / "baseline.db"), args.key),
         "app": start("_app", f"sqlite:///{work / 'app.db'}", args.log_level),
+        "platform": start("_app", f"sqlite:///{work / 'platform.db'}", args.log_level, "on"),
     }
+    servers["baseline"].key, servers["baseline"].script = args.key, args.script
+    servers["app"].key, servers["app"].script = args.key, args.script
+    servers["platform"].key, servers["platform"].script = args.platform_key, args.idem_script
     try:
         report(best_of(args, servers))
     finally:
@@ -226,6 +270,17 @@ def report(results: dict[str, dict[str, Result]]) -> None:
         )
         if base.errors or app.errors:
             print(f"  non-2xx answers: baseline {base.errors}, app {app.errors}")
+    print(f"{'route':<16}{'app':>16}{'platform':>16}{'ratio':>7}{'target':>7}  verdict")
+    for route in TARGETS:
+        bare, full = results["app"][route], results["platform"][route]
+        ratio = full.rps / bare.rps
+        verdict = "ok" if ratio >= PLATFORM_TARGET else "MISS"
+        print(
+            f"{route:<16}{bare.rps:>9.0f} rps{bare.cpu_us:>4.0f}µs{full.rps:>9.0f} rps"
+            f"{full.cpu_us:>4.0f}µs{ratio:>7.0%}{PLATFORM_TARGET:>7.0%}  {verdict}"
+        )
+        if full.errors:
+            print(f"  non-2xx answers: platform {full.errors}")
 
 
 def main() -> None:
@@ -242,9 +297,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dialcues-bench-") as tmp:
         work = Path(tmp)
         args.key = seed(f"sqlite:///{work / 'app.db'}")
-        script = work / "post.lua"
-        script.write_text(POST_LUA.format(body=json.dumps(json.dumps(PAYLOAD)), key=args.key))
-        args.script = str(script)
+        args.platform_key = seed(f"sqlite:///{work / 'platform.db'}")
+        body = json.dumps(json.dumps(PAYLOAD))
+        script, idem = work / "post.lua", work / "idempotent.lua"
+        script.write_text(POST_LUA.format(body=body, key=args.key))
+        idem.write_text(POST_LUA.format(body=body, key=args.platform_key) + IDEMPOTENT_LUA)
+        args.script, args.idem_script = str(script), str(idem)
         run(args, work)
 
 

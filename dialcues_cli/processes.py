@@ -18,6 +18,7 @@ from dialcues_core.offload import Offloader
 Common = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 log = logging.getLogger("dialcues")
 USAGE_FLUSH_SECONDS = 5.0
+IDEMPOTENCY_SWEEP_SECONDS = 60.0
 
 
 def add_commands(commands: Any, common: Common) -> None:
@@ -97,7 +98,8 @@ async def _background(dc: Dialcues, offloader: Offloader, dispatch: bool) -> Any
         tasks.append(asyncio.create_task(dispatcher.run()))
         log.info("dispatcher running")
     try:
-        yield
+        async with _delivering(dc, offloader, dispatch), _sweeping_idempotency_keys(dc, offloader):
+            yield
     finally:
         if dispatcher is not None:
             await dispatcher.stop()
@@ -108,6 +110,46 @@ async def _background(dc: Dialcues, offloader: Offloader, dispatch: bool) -> Any
         with contextlib.suppress(asyncio.CancelledError):
             await tasks[0]
         await offloader.run(dc.authenticator.flush_usage)
+        # Usage events: the REST app writes them every second and at its cleanup, which
+        # ``_serve`` runs after stopping gRPC, so the RPCs of the grace period are kept too.
+        await offloader.run(dc.usage.flush)
+
+
+@contextlib.asynccontextmanager
+async def _delivering(dc: Dialcues, offloader: Offloader, dispatch: bool) -> Any:
+    """Run the webhook deliverer beside the dispatcher; stop it cleanly."""
+    if not dispatch:
+        yield
+        return
+    deliverer = dc.deliverer(offloader)
+    task = asyncio.create_task(deliverer.run())
+    log.info("webhook deliverer running")
+    try:
+        yield
+    finally:
+        await deliverer.stop()
+        await task
+
+
+@contextlib.asynccontextmanager
+async def _sweeping_idempotency_keys(dc: Dialcues, offloader: Offloader) -> Any:
+    """Delete idempotency keys past their 24 hours every minute while the block runs."""
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(IDEMPOTENCY_SWEEP_SECONDS)
+            try:
+                await offloader.run(dc.idempotency.sweep)
+            except Exception:
+                log.exception("sweeping idempotency keys failed")
+
+    task = asyncio.create_task(sweep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _flush_usage(dc: Dialcues, offloader: Offloader) -> None:

@@ -35,6 +35,7 @@ from dialcues_core.model import (
     ProviderSettings,
     User,
 )
+from dialcues_core.oauth import AccessTokens, is_access_token
 from dialcues_core.ports import (
     ApiKeyRepository,
     Clock,
@@ -251,7 +252,8 @@ class Authenticator:
 
     Found keys are cached for ``cache_seconds`` (so a revocation in another process takes
     effect within that bound); ``last_used_at`` is kept in memory and written by
-    :meth:`flush_usage`, never by a request.
+    :meth:`flush_usage`, never by a request. OAuth access tokens (``dc_at_…``) are accepted
+    wherever keys are: they go to ``tokens`` (see :class:`~dialcues_core.oauth.AccessTokens`).
     """
 
     def __init__(
@@ -261,7 +263,9 @@ class Authenticator:
         clock: Clock,
         cache_seconds: float,
         cache_size: int = 10_000,
+        tokens: AccessTokens | None = None,
     ):
+        self.tokens = tokens
         self.api_keys = api_keys
         self.transactions = transactions
         self.clock = clock
@@ -275,6 +279,8 @@ class Authenticator:
         """Return who ``raw`` acts as, or raise the first failing check's error."""
         if raw is None or raw == "":
             raise MissingCredentials()
+        if self.tokens is not None and is_access_token(raw):
+            return self.tokens.authenticate(raw)
         if not keys.is_well_formed(raw):
             raise InvalidApiKey()
         key, user = self._lookup(keys.hash_key(raw))
@@ -294,6 +300,8 @@ class Authenticator:
         """
         if not raw:
             return None
+        if self.tokens is not None and is_access_token(raw):
+            return self.tokens.peek(raw)
         # No checksum test here: only keys that passed it in authenticate() are ever cached,
         # so a hash hit is a well-formed key (and the check cost 40 % of a cached lookup).
         cached = self._cache.get(keys.hash_key(raw))

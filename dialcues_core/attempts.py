@@ -28,6 +28,7 @@ from dialcues_core.ports import (
     Transactions,
 )
 from dialcues_core.scheduling import Attempted, NextStep
+from dialcues_core.webhook_events import NoOutbox, Outbox
 
 MISSED_MESSAGE = "missed: the platform was down past the grace window"
 MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
@@ -76,11 +77,20 @@ class Finished:
 class Attempts:
     """Claim, record and finish call attempts."""
 
-    def __init__(self, store: DispatchStore, tx: Transactions, clock: Clock, settings: Settings):
+    def __init__(
+        self,
+        store: DispatchStore,
+        tx: Transactions,
+        clock: Clock,
+        settings: Settings,
+        outbox: Outbox | None = None,
+    ):
         self.store = store
         self.tx = tx
         self.clock = clock
         self.settings = settings
+        self.outbox = outbox if outbox is not None else NoOutbox()
+        """Webhook events are written through it in the transaction of their change."""
 
     @property
     def lease(self) -> timedelta:
@@ -98,7 +108,7 @@ class Attempts:
         now = self.clock.now()
         claimed: list[Claimed] = []
         saturated: set[str] = set()
-        with self.tx.atomic():
+        with self.tx.atomic(), self.outbox.collecting():
             for _ in range(3):
                 want = limit - len(claimed)
                 queued = self.store.queued_executions(now, want, saturated)
@@ -136,6 +146,8 @@ class Attempts:
         (missed_id,) = self.store.insert_executions([row])
         step = scheduling.after_missed(r.attempted, now)
         self.store.set_reminder_steps([(r.id, step, missed_id)], now)
+        self.outbox.finished([(r.user_id, missed_id)])
+        self.outbox.steps([(r.user_id, r.id, step)])
         return True
 
     def _start_reminders(
@@ -161,6 +173,7 @@ class Attempts:
                 self._finish_all([_no_line(new_id, now)], now)
                 continue
             claimed.append(Claimed(live, line, providers.get(r.organization_id)))
+        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
         return claimed
 
     def _start_queued(
@@ -185,6 +198,7 @@ class Attempts:
                 self._finish_all([_no_line(e.id, now)], now)
                 continue
             claimed.append(Claimed(e, line, providers.get(e.organization_id)))
+        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
         return claimed
 
     def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
@@ -194,9 +208,11 @@ class Attempts:
             return False
         missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)
         self.store.record_outcomes([(e.id, missed)])
+        self.outbox.finished([(e.user_id, e.id)])
         if attempted is not None and e.reminder_id is not None:
             step = scheduling.after_missed(attempted, now)
             self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
+            self.outbox.steps([(e.user_id, e.reminder_id, step)])
         return True
 
     def reclaim_expired(self, limit: int) -> list[Claimed]:
@@ -241,7 +257,7 @@ class Attempts:
 
     def finish(self, batch: list[Finished]) -> list[Finished]:
         """Apply final outcomes in one transaction; return those that changed something."""
-        with self.tx.atomic():
+        with self.tx.atomic(), self.outbox.collecting():
             return self._finish_all(batch, self.clock.now())
 
     def _finish_all(self, batch: list[Finished], now: datetime) -> list[Finished]:
@@ -267,6 +283,7 @@ class Attempts:
         owned = [(f, e) for f, e in applied if e.reminder_id is not None]
         states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
         delays = self._delays({e.organization_id for _, e in owned})
+        self.outbox.finished((e.user_id, e.id) for _, e in applied)
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
@@ -281,6 +298,7 @@ class Attempts:
                 self.settings.grace_seconds,
             )
             steps.append((e.reminder_id or 0, step, None))
+            self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
         self.store.set_reminder_steps(steps, now)
         return [f for f, _ in applied]
 
@@ -317,7 +335,7 @@ class Attempts:
         names no known execution (by our id, else by call id) or the secret does not match
         in constant time; returns whether an outcome was applied.
         """
-        with self.tx.atomic():
+        with self.tx.atomic(), self.outbox.collecting():
             execution = self._execution_of(event)
             org = execution.organization_id if execution is not None else ""
             provider = self.store.providers_of({org}).get(org) if execution else None
@@ -341,7 +359,7 @@ class Attempts:
         starts = [(eid, e.call_id) for eid, e in events if not e.is_final and e.call_id]
         finals = [Finished.from_event(eid, e) for eid, e in events if e.is_final]
         now = self.clock.now()
-        with self.tx.atomic():
+        with self.tx.atomic(), self.outbox.collecting():
             if starts:
                 self.store.record_call_ids(starts)
             return len(self._finish_all(finals, now)) if finals else 0

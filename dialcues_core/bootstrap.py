@@ -22,13 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
 from dialcues_core.accounts import AccountRepositories, Accounts, Authenticator
 from dialcues_core.adapters.clock import SystemClock
 from dialcues_core.adapters.peewee import database
+from dialcues_core.adapters.peewee.calls import PeeweeCallRepository, PeeweeSmokeStore
 from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
+from dialcues_core.adapters.peewee.idempotency import PeeweeIdempotencyStore
+from dialcues_core.adapters.peewee.oauth import (
+    PeeweeAccessTokenRepository,
+    PeeweeOAuthClientRepository,
+)
 from dialcues_core.adapters.peewee.repositories import (
     PeeweeApiKeyRepository,
     PeeweeExecutionRepository,
@@ -38,13 +45,27 @@ from dialcues_core.adapters.peewee.repositories import (
     PeeweeTransactions,
     PeeweeUserRepository,
 )
+from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
+from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
 from dialcues_core.attempts import Attempts
+from dialcues_core.calls import CallRepositories, Calls
 from dialcues_core.config import Settings
 from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.idempotency import Idempotency
 from dialcues_core.model import ALL_SCOPES, Principal, Provider
+from dialcues_core.oauth import AccessTokens, OAuth, OAuthRepositories
 from dialcues_core.offload import Offloader
 from dialcues_core.ports import Clock, Dialer
+from dialcues_core.ratelimit import RateLimiter, build_limiter
 from dialcues_core.services import Executions, ReminderRepositories, Reminders
+from dialcues_core.smoke import Smoke, SmokeRepositories
+from dialcues_core.usage import UsageLog
+from dialcues_core.webhook_delivery import Deliveries
+from dialcues_core.webhook_events import Outbox
+from dialcues_core.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from dialcues_core.adapters.webhooks import WebhookDeliverer
 
 EMBEDDED_KEY_ID = "embedded"
 
@@ -59,8 +80,16 @@ class Dialcues:
     transactions: PeeweeTransactions
     accounts: Accounts
     authenticator: Authenticator
+    oauth: OAuth
     reminders: Reminders
     executions: Executions
+    usage: UsageLog
+    limiter: RateLimiter | None
+    """This process's rate limiter (None when ``DIALCUES_RATE_LIMITS=off``)."""
+    calls: Calls
+    smoke: Smoke
+    idempotency: Idempotency
+    webhooks: Webhooks
 
     @classmethod
     def open(
@@ -88,7 +117,16 @@ class Dialcues:
         transactions = PeeweeTransactions(db)
         api_keys = PeeweeApiKeyRepository()
         lines = PeeweeLineRepository()
-        authenticator = Authenticator(api_keys, transactions, clock, settings.key_cache_seconds)
+        tokens = AccessTokens(PeeweeAccessTokenRepository(), clock, settings.key_cache_seconds)
+        authenticator = Authenticator(
+            api_keys, transactions, clock, settings.key_cache_seconds, tokens=tokens
+        )
+        oauth_repos = OAuthRepositories(
+            transactions,
+            PeeweeUserRepository(),
+            PeeweeOAuthClientRepository(),
+            PeeweeAccessTokenRepository(),
+        )
         accounts = Accounts(
             AccountRepositories(
                 transactions,
@@ -103,6 +141,7 @@ class Dialcues:
         repos = ReminderRepositories(
             transactions, PeeweeReminderRepository(), PeeweeExecutionRepository(), lines
         )
+        reminders = Reminders(repos, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -110,13 +149,50 @@ class Dialcues:
             transactions=transactions,
             accounts=accounts,
             authenticator=authenticator,
-            reminders=Reminders(repos, clock),
+            oauth=OAuth(oauth_repos, clock, tokens),
+            reminders=reminders,
+            idempotency=Idempotency(
+                PeeweeIdempotencyStore(), transactions, clock, reminders.listeners
+            ),
             executions=Executions(repos),
+            webhooks=Webhooks(
+                PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
+            ),
+            usage=UsageLog(PeeweeUsageRepository(), transactions),
+            limiter=build_limiter(settings.rate_limits, clock),
+            calls=Calls(
+                CallRepositories(transactions, PeeweeCallRepository(), lines),
+                clock,
+                reminders.listeners,  # a queued call wakes whoever a reminder change wakes
+            ),
+            smoke=Smoke(
+                SmokeRepositories(
+                    transactions, lines, repos.reminders, repos.executions, PeeweeSmokeStore()
+                ),
+                clock,
+                reminders.listeners,
+            ),
         )
 
     def attempts(self) -> Attempts:
-        """Return the dispatcher's synchronous use cases over this database."""
-        return Attempts(PeeweeDispatchStore(self.db), self.transactions, self.clock, self.settings)
+        """Return the dispatcher's synchronous use cases over this database (with the outbox)."""
+        outbox = Outbox(PeeweeOutboxStore(self.db), self.clock)
+        return Attempts(
+            PeeweeDispatchStore(self.db), self.transactions, self.clock, self.settings, outbox
+        )
+
+    def deliverer(self, offloader: Offloader) -> WebhookDeliverer:
+        """Build the webhook deliverer (run it beside the dispatcher; stop it with ``stop``)."""
+        from dialcues_core.adapters.webhooks import WebhookDeliverer
+
+        deliveries = Deliveries(
+            PeeweeOutboxStore(self.db),
+            self.transactions,
+            self.clock,
+            self.settings.webhook_retry_schedule,
+        )
+        allow = self.settings.webhooks_allow_private
+        return WebhookDeliverer(deliveries, offloader.run, self.clock, allow)
 
     def dispatcher(self, offloader: Offloader) -> Dispatcher:
         """Build a dispatcher with the simulated and Vapi dialers, woken by reminder changes."""
@@ -146,7 +222,7 @@ class Dialcues:
         return Principal(user, EMBEDDED_KEY_ID, frozenset(ALL_SCOPES))
 
     def authenticate(self, raw_key: str | None) -> Principal:
-        """Return the principal an API key acts as (see :class:`Authenticator`)."""
+        """Return the principal an API key or access token acts as (see :class:`Authenticator`)."""
         return self.authenticator.authenticate(raw_key)
 
     def whoami(self, principal: Principal) -> Mapping[str, object]:
@@ -155,6 +231,7 @@ class Dialcues:
             "user": principal.user,
             "organization_id": principal.organization_id,
             "api_key_id": principal.api_key_id,
+            "client_id": principal.client_id,
         }
 
     def ping(self) -> bool:
@@ -162,9 +239,10 @@ class Dialcues:
         return self.transactions.ping()
 
     def close(self) -> None:
-        """Write pending key usage and close this thread's database connection."""
+        """Write pending key usage and usage events; close this thread's database connection."""
         try:
             self.authenticator.flush_usage()
+            self.usage.flush()
         finally:
             if not self.db.is_closed():
                 self.db.close()

@@ -98,6 +98,8 @@ def parse_rate_limits(raw: str) -> dict[str, RateLimit] | None:
         if name not in limits or not rate or not capacity:
             raise ValueError("must look like read=50/100,write=10/20,anon=5/10 or off")
         limits[name] = RateLimit(float(rate), int(capacity))
+        if not limits[name].rate > 0 or limits[name].capacity < 1:
+            raise ValueError("each rate must be > 0 and each capacity ≥ 1")
     return limits
 
 

@@ -9,13 +9,15 @@ secrets or raw vendor payloads)::
     ├── InvalidArgument               (400 / INVALID_ARGUMENT)
     │   ├── ValidationFailed          validation_error
     │   ├── MissingOutboundLine       missing_outbound_line
-    │   └── InvalidState              invalid_state
+    │   ├── InvalidState              invalid_state
+    │   └── InvalidScope              invalid_scope (the OAuth token endpoint)
     ├── Unauthenticated               (401 / UNAUTHENTICATED)
     │   ├── MissingCredentials        unauthorized
     │   ├── InvalidApiKey             invalid_api_key
     │   ├── ApiKeyRevoked             api_key_revoked
     │   ├── ApiKeyExpired             api_key_expired
     │   ├── TokenExpired              token_expired
+    │   ├── InvalidClient             invalid_client (the OAuth token endpoint)
     │   └── ProviderEventRejected     invalid_provider_event
     ├── PermissionDenied              (403 / PERMISSION_DENIED)
     │   └── InsufficientScope         insufficient_scope
@@ -131,6 +133,17 @@ class InvalidState(InvalidArgument):
         )
 
 
+class InvalidScope(InvalidArgument):
+    """The requested OAuth scope is unknown or exceeds what the client was granted."""
+
+    code = "invalid_scope"
+
+    def __init__(self, scopes: list[str]):
+        super().__init__(
+            f"The requested scope exceeds the client's: {' '.join(scopes)}.", {"scopes": scopes}
+        )
+
+
 class MissingCredentials(Unauthenticated):
     """No ``Authorization: Bearer …`` credential was presented."""
 
@@ -164,6 +177,13 @@ class TokenExpired(Unauthenticated):
 
     code = "token_expired"
     default_message = "The access token has expired; request a new one."
+
+
+class InvalidClient(Unauthenticated):
+    """OAuth client authentication failed: unknown or revoked client, or a wrong secret."""
+
+    code = "invalid_client"
+    default_message = "Client authentication failed."
 
 
 class ProviderEventRejected(Unauthenticated):
@@ -205,9 +225,7 @@ class IdempotencyMismatch(Conflict):
     """The idempotency key was used before with another method, path or body."""
 
     code = "idempotency_mismatch"
-    default_message = (
-        "This Idempotency-Key was used with a different request; use a new key."
-    )
+    default_message = "This Idempotency-Key was used with a different request; use a new key."
 
 
 class IdempotencyInProgress(Conflict):

@@ -33,6 +33,10 @@ class Clock(Protocol):
         """Return the current aware UTC time."""
         ...
 
+    def monotonic(self) -> float:
+        """Return seconds on a clock that never goes back (for intervals, not instants)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ReminderQuery:
@@ -427,4 +431,83 @@ class DispatchStore(Protocol):
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest time anything is due (reminders or queued executions)."""
+        ...
+
+
+# ----------------------------------------------------------------------------- calls, smoke
+class CallRepository(Protocol):
+    """Calls placed now: executions stored ``queued`` and due at once, with no reminder."""
+
+    def queue(self, call: NewExecution) -> Execution:
+        """Insert the ``queued`` execution (due at its ``scheduled_for``) and return it."""
+        ...
+
+
+class SmokeStore(Protocol):
+    """The agent smoke flow's clean-up of its temporary rows; the caller holds the transaction."""
+
+    def discard(self, user_id: str, reminder_id: int | None, line_id: str | None) -> None:
+        """Delete the user's reminder with all its executions, and the line, in any state."""
+        ...
+
+
+# ----------------------------------------------------------------------------- idempotency
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """An edge's rendered reply, stored under an idempotency key and replayed as is.
+
+    REST stores the HTTP status, body bytes and content type; gRPC stores status 0, the
+    serialized response message and its full type name.
+    """
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """One claimed idempotency key of a user; ``reply`` is None while its request runs."""
+
+    user_id: str
+    key: str
+    fingerprint: str
+    lease_until: datetime
+    created_at: datetime
+    reply: StoredReply | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys; every write is atomic on its own (no check-then-insert).
+
+    The lease end of a claim doubles as its token: only the claim's holder completes or
+    releases it (``WHERE lease_until = …``).
+    """
+
+    def insert(self, record: IdempotencyRecord) -> bool:
+        """Insert the claim unless (user, key) exists (on conflict do nothing); True if new."""
+        ...
+
+    def get(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        """Return the stored key or None."""
+        ...
+
+    def take_over(self, user_id: str, key: str, now: datetime, lease_until: datetime) -> bool:
+        """Renew an unfinished claim whose lease ended before ``now``; True for the one winner."""
+        ...
+
+    def complete(self, user_id: str, key: str, lease_until: datetime, reply: StoredReply) -> bool:
+        """Store the reply on the caller's unfinished claim; False when the claim was lost."""
+        ...
+
+    def release(self, user_id: str, key: str, lease_until: datetime) -> None:
+        """Delete the caller's unfinished claim (nothing happened; the key is free again)."""
+        ...
+
+    def expire(self, user_id: str, key: str, cutoff: datetime) -> bool:
+        """Delete the key if it was created before ``cutoff``; True when it was."""
+        ...
+
+    def sweep(self, cutoff: datetime) -> int:
+        """Delete every key created before ``cutoff``; return how many."""
         ...

@@ -48,6 +48,7 @@ from dialcues_core.validation import (
     choice_parser,
     parse_local_moment,
     parse_message,
+    parse_page,
     parse_phone_number,
     parse_positive_int,
     parse_recurrence_config,
@@ -104,14 +105,14 @@ class Reminders:
     def create(self, principal: Principal, payload: Mapping[str, Any]) -> Reminder:
         """Validate ``payload`` (the contract's create fields) and schedule the reminder."""
         principal.require(WRITE_REMINDERS)
-        payload = _require_object(payload)
+        payload = require_object(payload)
         reader = FieldReader(payload, CREATE_FIELDS)
         title = reader.read("title", parse_title, required=True)
         message = reader.read("message", parse_message, required=True)
         phone = reader.read("phone_number", parse_phone_number, required=True)
         zone = reader.read("timezone", parse_zone, required=True)
         when = reader.read("scheduled_at", parse_local_moment, required=True)
-        line_id = reader.read("vapi_line_id", _parse_line_id)
+        line_id = reader.read("vapi_line_id", parse_line_id)
         spec = _read_recurrence(reader, None, None)
         end = reader.read("recurrence_end_at", _parse_optional_moment)
         now = self.clock.now()
@@ -147,18 +148,7 @@ class Reminders:
         return stored
 
     def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
-        org_id = principal.organization_id
-        if line_id is not None and line_id is not MISSING:
-            line = self.repos.lines.get(org_id, line_id)
-            if line is None:
-                raise ValidationFailed.one(
-                    "vapi_line_id", "is not one of the organization's outbound lines"
-                )
-            return line
-        default = self.repos.lines.default_for(org_id)
-        if default is None:
-            raise MissingOutboundLine()
-        return default
+        return line_for(self.repos.lines, principal, line_id)
 
     # ------------------------------------------------------------------ read
     def get(self, principal: Principal, reminder_id: Any) -> Reminder:
@@ -181,7 +171,7 @@ class Reminders:
             date_from=_given(reader.read("date_from", parse_utc_bound)),
             date_to=_given(reader.read("date_to", parse_utc_bound)),
             sort=_given(reader.read("sort", choice_parser(REMINDER_SORTS))) or "scheduled_at_asc",
-            page=_given(reader.read("page", parse_positive_int(1))) or 1,
+            page=_given(reader.read("page", parse_page)) or 1,
             page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
@@ -193,7 +183,7 @@ class Reminders:
     ) -> Reminder:
         """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
         principal.require(WRITE_REMINDERS)
-        payload = _require_object(payload)
+        payload = require_object(payload)
         rid = _parse_id(reminder_id, "reminder")
         if not payload:
             raise ValidationFailed({}, "The request body must name at least one field to change.")
@@ -250,7 +240,7 @@ class Executions:
             reminder_id=_given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
             date_from=_given(reader.read("date_from", parse_utc_bound)),
             date_to=_given(reader.read("date_to", parse_utc_bound)),
-            page=_given(reader.read("page", parse_positive_int(1))) or 1,
+            page=_given(reader.read("page", parse_page)) or 1,
             page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
@@ -346,7 +336,7 @@ class _Edit:
         when = reader.read("scheduled_at", parse_local_moment)
         spec = _read_recurrence(reader, spec_of(r.recurrence), MISSING)
         end = reader.read("recurrence_end_at", _parse_optional_moment)
-        line_id = reader.read("vapi_line_id", _parse_line_id)
+        line_id = reader.read("vapi_line_id", parse_line_id)
         reader.raise_if_any()
         if line_id is not MISSING:
             changes["line_id"], changes["line_label"] = self._line(line_id)
@@ -461,6 +451,26 @@ class _Edit:
 
 
 # ----------------------------------------------------------------------------- helpers
+def line_for(lines: LineRepository, principal: Principal, line_id: str | None) -> OutboundLine:
+    """Return the line a new call goes out on: the named one, else the organization's default.
+
+    An id that is not one of the organization's lines is ``validation_error`` on
+    ``vapi_line_id``; an organization without any line is ``missing_outbound_line``.
+    """
+    org_id = principal.organization_id
+    if line_id is not None and line_id is not MISSING:
+        line = lines.get(org_id, line_id)
+        if line is None:
+            raise ValidationFailed.one(
+                "vapi_line_id", "is not one of the organization's outbound lines"
+            )
+        return line
+    default = lines.default_for(org_id)
+    if default is None:
+        raise MissingOutboundLine()
+    return default
+
+
 def _read_recurrence(reader: FieldReader, current: RecurrenceSpec | None, default: Any) -> Any:
     """Read recurrence_type/config; return the spec, None (one-off) or MISSING (bad).
 
@@ -488,7 +498,8 @@ def _parse_optional_moment(value: Any) -> LocalMoment | None:
     return None if value is None else parse_local_moment(value)
 
 
-def _parse_line_id(value: Any) -> str | None:
+def parse_line_id(value: Any) -> str | None:
+    """Parse ``vapi_line_id``: a line id, or None for the organization's default line."""
     if value is None:
         return None
     if not isinstance(value, str) or not value:
@@ -503,7 +514,8 @@ def _parse_id(value: Any, kind: str) -> int:
     return int(text)
 
 
-def _require_object(payload: Any) -> Mapping[str, Any]:
+def require_object(payload: Any) -> Mapping[str, Any]:
+    """Return ``payload`` if it is a JSON object, else raise ``validation_error``."""
     if not isinstance(payload, Mapping):
         raise ValidationFailed({}, "The request body must be a JSON object.")
     return payload

@@ -22,6 +22,10 @@ class FakeClock:
         """Return the fake current time."""
         return self._now
 
+    def monotonic(self) -> float:
+        """Return the fake time as seconds since the epoch (moves only with the fake time)."""
+        return self._now.timestamp()
+
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` and return the new time."""
         self._now += timedelta(seconds=seconds)

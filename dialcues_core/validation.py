@@ -27,7 +27,9 @@ from dialcues_core.model import RecurrenceKind
 T = TypeVar("T")
 MISSING: Any = object()
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+r"""The contract's ``^\+[1-9]\d{1,14}$``, matched whole (``fullmatch``: Python's ``$`` would let
+a trailing newline through) and ASCII digits only (Python's ``\d`` is any Unicode digit)."""
 E164_PROBLEM = "must be an E.164 number such as +14155552671"
 
 
@@ -93,7 +95,7 @@ parse_message = text_parser(1000)
 
 def parse_phone_number(value: Any) -> str:
     """Return the E.164 form of ``value``: the exact pattern, then a valid number."""
-    if not isinstance(value, str) or not _E164.match(value):
+    if not isinstance(value, str) or not _E164.fullmatch(value):
         raise ValueError(E164_PROBLEM)
     try:
         number = phonenumbers.parse(value, None)
@@ -277,6 +279,16 @@ def parse_positive_int(low: int, high: int | None = None) -> Callable[[Any], int
         return number
 
     return parse
+
+
+MAX_PAGE = (2**63 - 1) // 100
+"""The largest page number: its offset, (page - 1) × 100 rows at most, fits a 64-bit integer
+(SQLite and PostgreSQL refuse a larger one; a page past the end is empty anyway)."""
+
+
+def parse_page(value: Any) -> int:
+    """Parse a listing's ``page``: an integer from 1 to :data:`MAX_PAGE`."""
+    return parse_positive_int(1, MAX_PAGE)(value)
 
 
 def _range_problem(low: int, high: int | None) -> str:

@@ -353,8 +353,14 @@ def whoami(facts: Mapping[str, object]) -> identity_pb2.WhoAmIResponse:
     return identity_pb2.WhoAmIResponse(
         user=user(cast(User, facts["user"])),
         organization_id=str(facts["organization_id"]),
-        api_key_id=str(facts["api_key_id"]),
+        api_key_id=_optional_text(facts.get("api_key_id")),
+        client_id=_optional_text(facts.get("client_id")),
     )
+
+
+def _optional_text(value: object) -> str | None:
+    """Return ``value`` as text, or None (an unset optional field) when it is None."""
+    return None if value is None else str(value)
 
 
 # ----------------------------------------------------------------------------- administration

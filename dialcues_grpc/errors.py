@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final, NamedTuple, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -154,7 +154,25 @@ def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
         except Exception as exc:
             logger.error("Unexpected error in %s", method.__name__, exc_info=exc)
             status = internal_status()
-        await context.abort_with_status(status)
+        # Trailing metadata set before the failure (the rate-limit trailers) stays on the reply.
+        await context.abort_with_status(with_trailers(status, context.trailing_metadata() or ()))
         raise AssertionError("abort_with_status returned")  # pragma: no cover
 
     return wrapper
+
+
+class TrailedStatus(NamedTuple):
+    """A ``grpc.Status`` (duck-typed: code, details, trailing metadata)."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def with_trailers(status: grpc.Status, trailers: Iterable[tuple[str, Any]]) -> grpc.Status:
+    """Return ``status`` with ``trailers`` before its own trailing metadata."""
+    extra = tuple(trailers)
+    if not extra:
+        return status
+    own = tuple(status.trailing_metadata or ())
+    return TrailedStatus(status.code, status.details, extra + own)

@@ -21,21 +21,34 @@ from dialcues_grpc import servicers
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
+    calls_pb2,
+    calls_pb2_grpc,
     executions_pb2,
     executions_pb2_grpc,
     identity_pb2,
     identity_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    oauth_clients_pb2,
+    oauth_clients_pb2_grpc,
     organizations_pb2,
     organizations_pb2_grpc,
     outbound_lines_pb2,
     outbound_lines_pb2_grpc,
     reminders_pb2,
     reminders_pb2_grpc,
+    usage_pb2,
+    usage_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 from dialcues_grpc.auth import AdminAuth
+from dialcues_grpc.call_servicers import AgentServicer, CallServicer
 from dialcues_grpc.health import DatabaseHealth
+from dialcues_grpc.oauth_servicers import OAuthClientServicer
+from dialcues_grpc.platform import PlatformInterceptor
+from dialcues_grpc.usage_servicers import UsageServicer
+from dialcues_grpc.webhook_servicers import WebhookServicer
 
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], str]
 
@@ -45,6 +58,10 @@ def _service_name(file_descriptor: Any, name: str) -> str:
 
 
 PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
+    UsageServicer: (
+        usage_pb2_grpc.add_UsageServiceServicer_to_server,
+        _service_name(usage_pb2.DESCRIPTOR, "UsageService"),
+    ),
     servicers.ReminderServicer: (
         reminders_pb2_grpc.add_ReminderServiceServicer_to_server,
         _service_name(reminders_pb2.DESCRIPTOR, "ReminderService"),
@@ -61,6 +78,18 @@ PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
         identity_pb2_grpc.add_IdentityServiceServicer_to_server,
         _service_name(identity_pb2.DESCRIPTOR, "IdentityService"),
     ),
+    CallServicer: (
+        calls_pb2_grpc.add_CallServiceServicer_to_server,
+        _service_name(calls_pb2.DESCRIPTOR, "CallService"),
+    ),
+    AgentServicer: (
+        calls_pb2_grpc.add_AgentServiceServicer_to_server,
+        _service_name(calls_pb2.DESCRIPTOR, "AgentService"),
+    ),
+    WebhookServicer: (
+        webhooks_pb2_grpc.add_WebhookServiceServicer_to_server,
+        _service_name(webhooks_pb2.DESCRIPTOR, "WebhookService"),
+    ),
 }
 """Servicer class → (registration function, full service name) of the public services."""
 
@@ -76,6 +105,10 @@ ADMIN_SERVICES: dict[type[servicers._AdminServicer], Registration] = {
     servicers.OutboundLineServicer: (
         outbound_lines_pb2_grpc.add_OutboundLineServiceServicer_to_server,
         _service_name(outbound_lines_pb2.DESCRIPTOR, "OutboundLineService"),
+    ),
+    OAuthClientServicer: (
+        oauth_clients_pb2_grpc.add_OAuthClientServiceServicer_to_server,
+        _service_name(oauth_clients_pb2.DESCRIPTOR, "OAuthClientService"),
     ),
 }
 """The administration services, registered only with an admin token."""
@@ -113,9 +146,11 @@ async def start_grpc(
 
     Registers the dialcues.v1 services (administration only when ``admin_token`` is set and
     non-empty), the health service (SERVING only while ``dc.ping()`` answers) and server
-    reflection listing all of them. Stop it with ``await server.stop(grace)``.
+    reflection listing all of them. Every public RPC goes through the platform (rate limit,
+    usage event: :mod:`dialcues_grpc.platform`). Stop it with ``await server.stop(grace)``.
     """
-    server = grpc.aio.server()
+    public = [name for _register, name in PUBLIC_SERVICES.values()]
+    server = grpc.aio.server(interceptors=[PlatformInterceptor(dc, offloader, public)])
     names = add_services(server, dc, offloader, admin_token)
     health = DatabaseHealth(dc.ping, offloader, names)
     await health.refresh()

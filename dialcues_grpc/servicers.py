@@ -7,6 +7,7 @@ on the offloader's threads; ``WhoAmI`` is pure (it reads the principal) and make
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -35,6 +36,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
 )
 from dialcues_grpc.auth import AdminAuth, ApiKeyAuth
 from dialcues_grpc.errors import translated
+from dialcues_grpc.idempotency import idempotent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,7 +79,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> reminders_pb2.Reminder:
         """Schedule a reminder."""
         who, payload = await self.who(context), convert.create_reminder(request)
-        return convert.reminder(await self.run(self.dc.reminders.create, who, payload))
+        effect = functools.partial(self.dc.reminders.create, who, payload)
+        return await idempotent(self, context, request, who, effect, convert.reminder)
 
     @translated
     async def GetReminder(  # noqa: N802
@@ -105,7 +108,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         """Change the masked fields of a reminder."""
         who = await self.who(context)
         rid, payload = convert.update_reminder(request)
-        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+        effect = functools.partial(self.dc.reminders.update, who, rid, payload)
+        return await idempotent(self, context, request, who, effect, convert.reminder)
 
     @translated
     async def PauseReminder(  # noqa: N802
@@ -114,7 +118,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         """Pause a reminder."""
         who = await self.who(context)
         rid, payload = convert.pause_reminder(request)
-        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+        effect = functools.partial(self.dc.reminders.update, who, rid, payload)
+        return await idempotent(self, context, request, who, effect, convert.reminder)
 
     @translated
     async def ResumeReminder(  # noqa: N802
@@ -123,7 +128,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         """Resume a paused reminder."""
         who = await self.who(context)
         rid, payload = convert.resume_reminder(request)
-        return convert.reminder(await self.run(self.dc.reminders.update, who, rid, payload))
+        effect = functools.partial(self.dc.reminders.update, who, rid, payload)
+        return await idempotent(self, context, request, who, effect, convert.reminder)
 
     @translated
     async def DeleteReminder(  # noqa: N802
@@ -131,8 +137,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> empty_pb2.Empty:
         """Delete a reminder for good."""
         who, rid = await self.who(context), convert.object_id(request)
-        await self.run(self.dc.reminders.delete, who, rid)
-        return convert.empty()
+        effect = functools.partial(self.dc.reminders.delete, who, rid)
+        return await idempotent(self, context, request, who, effect, lambda _: convert.empty())
 
 
 class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer):

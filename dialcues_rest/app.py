@@ -7,91 +7,68 @@ The composition root (the CLI) opens the platform and the offloader, then::
     ...
     await runner.cleanup()
 
-Middlewares, outermost first: the request id and access log, the error renderer,
-authentication. Other
+Middlewares, outermost first: :func:`dialcues_rest.platform.platform_middleware` (request id,
+access log, rate-limit headers, usage event), the error renderer, authentication (which
+charges the rate limiter first); :mod:`dialcues_rest.platform` draws the whole order. Other
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
+
+While the app runs, a background task writes the queued usage events every second (and as
+soon as a batch is full); cleaning the app up writes the rest, so a clean shutdown loses none.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import string
-import time
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
+from dialcues_core.usage import flush_every
 from dialcues_rest import auth, errors, routes
-from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, REQUEST_ID
+from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER
 from dialcues_rest.handlers import MAX_BODY_BYTES
-
-access_logger = logging.getLogger("dialcues.rest.access")
-REQUEST_ID_HEADER = "X-Request-Id"
-_REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+from dialcues_rest.platform import platform_middleware
 
 
-def _valid_request_id(value: str | None) -> str | None:
-    if value and len(value) <= 128 and set(value) <= _REQUEST_ID_CHARS:
-        return value
-    return None
-
-
-@web.middleware
-async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request its id (echoed as ``X-Request-Id``) and log one line at info.
-
-    The id is a valid incoming ``X-Request-Id``, else a fresh one. One middleware for both
-    keeps the outermost layer to one await (each layer costs, measured on ``GET /me``).
-    """
-    started = time.perf_counter()
-    rid = _valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or os.urandom(16).hex()
-    request[REQUEST_ID] = rid
-    status = 500  # what the client sees when the handler is cancelled mid-way
-    try:
-        response = await handler(request)
-        status = response.status
-        response.headers[REQUEST_ID_HEADER] = rid
-        return response
-    except web.HTTPException as exc:  # a non-error HTTPException (a redirect) passes through
-        status = exc.status
-        exc.headers[REQUEST_ID_HEADER] = rid
-        raise
-    finally:
-        if access_logger.isEnabledFor(logging.INFO):
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            _log_access_line(request.method, request.path, status, elapsed_ms)
-
-
-def _log_access_line(method: str, path: str, status: int, elapsed_ms: float) -> None:
-    # makeRecord + handle is logger.info without findCaller's stack walk (a third of the
-    # call's cost, measured); the caller of an access line is always this module.
-    args = (method, path, status, elapsed_ms)
-    record = access_logger.makeRecord(
-        access_logger.name, logging.INFO, __file__, 0, "%s %s %d %.1fms", args, None
-    )
-    access_logger.handle(record)
-
-
-def create_app(dc: Dialcues, offloader: Offloader, dispatching: bool = False) -> web.Application:
+def create_app(
+    dc: Dialcues, offloader: Offloader, dispatching: bool = False, *, record_usage: bool = True
+) -> web.Application:
     """Build the REST application over the platform ``dc``; database calls go to ``offloader``.
 
     Bodies over 64 KiB are refused (``payload_too_large``). ``dispatching`` tells the health
-    route whether a dispatcher runs in this process. The caller owns ``dc`` and
-    ``offloader`` (and closes them after the app's runner is cleaned up).
+    route whether a dispatcher runs in this process. ``record_usage=False`` turns usage
+    events off (for benchmarks of the bare facade only; the contract wants them). The caller
+    owns ``dc`` and ``offloader`` (and closes them after the app's runner is cleaned up).
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[log_access, errors.render_errors, auth.authenticate],
+        middlewares=[
+            platform_middleware(dc, record_usage),
+            errors.render_errors,
+            auth.authenticate,
+        ],
     )
     app[DIALCUES] = dc
     app[OFFLOADER] = offloader
     app[DISPATCHING] = dispatching
+    app.cleanup_ctx.append(_write_usage_events)
     routes.add_routes(app.router)
     return app
+
+
+async def _write_usage_events(app: web.Application) -> AsyncIterator[None]:
+    """Flush usage events in the background while the app runs, and once more at cleanup."""
+    usage, offloader = app[DIALCUES].usage, app[OFFLOADER]
+    task = asyncio.create_task(flush_every(usage, offloader.run))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await offloader.run(usage.flush)
 
 
 async def start_rest(app: web.Application, host: str, port: int) -> web.AppRunner:

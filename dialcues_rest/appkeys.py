@@ -9,6 +9,7 @@ from aiohttp import web
 from dialcues_core import Dialcues
 from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
+from dialcues_core.ratelimit import Decision
 
 DIALCUES: Final = web.AppKey("dialcues", Dialcues)
 """The platform whose use cases the handlers call."""
@@ -30,3 +31,6 @@ IDEMPOTENT_REPLAY: Final = web.RequestKey("idempotent_replay", bool)
 
 ERROR_CODE: Final = web.RequestKey("error_code", str)
 """The contract's error code of the reply, set by the error renderer (for the usage event)."""
+
+RATE_LIMIT: Final = web.RequestKey("rate_limit", Decision)
+"""The rate-limit decision charged for the request (its headers go on the reply)."""

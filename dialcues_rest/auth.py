@@ -4,6 +4,14 @@ The middleware only *extracts* the credential; the core decides, in the contract
 (``unauthorized``, ``invalid_api_key``, ``api_key_revoked``, ``api_key_expired``). Because it
 runs before the matched handler (or the router's 404/405), an unknown route answers 401
 without valid credentials and 404 with them.
+
+Under ``/api/public/v1`` it also charges the rate limiter (when limits are on) before anything
+can refuse the request: the credential's ``read``/``write`` bucket once the caller is known,
+else the ``anon`` bucket of the client address (``request.remote``: the peer, since no
+forwarding header is trusted). The decision is stored under ``RATE_LIMIT`` (the outer
+middleware sends its headers on whatever the reply is); an empty bucket refuses with
+``rate_limited`` (429) — before a failed authentication's 401, which is what throttles key
+guessing. Scope refusals (403) come later, from the core, and carry the headers too.
 """
 
 from __future__ import annotations
@@ -13,10 +21,17 @@ from typing import Final
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from dialcues_core.errors import RateLimited
 from dialcues_core.model import Principal
-from dialcues_rest.appkeys import DIALCUES, OFFLOADER, PRINCIPAL
+from dialcues_core.ratelimit import Decision, RateLimiter
+from dialcues_rest.appkeys import DIALCUES, OFFLOADER, PRINCIPAL, RATE_LIMIT
 
-PUBLIC_PATHS: Final = frozenset({"/healthz"})
+LIMITED_BASE: Final = "/api/public/v1"
+"""Requests under this path are rate limited (``routes.BASE``; not imported from there because
+``routes`` imports every handler module)."""
+_LIMITED_PREFIX: Final = LIMITED_BASE + "/"
+
+PUBLIC_PATHS: Final = frozenset({"/healthz", "/api/oauth/token", "/api/public/v1/openapi.json"})
 """Paths answered without credentials."""
 
 PUBLIC_PREFIXES: Final = ("/api/providers/",)
@@ -55,9 +70,48 @@ async def principal_of(request: web.Request) -> Principal:
     return principal
 
 
+def is_limited(path: str) -> bool:
+    """Tell whether ``path`` is under the rate-limited public API."""
+    return path.startswith(_LIMITED_PREFIX) or path == LIMITED_BASE
+
+
+def credential_of(principal: Principal) -> str:
+    """Return the id whose buckets a principal's requests are charged to (key or client)."""
+    return principal.api_key_id or principal.client_id or principal.user_id
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Store the request's :class:`Principal` under ``PRINCIPAL`` (public paths excepted)."""
-    if not is_public(request.path):
-        request[PRINCIPAL] = await principal_of(request)
+    """Store the request's :class:`Principal` under ``PRINCIPAL`` (public paths excepted).
+
+    Under the public API with limits on, charge the caller's bucket first (module docstring).
+    """
+    limiter = request.app[DIALCUES].limiter
+    if limiter is None or not is_limited(request.path):
+        if not is_public(request.path):
+            request[PRINCIPAL] = await principal_of(request)
+        return await handler(request)
+    if is_public(request.path):
+        admit(request, limiter.charge_anonymous(request.remote))
+        return await handler(request)
+    return await _charged(request, handler, limiter)
+
+
+async def _charged(
+    request: web.Request, handler: Handler, limiter: RateLimiter
+) -> web.StreamResponse:
+    try:
+        found = await principal_of(request)
+    except Exception:
+        admit(request, limiter.charge_anonymous(request.remote))  # 429 wins over the 401
+        raise
+    admit(request, limiter.charge_credential(credential_of(found), request.method))
+    request[PRINCIPAL] = found
     return await handler(request)
+
+
+def admit(request: web.Request, decision: Decision) -> None:
+    """Remember ``decision`` for the reply's headers; raise ``rate_limited`` if it refuses."""
+    request[RATE_LIMIT] = decision
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)

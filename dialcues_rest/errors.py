@@ -6,7 +6,7 @@ extensions ``code``, ``request_id`` and (validation) ``errors``:
 
 * a core :class:`~dialcues_core.errors.DialcuesError` gets the status of the first category
   in its MRO found in :data:`STATUS_BY_CATEGORY` and keeps its own ``code``, message and
-  details (``RateLimited`` adds ``Retry-After``);
+  details (``RateLimited`` and ``IdempotencyInProgress`` add ``Retry-After``);
 * aiohttp's own ``HTTPException`` (unknown route, wrong method, body too large …) keeps its
   status and headers (``Allow`` on a 405) and gets a code from :data:`CODE_BY_HTTP_STATUS`;
 * anything else is ``internal_error`` (500): logged with its traceback, never echoed.
@@ -27,6 +27,7 @@ from dialcues_core.errors import (
     Conflict,
     DialcuesError,
     FailedPrecondition,
+    IdempotencyInProgress,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -35,7 +36,7 @@ from dialcues_core.errors import (
     Unauthenticated,
     Unavailable,
 )
-from dialcues_rest.appkeys import REQUEST_ID
+from dialcues_rest.appkeys import ERROR_CODE, REQUEST_ID
 
 logger = logging.getLogger("dialcues.rest")
 
@@ -119,7 +120,9 @@ def core_error(exc: DialcuesError) -> ErrorReply:
     status = status_of(type(exc))
     if status is None:
         return unexpected(exc)
-    retry = {str(hdrs.RETRY_AFTER): str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    retry = None
+    if isinstance(exc, RateLimited | IdempotencyInProgress):
+        retry = {str(hdrs.RETRY_AFTER): str(exc.retry_after)}
     return ErrorReply(status, exc.code, exc.message, exc.details, retry)
 
 
@@ -181,6 +184,7 @@ async def render_errors(request: web.Request, handler: Handler) -> web.StreamRes
         reply = http_error(exc)
     except Exception as exc:
         reply = unexpected(exc)
+    request[ERROR_CODE] = reply.code  # for the usage event
     if prefers_problem(request.headers.get(hdrs.ACCEPT)):
         return reply.as_problem(request)
     return reply.as_contract()

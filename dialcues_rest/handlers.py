@@ -7,6 +7,7 @@ no thread hop.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Final
 
@@ -17,6 +18,7 @@ from dialcues_core.model import Principal
 from dialcues_core.validation import FieldReader
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
+from dialcues_rest.idempotency import idempotent
 
 MAX_BODY_BYTES: Final = 64 * 1024
 """The largest request body accepted (the contract's 64 KiB); larger is ``payload_too_large``."""
@@ -99,8 +101,11 @@ async def create_reminder(request: web.Request) -> web.Response:
     no_query(request)
     who, payload = principal(request), await json_body(request)
     dc = request.app[DIALCUES]
-    created = await request.app[OFFLOADER].run(dc.reminders.create, who, payload)
-    return reply(schemas.reminder(created), status=201)
+    return await idempotent(
+        request,
+        functools.partial(dc.reminders.create, who, payload),
+        lambda created: reply(schemas.reminder(created), status=201),
+    )
 
 
 async def list_reminders(request: web.Request) -> web.Response:
@@ -125,16 +130,22 @@ async def update_reminder(request: web.Request) -> web.Response:
     no_query(request)
     who, payload = principal(request), await json_body(request)
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    updated = await request.app[OFFLOADER].run(dc.reminders.update, who, rid, payload)
-    return reply(schemas.reminder(updated))
+    return await idempotent(
+        request,
+        functools.partial(dc.reminders.update, who, rid, payload),
+        lambda updated: reply(schemas.reminder(updated)),
+    )
 
 
 async def delete_reminder(request: web.Request) -> web.Response:
     """``DELETE /reminders/{id}``: delete for good (204, empty body)."""
     no_query(request)
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    await request.app[OFFLOADER].run(dc.reminders.delete, principal(request), rid)
-    return web.Response(status=204)
+    return await idempotent(
+        request,
+        functools.partial(dc.reminders.delete, principal(request), rid),
+        lambda _: web.Response(status=204),
+    )
 
 
 # ----------------------------------------------------------------------------- executions, lines

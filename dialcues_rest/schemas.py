@@ -14,6 +14,8 @@ from typing import Any, TypeVar, cast
 from dialcues_core import __version__
 from dialcues_core.model import Execution, OutboundLine, Page, Reminder, User
 from dialcues_core.services import spec_of
+from dialcues_core.smoke import SmokeStep
+from dialcues_core.usage import UsageEvent
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -40,6 +42,7 @@ def me(facts: Mapping[str, object]) -> Json:
         "user": {"id": user.id, "email": user.email, "name": user.name},
         "organization_id": facts["organization_id"],
         "api_key_id": facts["api_key_id"],
+        "client_id": facts.get("client_id"),
     }
 
 
@@ -122,4 +125,28 @@ def health(database: bool, dispatching: bool) -> dict[str, Any]:
         "version": __version__,
         "database": "ok" if database else "unavailable",
         "dispatcher": "running" if dispatching else "not in this process",
+    }
+
+
+def smoke(steps: list[SmokeStep]) -> Json:
+    """Render a passed ``POST /agent/smoke``: ``{"status": "ok", "steps": [...]}``."""
+    return {"status": "ok", "steps": [step.as_dict() for step in steps]}
+
+
+def usage_event(e: UsageEvent) -> Json:
+    """Render a usage event (``occurred_at`` with milliseconds)."""
+    return {
+        "id": e.id,
+        "occurred_at": millis(e.occurred_at),
+        "request_id": e.request_id,
+        "api_key_id": e.api_key_id,
+        "client_id": e.client_id,
+        "user_id": e.user_id,
+        "organization_id": e.organization_id,
+        "method": e.method,
+        "route": e.route,
+        "status": e.status,
+        "code": e.code,
+        "latency_ms": e.latency_ms,
+        "idempotent_replay": e.idempotent_replay,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -11,3 +12,7 @@ class SystemClock:
     def now(self) -> datetime:
         """Return the current aware UTC time."""
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Return the operating system's monotonic clock, in seconds."""
+        return time.monotonic()

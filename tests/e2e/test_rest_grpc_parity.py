@@ -965,6 +965,11 @@ def test_response_messages_carry_exactly_the_rest_fields(parity: Parity) -> None
     assert reminder_fields == set(REST_REMINDER_FIELDS)
     assert names(executions_pb2.Execution) == set(REST_EXECUTION_FIELDS)
     assert names(lines_pb2.Line) == {"id", "label", "phone_number", "provider", "is_default"}
-    assert names(identity_pb2.WhoAmIResponse) == {"user", "organization_id", "api_key_id"}
+    assert names(identity_pb2.WhoAmIResponse) == {
+        "user",
+        "organization_id",
+        "api_key_id",
+        "client_id",
+    }
     assert names(executions_pb2.ListExecutionsResponse) - {"next_page_token"} == PAGE_FIELDS
     assert names(reminders_pb2.ListRemindersResponse) - {"next_page_token"} == PAGE_FIELDS

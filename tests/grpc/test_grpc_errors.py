@@ -27,6 +27,12 @@ EXPECTED: dict[str, grpc.StatusCode] = {
     "already_exists": grpc.StatusCode.ALREADY_EXISTS,
     "rate_limited": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "token_expired": grpc.StatusCode.UNAUTHENTICATED,
+    "invalid_client": grpc.StatusCode.UNAUTHENTICATED,
+    "invalid_scope": grpc.StatusCode.INVALID_ARGUMENT,
+    "idempotency_mismatch": grpc.StatusCode.ALREADY_EXISTS,
+    "idempotency_in_progress": grpc.StatusCode.ABORTED,
+    "smoke_failed": grpc.StatusCode.UNAVAILABLE,
 }
 """The contract's codes and the status each leaves with."""
 
@@ -87,6 +93,10 @@ class FakeContext:
 
     def __init__(self) -> None:
         self.status: grpc.Status | None = None
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        """No trailing metadata was set before the failure."""
+        return ()
 
     async def abort_with_status(self, status: grpc.Status) -> None:
         """Record the status and end the handler as grpc.aio does."""

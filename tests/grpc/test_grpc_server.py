@@ -88,13 +88,18 @@ async def test_health_is_not_serving_while_the_database_is_unreachable(
 
 async def test_reflection_lists_every_service(server: Server) -> None:
     assert await list_services(server.stubs(None)) == [
+        "dialcues.v1.AgentService",
         "dialcues.v1.ApiKeyService",
+        "dialcues.v1.CallService",
         "dialcues.v1.ExecutionService",
         "dialcues.v1.IdentityService",
         "dialcues.v1.LineService",
+        "dialcues.v1.OAuthClientService",
         "dialcues.v1.OrganizationService",
         "dialcues.v1.OutboundLineService",
         "dialcues.v1.ReminderService",
+        "dialcues.v1.UsageService",
+        "dialcues.v1.WebhookService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     ]

@@ -46,8 +46,12 @@ ServeFn = Callable[[web.Application], Awaitable["Api"]]
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[ServeFn]:
-    """Serve an app with ``start_rest`` on 127.0.0.1:0 and return an anonymous client of it."""
+async def serve(dc: Dialcues, offloader: Offloader) -> AsyncIterator[ServeFn]:
+    """Serve an app with ``start_rest`` on 127.0.0.1:0 and return an anonymous client of it.
+
+    It depends on ``dc`` and ``offloader`` so that the servers are cleaned up (writing their
+    pending usage events through the offloader) before either is closed.
+    """
     runners: list[web.AppRunner] = []
     async with aiohttp.ClientSession() as session:
 

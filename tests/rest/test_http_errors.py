@@ -17,6 +17,7 @@ from dialcues_core.errors import (
     FailedPrecondition,
     InsufficientScope,
     InvalidArgument,
+    InvalidScope,
     InvalidState,
     NotFound,
     PermissionDenied,
@@ -24,6 +25,7 @@ from dialcues_core.errors import (
     RateLimited,
     ResourceExhausted,
     ResourceNotFound,
+    SmokeFailed,
     Unauthenticated,
     Unavailable,
     ValidationFailed,
@@ -133,6 +135,8 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
         InsufficientScope: lambda: InsufficientScope("reminders:write"),
         ResourceNotFound: lambda: ResourceNotFound("reminder", 1),
         RateLimited: lambda: RateLimited(1),
+        InvalidScope: lambda: InvalidScope(["usage:read"]),
+        SmokeFailed: lambda: SmokeFailed("dispatch", "no dispatcher answered"),
     }
     return special.get(cls, cls)()
 

@@ -14,6 +14,7 @@ async def test_me_returns_the_user_organization_and_key(api: Api, tenant: Tenant
         "user": {"id": tenant.user.id, "email": "jane@example.com", "name": "Jane"},
         "organization_id": tenant.org.id,
         "api_key_id": tenant.principal.api_key_id,
+        "client_id": None,
     }
 
 

@@ -202,12 +202,158 @@ class ExecutionRow(BaseRow):
         )
 
 
+class OAuthClientRow(BaseRow):
+    """An OAuth client of one user, its secret stored only as its SHA-256 hash."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    user = pw.ForeignKeyField(UserRow, column_name="user_id")
+    organization_id = pw.CharField(max_length=40)
+    name = pw.CharField(max_length=255, null=True)
+    secret_hash = pw.CharField(max_length=64)
+    scopes = pw.CharField(max_length=500)
+    created_at = InstantField()
+    revoked_at = InstantField(null=True)
+
+    class Meta:
+        table_name = "oauth_clients"
+
+
+class AccessTokenRow(BaseRow):
+    """An OAuth access token, stored only as its SHA-256 hash."""
+
+    token_hash = pw.CharField(primary_key=True, max_length=64)
+    client = pw.ForeignKeyField(OAuthClientRow, column_name="client_id", on_delete="CASCADE")
+    scopes = pw.CharField(max_length=500)
+    created_at = InstantField()
+    expires_at = InstantField()
+
+    class Meta:
+        table_name = "oauth_access_tokens"
+        indexes = ((("client", "expires_at"), False),)
+
+
+class WebhookSubscriptionRow(BaseRow):
+    """A user's webhook subscription: where to POST which events, and the signing secrets.
+
+    Secrets are kept in clear: signing needs them (they are shown to their owner only once).
+    ``previous_secret`` signs beside ``secret`` until ``previous_expires_at`` (rotation).
+    ``failing_since`` is the first failed attempt since the last success (auto-disable).
+    """
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    user_id = pw.CharField(max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    url = pw.CharField(max_length=2048)
+    events = pw.CharField(max_length=255)
+    enabled = pw.BooleanField(default=True)
+    disabled_reason = pw.CharField(max_length=40, null=True)
+    secret = pw.CharField(max_length=100)
+    previous_secret = pw.CharField(max_length=100, null=True)
+    previous_expires_at = InstantField(null=True)
+    failing_since = InstantField(null=True)
+    last_success_at = InstantField(null=True)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "webhook_subscriptions"
+        indexes = ((("user_id", "created_at", "id"), False),)
+
+
+class WebhookOutboxRow(BaseRow):
+    """One message for one subscription: written in the transaction of the change it reports.
+
+    ``status`` is ``pending`` (``next_attempt_at`` set), ``delivered`` or ``failed`` (given
+    up, or the receiver answered 410). A claimed message carries ``lease_until``; ``attempts``
+    counts the attempts begun, so the attempt number is ``attempts`` after a claim.
+    """
+
+    id = pw.BigAutoField()
+    message_id = pw.CharField(max_length=40, unique=True)
+    subscription_id = pw.CharField(max_length=40, index=True)
+    event_type = pw.CharField(max_length=40)
+    body = pw.TextField()
+    status = pw.CharField(max_length=16)
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = InstantField(null=True)
+    lease_until = InstantField(null=True)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "webhook_outbox"
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+class WebhookDeliveryRow(BaseRow):
+    """One delivery attempt of one message (the delivery log)."""
+
+    id = pw.BigAutoField()
+    subscription_id = pw.CharField(max_length=40)
+    message_id = pw.CharField(max_length=40)
+    event_type = pw.CharField(max_length=40)
+    attempt = pw.IntegerField()
+    status_code = pw.IntegerField(null=True)
+    latency_ms = pw.IntegerField()
+    error = pw.TextField(null=True)
+    attempted_at = InstantField()
+
+    class Meta:
+        table_name = "webhook_deliveries"
+        indexes = ((("subscription_id", "id"), False),)
+
+
+class IdempotencyRow(BaseRow):
+    """A claimed idempotency key of a user; ``status`` is null until its reply is stored.
+
+    ``lease_until`` is the claim's end (and its holder's token); ``body`` the stored reply.
+    """
+
+    user_id = pw.CharField(max_length=40)
+    key = pw.CharField(max_length=255)
+    fingerprint = pw.CharField(max_length=64)
+    lease_until = InstantField()
+    status = pw.IntegerField(null=True)
+    body = pw.BlobField(null=True)
+    content_type = pw.CharField(max_length=255, null=True)
+    created_at = InstantField(index=True)
+
+    class Meta:
+        table_name = "idempotency_keys"
+        primary_key = pw.CompositeKey("user_id", "key")
+
+
+class UsageEventRow(BaseRow):
+    """One answered public request (REST or gRPC), written in batches (``usage.UsageLog``)."""
+
+    id = pw.BigAutoField()
+    occurred_at = InstantField()
+    request_id = pw.CharField(max_length=128, null=True)
+    api_key_id = pw.CharField(max_length=64, null=True)
+    client_id = pw.CharField(max_length=64, null=True)
+    user_id = pw.CharField(max_length=40, null=True)
+    organization_id = pw.CharField(max_length=40, null=True)
+    method = pw.CharField(max_length=8)
+    route = pw.CharField(max_length=255, null=True)
+    status = pw.IntegerField()
+    code = pw.CharField(max_length=64, null=True)
+    latency_ms = pw.DoubleField()
+    idempotent_replay = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = "usage_events"
+        indexes = ((("user_id", "occurred_at", "id"), False),)
+
+
 # Tables of later migrations: each list is created by its numbered migration in
 # ``database.MIGRATIONS`` (v2 idempotency, v3 usage events, v4 OAuth, v5 webhooks).
-IDEMPOTENCY_TABLES: list[type[BaseRow]] = []
-USAGE_TABLES: list[type[BaseRow]] = []
-OAUTH_TABLES: list[type[BaseRow]] = []
-WEBHOOK_TABLES: list[type[BaseRow]] = []
+IDEMPOTENCY_TABLES: list[type[BaseRow]] = [IdempotencyRow]
+USAGE_TABLES: list[type[BaseRow]] = [UsageEventRow]
+OAUTH_TABLES: list[type[BaseRow]] = [OAuthClientRow, AccessTokenRow]
+WEBHOOK_TABLES: list[type[BaseRow]] = [
+    WebhookSubscriptionRow,
+    WebhookOutboxRow,
+    WebhookDeliveryRow,
+]
 
 INITIAL_TABLES: list[type[BaseRow]] = [
     SchemaVersionRow,

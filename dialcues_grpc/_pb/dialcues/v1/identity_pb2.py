@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as dialcues_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ialcues/v1/identity.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\"\x0f\n\rWhoAmIRequest\"^\n\x0eWhoAmIResponse\x12\x1f\n\x04user\x18\x01 \x01(\x0b\x32\x11.dialcues.v1.User\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x12\n\napi_key_id\x18\x03 \x01(\t2T\n\x0fIdentityService\x12\x41\n\x06WhoAmI\x12\x1a.dialcues.v1.WhoAmIRequest\x1a\x1b.dialcues.v1.WhoAmIResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ialcues/v1/identity.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\"\x0f\n\rWhoAmIRequest\"\x98\x01\n\x0eWhoAmIResponse\x12\x1f\n\x04user\x18\x01 \x01(\x0b\x32\x11.dialcues.v1.User\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x17\n\napi_key_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tclient_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_api_key_idB\x0c\n\n_client_id2T\n\x0fIdentityService\x12\x41\n\x06WhoAmI\x12\x1a.dialcues.v1.WhoAmIRequest\x1a\x1b.dialcues.v1.WhoAmIResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_WHOAMIREQUEST']._serialized_start=69
   _globals['_WHOAMIREQUEST']._serialized_end=84
-  _globals['_WHOAMIRESPONSE']._serialized_start=86
-  _globals['_WHOAMIRESPONSE']._serialized_end=180
-  _globals['_IDENTITYSERVICE']._serialized_start=182
-  _globals['_IDENTITYSERVICE']._serialized_end=266
+  _globals['_WHOAMIRESPONSE']._serialized_start=87
+  _globals['_WHOAMIRESPONSE']._serialized_end=239
+  _globals['_IDENTITYSERVICE']._serialized_start=241
+  _globals['_IDENTITYSERVICE']._serialized_end=325
 # @@protoc_insertion_point(module_scope)

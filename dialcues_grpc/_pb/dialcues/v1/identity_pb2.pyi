@@ -11,11 +11,13 @@ class WhoAmIRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WhoAmIResponse(_message.Message):
-    __slots__ = ("user", "organization_id", "api_key_id")
+    __slots__ = ("user", "organization_id", "api_key_id", "client_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     API_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.User
     organization_id: str
     api_key_id: str
-    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., organization_id: _Optional[str] = ..., api_key_id: _Optional[str] = ...) -> None: ...
+    client_id: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., organization_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...

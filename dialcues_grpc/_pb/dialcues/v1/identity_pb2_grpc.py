@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class IdentityServiceStub:
-    """Tell the caller who its API key acts as (`authorization: Bearer <api key>`).
+    """Tell the caller who its credential acts as (`authorization: Bearer <api key or access token>`).
     """
 
     def __init__(self, channel):
@@ -43,7 +43,7 @@ class IdentityServiceStub:
 
 
 class IdentityServiceServicer:
-    """Tell the caller who its API key acts as (`authorization: Bearer <api key>`).
+    """Tell the caller who its credential acts as (`authorization: Bearer <api key or access token>`).
     """
 
     def WhoAmI(self, request, context):
@@ -70,7 +70,7 @@ def add_IdentityServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class IdentityService:
-    """Tell the caller who its API key acts as (`authorization: Bearer <api key>`).
+    """Tell the caller who its credential acts as (`authorization: Bearer <api key or access token>`).
     """
 
     @staticmethod

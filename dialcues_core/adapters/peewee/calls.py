@@ -1,0 +1,50 @@
+"""Peewee implementations of the call-now and smoke ports (SQLite and PostgreSQL alike).
+
+A call placed now is an ``executions`` row: ``queued``, ``due_at`` set, ``reminder_id`` null —
+exactly what the dispatcher's ``queued_executions`` scan claims.
+"""
+
+from __future__ import annotations
+
+from dialcues_core.adapters.peewee.repositories import execution_from_row
+from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
+from dialcues_core.model import Execution, ExecutionStatus
+from dialcues_core.ports import NewExecution
+
+
+class PeeweeCallRepository:
+    """Calls placed now, in the ``executions`` table."""
+
+    def queue(self, call: NewExecution) -> Execution:
+        """Insert the queued execution, due at its ``scheduled_for``, and return it."""
+        row = ExecutionRow.create(
+            user_id=call.user_id,
+            organization_id=call.organization_id,
+            reminder_id=call.reminder_id,
+            reminder_title=call.reminder_title,
+            status=ExecutionStatus.QUEUED.value,
+            attempt=call.attempt,
+            line_id=call.line_id,
+            to_number=call.to,
+            message=call.message,
+            scheduled_for=call.scheduled_for,
+            due_at=call.scheduled_for,
+            created_at=call.scheduled_for,
+        )
+        return execution_from_row(row)
+
+
+class PeeweeSmokeStore:
+    """Removes the agent smoke flow's temporary reminder, its executions and its line."""
+
+    def discard(self, user_id: str, reminder_id: int | None, line_id: str | None) -> None:
+        """Delete the user's reminder with its executions, then the line (any state)."""
+        if reminder_id is not None:
+            ExecutionRow.delete().where(
+                (ExecutionRow.reminder_id == reminder_id) & (ExecutionRow.user_id == user_id)
+            ).execute()
+            ReminderRow.delete().where(
+                (ReminderRow.id == reminder_id) & (ReminderRow.user_id == user_id)
+            ).execute()
+        if line_id is not None:
+            LineRow.delete().where(LineRow.id == line_id).execute()

@@ -1,0 +1,329 @@
+"""OAuth 2.1 client credentials: clients of a user, and the access tokens they obtain.
+
+A client belongs to one user and carries a subset of :data:`~dialcues_core.model.ALL_SCOPES`.
+Its id is opaque (``cli_…``); its secret (``dc_cs_`` + 43 base62, about 256 bits) is shown
+once, at creation, and stored as SHA-256 only — like API keys, a fast hash suffices for a
+random secret. The token endpoint (:meth:`OAuth.issue_token`) checks the secret in constant
+time and returns an access token ``dc_at_`` + 43 base62: opaque, stored hashed with its
+client, scopes and expiry (one hour by default), and never confused with an API key
+(``dc_live_``). No refresh token: a client asks again.
+
+:class:`AccessTokens` turns a raw token back into a :class:`~dialcues_core.model.Principal`
+for the core's :class:`~dialcues_core.accounts.Authenticator`, in this order of checks: a
+malformed or unknown token is ``invalid_api_key``; a token whose client was revoked is
+``invalid_api_key``; an expired token is ``token_expired``. Found tokens are cached for
+``cache_seconds`` (so revoking a client in another process takes effect within that bound;
+in this process at once).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from dialcues_core import keys
+from dialcues_core.errors import (
+    InvalidApiKey,
+    InvalidClient,
+    InvalidScope,
+    ResourceNotFound,
+    TokenExpired,
+    ValidationFailed,
+)
+from dialcues_core.model import ALL_SCOPES, Principal, User
+from dialcues_core.oauth_model import (
+    AccessToken,
+    AccessTokenRepository,
+    IssuedClient,
+    IssuedToken,
+    OAuthClient,
+    OAuthClientRepository,
+    OAuthRepositories,
+)
+from dialcues_core.ports import Clock
+
+CLIENT_SECRET_PREFIX = "dc_cs_"
+"""The fixed prefix of every client secret."""
+
+CLIENT_ID_PREFIX = "cli_"
+"""The prefix of every client id (an opaque id of kind ``cli``)."""
+
+ACCESS_TOKEN_PREFIX = "dc_at_"
+"""The fixed prefix of every access token (API keys start ``dc_live_``)."""
+
+SECRET_BODY_LENGTH = 43
+"""Random base62 characters after a secret's or token's prefix (about 256 bits)."""
+
+DEFAULT_TOKEN_LIFETIME = 3600
+"""Seconds an access token lives unless :class:`OAuth` is given another lifetime."""
+
+_NAME_LIMIT = 255
+
+
+# ----------------------------------------------------------------------------- formats
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(keys.BASE62_ALPHABET) for _ in range(length))
+
+
+def generate_client_secret() -> str:
+    """Return a new client secret: ``dc_cs_`` + 43 random base62 characters."""
+    return CLIENT_SECRET_PREFIX + _random_base62(SECRET_BODY_LENGTH)
+
+
+def generate_access_token() -> str:
+    """Return a new access token: ``dc_at_`` + 43 random base62 characters."""
+    return ACCESS_TOKEN_PREFIX + _random_base62(SECRET_BODY_LENGTH)
+
+
+def is_access_token(raw: str) -> bool:
+    """Tell whether ``raw`` claims to be an access token (by its prefix; cheap)."""
+    return raw.startswith(ACCESS_TOKEN_PREFIX)
+
+
+def is_client_id(text: str) -> bool:
+    """Tell whether ``text`` has a client id's shape (``cli_`` + 20 base62), before any read."""
+    body = text[len(CLIENT_ID_PREFIX) :]
+    return (
+        text.startswith(CLIENT_ID_PREFIX)
+        and len(body) == keys.ID_LENGTH
+        and body.isascii()
+        and body.isalnum()
+    )
+
+
+def is_well_formed_token(raw: str) -> bool:
+    """Tell whether ``raw`` has an access token's prefix, length and alphabet."""
+    body = raw[len(ACCESS_TOKEN_PREFIX) :]
+    return (
+        raw.startswith(ACCESS_TOKEN_PREFIX)
+        and len(body) == SECRET_BODY_LENGTH
+        and body.isascii()
+        and body.isalnum()
+    )
+
+
+def parse_scopes(scopes: Iterable[str] | None) -> tuple[str, ...]:
+    """Return the scopes of a new client (all when None), or raise ``validation_error``."""
+    if scopes is None:
+        return ALL_SCOPES
+    if isinstance(scopes, str):
+        scopes = scopes.replace(",", " ").split()
+    chosen = {str(s).strip() for s in scopes if str(s).strip()}
+    if not chosen or not chosen <= set(ALL_SCOPES):
+        raise ValidationFailed.one(
+            "scopes", f"must be a non-empty subset of {', '.join(ALL_SCOPES)}"
+        )
+    return tuple(s for s in ALL_SCOPES if s in chosen)
+
+
+def granted_scopes(client: OAuthClient, scope: str | None) -> tuple[str, ...]:
+    """Return the scopes a token gets: the requested ones (space-separated) or the client's.
+
+    An empty or absent ``scope`` means all of the client's; anything outside them (unknown
+    names included) raises ``invalid_scope``.
+    """
+    asked = set(scope.split()) if scope else set()
+    if not asked:
+        return client.scopes
+    beyond = sorted(asked - set(client.scopes))
+    if beyond:  # echoed to the caller: a few, each cut short
+        raise InvalidScope([name[:64] for name in beyond[:10]])
+    return tuple(s for s in client.scopes if s in asked)
+
+
+def _parse_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    clean = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(clean) <= _NAME_LIMIT:
+        raise ValidationFailed.one("name", f"must be 1–{_NAME_LIMIT} characters long")
+    return clean
+
+
+# ----------------------------------------------------------------------------- use cases
+class OAuth:
+    """Create, list and revoke OAuth clients; issue access tokens (the token endpoint)."""
+
+    def __init__(
+        self,
+        repos: OAuthRepositories,
+        clock: Clock,
+        tokens: AccessTokens,
+        token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+    ):
+        self.repos = repos
+        self.clock = clock
+        self.tokens = tokens
+        self.token_lifetime = token_lifetime
+
+    def create_client(
+        self, user_id: str, name: str | None = None, scopes: Iterable[str] | None = None
+    ) -> IssuedClient:
+        """Create a client for the user; its secret is in the result, and only there."""
+        user = self._user(user_id)
+        clean_name, clean_scopes = _parse_name(name), parse_scopes(scopes)
+        secret = generate_client_secret()
+        client = OAuthClient(
+            id=keys.generate_id(CLIENT_ID_PREFIX[:-1]),
+            user_id=user.id,
+            organization_id=user.organization_id,
+            name=clean_name,
+            secret_hash=keys.hash_key(secret),
+            scopes=clean_scopes,
+            created_at=self.clock.now(),
+        )
+        with self.repos.transactions.atomic():
+            self.repos.clients.add(client)
+        return IssuedClient(client, secret)
+
+    def list_clients(self, user_id: str) -> list[OAuthClient]:
+        """Return the user's clients (never their secrets), newest first."""
+        self._user(user_id)
+        return self.repos.clients.list_for_user(user_id)
+
+    def get_client(self, client_id: str) -> OAuthClient:
+        """Return the client or raise ``not_found`` (a malformed id is not looked up)."""
+        client = self.repos.clients.get(client_id) if is_client_id(client_id) else None
+        if client is None:
+            raise ResourceNotFound("oauth_client", client_id)
+        return client
+
+    def revoke_client(self, client_id: str) -> OAuthClient:
+        """Revoke the client: its secret and every token it got stop working.
+
+        At once in this process; within the token cache's lifetime in every other.
+        """
+        with self.repos.transactions.atomic():
+            self.get_client(client_id)
+            self.repos.clients.revoke(client_id, self.clock.now())
+        self.tokens.forget_client(client_id)
+        return self.get_client(client_id)
+
+    def issue_token(
+        self, client_id: str, client_secret: str, scope: str | None = None
+    ) -> IssuedToken:
+        """Check the client's credentials and return a new access token.
+
+        Raises ``invalid_client`` for an unknown or revoked client or a wrong secret (the
+        secret is compared in constant time, and hashed even for an unknown client), and
+        ``invalid_scope`` when ``scope`` asks for more than the client has.
+        """
+        client = self._authenticate_client(client_id, client_secret)
+        granted = granted_scopes(client, scope)
+        raw, now = generate_access_token(), self.clock.now()
+        token = AccessToken(
+            token_hash=keys.hash_key(raw),
+            client_id=client.id,
+            scopes=granted,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.token_lifetime),
+        )
+        with self.repos.transactions.atomic():
+            self.repos.tokens.purge_expired(client.id, now)
+            self.repos.tokens.add(token)
+        return IssuedToken(raw, self.token_lifetime, " ".join(granted))
+
+    def _authenticate_client(self, client_id: str, client_secret: str) -> OAuthClient:
+        client = self.repos.clients.get(client_id) if is_client_id(client_id) else None
+        stored = client.secret_hash if client is not None else _UNKNOWN_CLIENT_HASH
+        matches = keys.hashes_match(stored, keys.hash_key(client_secret or ""))
+        if client is None or not matches or client.revoked_at is not None:
+            raise InvalidClient()
+        return client
+
+    def _user(self, user_id: str) -> User:
+        user = self.repos.users.get(user_id)
+        if user is None:
+            raise ResourceNotFound("user", user_id)
+        return user
+
+
+_UNKNOWN_CLIENT_HASH = keys.hash_key(generate_client_secret())
+"""Compared against when the client is unknown, so that case costs the same as a bad secret."""
+
+
+# ----------------------------------------------------------------------------- authentication
+_Found = tuple[AccessToken, OAuthClient, User]
+
+
+class AccessTokens:
+    """Turn a raw access token into a :class:`Principal` (the Authenticator's token half)."""
+
+    def __init__(
+        self,
+        tokens: AccessTokenRepository,
+        clock: Clock,
+        cache_seconds: float,
+        cache_size: int = 10_000,
+    ):
+        self.tokens = tokens
+        self.clock = clock
+        self.cache_seconds = cache_seconds
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[float, _Found]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def authenticate(self, raw: str) -> Principal:
+        """Return who the token acts as, or raise ``invalid_api_key`` / ``token_expired``."""
+        if not is_well_formed_token(raw):
+            raise InvalidApiKey("The access token is invalid.")
+        token, client, user = self._lookup(keys.hash_key(raw))
+        if client.revoked_at is not None:
+            raise InvalidApiKey("The access token's client has been revoked.")
+        if token.expires_at <= self.clock.now():
+            raise TokenExpired()
+        return _principal(token, user)
+
+    def peek(self, raw: str) -> Principal | None:
+        """Return the principal when ``raw`` is a cached, valid token; None when unsure.
+
+        Never touches the database (an event loop may call it directly).
+        """
+        cached = self._cache.get(keys.hash_key(raw))
+        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
+            return None
+        token, client, user = cached[1]
+        if client.revoked_at is not None or token.expires_at <= self.clock.now():
+            return None
+        return _principal(token, user)
+
+    def _lookup(self, token_hash: str) -> _Found:
+        cached = self._cache.get(token_hash)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        found = self.tokens.find_by_hash(token_hash)
+        if found is None:
+            raise InvalidApiKey("The access token is invalid.")
+        with self._lock:
+            self._cache[token_hash] = (time.monotonic(), found)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return found
+
+    def forget_client(self, client_id: str) -> None:
+        """Drop every cached token of a client (after it was revoked here)."""
+        with self._lock:
+            stale = [h for h, (_, found) in self._cache.items() if found[1].id == client_id]
+            for token_hash in stale:
+                del self._cache[token_hash]
+
+
+def _principal(token: AccessToken, user: User) -> Principal:
+    return Principal(user, None, frozenset(token.scopes), client_id=token.client_id)
+
+
+__all__ = [
+    "AccessToken",
+    "AccessTokenRepository",
+    "AccessTokens",
+    "IssuedClient",
+    "IssuedToken",
+    "OAuth",
+    "OAuthClient",
+    "OAuthClientRepository",
+    "OAuthRepositories",
+]

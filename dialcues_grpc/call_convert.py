@@ -1,0 +1,34 @@
+"""Protobuf ↔ core for ``CallService`` and ``AgentService`` (the pattern of ``convert.py``).
+
+A ``PlaceCallRequest`` becomes the core's ``POST /calls`` payload with only the fields it
+sets, so that an unset ``to`` is "is required" exactly as over REST.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from dialcues_core.smoke import SmokeStep
+from dialcues_grpc._pb.dialcues.v1 import calls_pb2
+
+Payload = dict[str, Any]
+
+_CALL_FIELDS: Final = ("to", "message", "title", "vapi_line_id")
+
+
+def place_call(request: calls_pb2.PlaceCallRequest) -> Payload:
+    """Return the core's place-call payload: only the fields the request sets."""
+    return {name: getattr(request, name) for name in _CALL_FIELDS if request.HasField(name)}
+
+
+def smoke(steps: list[SmokeStep]) -> calls_pb2.SmokeResponse:
+    """Return a passed smoke run: status ``ok`` and every step."""
+    return calls_pb2.SmokeResponse(
+        status="ok",
+        steps=[
+            calls_pb2.SmokeStep(
+                name=s.name, duration_ms=s.duration_ms, result=s.result, detail=s.detail
+            )
+            for s in steps
+        ],
+    )

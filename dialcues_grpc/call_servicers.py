@@ -1,0 +1,41 @@
+"""``dialcues.v1.CallService`` and ``AgentService``: REST's ``POST /calls`` and ``/agent/smoke``.
+
+``PlaceCall`` runs through the edge's idempotency (``request_id``). ``Smoke`` awaits the
+core's asyncio smoke flow, which offloads its own database calls; a failed step is
+UNAVAILABLE ``smoke_failed`` whose ErrorInfo metadata names the ``step``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from dialcues_grpc import call_convert, convert
+from dialcues_grpc._pb.dialcues.v1 import calls_pb2, calls_pb2_grpc, executions_pb2
+from dialcues_grpc.errors import translated
+from dialcues_grpc.idempotency import idempotent
+from dialcues_grpc.servicers import Context, _Servicer
+
+
+class CallServicer(_Servicer, calls_pb2_grpc.CallServiceServicer):
+    """``dialcues.v1.CallService``: place a call now."""
+
+    @translated
+    async def PlaceCall(  # noqa: N802
+        self, request: calls_pb2.PlaceCallRequest, context: Context
+    ) -> executions_pb2.Execution:
+        """Queue a call for the dispatcher; return its execution."""
+        who, payload = await self.who(context), call_convert.place_call(request)
+        effect = functools.partial(self.dc.calls.place, who, payload)
+        return await idempotent(self, context, request, who, effect, convert.execution)
+
+
+class AgentServicer(_Servicer, calls_pb2_grpc.AgentServiceServicer):
+    """``dialcues.v1.AgentService``: the end-to-end self-check."""
+
+    @translated
+    async def Smoke(  # noqa: N802
+        self, request: calls_pb2.SmokeRequest, context: Context
+    ) -> calls_pb2.SmokeResponse:
+        """Run the smoke flow; return its steps."""
+        who = await self.who(context)
+        return call_convert.smoke(await self.dc.smoke.run(who, self.offloader.run))

@@ -1,0 +1,46 @@
+"""Handlers of ``POST /calls`` (place a call now) and ``POST /agent/smoke`` (the self-check).
+
+``POST /calls`` runs through :func:`dialcues_rest.idempotency.idempotent`: with an
+``Idempotency-Key``, retrying places one call. ``POST /agent/smoke`` leaves nothing behind
+(it cleans up after itself), so an ``Idempotency-Key`` on it changes nothing: each request
+runs the check afresh. The smoke flow is asyncio in the core and offloads its own database
+calls, so the handler awaits it directly.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from aiohttp import web
+
+from dialcues_core.model import Execution
+from dialcues_core.validation import MISSING
+from dialcues_rest import schemas
+from dialcues_rest.appkeys import DIALCUES, OFFLOADER
+from dialcues_rest.handlers import json_body, no_query, principal, reply
+from dialcues_rest.idempotency import idempotent
+
+
+def _placed(execution: Execution) -> web.Response:
+    return reply(schemas.execution(execution), status=201)
+
+
+async def place_call(request: web.Request) -> web.Response:
+    """``POST /calls``: queue a call now (201 with the execution, ``queued``)."""
+    no_query(request)
+    who, payload = principal(request), await json_body(request)
+    dc = request.app[DIALCUES]
+    return await idempotent(request, functools.partial(dc.calls.place, who, payload), _placed)
+
+
+async def run_smoke(request: web.Request) -> web.Response:
+    """``POST /agent/smoke``: run the end-to-end self-check (200, or 503 ``smoke_failed``).
+
+    The body may be empty or ``{}``; any field in it is a ``validation_error``.
+    """
+    no_query(request)
+    who = principal(request)
+    raw = (await request.read()).strip()
+    payload = await json_body(request) if raw else MISSING  # a JSON null is a body too
+    steps = await request.app[DIALCUES].smoke.run(who, request.app[OFFLOADER].run, payload)
+    return reply(schemas.smoke(steps))

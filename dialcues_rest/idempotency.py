@@ -1,0 +1,116 @@
+"""``Idempotency-Key`` on the REST edge: wrap a handler's core call in the core's idempotency.
+
+A mutating handler parses its request as usual, then hands the core call and its renderer
+to :func:`idempotent`::
+
+    async def create_reminder(request):
+        no_query(request)
+        who, payload = principal(request), await json_body(request)
+        dc = request.app[DIALCUES]
+        return await idempotent(
+            request,
+            functools.partial(dc.reminders.create, who, payload),
+            lambda created: reply(schemas.reminder(created), status=201),
+        )
+
+Without the header the effect runs on the offloader and ``render`` renders its result, as
+before. With it, the request's fingerprint (method, path and the body's canonical JSON — or
+its raw bytes when it is not JSON) and the key go to :meth:`Idempotency.run`, which runs the
+effect and ``render`` inside one transaction and stores the rendered status, body and content
+type. A replay answers the stored reply with ``Idempotent-Replayed: true`` and sets
+``request[IDEMPOTENT_REPLAY]`` (for the usage event). Errors propagate to the error renderer
+as usual (``idempotency_in_progress`` gets ``Retry-After: 1`` there).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+from aiohttp import hdrs, web
+
+from dialcues_core.errors import MissingCredentials
+from dialcues_core.ports import StoredReply
+from dialcues_rest.appkeys import DIALCUES, IDEMPOTENT_REPLAY, OFFLOADER, PRINCIPAL
+
+T = TypeVar("T")
+
+KEY_HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+
+
+async def idempotent(
+    request: web.Request,
+    effect: Callable[[], T],
+    render: Callable[[T], web.Response],
+) -> web.Response:
+    """Run ``effect`` (a synchronous core call) at most once per ``Idempotency-Key``.
+
+    ``effect`` runs on the offloader's threads; ``render`` turns its result into the reply
+    (with a key it runs in the effect's transaction, so keep it pure). Returns the rendered
+    reply, or on a replay the stored one with ``Idempotent-Replayed: true``.
+    """
+    offloader = request.app[OFFLOADER]
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        return render(await offloader.run(effect))
+    who = request.get(PRINCIPAL)
+    if who is None:  # a public path reached a private handler: never anonymously
+        raise MissingCredentials()
+    fingerprint = await request_fingerprint(request)
+    rendered: list[web.Response] = []
+
+    def render_stored(result: T) -> StoredReply:
+        rendered.append(render(result))
+        return stored_reply(rendered[-1])
+
+    run = request.app[DIALCUES].idempotency.run
+    outcome = await offloader.run(run, who, key, fingerprint, effect, render_stored)
+    if not outcome.replayed:
+        return rendered[-1]
+    request[IDEMPOTENT_REPLAY] = True
+    return replayed(outcome.reply)
+
+
+async def request_fingerprint(request: web.Request) -> bytes:
+    """Return the request's identity (see :func:`fingerprint`)."""
+    return fingerprint(request.method, request.path, await request.read())
+
+
+def fingerprint(method: str, path: str, raw: bytes) -> bytes:
+    """Return method, path and the body as canonical JSON (sorted keys, compact).
+
+    A body that is not JSON counts as its raw bytes; an empty body as nothing.
+    """
+    try:
+        decoded = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        body = b"raw:" + raw
+    else:
+        canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        body = b"json:" + canonical.encode("utf-8")
+    return f"{method} {path}\n".encode() + body
+
+
+def stored_reply(response: web.Response) -> StoredReply:
+    """Return what to store of a rendered reply: status, body bytes and ``Content-Type``.
+
+    Only the body and its type are kept: a renderer's other headers are not replayed.
+    """
+    body = response.body
+    data = bytes(body) if isinstance(body, bytes | bytearray | memoryview) else b""
+    content_type = response.headers.get(hdrs.CONTENT_TYPE, "") if data else ""
+    return StoredReply(response.status, data, content_type)
+
+
+def replayed(stored: StoredReply) -> web.Response:
+    """Return a stored reply as a response marked ``Idempotent-Replayed: true``."""
+    headers = {REPLAYED_HEADER: "true"}
+    if not stored.body:
+        return web.Response(status=stored.status, headers=headers)
+    headers[hdrs.CONTENT_TYPE] = stored.content_type
+    return web.Response(status=stored.status, body=stored.body, headers=headers)
+
+
+__all__ = ["KEY_HEADER", "REPLAYED_HEADER", "fingerprint", "idempotent", "request_fingerprint"]

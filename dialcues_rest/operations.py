@@ -1,0 +1,309 @@
+"""Per-operation metadata of every route in ``routes.ROUTES``: the OpenAPI document's input.
+
+Keyed by ``(method, path)`` exactly as the route table spells them; ``openapi.document``
+refuses a route without an entry here (and an entry without a route).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from dialcues_core.model import (
+    MANAGE_WEBHOOKS,
+    READ_EXECUTIONS,
+    READ_LINES,
+    READ_REMINDERS,
+    READ_USAGE,
+    WRITE_CALLS,
+    WRITE_REMINDERS,
+    ExecutionStatus,
+    ReminderStatus,
+)
+from dialcues_core.services import REMINDER_SORTS
+from dialcues_core.validation import MAX_PAGE
+from dialcues_rest import wire
+from dialcues_rest import wire_platform as wp
+from dialcues_rest.openapi_parts import Json, Operation, query_parameter
+from dialcues_rest.routes import BASE
+
+# ----------------------------------------------------------------------------- query parameters
+PAGE: Final = query_parameter(
+    "page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+)
+PAGE_SIZE: Final = query_parameter(
+    "page_size", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 100}
+)
+
+
+def _bound(name: str, column: str, inclusive: bool) -> Json:
+    kind = "Inclusive" if inclusive else "Exclusive"
+    return query_parameter(
+        name,
+        f"{kind} bound on `{column}`: an ISO 8601 date-time (UTC without an offset) or a date.",
+        {"type": "string", "pattern": wire.BOUND_PATTERN, "examples": ["2026-03-25T00:00:00Z"]},
+    )
+
+
+def _status(values: list[str]) -> Json:
+    return query_parameter("status", "Only this status.", {"type": "string", "enum": values})
+
+
+REMINDER_QUERY: Final = (
+    _status([s.value for s in ReminderStatus]),
+    query_parameter(
+        "search",
+        "Case-insensitive, Unicode-aware substring of the title or the message.",
+        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": wire.SEARCH_PATTERN},
+    ),
+    _bound("date_from", "scheduled_at", inclusive=True),
+    _bound("date_to", "scheduled_at", inclusive=False),
+    query_parameter(
+        "sort",
+        "Order (default `scheduled_at_asc`).",
+        {"type": "string", "enum": list(REMINDER_SORTS)},
+    ),
+    PAGE,
+    PAGE_SIZE,
+)
+EXECUTION_QUERY: Final = (
+    _status([s.value for s in ExecutionStatus]),
+    query_parameter(
+        "reminder_id",
+        "Only attempts of this reminder.",
+        {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1},
+    ),
+    _bound("date_from", "executed_at", inclusive=True),
+    _bound("date_to", "executed_at", inclusive=False),
+    PAGE,
+    PAGE_SIZE,
+)
+
+USAGE_QUERY: Final = (
+    _bound("date_from", "occurred_at", inclusive=True),
+    _bound("date_to", "occurred_at", inclusive=False),
+    query_parameter(
+        "route",
+        "Only this route template, e.g. `/reminders/{id}`.",
+        {"type": "string", "pattern": wire.trimmed_text_pattern(255)},
+    ),
+    query_parameter(
+        "status", "Only this HTTP status.", {"type": "integer", "minimum": 0, "maximum": 999}
+    ),
+    query_parameter(
+        "code",
+        "Only this error code.",
+        {"type": "string", "pattern": wire.trimmed_text_pattern(64)},
+    ),
+    PAGE,
+    PAGE_SIZE,
+)
+
+SUBSCRIPTION_ID: Final = {"type": "string", "minLength": 1, "maxLength": 40}
+SUBSCRIPTIONS: Final = f"{BASE}/webhooks/subscriptions"
+
+
+def _webhook(operation_id: str, summary: str, response: Any, **more: Any) -> Operation:
+    return Operation(
+        operation_id,
+        summary,
+        "webhooks",
+        response,
+        scope=MANAGE_WEBHOOKS,
+        path_id=SUBSCRIPTION_ID,
+        **more,
+    )
+
+
+def _oauth_error(description: str) -> Json:
+    return {
+        "description": description,
+        "headers": {
+            "X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"},
+            "Cache-Control": {"$ref": "#/components/headers/Cache-Control"},
+            "Pragma": {"$ref": "#/components/headers/Pragma"},
+            "WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"},
+        },
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/OAuthErrorBody"}}
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- operations
+OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
+    ("GET", "/healthz"): Operation(
+        "getLiveness",
+        "Liveness for load balancers: 200 when the database answers, else 503.",
+        "health",
+        wire.Liveness,
+        public=True,
+        rejects_query=False,
+        errors=(503,),
+    ),
+    ("POST", "/api/oauth/token"): Operation(
+        "issueToken",
+        "Exchange OAuth client credentials for an access token.",
+        "oauth",
+        wp.TokenResponse,
+        public=True,
+        request=wp.TokenRequest,
+        request_media="application/x-www-form-urlencoded",
+        idempotent=False,
+        notes=(
+            "Form-encoded `grant_type=client_credentials` with `client_id` and "
+            "`client_secret` in the body, or HTTP Basic (never both); optional `scope`, a "
+            "subset of the client's. No refresh token. Errors use OAuth's own shape."
+        ),
+        success_headers=("Cache-Control", "Pragma"),
+        errors=(503,),
+        own_errors={
+            400: _oauth_error("`invalid_request`, `invalid_scope` or `unsupported_grant_type`."),
+            401: _oauth_error("`invalid_client`."),
+        },
+        extra_models=(wp.OAuthErrorBody,),
+    ),
+    ("GET", f"{BASE}/openapi.json"): Operation(
+        "getOpenApi", "This OpenAPI document.", "meta", wire.OpenApiDocument, public=True
+    ),
+    ("GET", f"{BASE}/me"): Operation("getMe", "Who the credential acts as.", "meta", wire.Me),
+    ("GET", f"{BASE}/health"): Operation(
+        "getHealth", "Version, database and dispatcher state.", "health", wire.Health
+    ),
+    ("POST", f"{BASE}/reminders"): Operation(
+        "createReminder",
+        "Schedule a reminder.",
+        "reminders",
+        wire.Reminder,
+        status=201,
+        scope=WRITE_REMINDERS,
+        request=wire.CreateReminder,
+        notes=(
+            "`scheduled_at` is a local time in `timezone` (or an instant) in the future; "
+            "an unknown zone, an invalid number or a past time is a `validation_error`; an "
+            "organization without a line is `missing_outbound_line`."
+        ),
+    ),
+    ("GET", f"{BASE}/reminders"): Operation(
+        "listReminders",
+        "One page of the user's reminders.",
+        "reminders",
+        wire.ReminderPage,
+        scope=READ_REMINDERS,
+        query=REMINDER_QUERY,
+    ),
+    ("GET", f"{BASE}/reminders/{{id}}"): Operation(
+        "getReminder",
+        "One of the user's reminders.",
+        "reminders",
+        wire.Reminder,
+        scope=READ_REMINDERS,
+    ),
+    ("PATCH", f"{BASE}/reminders/{{id}}"): Operation(
+        "updateReminder",
+        "Edit, pause, resume or revive a reminder.",
+        "reminders",
+        wire.Reminder,
+        scope=WRITE_REMINDERS,
+        request=wire.UpdateReminder,
+        notes="Only `scheduled`, `paused` and `failed` reminders change (else `invalid_state`).",
+    ),
+    ("DELETE", f"{BASE}/reminders/{{id}}"): Operation(
+        "deleteReminder",
+        "Delete a reminder for good (its executions stay listed).",
+        "reminders",
+        None,
+        status=204,
+        scope=WRITE_REMINDERS,
+        notes="A reminder `in_progress` cannot be deleted (`invalid_state`).",
+    ),
+    ("GET", f"{BASE}/executions"): Operation(
+        "listExecutions",
+        "One page of the user's call attempts, newest first.",
+        "executions",
+        wire.ExecutionPage,
+        scope=READ_EXECUTIONS,
+        query=EXECUTION_QUERY,
+    ),
+    ("GET", f"{BASE}/executions/{{id}}"): Operation(
+        "getExecution",
+        "One of the user's call attempts.",
+        "executions",
+        wire.Execution,
+        scope=READ_EXECUTIONS,
+    ),
+    ("GET", f"{BASE}/lines"): Operation(
+        "listLines",
+        "The organization's outbound lines.",
+        "lines",
+        wire.LineList,
+        scope=READ_LINES,
+    ),
+    ("POST", f"{BASE}/calls"): Operation(
+        "placeCall",
+        "Call a number now (the execution, `queued`).",
+        "calls",
+        wire.Execution,
+        status=201,
+        scope=WRITE_CALLS,
+        request=wp.PlaceCall,
+        notes="An organization without a line is `missing_outbound_line`.",
+    ),
+    ("POST", f"{BASE}/agent/smoke"): Operation(
+        "runSmoke",
+        "Run the end-to-end self-check (a simulated call), leaving nothing behind.",
+        "calls",
+        wp.SmokeReport,
+        scope=WRITE_REMINDERS,
+        request=wp.SmokeRequest,
+        request_required=False,
+        idempotent=False,
+        notes="A failed step is 503 `smoke_failed` (`details.step`). Each request runs afresh.",
+    ),
+    ("GET", f"{BASE}/usage/events"): Operation(
+        "listUsageEvents",
+        "One page of the user's usage events, newest first.",
+        "usage",
+        wp.UsageEventPage,
+        scope=READ_USAGE,
+        query=USAGE_QUERY,
+        notes="Events are listed once written (within about a second of their request).",
+    ),
+    ("POST", SUBSCRIPTIONS): _webhook(
+        "createSubscription",
+        "Subscribe a URL to events (the signing secret is shown once).",
+        wp.SubscriptionWithSecret,
+        status=201,
+        request=wp.CreateSubscription,
+    ),
+    ("GET", SUBSCRIPTIONS): _webhook(
+        "listSubscriptions",
+        "One page of the user's subscriptions, oldest first.",
+        wp.SubscriptionPage,
+        query=(PAGE, PAGE_SIZE),
+    ),
+    ("GET", f"{SUBSCRIPTIONS}/{{id}}"): _webhook(
+        "getSubscription", "One of the user's subscriptions.", wp.Subscription
+    ),
+    ("PATCH", f"{SUBSCRIPTIONS}/{{id}}"): _webhook(
+        "updateSubscription",
+        "Change a subscription's URL, events or `enabled`.",
+        wp.Subscription,
+        request=wp.UpdateSubscription,
+    ),
+    ("DELETE", f"{SUBSCRIPTIONS}/{{id}}"): _webhook(
+        "deleteSubscription", "Unsubscribe for good.", None, status=204
+    ),
+    ("POST", f"{SUBSCRIPTIONS}/{{id}}/rotate-secret"): _webhook(
+        "rotateSubscriptionSecret",
+        "A new signing secret (the old one keeps signing beside it for 24 hours).",
+        wp.SubscriptionWithSecret,
+    ),
+    ("GET", f"{SUBSCRIPTIONS}/{{id}}/deliveries"): _webhook(
+        "listDeliveries",
+        "One page of a subscription's delivery attempts, newest first.",
+        wp.DeliveryPage,
+        query=(PAGE, PAGE_SIZE),
+    ),
+}
+"""Metadata of every route, keyed by ``(method, path)`` as ``routes.ROUTES`` spells them."""

@@ -1,0 +1,299 @@
+"""The wire shapes of the public API as pydantic models: the source of the OpenAPI schemas.
+
+The handlers keep rendering plain dicts (``schemas.py``) — these models describe them and a
+test validates real responses against them, so the two cannot drift. Request models are as
+tight as the core's validation where JSON Schema can say it exactly (required fields, lengths
+after trimming, the E.164 pattern, enums, no unknown fields) and deliberately looser where it
+cannot (a zone must exist, a time must be in the future): a schema-valid request the core
+refuses is a ``400``, the one exception the schemathesis configuration allows.
+
+Response models forbid unknown fields: a field added to a rendering without its model fails
+the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
+
+# ----------------------------------------------------------------------------- patterns
+_WS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""The characters Python's ``str.strip()`` removes (those the core trims), as a class body."""
+
+
+def trimmed_text_pattern(max_length: int) -> str:
+    """Return a pattern of 1–``max_length`` characters after trimming, without NUL.
+
+    Optional surrounding whitespace, then a non-space, then at most ``max_length - 2`` of
+    anything but NUL and a closing non-space: exactly what ``validation.text_parser`` accepts.
+    """
+    edge = f"[^{_WS}\\x00]"
+    return f"^[{_WS}]*{edge}([^\\x00]{{0,{max_length - 2}}}{edge})?[{_WS}]*$"
+
+
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+LOCAL_DATE_TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}(:?[0-9]{2}){0,2}([.,][0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}){0,2}([.,][0-9]+)?)?$"
+)
+"""An ISO 8601 date-time, local (no offset) or an instant (``Z`` or an offset)."""
+BOUND_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}(:?[0-9]{2}){0,2}([.,][0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}){0,2}([.,][0-9]+)?)?)?$"
+)
+"""A listing bound: an ISO 8601 date-time (UTC without an offset) or a bare date."""
+ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""No control characters (Unicode category Cc)."""
+
+Title = Annotated[str, Field(pattern=trimmed_text_pattern(255), examples=["Stand-up"])]
+Message = Annotated[
+    str, Field(pattern=trimmed_text_pattern(1000), examples=["Stand-up starts in five minutes."])
+]
+PhoneNumber = Annotated[str, Field(pattern=E164_PATTERN, examples=["+14155552671"])]
+Zone = Annotated[str, Field(pattern=ZONE_PATTERN, max_length=64, examples=["America/New_York"])]
+LocalDateTime = Annotated[
+    str, Field(pattern=LOCAL_DATE_TIME_PATTERN, examples=["2030-03-25T09:00:00"])
+]
+LineId = Annotated[str, Field(min_length=1, examples=["line_ZUPZr1xosCZflB3jSsvu"])]
+RecurrenceType = Literal["daily", "weekly", "custom", "cron"]
+RecurrenceConfig = dict[str, Any] | str
+"""``{"interval_days": N}``, ``{"weekdays": […]}``, ``{"expression": "…"}`` or a JSON string."""
+ReminderStatus = Literal["scheduled", "paused", "in_progress", "completed", "failed"]
+ExecutionStatus = Literal[
+    "queued", "in_progress", "completed", "voicemail", "no_answer", "busy", "failed", "missed"
+]
+Instant = AwareDatetime
+"""An RFC 3339 UTC time with ``Z``."""
+
+
+def no_default(schema: dict[str, Any]) -> None:
+    """Drop the ``null`` default of a field that may be left out but never sent as null."""
+    schema.pop("default", None)
+
+
+class Request(BaseModel):
+    """A request body: unknown fields are a ``validation_error``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Response(BaseModel):
+    """A response body: every field always present (``null`` where empty), nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------- requests
+_CREATE_EXAMPLE: dict[str, JsonValue] = {
+    "title": "Stand-up",
+    "message": "Stand-up starts in five minutes.",
+    "phone_number": "+14155552671",
+    "timezone": "America/New_York",
+    "scheduled_at": "2030-03-25T09:00:00",
+    "recurrence_type": "cron",
+    "recurrence_config": {"expression": "0 9 * * 1-5"},
+}
+
+
+class CreateReminder(Request):
+    """``POST /reminders``: schedule a reminder (the time must be in the future)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+
+    title: Title
+    message: Message
+    phone_number: PhoneNumber
+    timezone: Zone
+    scheduled_at: LocalDateTime
+    vapi_line_id: LineId | None = None
+    recurrence_type: RecurrenceType | None = None
+    recurrence_config: RecurrenceConfig | None = None
+    recurrence_end_at: LocalDateTime | None = None
+
+
+class UpdateReminder(Request):
+    """``PATCH /reminders/{id}``: any create field, or ``status`` to pause or resume."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"status": "paused"}]},
+    )
+
+    title: Title | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
+    message: Message | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
+    phone_number: PhoneNumber | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default
+    )
+    timezone: Zone | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
+    scheduled_at: LocalDateTime | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default
+    )
+    status: Literal["paused", "scheduled"] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default
+    )
+    vapi_line_id: LineId | None = None
+    recurrence_type: RecurrenceType | None = None
+    recurrence_config: RecurrenceConfig | None = None
+    recurrence_end_at: LocalDateTime | None = None
+
+
+# ----------------------------------------------------------------------------- responses
+class Reminder(Response):
+    """A reminder."""
+
+    id: int
+    title: str
+    message: str
+    phone_number: str
+    scheduled_at: Instant
+    timezone: str
+    status: ReminderStatus
+    vapi_line_id: str | None
+    outbound_line_label: str | None
+    recurrence_type: RecurrenceType | None
+    recurrence_config: dict[str, Any] | None
+    recurrence_end_at: Instant | None
+    retry_count: int = Field(ge=0)
+    next_attempt_at: Instant | None
+    last_execution_id: int | None
+    created_at: Instant
+    updated_at: Instant
+
+
+class Execution(Response):
+    """One call attempt (times carry milliseconds)."""
+
+    id: int
+    reminder_id: int | None
+    reminder_title: str | None
+    status: ExecutionStatus
+    attempt: int = Field(ge=0)
+    call_id: str | None
+    line_id: str | None
+    to: str
+    scheduled_for: Instant
+    executed_at: Instant | None
+    ended_at: Instant | None
+    ended_reason: str | None
+    duration_s: int | None
+    cost: float | None
+    error_message: str | None
+
+
+class PageFields(Response):
+    """The envelope of a paginated listing (``items`` is each listing's own)."""
+
+    total: int = Field(ge=0)
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1, le=100)
+    total_pages: int = Field(ge=0)
+
+
+class ReminderPage(PageFields):
+    """One page of reminders."""
+
+    items: list[Reminder]
+
+
+class ExecutionPage(PageFields):
+    """One page of executions, newest first."""
+
+    items: list[Execution]
+
+
+class Line(Response):
+    """An outbound line of the organization."""
+
+    id: str
+    label: str | None
+    phone_number: str
+    provider: Literal["simulated", "vapi"]
+    is_default: bool
+
+
+class LineList(Response):
+    """The organization's outbound lines, oldest first (not paginated)."""
+
+    items: list[Line]
+
+
+class MeUser(Response):
+    """The user a credential acts as."""
+
+    id: str
+    email: str
+    name: str
+
+
+class Me(Response):
+    """``GET /me``: who the credential acts as."""
+
+    user: MeUser
+    organization_id: str
+    api_key_id: str | None
+    """The API key's id; null for an OAuth access token."""
+    client_id: str | None
+    """The OAuth client's id; null for an API key."""
+
+
+class Health(Response):
+    """``GET /health``: version, database and dispatcher state."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    database: Literal["ok", "unavailable"]
+    dispatcher: Literal["running", "not in this process"]
+
+
+class Liveness(Response):
+    """``GET /healthz``: the database answers."""
+
+    status: Literal["ok"]
+
+
+# ----------------------------------------------------------------------------- errors
+class ErrorDetail(Response):
+    """The contract's error: a stable ``code``, a sentence, safe structured details."""
+
+    code: str = Field(examples=["validation_error"])
+    message: str
+    details: dict[str, Any] | None
+
+
+class ErrorBody(Response):
+    """``{"error": {"code", "message", "details"}}`` — every error, unless problem+json."""
+
+    error: ErrorDetail
+
+
+class ProblemError(Response):
+    """One invalid field of a problem: its JSON pointer and what is wrong."""
+
+    detail: str
+    pointer: str
+
+
+class Problem(Response):
+    """RFC 9457 problem details, for a client whose ``Accept`` prefers them."""
+
+    type: str = Field(examples=["https://dialcues.dev/errors/validation_error"])
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    instance: str
+    code: str
+    request_id: str | None
+    errors: list[ProblemError] | None = None
+
+
+class OpenApiDocument(BaseModel):
+    """``GET /openapi.json``: an OpenAPI 3.1 document (this one)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]

@@ -1,0 +1,136 @@
+"""The OpenAPI document: generated from the route table, served, checked in, valid 3.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+from dialcues_rest.openapi import app_document, check_coverage, document, to_yaml
+from dialcues_rest.openapi_parts import PROBLEM_JSON
+from dialcues_rest.operations import OPERATIONS
+from dialcues_rest.routes import BASE, ROUTES
+from rest.support import Api
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKED_IN = ROOT / "docs" / "public-api.openapi.yaml"
+MUTATING = {"post", "patch", "delete"}
+
+
+def _operations(doc: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, op) for path, item in doc["paths"].items() for method, op in item.items()
+    ]
+
+
+def test_every_route_has_metadata_and_every_metadata_a_route() -> None:
+    routes = {(method, path) for method, path, _ in ROUTES}
+    assert routes == set(OPERATIONS)
+
+
+def test_a_route_without_metadata_cannot_be_documented() -> None:
+    extra = (*ROUTES, ("GET", f"{BASE}/undocumented", None))
+    with pytest.raises(LookupError, match="undocumented"):
+        document(extra, OPERATIONS)
+
+
+def test_metadata_without_a_route_is_refused() -> None:
+    with pytest.raises(LookupError, match="metadata without route"):
+        check_coverage([], OPERATIONS)
+
+
+def test_checked_in_document_is_the_generated_one(tmp_path: Path) -> None:
+    out = tmp_path / "openapi.yaml"
+    script = ROOT / "scripts" / "gen_openapi.py"
+    subprocess.run([sys.executable, str(script), "--out", str(out)], check=True, timeout=60)
+    assert CHECKED_IN.read_text(encoding="utf-8") == out.read_text(encoding="utf-8"), (
+        "docs/public-api.openapi.yaml is stale: run .venv/bin/python scripts/gen_openapi.py"
+    )
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    doc = app_document()
+    assert doc["openapi"] == "3.1.0"
+    OPENAPI_31_VALIDATOR.validate(doc)
+
+
+def test_the_validator_refuses_a_broken_document() -> None:
+    doc = app_document()
+    doc["paths"][f"{BASE}/me"]["get"]["responses"] = "not an object"
+    assert not OPENAPI_31_VALIDATOR.is_valid(doc)
+
+
+def test_every_route_of_the_table_is_a_path_of_the_document() -> None:
+    documented = {(m.upper(), p) for m, p, _ in _operations(app_document())}
+    assert documented == {(method, path) for method, path, _ in ROUTES}
+
+
+def test_every_response_declares_the_request_id_header() -> None:
+    doc = app_document()
+    for method, path, op in _operations(doc):
+        for status, response in op["responses"].items():
+            response = _resolve(doc, response)
+            assert "X-Request-Id" in response["headers"], (method, path, status)
+
+
+def test_contract_errors_come_in_both_media_types() -> None:
+    doc = app_document()
+    for method, path, op in _operations(doc):
+        for status, response in op["responses"].items():
+            if int(status) < 400 or "$ref" not in response:
+                continue
+            media = set(_resolve(doc, response)["content"])
+            assert media == {"application/json", PROBLEM_JSON}, (method, path, status)
+
+
+def test_authenticated_operations_declare_401_and_public_ones_need_no_credential() -> None:
+    for method, path, op in _operations(app_document()):
+        if op.get("security") == []:
+            assert path in {"/healthz", "/api/oauth/token", f"{BASE}/openapi.json"}
+        else:
+            assert {"400", "401", "429", "500"} <= set(op["responses"]), (method, path)
+
+
+def test_mutating_operations_take_an_idempotency_key_and_may_conflict() -> None:
+    ref = {"$ref": "#/components/parameters/IdempotencyKey"}
+    exempt = {("post", "/api/oauth/token"), ("post", f"{BASE}/agent/smoke")}
+    for method, path, op in _operations(app_document()):
+        if method in MUTATING and (method, path) not in exempt:
+            assert ref in op["parameters"], (method, path)
+            assert "409" in op["responses"], (method, path)
+
+
+def test_rate_limited_replies_carry_retry_after() -> None:
+    headers = app_document()["components"]["responses"]["TooManyRequests"]["headers"]
+    assert headers["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert app_document()["components"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_the_yaml_is_stable() -> None:
+    assert to_yaml(app_document()) == to_yaml(app_document())
+
+
+async def test_the_document_is_served_without_a_credential(anon: Api) -> None:
+    reply = await anon.get("/openapi.json")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert reply.body == json.loads(json.dumps(app_document()))
+
+
+async def test_the_document_refuses_query_parameters(anon: Api) -> None:
+    reply = await anon.get("/openapi.json", params={"x": "1"})
+    assert reply.status == 400
+    assert reply.code == "validation_error"
+
+
+def _resolve(doc: dict, obj: dict) -> dict:
+    while "$ref" in obj:
+        node = doc
+        for part in obj["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        obj = node
+    return obj

@@ -1,0 +1,167 @@
+"""Rate limits over REST: buckets per key and class, anon per address, headers on every reply.
+
+The platform runs on the suite's fake clock, so buckets refill only when a test moves it and
+every header value is literal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+from conftest import Tenant, settings_for
+
+from dialcues_core import Dialcues
+from dialcues_core.config import RateLimit
+from dialcues_core.testing import FakeClock
+from rest.support import START, Api, Reply, reminder_payload
+
+LIMITS = {"read": RateLimit(1, 3), "write": RateLimit(1, 2), "anon": RateLimit(0.5, 2)}
+NOW = int(START.timestamp())
+LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+IETF_HEADERS = ("RateLimit-Policy", "RateLimit")
+# draft-ietf-httpapi-ratelimit-headers-10: a structured-field list of one quoted policy name
+# with integer parameters.
+POLICY_SYNTAX = re.compile(r'^"(read|write|anon)";q=\d+;w=\d+$')
+RATELIMIT_SYNTAX = re.compile(r'^"(read|write|anon)";r=\d+;t=\d+$')
+
+
+@pytest.fixture
+def rate_limits() -> dict[str, RateLimit] | None:
+    """The limits of the platform under test (a test may parametrize ``None``: off)."""
+    return LIMITS
+
+
+@pytest.fixture
+def dc(sqlite_url: str, clock: FakeClock, rate_limits: object) -> Iterator[Dialcues]:
+    """The platform with small rate limits (overrides the suite's ``dc``)."""
+    platform = Dialcues.open(
+        settings=settings_for(sqlite_url, rate_limits=rate_limits), clock=clock
+    )
+    yield platform
+    platform.close()
+
+
+def limits_of(reply: Reply) -> dict[str, str]:
+    """Return the five rate-limit headers of a reply (absent ones left out)."""
+    names = (*LIMIT_HEADERS, *IETF_HEADERS)
+    return {name: reply.headers[name] for name in names if name in reply.headers}
+
+
+def expect(policy: str, limit: int, remaining: int, full_in: int, window: int) -> dict[str, str]:
+    """The headers a reply charged to ``policy`` carries."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(NOW + full_in),
+        "RateLimit-Policy": f'"{policy}";q={limit};w={window}',
+        "RateLimit": f'"{policy}";r={remaining};t={full_in}',
+    }
+
+
+async def test_a_read_carries_the_read_buckets_headers(api: Api) -> None:
+    reply = await api.get("/me")
+    assert reply.status == 200
+    assert limits_of(reply) == expect("read", 3, 2, 1, 3)
+
+
+async def test_the_fourth_read_in_a_second_is_refused_with_retry_after(api: Api) -> None:
+    for _ in range(3):
+        assert (await api.get("/me")).status == 200
+    refused = await api.get("/me")
+    assert (refused.status, refused.code) == (429, "rate_limited")
+    assert refused.headers["Retry-After"] == "1"
+    assert limits_of(refused) == expect("read", 3, 0, 3, 3)
+
+
+async def test_the_bucket_refills_with_time(api: Api, clock: FakeClock) -> None:
+    for _ in range(4):
+        await api.get("/me")
+    clock.advance(1)
+    assert (await api.get("/me")).status == 200
+
+
+async def test_writes_have_their_own_bucket(api: Api) -> None:
+    for _ in range(3):
+        await api.get("/me")
+    created = await api.post("/reminders", json=reminder_payload())
+    assert created.status == 201
+    assert limits_of(created) == expect("write", 2, 1, 1, 2)
+
+
+async def test_a_failed_authentication_is_charged_to_the_anon_bucket(anon: Api) -> None:
+    reply = await anon.get("/me")
+    assert (reply.status, reply.code) == (401, "unauthorized")
+    assert limits_of(reply) == expect("anon", 2, 1, 2, 4)
+
+
+async def test_an_empty_anon_bucket_answers_429_before_401(anon: Api) -> None:
+    guesser = anon.as_key("dc_live_not_a_real_key")
+    for _ in range(2):
+        assert (await guesser.get("/me")).status == 401
+    refused = await guesser.get("/me")
+    assert (refused.status, refused.code) == (429, "rate_limited")
+    assert refused.headers["Retry-After"] == "2"
+
+
+async def test_anon_buckets_are_per_client_address(anon: Api) -> None:
+    for _ in range(3):
+        await anon.get("/me")
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        other = Api(session, anon.root, None)
+        reply = await other.get("/me")
+    assert reply.status == 401
+    assert limits_of(reply)["X-RateLimit-Remaining"] == "1"
+
+
+async def test_a_scope_refusal_carries_the_headers(anon: Api, dc: Dialcues, tenant: Tenant) -> None:
+    key = dc.accounts.create_api_key(tenant.user.id, scopes=["reminders:read"]).raw
+    reply = await anon.as_key(key).get("/lines")
+    assert (reply.status, reply.code) == (403, "insufficient_scope")
+    assert limits_of(reply) == expect("read", 3, 2, 1, 3)
+
+
+async def test_an_unknown_route_carries_the_headers(api: Api) -> None:
+    reply = await api.get("/no-such-route")
+    assert (reply.status, reply.code) == (404, "not_found")
+    assert limits_of(reply) == expect("read", 3, 2, 1, 3)
+
+
+async def test_a_wrong_method_carries_the_headers_and_allow(api: Api) -> None:
+    reply = await api.call("PUT", "/me", json={})
+    assert reply.status == 405
+    assert "GET" in reply.headers["Allow"]
+    assert limits_of(reply) == expect("write", 2, 1, 1, 2)
+
+
+async def test_replays_count_against_the_limit(api: Api) -> None:
+    headers = {"Idempotency-Key": "replay-1"}
+    first = await api.post("/reminders", json=reminder_payload(), headers=headers)
+    replay = await api.post("/reminders", json=reminder_payload(), headers=headers)
+    assert (first.status, replay.status) == (201, 201)
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert limits_of(replay)["X-RateLimit-Remaining"] == "0"
+
+
+async def test_the_ietf_headers_are_structured_field_lists(api: Api, anon: Api) -> None:
+    replies = [await api.get("/me"), await api.post("/reminders", json={}), await anon.get("/me")]
+    for reply in replies:
+        assert POLICY_SYNTAX.match(reply.headers["RateLimit-Policy"]), reply.headers
+        assert RATELIMIT_SYNTAX.match(reply.headers["RateLimit"]), reply.headers
+
+
+async def test_paths_outside_the_public_api_are_not_limited(anon: Api) -> None:
+    for _ in range(5):
+        reply = await anon.get("//healthz")
+        assert reply.status == 200
+        assert limits_of(reply) == {}
+
+
+@pytest.mark.parametrize("rate_limits", [None])
+async def test_limits_off_send_no_headers_and_never_refuse(api: Api, anon: Api) -> None:
+    replies = [await api.get("/me") for _ in range(10)] + [await anon.get("/me")]
+    assert [r.status for r in replies] == [200] * 10 + [401]
+    assert all(limits_of(r) == {} for r in replies)

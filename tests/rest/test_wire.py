@@ -1,0 +1,135 @@
+"""The wire models of the OpenAPI document describe what the handlers really send.
+
+Real replies of the real app validate against ``dialcues_rest.wire`` (whose response models
+forbid unknown fields), so a rendering and its documented schema cannot drift apart. The
+request patterns are checked against the core's own parsers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conftest import Tenant
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from dialcues_core.validation import parse_message, parse_phone_number, parse_title
+from dialcues_rest import wire
+from dialcues_rest import wire_platform as wp
+from rest.support import Api, add_execution
+
+PROBLEM = {"Accept": "application/problem+json"}
+
+
+def valid(model: type[BaseModel], body: Any) -> None:
+    """Assert that ``body`` is an instance of ``model`` (strictly: no unknown fields)."""
+    model.model_validate(body)
+
+
+def _fullmatch(pattern: str, text: str) -> bool:
+    # JSON Schema's `$` is the very end (ECMA-262); Python's also allows a final newline.
+    return re.search(pattern.removesuffix("$") + r"\Z", text) is not None
+
+
+def _accepted(parse: Any, value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def test_a_created_reminder_matches_its_schema(api: Api) -> None:
+    created = await api.create(
+        recurrence_type="cron", recurrence_config={"expression": "0 9 * * 1-5"}
+    )
+    valid(wire.Reminder, created)
+
+
+async def test_reminder_pages_and_updates_match_their_schemas(api: Api) -> None:
+    created = await api.create()
+    paused = await api.patch(f"/reminders/{created['id']}", json={"status": "paused"})
+    listed = await api.get("/reminders")
+    valid(wire.Reminder, paused.body)
+    valid(wire.ReminderPage, listed.body)
+    valid(wire.Reminder, (await api.get(f"/reminders/{created['id']}")).body)
+
+
+async def test_executions_match_their_schemas(api: Api, tenant: Tenant) -> None:
+    reminder = await api.create()
+    eid = add_execution(tenant, reminder, cost=0.0213, duration_s=31, call_id="call_1")
+    valid(wire.ExecutionPage, (await api.get("/executions")).body)
+    valid(wire.Execution, (await api.get(f"/executions/{eid}")).body)
+
+
+async def test_me_lines_and_health_match_their_schemas(api: Api) -> None:
+    valid(wire.Me, (await api.get("/me")).body)
+    valid(wire.LineList, (await api.get("/lines")).body)
+    valid(wire.Health, (await api.get("/health")).body)
+    valid(wire.Liveness, (await api.get("//healthz")).body)
+
+
+async def test_a_placed_call_matches_the_execution_schema(api: Api) -> None:
+    placed = await api.post("/calls", json={"to": "+14155552671", "message": "Hello"})
+    assert placed.status == 201, placed.text
+    valid(wire.Execution, placed.body)
+
+
+async def test_webhook_subscriptions_match_their_schemas(api: Api) -> None:
+    body = {"url": "https://93.184.216.34/hooks", "events": ["execution.finished"]}
+    created = await api.post("/webhooks/subscriptions", json=body)
+    assert created.status == 201, created.text
+    sid = created.body["id"]
+    valid(wp.SubscriptionWithSecret, created.body)
+    valid(wp.SubscriptionPage, (await api.get("/webhooks/subscriptions")).body)
+    valid(
+        wp.Subscription,
+        (await api.patch(f"/webhooks/subscriptions/{sid}", json={"enabled": False})).body,
+    )
+    valid(wp.DeliveryPage, (await api.get(f"/webhooks/subscriptions/{sid}/deliveries")).body)
+
+
+async def test_both_error_shapes_match_their_schemas(api: Api) -> None:
+    bad = {"title": " ", "colour": "blue"}
+    valid(wire.ErrorBody, (await api.post("/reminders", json=bad)).body)
+    valid(wire.ErrorBody, (await api.get("/reminders/404")).body)
+    problem = await api.post("/reminders", json=bad, headers=PROBLEM)
+    assert problem.headers["Content-Type"].startswith("application/problem+json")
+    valid(wire.Problem, problem.body)
+    assert problem.body["errors"]
+
+
+async def test_an_unknown_field_in_a_reply_would_fail_its_model(api: Api) -> None:
+    me = dict((await api.get("/me")).body)
+    me["surprise"] = 1
+    try:
+        wire.Me.model_validate(me)
+    except ValueError:
+        return
+    raise AssertionError("an unknown field passed the Me model")
+
+
+@given(st.text(max_size=300))
+def test_the_title_pattern_accepts_exactly_what_the_core_accepts(text: str) -> None:
+    assert _fullmatch(wire.trimmed_text_pattern(255), text) == _accepted(parse_title, text)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=1100).map(lambda s: s * 2))
+def test_the_message_pattern_accepts_exactly_what_the_core_accepts(text: str) -> None:
+    assert _fullmatch(wire.trimmed_text_pattern(1000), text) == _accepted(parse_message, text)
+
+
+@given(st.from_regex(r"\A[+\d٠-٩\n ]{0,17}\Z"))
+def test_a_phone_number_the_core_accepts_matches_the_e164_pattern(text: str) -> None:
+    if _accepted(parse_phone_number, text):
+        assert _fullmatch(wire.E164_PATTERN, text)
+
+
+def test_padded_titles_are_measured_after_trimming() -> None:
+    pattern = wire.trimmed_text_pattern(255)
+    assert _fullmatch(pattern, "  " + "x" * 255 + "\n")
+    assert not _fullmatch(pattern, "x" * 256)
+    assert not _fullmatch(pattern, " \u3000 ")
+    assert not _fullmatch(pattern, "a\x00b")
