@@ -13,8 +13,9 @@ $(BIN)/dialcues: pyproject.toml
 
 install: $(BIN)/dialcues
 
+# The demo lets webhooks reach local receivers (http, loopback): DIALCUES_WEBHOOKS_ALLOW_PRIVATE.
 run: install
-	$(BIN)/dialcues serve
+	DIALCUES_WEBHOOKS_ALLOW_PRIVATE=$${DIALCUES_WEBHOOKS_ALLOW_PRIVATE:-1} $(BIN)/dialcues serve
 
 test: install
 	$(BIN)/python -m pytest -q

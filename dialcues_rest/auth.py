@@ -34,6 +34,9 @@ _LIMITED_PREFIX: Final = LIMITED_BASE + "/"
 PUBLIC_PATHS: Final = frozenset({"/healthz", "/api/oauth/token", "/api/public/v1/openapi.json"})
 """Paths answered without credentials."""
 
+TOKEN_PATH: Final = "/api/oauth/token"
+"""The OAuth token endpoint: no credential, but its ``anon`` bucket throttles secret guessing."""
+
 PUBLIC_PREFIXES: Final = ("/api/providers/",)
 """Path prefixes that authenticate their own way (provider webhooks sign their payloads)."""
 
@@ -87,6 +90,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     Under the public API with limits on, charge the caller's bucket first (module docstring).
     """
     limiter = request.app[DIALCUES].limiter
+    if limiter is not None and request.path == TOKEN_PATH:
+        admit(request, limiter.charge_anonymous(request.remote))
+        return await handler(request)
     if limiter is None or not is_limited(request.path):
         if not is_public(request.path):
             request[PRINCIPAL] = await principal_of(request)

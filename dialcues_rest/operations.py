@@ -156,7 +156,7 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
             "subset of the client's. No refresh token. Errors use OAuth's own shape."
         ),
         success_headers=("Cache-Control", "Pragma"),
-        errors=(503,),
+        errors=(429, 503),
         own_errors={
             400: _oauth_error("`invalid_request`, `invalid_scope` or `unsupported_grant_type`."),
             401: _oauth_error("`invalid_client`."),

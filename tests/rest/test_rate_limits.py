@@ -106,6 +106,16 @@ async def test_an_empty_anon_bucket_answers_429_before_401(anon: Api) -> None:
     assert refused.headers["Retry-After"] == "2"
 
 
+async def test_the_token_endpoint_throttles_secret_guessing(anon: Api) -> None:
+    guess = {"grant_type": "client_credentials", "client_id": "cli_x", "client_secret": "no"}
+    for _ in range(2):
+        wrong = await anon.post("//api/oauth/token", data=guess)
+        assert (wrong.status, wrong.body["error"]) == (401, "invalid_client")
+    refused = await anon.post("//api/oauth/token", data=guess)
+    assert (refused.status, refused.code) == (429, "rate_limited")
+    assert limits_of(refused) == expect("anon", 2, 0, 4, 4)
+
+
 async def test_anon_buckets_are_per_client_address(anon: Api) -> None:
     for _ in range(3):
         await anon.get("/me")

@@ -1,17 +1,51 @@
 """The peewee implementation of :class:`~dialcues_core.ports.IdempotencyStore`.
 
 One statement per operation, each atomic on SQLite and PostgreSQL alike: the claim is an
-``INSERT … ON CONFLICT DO NOTHING`` (SQLite ``INSERT OR IGNORE``), every change of an
-existing key a conditional ``UPDATE``/``DELETE`` whose row count says who won. The lease end
-is the holder's token: completing or releasing a claim matches it exactly.
+``INSERT … ON CONFLICT DO NOTHING``, every change of an existing key a conditional
+``UPDATE``/``DELETE`` whose row count says who won. The lease end is the holder's token:
+completing or releasing a claim matches it exactly.
+
+The three statements every keyed request runs (read, claim, complete) are plain SQL written
+once here, with the backend's parameter marker: building them through peewee cost ≈ 0.3 ms
+each, which made a keyed ``POST`` cost twice an unkeyed one (measured by ``bench/api.py``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Final
 
-from dialcues_core.adapters.peewee.tables import IdempotencyRow
+import peewee as pw
+
+from dialcues_core.adapters.peewee.tables import (
+    IdempotencyRow,
+    database_proxy,
+    from_ms,
+    to_ms,
+)
 from dialcues_core.ports import IdempotencyRecord, StoredReply
+
+_TABLE: Final = "idempotency_keys"
+_GET: Final = (
+    f"SELECT fingerprint, lease_until, status, body, content_type, created_at FROM {_TABLE} "
+    'WHERE user_id = ? AND "key" = ?'
+)
+_INSERT: Final = (
+    f'INSERT INTO {_TABLE} (user_id, "key", fingerprint, lease_until, created_at) '
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_COMPLETE: Final = (
+    f"UPDATE {_TABLE} SET status = ?, body = ?, content_type = ? "
+    'WHERE user_id = ? AND "key" = ? AND lease_until = ? AND status IS NULL'
+)
+
+
+def _run(sql: str, params: tuple[Any, ...]) -> Any:
+    """Execute ``sql`` (written with ``?`` markers) on the bound database; return the cursor."""
+    db: pw.Database = database_proxy.obj
+    if db.param != "?":
+        sql = sql.replace("?", db.param)
+    return db.execute_sql(sql, params)
 
 
 def _this(user_id: str, key: str) -> object:
@@ -28,33 +62,32 @@ def _held(user_id: str, key: str, lease_until: datetime) -> object:
     )
 
 
-def _record(row: IdempotencyRow) -> IdempotencyRecord:
-    reply = None
-    if row.status is not None:
-        reply = StoredReply(row.status, bytes(row.body or b""), row.content_type or "")
-    return IdempotencyRecord(
-        row.user_id, row.key, row.fingerprint, row.lease_until, row.created_at, reply
-    )
-
-
 class PeeweeIdempotencyStore:
     """Idempotency keys in the ``idempotency_keys`` table."""
 
     def insert(self, record: IdempotencyRecord) -> bool:
         """Insert the claim unless (user, key) exists; True if this call inserted it."""
-        query = IdempotencyRow.insert(
-            user_id=record.user_id,
-            key=record.key,
-            fingerprint=record.fingerprint,
-            lease_until=record.lease_until,
-            created_at=record.created_at,
+        params = (
+            record.user_id,
+            record.key,
+            record.fingerprint,
+            to_ms(record.lease_until),
+            to_ms(record.created_at),
         )
-        return bool(query.on_conflict_ignore().as_rowcount().execute())
+        return bool(_run(_INSERT, params).rowcount)
 
     def get(self, user_id: str, key: str) -> IdempotencyRecord | None:
         """Return the stored key or None."""
-        row = IdempotencyRow.get_or_none(_this(user_id, key))
-        return _record(row) if row is not None else None
+        row = _run(_GET, (user_id, key)).fetchone()
+        if row is None:
+            return None
+        fingerprint, lease_until, status, body, content_type, created_at = row
+        reply = None
+        if status is not None:
+            reply = StoredReply(status, bytes(body or b""), content_type or "")
+        return IdempotencyRecord(
+            user_id, key, fingerprint, from_ms(lease_until), from_ms(created_at), reply
+        )
 
     def take_over(self, user_id: str, key: str, now: datetime, lease_until: datetime) -> bool:
         """Renew an unfinished claim whose lease ended before ``now``; True for the winner."""
@@ -67,10 +100,15 @@ class PeeweeIdempotencyStore:
 
     def complete(self, user_id: str, key: str, lease_until: datetime, reply: StoredReply) -> bool:
         """Store the reply on the caller's unfinished claim; False when the claim was lost."""
-        query = IdempotencyRow.update(
-            status=reply.status, body=reply.body, content_type=reply.content_type
-        ).where(_held(user_id, key, lease_until))
-        return bool(query.execute())
+        params = (
+            reply.status,
+            reply.body,
+            reply.content_type,
+            user_id,
+            key,
+            to_ms(lease_until),
+        )
+        return bool(_run(_COMPLETE, params).rowcount)
 
     def release(self, user_id: str, key: str, lease_until: datetime) -> None:
         """Delete the caller's unfinished claim."""
