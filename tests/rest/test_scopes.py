@@ -7,18 +7,55 @@ from conftest import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.model import ALL_SCOPES
+from dialcues_rest import routes
+from dialcues_rest.operations import OPERATIONS
 from rest.support import Api
 
-ROUTES = [
-    ("GET", "/reminders", "reminders:read"),
-    ("GET", "/reminders/1", "reminders:read"),
-    ("POST", "/reminders", "reminders:write"),
-    ("PATCH", "/reminders/1", "reminders:write"),
-    ("DELETE", "/reminders/1", "reminders:write"),
-    ("GET", "/executions", "executions:read"),
-    ("GET", "/executions/1", "executions:read"),
-    ("GET", "/lines", "lines:read"),
-]
+
+def contract_scope(method: str, path: str) -> str | None:
+    """The scope ``platform-contract.md`` names for a route (None: any valid credential)."""
+    if path.startswith("/reminders") or path == "/agent/smoke":
+        return "reminders:read" if method == "GET" else "reminders:write"
+    prefixes = {
+        "/executions": "executions:read",
+        "/lines": "lines:read",
+        "/calls": "calls:write",
+        "/usage/events": "usage:read",
+        "/webhooks/": "webhooks:manage",
+    }
+    found = [scope for prefix, scope in prefixes.items() if path.startswith(prefix)]
+    if found:
+        return found[0]
+    assert path in {"/me", "/health", "/openapi.json"}, f"no contract scope rule for {path}"
+    return None
+
+
+def scoped_routes() -> list[tuple[str, str, str]]:
+    """Every route of the route table under the API base that needs a scope, with it."""
+    found = []
+    for method, template, _ in routes.ROUTES:
+        if not template.startswith(routes.BASE + "/"):
+            continue
+        path = template[len(routes.BASE) :]
+        scope = contract_scope(method, path)
+        if scope is not None:
+            found.append((method, path.replace("{id}", "1"), scope))
+    return found
+
+
+ROUTES = scoped_routes()
+
+
+def test_the_table_covers_every_family_of_the_contract() -> None:
+    families = {scope for _, _, scope in ROUTES}
+    assert families == set(ALL_SCOPES)
+    assert len(ROUTES) >= 18
+
+
+def test_the_openapi_document_states_the_contracts_scopes() -> None:
+    for (method, template), operation in OPERATIONS.items():
+        if template.startswith(routes.BASE + "/") and not operation.public:
+            assert operation.scope == contract_scope(method, template[len(routes.BASE) :])
 
 
 def key_without(dc: Dialcues, tenant: Tenant, scope: str) -> str:
