@@ -8,20 +8,26 @@ The rule (platform contract, "Idempotency")::
                             lease = now + 30 s); its row count alone decides (an existing
                             key is read first, lock-free, only to skip the insert). If the
                             key exists:
+        reply stored      → first demand the scopes the use case required (stored with
+                            the reply): a credential lacking one is insufficient_scope,
+                            as the use case itself would have answered
         other fingerprint → idempotency_mismatch
         reply stored      → replay it (nothing runs)
         lease live        → idempotency_in_progress
         lease expired     → take it over: UPDATE … WHERE lease_until < now (one winner)
-    run (one transaction) → result = effect(); reply = render(result); store the reply on
-                            the claim; commit. The effect's own transaction nests as a
-                            savepoint, so the effect and its stored reply commit together:
-                            a crash leaves both or neither (then the lease runs out).
+    run (one transaction) → result = effect(); reply = render(result); store the reply and
+                            the scopes the effect required (its ``Principal.require``
+                            calls, seen by ``recording_scopes``) on the claim; commit. The
+                            effect's own transaction nests as a savepoint, so the effect
+                            and its stored reply commit together: a crash leaves both or
+                            neither (then the lease runs out).
     any error             → roll back, release (delete) the claim, re-raise. Every error
                             releases: refusals (scope, validation, state) and internal errors
                             alike, because the rollback guarantees nothing changed.
 
-Keys are scoped to the principal's user and kept 24 hours (:meth:`Idempotency.sweep`; a key
-older than that is also expired when it is presented again).
+Keys are scoped to the principal's user (shared by all its credentials, hence the scope
+check on a replay) and kept 24 hours (:meth:`Idempotency.sweep`; a key older than that is
+also expired when it is presented again).
 
 Change listeners (the dispatcher's wake-up) fire inside the effect, before the outer
 transaction commits; a wake-up then finds nothing new, so they are fired again after commit.
@@ -38,7 +44,7 @@ from enum import Enum
 from typing import Final, TypeVar
 
 from dialcues_core.errors import IdempotencyInProgress, IdempotencyMismatch, ValidationFailed
-from dialcues_core.model import Principal
+from dialcues_core.model import Principal, recording_scopes
 from dialcues_core.ports import (
     Clock,
     IdempotencyRecord,
@@ -126,7 +132,7 @@ class Idempotency:
             return IdempotentOutcome(render(effect()), replayed=False)
         validate_key(key)
         digest = hashlib.sha256(fingerprint).hexdigest()
-        lease_until, stored = self._claim(principal.user_id, key, digest)
+        lease_until, stored = self._claim(principal, key, digest)
         if stored is not None:
             return IdempotentOutcome(stored, replayed=True)
         reply = self._execute(principal.user_id, key, lease_until, effect, render)
@@ -140,20 +146,22 @@ class Idempotency:
 
     # ------------------------------------------------------------------ claim
     def _claim(
-        self, user_id: str, key: str, fingerprint: str
+        self, principal: Principal, key: str, fingerprint: str
     ) -> tuple[datetime, StoredReply | None]:
         """Return (our lease end, None) once claimed, or (_, the reply) to replay."""
         for _ in range(_TRIES):
             now = self.clock.now()
-            mine = IdempotencyRecord(user_id, key, fingerprint, now + self.lease, now)
-            outcome, stored = self._attempt(mine, now)
+            mine = IdempotencyRecord(principal.user_id, key, fingerprint, now + self.lease, now)
+            outcome, stored = self._attempt(principal, mine, now)
             if outcome is _Claim.TAKEN:
                 return mine.lease_until, None
             if outcome is _Claim.REPLAY:
                 return mine.lease_until, stored
         raise IdempotencyInProgress()  # the key kept changing under us: let the client retry
 
-    def _attempt(self, mine: IdempotencyRecord, now: datetime) -> tuple[_Claim, StoredReply | None]:
+    def _attempt(
+        self, principal: Principal, mine: IdempotencyRecord, now: datetime
+    ) -> tuple[_Claim, StoredReply | None]:
         """Make one claim attempt; each write commits on its own.
 
         The existing key is read first without a write lock (a replay or a refusal then never
@@ -169,12 +177,19 @@ class Idempotency:
             with self.transactions.atomic():
                 self.store.expire(mine.user_id, mine.key, now - self.keep)
             return _Claim.RETRY, None
-        return self._decide(found, mine, now)
+        return self._decide(principal, found, mine, now)
 
     def _decide(
-        self, found: IdempotencyRecord, mine: IdempotencyRecord, now: datetime
+        self, principal: Principal, found: IdempotencyRecord, mine: IdempotencyRecord, now: datetime
     ) -> tuple[_Claim, StoredReply | None]:
-        """Decide what an existing key means for this request."""
+        """Decide what an existing key means for this request.
+
+        A stored reply is only for a credential carrying every scope its use case required
+        (checked before the fingerprint: a refusal is the same whatever the request).
+        """
+        if found.reply is not None:
+            for scope in found.scopes:
+                principal.require(scope)
         if found.fingerprint != mine.fingerprint:
             raise IdempotencyMismatch()
         if found.reply is not None:
@@ -197,8 +212,9 @@ class Idempotency:
         """Run the effect and store its reply in one transaction; release the key on error."""
         try:
             with self.transactions.atomic():
-                reply = render(effect())
-                if not self.store.complete(user_id, key, lease_until, reply):
+                with recording_scopes() as required:
+                    reply = render(effect())
+                if not self.store.complete(user_id, key, lease_until, reply, tuple(required)):
                     # Our lease ran out and another request took the key over: undo ours.
                     raise IdempotencyInProgress()
             return reply

@@ -6,6 +6,9 @@ Instants are aware UTC ``datetime`` objects. A reminder also keeps its local wal
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -201,9 +204,41 @@ class Principal:
         return self.user.organization_id
 
     def require(self, scope: str) -> None:
-        """Raise ``insufficient_scope`` (naming ``scope``) unless the credential carries it."""
+        """Raise ``insufficient_scope`` (naming ``scope``) unless the credential carries it.
+
+        Inside :func:`recording_scopes` the scope is also recorded (checked or refused).
+        """
+        required = _REQUIRED_SCOPES.get()
+        if required is not None and scope not in required:
+            required.append(scope)
         if scope not in self.scopes:
             raise InsufficientScope(scope)
+
+
+_REQUIRED_SCOPES: ContextVar[list[str] | None] = ContextVar(
+    "dialcues_required_scopes", default=None
+)
+"""The scopes :meth:`Principal.require` was asked for in the innermost recording, if any."""
+
+
+@contextmanager
+def recording_scopes() -> Iterator[list[str]]:
+    """Record every scope :meth:`Principal.require` checks while the block runs.
+
+    Yields the list the scopes are appended to (each once, in order). The recording belongs to
+    the current context (thread or task); a nested recording also adds its scopes to the outer
+    one when it ends. Idempotency uses it to store what a use case required with its reply, so
+    a replay demands the same scopes.
+    """
+    required: list[str] = []
+    token = _REQUIRED_SCOPES.set(required)
+    try:
+        yield required
+    finally:
+        _REQUIRED_SCOPES.reset(token)
+        outer = _REQUIRED_SCOPES.get()
+        if outer is not None:
+            outer.extend(s for s in required if s not in outer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -467,7 +467,11 @@ class StoredReply:
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    """One claimed idempotency key of a user; ``reply`` is None while its request runs."""
+    """One claimed idempotency key of a user; ``reply`` is None while its request runs.
+
+    ``scopes`` are those the use case required (stored with the reply): a replay demands them
+    of the credential presenting the key, as the use case itself would have.
+    """
 
     user_id: str
     key: str
@@ -475,6 +479,7 @@ class IdempotencyRecord:
     lease_until: datetime
     created_at: datetime
     reply: StoredReply | None = None
+    scopes: tuple[str, ...] = ()
 
 
 class IdempotencyStore(Protocol):
@@ -496,8 +501,18 @@ class IdempotencyStore(Protocol):
         """Renew an unfinished claim whose lease ended before ``now``; True for the one winner."""
         ...
 
-    def complete(self, user_id: str, key: str, lease_until: datetime, reply: StoredReply) -> bool:
-        """Store the reply on the caller's unfinished claim; False when the claim was lost."""
+    def complete(
+        self,
+        user_id: str,
+        key: str,
+        lease_until: datetime,
+        reply: StoredReply,
+        scopes: tuple[str, ...],
+    ) -> bool:
+        """Store the reply and the scopes it required on the caller's unfinished claim.
+
+        False when the claim was lost.
+        """
         ...
 
     def release(self, user_id: str, key: str, lease_until: datetime) -> None:

@@ -17,9 +17,14 @@ from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
-from dialcues_core.errors import IdempotencyInProgress, IdempotencyMismatch, ValidationFailed
+from dialcues_core.errors import (
+    IdempotencyInProgress,
+    IdempotencyMismatch,
+    InsufficientScope,
+    ValidationFailed,
+)
 from dialcues_core.idempotency import StoredReply
-from dialcues_core.model import Reminder
+from dialcues_core.model import Principal, Reminder, recording_scopes
 from dialcues_core.ports import IdempotencyRecord
 from dialcues_core.testing import FakeClock
 
@@ -140,6 +145,43 @@ def test_keys_are_scoped_to_the_user(dc: Dialcues, creates: Creates) -> None:
     bob = Creates(dc, make_tenant(dc))
     creates.run("shared"), bob.run("shared")
     assert (creates.effects, bob.effects) == (1, 1) and reminders() == 2
+
+
+# ----------------------------------------------------------------------------- scopes
+def test_recording_scopes_collects_each_required_scope_once(alice: Tenant) -> None:
+    who = alice.principal
+    who.require("reminders:read")  # outside any recording: nothing kept
+    with recording_scopes() as outer:
+        who.require("reminders:write")
+        with recording_scopes() as inner:
+            who.require("webhooks:manage")
+            who.require("reminders:write")
+        who.require("reminders:write")
+    narrow = Principal(alice.user, None, frozenset({"reminders:read"}))
+    with recording_scopes() as refused, pytest.raises(InsufficientScope):
+        narrow.require("calls:write")
+    assert inner == ["webhooks:manage", "reminders:write"]
+    assert outer == ["reminders:write", "webhooks:manage"]
+    assert refused == ["calls:write"]
+
+
+def test_the_reply_is_stored_with_the_scopes_its_use_case_required(creates: Creates) -> None:
+    creates.run("order-1")
+    stored = creates.dc.idempotency.store.get(creates.tenant.user.id, "order-1")
+    assert stored is not None and stored.scopes == ("reminders:write",)
+
+
+def test_a_replay_demands_the_stored_scopes_before_the_fingerprint(
+    dc: Dialcues, creates: Creates
+) -> None:
+    first = creates.run("order-1")
+    narrow = Principal(creates.tenant.user, "other-key", frozenset({"reminders:read"}))
+    for fingerprint in (b"POST /reminders", b"PATCH /reminders/1"):
+        with pytest.raises(InsufficientScope) as refused:
+            dc.idempotency.run(narrow, "order-1", fingerprint, creates.effect(payload()), render)
+        assert refused.value.details == {"scope": "reminders:write"}
+    again = creates.run("order-1")
+    assert again.replayed and again.reply == first.reply and creates.effects == 1
 
 
 # ----------------------------------------------------------------------------- claims

@@ -114,6 +114,22 @@ async def test_request_ids_are_scoped_to_the_user(
     assert a.id != b.id and reminders() == 2
 
 
+async def test_a_replay_demands_the_scopes_the_request_required(
+    dc: Dialcues, tenant: Tenant, api: Stubs
+) -> None:
+    request = reminder_request(request_id="k1")
+    first = await api.reminders.CreateReminder(request, metadata=api.md)
+    read_only = api.with_token(
+        dc.accounts.create_api_key(tenant.user.id, scopes=["reminders:read"]).raw
+    )
+    failed = await fails(read_only.reminders.CreateReminder(request, metadata=read_only.md))
+    assert (failed.code, failed.reason) == (grpc.StatusCode.PERMISSION_DENIED, "insufficient_scope")
+    assert failed.metadata == {"scope": "reminders:write"}
+    full = api.with_token(dc.accounts.create_api_key(tenant.user.id, name="full").raw)
+    again = await full.reminders.CreateReminder(request, metadata=full.md)
+    assert again == first and reminders() == 1
+
+
 @contextlib.asynccontextmanager
 async def _holding(
     dc: Dialcues, tenant: Tenant, request: R.CreateReminderRequest

@@ -123,6 +123,56 @@ async def test_a_scope_refusal_releases_its_key(dc: Dialcues, tenant: Tenant, an
     assert (allowed.status, allowed.headers.get(REPLAYED)) == (201, None)
 
 
+WEBHOOK = {"url": "https://93.184.215.14/hooks", "events": ["execution.finished"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "scope"),
+    [
+        ("/reminders", reminder_payload(), "reminders:write"),
+        ("/webhooks/subscriptions", WEBHOOK, "webhooks:manage"),
+    ],
+    ids=["reminder", "webhook"],
+)
+async def test_a_replay_demands_the_scopes_the_request_required(
+    dc: Dialcues, tenant: Tenant, api: Api, path: str, body: dict[str, Any], scope: str
+) -> None:
+    first = await api.post(path, json=body, headers=keyed("k1"))
+    read_only = dc.accounts.create_api_key(tenant.user.id, name="ro", scopes=["reminders:read"])
+    refused = await api.as_key(read_only.raw).post(path, json=body, headers=keyed("k1"))
+    assert first.status == 201, first.text
+    assert (refused.status, refused.code) == (403, "insufficient_scope")
+    assert refused.body["error"]["details"] == {"scope": scope}
+    assert REPLAYED not in refused.headers and "whsec_" not in refused.text
+    full = dc.accounts.create_api_key(tenant.user.id, name="full")  # every scope
+    again = await api.as_key(full.raw).post(path, json=body, headers=keyed("k1"))
+    assert (again.status, again.headers.get(REPLAYED), again.text) == (201, "true", first.text)
+
+
+async def test_a_patch_replay_demands_reminders_write(
+    dc: Dialcues, tenant: Tenant, api: Api
+) -> None:
+    path = f"/reminders/{(await api.create())['id']}"
+    await api.patch(path, json={"status": "paused"}, headers=keyed("pause-1"))
+    read_only = dc.accounts.create_api_key(tenant.user.id, scopes=["reminders:read"]).raw
+    refused = await api.as_key(read_only).patch(
+        path, json={"status": "paused"}, headers=keyed("pause-1")
+    )
+    assert (refused.status, refused.code) == (403, "insufficient_scope")
+    assert refused.body["error"]["details"] == {"scope": "reminders:write"}
+
+
+async def test_a_credential_lacking_the_scope_is_refused_before_a_mismatch(
+    dc: Dialcues, tenant: Tenant, api: Api
+) -> None:
+    await api.post("/reminders", json=reminder_payload(), headers=keyed("k1"))
+    read_only = dc.accounts.create_api_key(tenant.user.id, scopes=["reminders:read"]).raw
+    other = reminder_payload(title="Other")
+    refused = await api.as_key(read_only).post("/reminders", json=other, headers=keyed("k1"))
+    assert (refused.status, refused.code) == (403, "insufficient_scope")
+    assert reminders() == 1
+
+
 @pytest.mark.parametrize(
     "key", ["", "k" * 256, "tab\there", "caf\u00e9"], ids=["empty", "256", "tab", "non-ascii"]
 )

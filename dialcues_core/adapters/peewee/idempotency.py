@@ -27,15 +27,15 @@ from dialcues_core.ports import IdempotencyRecord, StoredReply
 
 _TABLE: Final = "idempotency_keys"
 _GET: Final = (
-    f"SELECT fingerprint, lease_until, status, body, content_type, created_at FROM {_TABLE} "
-    'WHERE user_id = ? AND "key" = ?'
+    "SELECT fingerprint, lease_until, status, body, content_type, scopes, created_at "
+    f'FROM {_TABLE} WHERE user_id = ? AND "key" = ?'
 )
 _INSERT: Final = (
     f'INSERT INTO {_TABLE} (user_id, "key", fingerprint, lease_until, created_at) '
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _COMPLETE: Final = (
-    f"UPDATE {_TABLE} SET status = ?, body = ?, content_type = ? "
+    f"UPDATE {_TABLE} SET status = ?, body = ?, content_type = ?, scopes = ? "
     'WHERE user_id = ? AND "key" = ? AND lease_until = ? AND status IS NULL'
 )
 
@@ -81,12 +81,18 @@ class PeeweeIdempotencyStore:
         row = _run(_GET, (user_id, key)).fetchone()
         if row is None:
             return None
-        fingerprint, lease_until, status, body, content_type, created_at = row
+        fingerprint, lease_until, status, body, content_type, scopes, created_at = row
         reply = None
         if status is not None:
             reply = StoredReply(status, bytes(body or b""), content_type or "")
         return IdempotencyRecord(
-            user_id, key, fingerprint, from_ms(lease_until), from_ms(created_at), reply
+            user_id,
+            key,
+            fingerprint,
+            from_ms(lease_until),
+            from_ms(created_at),
+            reply,
+            tuple(s for s in (scopes or "").split(",") if s),
         )
 
     def take_over(self, user_id: str, key: str, now: datetime, lease_until: datetime) -> bool:
@@ -98,12 +104,23 @@ class PeeweeIdempotencyStore:
         )
         return bool(query.execute())
 
-    def complete(self, user_id: str, key: str, lease_until: datetime, reply: StoredReply) -> bool:
-        """Store the reply on the caller's unfinished claim; False when the claim was lost."""
+    def complete(
+        self,
+        user_id: str,
+        key: str,
+        lease_until: datetime,
+        reply: StoredReply,
+        scopes: tuple[str, ...],
+    ) -> bool:
+        """Store the reply and its required scopes on the caller's unfinished claim.
+
+        False when the claim was lost.
+        """
         params = (
             reply.status,
             reply.body,
             reply.content_type,
+            ",".join(scopes),
             user_id,
             key,
             to_ms(lease_until),

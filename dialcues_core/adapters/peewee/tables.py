@@ -42,6 +42,28 @@ class InstantField(pw.BigIntegerField):
         return from_ms(value) if value is not None else None
 
 
+class NeverReusedIdField(pw.BigAutoField):
+    """An integer id the database never hands out twice, even after its row is deleted.
+
+    PostgreSQL's ``BIGSERIAL`` never reuses a value; SQLite's ``INTEGER PRIMARY KEY`` gives the
+    next row ``max(id) + 1``, so deleting the newest row frees its id. ``AUTOINCREMENT`` makes
+    SQLite remember the highest id ever given (in ``sqlite_sequence``). Tables created before
+    migration v6 are rebuilt with it by that migration.
+    """
+
+    def ddl(self, ctx: Any) -> Any:
+        """Add ``AUTOINCREMENT`` where the column is SQLite's rowid alias (``INTEGER``).
+
+        The type is the one the executing database maps ``BIGAUTO`` to: ``INTEGER`` on SQLite
+        only (``BIGSERIAL`` on PostgreSQL, which stays as it is).
+        """
+        node = super().ddl(ctx)
+        field_types = ctx.state.field_types or {}
+        if field_types.get(self.field_type) == "INTEGER":
+            return pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
+        return node
+
+
 class BaseRow(pw.Model):
     """Base of every row class."""
 
@@ -130,7 +152,7 @@ class LineRow(BaseRow):
 class ReminderRow(BaseRow):
     """A reminder. ``due_at`` is set only while it waits to be dialed (the dispatcher's scan)."""
 
-    id = pw.BigAutoField()
+    id = NeverReusedIdField()
     user_id = pw.CharField(max_length=40)
     organization_id = pw.CharField(max_length=40)
     title = pw.CharField(max_length=255)
@@ -172,7 +194,7 @@ class ExecutionRow(BaseRow):
     it waits ``queued`` (a call placed now, or a create the provider throttled).
     """
 
-    id = pw.BigAutoField()
+    id = NeverReusedIdField()
     user_id = pw.CharField(max_length=40)
     organization_id = pw.CharField(max_length=40)
     reminder_id = pw.BigIntegerField(null=True, index=True)
@@ -268,7 +290,7 @@ class WebhookOutboxRow(BaseRow):
     counts the attempts begun, so the attempt number is ``attempts`` after a claim.
     """
 
-    id = pw.BigAutoField()
+    id = NeverReusedIdField()
     message_id = pw.CharField(max_length=40, unique=True)
     subscription_id = pw.CharField(max_length=40, index=True)
     event_type = pw.CharField(max_length=40)
@@ -287,7 +309,7 @@ class WebhookOutboxRow(BaseRow):
 class WebhookDeliveryRow(BaseRow):
     """One delivery attempt of one message (the delivery log)."""
 
-    id = pw.BigAutoField()
+    id = NeverReusedIdField()
     subscription_id = pw.CharField(max_length=40)
     message_id = pw.CharField(max_length=40)
     event_type = pw.CharField(max_length=40)
@@ -305,7 +327,8 @@ class WebhookDeliveryRow(BaseRow):
 class IdempotencyRow(BaseRow):
     """A claimed idempotency key of a user; ``status`` is null until its reply is stored.
 
-    ``lease_until`` is the claim's end (and its holder's token); ``body`` the stored reply.
+    ``lease_until`` is the claim's end (and its holder's token); ``body`` the stored reply;
+    ``scopes`` (comma-separated) those the use case required, demanded again on a replay.
     """
 
     user_id = pw.CharField(max_length=40)
@@ -315,6 +338,7 @@ class IdempotencyRow(BaseRow):
     status = pw.IntegerField(null=True)
     body = pw.BlobField(null=True)
     content_type = pw.CharField(max_length=255, null=True)
+    scopes = pw.TextField(null=True)
     created_at = InstantField(index=True)
 
     class Meta:
@@ -325,7 +349,7 @@ class IdempotencyRow(BaseRow):
 class UsageEventRow(BaseRow):
     """One answered public request (REST or gRPC), written in batches (``usage.UsageLog``)."""
 
-    id = pw.BigAutoField()
+    id = NeverReusedIdField()
     occurred_at = InstantField()
     request_id = pw.CharField(max_length=128, null=True)
     api_key_id = pw.CharField(max_length=64, null=True)
@@ -345,7 +369,8 @@ class UsageEventRow(BaseRow):
 
 
 # Tables of later migrations: each list is created by its numbered migration in
-# ``database.MIGRATIONS`` (v2 idempotency, v3 usage events, v4 OAuth, v5 webhooks).
+# ``database.MIGRATIONS`` (v2 idempotency, v3 usage events, v4 OAuth, v5 webhooks). v6
+# rebuilds the SQLite tables of ``NeverReusedIdField`` ids made before it existed.
 IDEMPOTENCY_TABLES: list[type[BaseRow]] = [IdempotencyRow]
 USAGE_TABLES: list[type[BaseRow]] = [UsageEventRow]
 OAUTH_TABLES: list[type[BaseRow]] = [OAuthClientRow, AccessTokenRow]
