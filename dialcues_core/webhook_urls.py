@@ -3,7 +3,9 @@
 Unless the operator allows private targets (``DIALCUES_WEBHOOKS_ALLOW_PRIVATE=1``, for tests
 and the demo), a URL must be ``https`` and every address its host resolves to must be
 public: not private, loopback, link-local, multicast, reserved or unspecified (IPv4-mapped
-IPv6 addresses are judged as the IPv4 address they carry). The check runs when a
+IPv6 addresses are judged as the IPv4 address they carry; 6to4 ``2002::/16``, Teredo
+``2001::/32`` and NAT64 ``64:ff9b::/96`` addresses must be public and carry public IPv4
+addresses too, as a relay would deliver to those). The check runs when a
 subscription is created or changed, and again at every delivery (a name may be rebound to
 an inner address after it was accepted: DNS rebinding).
 """
@@ -13,13 +15,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 
 Resolver = Callable[[str, int], list[str]]
 """``(host, port) → addresses``; raises ``OSError`` when the name does not resolve."""
+
+NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+"""The well-known NAT64 prefix (RFC 6052): the last 32 bits are an IPv4 address."""
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -34,8 +39,30 @@ def is_public_address(text: str) -> bool:
         ip: Any = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    return all(_is_public(judged) for judged in judged_addresses(ip))
+
+
+def judged_addresses(ip: Any) -> list[Any]:
+    """Return the addresses to judge for ``ip``: itself and any IPv4 address it carries.
+
+    An IPv4-mapped address is judged as its IPv4 address alone (``::ffff:0:0/96`` is private
+    itself); a 6to4, Teredo (server and client) or NAT64 one as itself and what it carries.
+    """
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return [ip]
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    found: list[Any] = [ip]
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _is_public(ip: Any) -> bool:
     return bool(
         ip.is_global
         and not (
@@ -60,6 +87,10 @@ def parse_webhook_url(value: Any, allow_private: bool, resolve: Resolver) -> str
     url = value.strip()
     if len(url) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters long")
+    if not url.isascii() or any(ch <= " " or ch == "\x7f" for ch in url):
+        raise ValueError(
+            "must be ASCII without spaces or control characters (IDNA-encode the host)"
+        )
     parts = _split(url)
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes:

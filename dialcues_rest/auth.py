@@ -11,11 +11,15 @@ else the ``anon`` bucket of the client address (``request.remote``: the peer, si
 forwarding header is trusted). The decision is stored under ``RATE_LIMIT`` (the outer
 middleware sends its headers on whatever the reply is); an empty bucket refuses with
 ``rate_limited`` (429) — before a failed authentication's 401, which is what throttles key
-guessing. Scope refusals (403) come later, from the core, and carry the headers too.
+guessing. A known caller is stored under ``PRINCIPAL`` before its bucket is charged, so the
+usage event of its 429 names it. Scope refusals (403) come later, from the core, and carry
+the headers too. The token endpoint alone refuses in OAuth's shape, ``{"error":
+"rate_limited", "error_description"}`` (its clients read no other).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from aiohttp import hdrs, web
@@ -24,7 +28,8 @@ from aiohttp.typedefs import Handler
 from dialcues_core.errors import RateLimited
 from dialcues_core.model import Principal
 from dialcues_core.ratelimit import Decision, RateLimiter
-from dialcues_rest.appkeys import DIALCUES, OFFLOADER, PRINCIPAL, RATE_LIMIT
+from dialcues_rest.appkeys import DIALCUES, ERROR_CODE, OFFLOADER, PRINCIPAL, RATE_LIMIT
+from dialcues_rest.oauth_handlers import OAuthError, oauth_error
 
 LIMITED_BASE: Final = "/api/public/v1"
 """Requests under this path are rate limited (``routes.BASE``; not imported from there because
@@ -40,17 +45,23 @@ TOKEN_PATH: Final = "/api/oauth/token"
 PUBLIC_PREFIXES: Final = ("/api/providers/",)
 """Path prefixes that authenticate their own way (provider webhooks sign their payloads)."""
 
+_SURROGATES: Final = re.compile(r"[\ud800-\udfff]")
+
 
 def bearer_token(header: str | None) -> str | None:
     """Return the token of an ``Authorization: Bearer <token>`` header, else None.
 
     The scheme is case-insensitive; another scheme, or no token, counts as no credential.
+    Bytes that were not UTF-8 (aiohttp keeps them as lone surrogates) become U+FFFD: such a
+    token is simply invalid, and it must still hash.
     """
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
+    if not token.isascii():
+        token = _SURROGATES.sub("\ufffd", token)
     return token.strip() or None
 
 
@@ -91,7 +102,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     """
     limiter = request.app[DIALCUES].limiter
     if limiter is not None and request.path == TOKEN_PATH:
-        admit(request, limiter.charge_anonymous(request.remote))
+        try:
+            admit(request, limiter.charge_anonymous(request.remote))
+        except RateLimited as exc:
+            return token_refusal(request, exc)
         return await handler(request)
     if limiter is None or not is_limited(request.path):
         if not is_public(request.path):
@@ -111,8 +125,8 @@ async def _charged(
     except Exception:
         admit(request, limiter.charge_anonymous(request.remote))  # 429 wins over the 401
         raise
+    request[PRINCIPAL] = found  # first: a refusal's usage event names the caller
     admit(request, limiter.charge_credential(credential_of(found), request.method))
-    request[PRINCIPAL] = found
     return await handler(request)
 
 
@@ -121,3 +135,11 @@ def admit(request: web.Request, decision: Decision) -> None:
     request[RATE_LIMIT] = decision
     if not decision.allowed:
         raise RateLimited(decision.retry_after)
+
+
+def token_refusal(request: web.Request, exc: RateLimited) -> web.Response:
+    """Render the token endpoint's ``rate_limited`` (429) in OAuth's error shape."""
+    request[ERROR_CODE] = exc.code
+    response = oauth_error(OAuthError(exc.code, exc.message, 429), basic=False)
+    response.headers[hdrs.RETRY_AFTER] = str(exc.retry_after)
+    return response

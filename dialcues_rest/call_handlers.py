@@ -2,9 +2,10 @@
 
 ``POST /calls`` runs through :func:`dialcues_rest.idempotency.idempotent`: with an
 ``Idempotency-Key``, retrying places one call. ``POST /agent/smoke`` leaves nothing behind
-(it cleans up after itself), so an ``Idempotency-Key`` on it changes nothing: each request
-runs the check afresh. The smoke flow is asyncio in the core and offloads its own database
-calls, so the handler awaits it directly.
+(it cleans up after itself), so an ``Idempotency-Key`` on it replays nothing: each request
+runs the check afresh (a malformed key is still a ``validation_error``, as on every POST).
+The smoke flow is asyncio in the core and offloads its own database calls, so the handler
+awaits it directly.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import functools
 
 from aiohttp import web
 
+from dialcues_core.idempotency import validate_key
 from dialcues_core.model import Execution
 from dialcues_core.validation import MISSING
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, OFFLOADER
 from dialcues_rest.handlers import json_body, no_query, principal, reply
-from dialcues_rest.idempotency import idempotent
+from dialcues_rest.idempotency import KEY_HEADER, idempotent
 
 
 def _placed(execution: Execution) -> web.Response:
@@ -36,9 +38,13 @@ async def place_call(request: web.Request) -> web.Response:
 async def run_smoke(request: web.Request) -> web.Response:
     """``POST /agent/smoke``: run the end-to-end self-check (200, or 503 ``smoke_failed``).
 
-    The body may be empty or ``{}``; any field in it is a ``validation_error``.
+    The body may be empty or ``{}``; any field in it is a ``validation_error``. An
+    ``Idempotency-Key`` is checked like everywhere else, but never replays.
     """
     no_query(request)
+    key = request.headers.get(KEY_HEADER)
+    if key is not None:
+        validate_key(key)
     who = principal(request)
     raw = (await request.read()).strip()
     payload = await json_body(request) if raw else MISSING  # a JSON null is a body too

@@ -10,6 +10,10 @@ extensions ``code``, ``request_id`` and (validation) ``errors``:
 * aiohttp's own ``HTTPException`` (unknown route, wrong method, body too large …) keeps its
   status and headers (``Allow`` on a 405) and gets a code from :data:`CODE_BY_HTTP_STATUS`;
 * anything else is ``internal_error`` (500): logged with its traceback, never echoed.
+
+A problem's ``errors[]`` names where each bad field came from (RFC 9457 §3): ``parameter``
+for a query parameter of the request, ``header`` for a header the edge checks
+(``Idempotency-Key``), else ``pointer``, an RFC 6901 JSON Pointer into the body.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from dialcues_core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dialcues_core.idempotency import KEY_FIELD
 from dialcues_rest.appkeys import ERROR_CODE, REQUEST_ID
 
 logger = logging.getLogger("dialcues.rest")
@@ -70,6 +75,8 @@ INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry wit
 
 PROBLEM_JSON: Final = "application/problem+json"
 PROBLEM_TYPE_BASE: Final = "https://dialcues.dev/errors/"
+HEADER_FIELDS: Final = frozenset({KEY_FIELD})
+"""Fields that are request headers (a problem names them as ``header``)."""
 
 
 def status_of(error_class: type[DialcuesError]) -> int | None:
@@ -109,10 +116,24 @@ class ErrorReply:
         }
         fields = (self.details or {}).get("fields") if self.code == "validation_error" else None
         if fields is not None:
-            body["errors"] = [{"detail": v, "pointer": f"/{k}"} for k, v in fields.items()]
+            body["errors"] = [field_error(request, k, v) for k, v in fields.items()]
         return web.json_response(
             body, status=self.status, headers=self.headers, content_type=PROBLEM_JSON
         )
+
+
+def field_error(request: web.Request, field: str, problem: str) -> dict[str, str]:
+    """Return one ``errors[]`` member: the problem, and where ``field`` came from."""
+    if field in request.query:
+        return {"detail": problem, "parameter": field}
+    if field in HEADER_FIELDS:
+        return {"detail": problem, "header": field}
+    return {"detail": problem, "pointer": json_pointer(field)}
+
+
+def json_pointer(field: str) -> str:
+    """Return the RFC 6901 pointer of a top-level body member (``~`` → ``~0``, ``/`` → ``~1``)."""
+    return "/" + field.replace("~", "~0").replace("/", "~1")
 
 
 def core_error(exc: DialcuesError) -> ErrorReply:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any, Final
 
 from aiohttp import web
 
 from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
 from dialcues_core.model import Principal
+from dialcues_core.services import require_object
 from dialcues_core.validation import FieldReader
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
@@ -58,14 +60,53 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 """Strict JSON: ``NaN`` and ``Infinity`` are not JSON (built once: a decoder per call costs)."""
 
 
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+"""A ``\\u`` escape in U+D800–U+DFFF: the only way a lone surrogate gets into a decoded body."""
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+
+
 async def json_body(request: web.Request) -> Any:
-    """Return the decoded UTF-8 JSON body (any JSON value: the core checks it is an object)."""
+    """Return the decoded UTF-8 JSON body (any JSON value: the core checks it is an object).
+
+    A string holding a lone surrogate (``"\\ud800"`` with no low half) is refused: it is no
+    Unicode text, and nothing downstream can encode it. Only a body with a surrogate escape
+    is searched for one; a pair (``"\\ud83d\\ude00"``) decodes to one character and passes.
+    """
     raw = await request.read()
     try:
-        return _DECODER.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         problem = str(exc) if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
         raise ValidationFailed({}, f"The request body is not valid JSON ({problem}).") from None
+    if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(value):
+        raise ValidationFailed({}, "The request body is not valid JSON (a lone surrogate).")
+    return value
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Tell whether a decoded JSON value holds a surrogate code point in a key or string."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the body may be nested as deep as the decoder allows
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+async def no_fields(request: web.Request) -> None:
+    """Check the body of a route that takes none: empty or ``{}``, else ``validation_error``.
+
+    Reading it also enforces the 64 KiB limit (``payload_too_large``) on such routes.
+    """
+    if (await request.read()).strip():
+        FieldReader(require_object(await json_body(request)), ()).raise_if_any()
 
 
 def reply(body: object, status: int = 200) -> web.Response:
@@ -140,6 +181,7 @@ async def update_reminder(request: web.Request) -> web.Response:
 async def delete_reminder(request: web.Request) -> web.Response:
     """``DELETE /reminders/{id}``: delete for good (204, empty body)."""
     no_query(request)
+    await no_fields(request)
     dc, rid = request.app[DIALCUES], request.match_info["id"]
     return await idempotent(
         request,

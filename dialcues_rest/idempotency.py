@@ -81,7 +81,8 @@ async def request_fingerprint(request: web.Request) -> bytes:
 def fingerprint(method: str, path: str, raw: bytes) -> bytes:
     """Return method, path and the body as canonical JSON (sorted keys, compact).
 
-    A body that is not JSON counts as its raw bytes; an empty body as nothing.
+    A body that is not JSON counts as its raw bytes; an empty body as nothing. A lone
+    surrogate (``"\\ud800"``: JSON, not Unicode) is kept as is rather than failing.
     """
     try:
         decoded = json.loads(raw) if raw else None
@@ -89,7 +90,7 @@ def fingerprint(method: str, path: str, raw: bytes) -> bytes:
         body = b"raw:" + raw
     else:
         canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        body = b"json:" + canonical.encode("utf-8")
+        body = b"json:" + canonical.encode("utf-8", "surrogatepass")
     return f"{method} {path}\n".encode() + body
 
 

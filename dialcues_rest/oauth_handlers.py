@@ -17,7 +17,6 @@ through the contract's renderer.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl, unquote_plus
@@ -162,7 +161,7 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     encoded = header.strip().partition(" ")[2]
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII base64 input
         raise OAuthError("invalid_client", "The Basic credentials do not decode.", 401) from None
     client_id, colon, secret = decoded.partition(":")
     if not colon or not client_id:

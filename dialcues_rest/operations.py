@@ -130,6 +130,36 @@ def _oauth_error(description: str) -> Json:
     }
 
 
+_RATE_LIMIT_HEADERS: Final = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
+OAUTH_RATE_LIMITED: Final[Json] = {
+    "description": "`rate_limited`, in OAuth's shape: retry after `Retry-After` seconds.",
+    "headers": {
+        name: {"$ref": f"#/components/headers/{name}"}
+        for name in ("X-Request-Id", "Retry-After", *_RATE_LIMIT_HEADERS, "Cache-Control", "Pragma")
+    },
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "error": {"const": "rate_limited"},
+                    "error_description": {"type": "string"},
+                },
+                "required": ["error", "error_description"],
+                "additionalProperties": False,
+            }
+        }
+    },
+}
+"""The token endpoint's 429: OAuth's error shape, with the rate-limit headers."""
+
+
 # ----------------------------------------------------------------------------- operations
 OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("GET", "/healthz"): Operation(
@@ -153,13 +183,15 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         notes=(
             "Form-encoded `grant_type=client_credentials` with `client_id` and "
             "`client_secret` in the body, or HTTP Basic (never both); optional `scope`, a "
-            "subset of the client's. No refresh token. Errors use OAuth's own shape."
+            "subset of the client's. No refresh token. Errors use OAuth's own shape (the "
+            "429 `rate_limited` too)."
         ),
         success_headers=("Cache-Control", "Pragma"),
-        errors=(429, 503),
+        errors=(503,),
         own_errors={
             400: _oauth_error("`invalid_request`, `invalid_scope` or `unsupported_grant_type`."),
             401: _oauth_error("`invalid_client`."),
+            429: OAUTH_RATE_LIMITED,
         },
         extra_models=(wp.OAuthErrorBody,),
     ),
@@ -215,7 +247,8 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         None,
         status=204,
         scope=WRITE_REMINDERS,
-        notes="A reminder `in_progress` cannot be deleted (`invalid_state`).",
+        notes="A reminder `in_progress` cannot be deleted (`invalid_state`). No body, or `{}`.",
+        errors=(413,),
     ),
     ("GET", f"{BASE}/executions"): Operation(
         "listExecutions",
@@ -258,7 +291,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         request=wp.SmokeRequest,
         request_required=False,
         idempotent=False,
-        notes="A failed step is 503 `smoke_failed` (`details.step`). Each request runs afresh.",
+        notes=(
+            "A failed step is 503 `smoke_failed` (`details.step`). Each request runs afresh: "
+            "an `Idempotency-Key` replays nothing, though a malformed one is a "
+            "`validation_error` as on every POST."
+        ),
     ),
     ("GET", f"{BASE}/usage/events"): Operation(
         "listUsageEvents",
@@ -292,12 +329,19 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         request=wp.UpdateSubscription,
     ),
     ("DELETE", f"{SUBSCRIPTIONS}/{{id}}"): _webhook(
-        "deleteSubscription", "Unsubscribe for good.", None, status=204
+        "deleteSubscription",
+        "Unsubscribe for good.",
+        None,
+        status=204,
+        notes="No body, or `{}`.",
+        errors=(413,),
     ),
     ("POST", f"{SUBSCRIPTIONS}/{{id}}/rotate-secret"): _webhook(
         "rotateSubscriptionSecret",
         "A new signing secret (the old one keeps signing beside it for 24 hours).",
         wp.SubscriptionWithSecret,
+        notes="No body, or `{}`; a field in it is a `validation_error`.",
+        errors=(413,),
     ),
     ("GET", f"{SUBSCRIPTIONS}/{{id}}/deliveries"): _webhook(
         "listDeliveries",

@@ -15,7 +15,7 @@ from dialcues_core.webhook_model import IssuedSecret, WebhookSubscription
 from dialcues_rest import schemas
 from dialcues_rest import webhook_schemas as ws
 from dialcues_rest.appkeys import DIALCUES, OFFLOADER
-from dialcues_rest.handlers import json_body, no_query, principal, query_params, reply
+from dialcues_rest.handlers import json_body, no_fields, no_query, principal, query_params, reply
 from dialcues_rest.idempotency import idempotent
 
 
@@ -72,6 +72,7 @@ async def update_subscription(request: web.Request) -> web.Response:
 async def delete_subscription(request: web.Request) -> web.Response:
     """``DELETE /webhooks/subscriptions/{id}``: unsubscribe (204)."""
     no_query(request)
+    await no_fields(request)
     dc, sid = request.app[DIALCUES], request.match_info["id"]
     effect = functools.partial(dc.webhooks.delete, principal(request), sid)
     return await idempotent(request, effect, _deleted)
@@ -79,8 +80,9 @@ async def delete_subscription(request: web.Request) -> web.Response:
 
 async def rotate_secret(request: web.Request) -> web.Response:
     """``POST /webhooks/subscriptions/{id}/rotate-secret``: a new secret (the old one signs
-    beside it for 24 hours)."""
+    beside it for 24 hours). The body may be empty or ``{}``; any field in it is refused."""
     no_query(request)
+    await no_fields(request)
     dc, sid = request.app[DIALCUES], request.match_info["id"]
     effect = functools.partial(dc.webhooks.rotate_secret, principal(request), sid)
     return await idempotent(request, effect, _rotated)

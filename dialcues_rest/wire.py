@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 # ----------------------------------------------------------------------------- patterns
@@ -270,10 +270,36 @@ class ErrorBody(Response):
 
 
 class ProblemError(Response):
-    """One invalid field of a problem: its JSON pointer and what is wrong."""
+    """One invalid field of a problem: what is wrong, and where (exactly one of the three).
+
+    ``pointer``: an RFC 6901 JSON Pointer into the body; ``parameter``: a query parameter;
+    ``header``: a request header (``Idempotency-Key``).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": [name]} for name in ("pointer", "parameter", "header")]
+        },
+    )
 
     detail: str
-    pointer: str
+    pointer: str | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default, examples=["/phone_number"]
+    )
+    parameter: str | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default, examples=["page"]
+    )
+    header: str | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=no_default, examples=["Idempotency-Key"]
+    )
+
+    @model_validator(mode="after")
+    def _one_location(self) -> ProblemError:
+        located = [v for v in (self.pointer, self.parameter, self.header) if v is not None]
+        if len(located) != 1:
+            raise ValueError("exactly one of pointer, parameter and header")
+        return self
 
 
 class Problem(Response):

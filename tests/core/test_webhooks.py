@@ -27,6 +27,7 @@ from dialcues_core.testing import FakeClock
 from dialcues_core.webhook_delivery import headers, sign
 from dialcues_core.webhook_events import execution_payload, reminder_payload
 from dialcues_core.webhook_model import DueMessage
+from dialcues_core.webhook_urls import is_public_address
 from dialcues_core.webhooks import Webhooks
 from dialcues_rest import schemas
 
@@ -160,6 +161,13 @@ def test_list_pages_oldest_first(dc: Dialcues, tenant: Tenant, clock: FakeClock)
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hooks",
         "https://[::ffff:127.0.0.1]/hooks",
+        "https://[2002:7f00:1::]/hooks",  # 6to4 wrapping 127.0.0.1
+        "https://[2002:a9fe:a9fe::1]/latest/meta-data",  # 6to4 wrapping 169.254.169.254
+        "https://[2002:c0a8:101::1]/hooks",  # 6to4 wrapping 192.168.1.1
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hooks",  # Teredo
+        "https://[2001:0:5db8:d7eb:0:0:80ff:fffe]/hooks",  # Teredo, client 127.0.0.1
+        "https://[64:ff9b::7f00:1]/hooks",  # NAT64 wrapping 127.0.0.1
+        "https://[64:ff9b::a00:1]/hooks",  # NAT64 wrapping 10.0.0.1
         "https://localhost:8443/hooks",
         "https://user:pw@93.184.215.14/hooks",
         "ftp://93.184.215.14/hooks",
@@ -182,10 +190,60 @@ def test_a_name_resolving_to_a_private_address_is_refused(dc: Dialcues, tenant: 
     assert made.subscription.url == "https://outer.example/h"
 
 
+def test_a_name_resolving_to_a_6to4_wrapped_private_address_is_refused(
+    dc: Dialcues, tenant: Tenant
+) -> None:
+    def resolve(host: str, port: int) -> list[str]:
+        return {"wrapped.example": ["2002:a00:7::1"], "public.example": ["2002:5db8:d70e::1"]}[host]
+
+    hooks = Webhooks(PeeweeWebhookRepository(), dc.transactions, dc.clock, False, resolve)
+    with pytest.raises(ValidationFailed):
+        hooks.create(tenant.principal, {"url": "https://wrapped.example/h", "events": ALL_EVENTS})
+    made = hooks.create(tenant.principal, {"url": "https://public.example/h", "events": ALL_EVENTS})
+    assert made.subscription.url == "https://public.example/h"
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("2002:5db8:d70e::1", True),  # 6to4 wrapping the public 93.184.215.14
+        ("2002:7f00:1::", False),
+        ("2002:a00:1::", False),
+        ("2002:6440:1::", False),  # 100.64.0.1: shared address space
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::c0a8:101", False),
+        ("::ffff:93.184.215.14", True),
+        ("2606:4700:4700::1111", True),
+    ],
+)
+def test_ipv6_addresses_carrying_an_ipv4_are_judged_by_it_too(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
 def test_allow_private_accepts_plain_http_on_loopback(dc: Dialcues, tenant: Tenant) -> None:
     hooks = Webhooks(PeeweeWebhookRepository(), dc.transactions, dc.clock, True)
     made = hooks.create(tenant.principal, {"url": "http://127.0.0.1:9/h", "events": ALL_EVENTS})
     assert made.subscription.url == "http://127.0.0.1:9/h"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://8.8.8.8/a\x00b",
+        "http://a b/",
+        "http://\u2028/",
+        "http://h\u00e9.example/",
+        "http://h/\x7f",
+    ],
+)
+def test_control_characters_spaces_and_non_ascii_are_refused_even_when_private_is_allowed(
+    dc: Dialcues, tenant: Tenant, url: str
+) -> None:
+    hooks = Webhooks(PeeweeWebhookRepository(), dc.transactions, dc.clock, True)
+    with pytest.raises(ValidationFailed) as caught:
+        hooks.create(tenant.principal, {"url": url, "events": ALL_EVENTS})
+    assert set(caught.value.fields) == {"url"}
 
 
 # ----------------------------------------------------------------------------- outbox

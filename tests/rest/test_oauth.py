@@ -118,6 +118,12 @@ async def test_undecodable_basic_credentials_are_invalid_client(anon: Api) -> No
     assert reply.headers["WWW-Authenticate"].startswith("Basic ")
 
 
+async def test_non_ascii_basic_credentials_are_invalid_client(anon: Api) -> None:
+    headers = {**FORM, "Authorization": "Basic \u00e9t\u00e9"}
+    reply = await token_call(anon, {"grant_type": "client_credentials"}, headers)
+    assert_oauth_error(reply, 401, "invalid_client")
+
+
 async def test_an_unknown_grant_type_is_unsupported_grant_type(
     anon: Api, client: IssuedClient
 ) -> None:

@@ -110,6 +110,27 @@ def test_rate_limited_replies_carry_retry_after() -> None:
     assert app_document()["components"]["headers"]["Retry-After"]["required"] is True
 
 
+def test_the_token_endpoints_429_is_in_oauths_shape() -> None:
+    refusal = app_document()["paths"]["/api/oauth/token"]["post"]["responses"]["429"]
+    schema = refusal["content"]["application/json"]["schema"]
+    assert set(refusal["content"]) == {"application/json"}
+    assert schema["properties"]["error"] == {"const": "rate_limited"}
+    assert set(schema["required"]) == {"error", "error_description"}
+    assert refusal["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert "X-RateLimit-Remaining" in refusal["headers"]
+
+
+def test_routes_that_read_no_fields_still_declare_413() -> None:
+    paths = app_document()["paths"]
+    subscription = f"{BASE}/webhooks/subscriptions/{{id}}"
+    for method, path in [
+        ("delete", f"{BASE}/reminders/{{id}}"),
+        ("delete", subscription),
+        ("post", f"{subscription}/rotate-secret"),
+    ]:
+        assert "413" in paths[path][method]["responses"], (method, path)
+
+
 def test_the_yaml_is_stable() -> None:
     assert to_yaml(app_document()) == to_yaml(app_document())
 

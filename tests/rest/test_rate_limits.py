@@ -15,6 +15,7 @@ from conftest import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.config import RateLimit
+from dialcues_core.offload import Offloader
 from dialcues_core.testing import FakeClock
 from rest.support import START, Api, Reply, reminder_payload
 
@@ -76,6 +77,19 @@ async def test_the_fourth_read_in_a_second_is_refused_with_retry_after(api: Api)
     assert limits_of(refused) == expect("read", 3, 0, 3, 3)
 
 
+async def test_a_refused_callers_usage_event_names_it(
+    api: Api, clock: FakeClock, tenant: Tenant, dc: Dialcues, offloader: Offloader
+) -> None:
+    for _ in range(4):
+        await api.get("/me")
+    await offloader.run(dc.usage.flush)
+    clock.advance(1)
+    listed = await api.get("/usage/events", params={"status": "429"})
+    assert listed.status == 200, listed.text
+    assert [(e["route"], e["code"]) for e in listed.body["items"]] == [("/me", "rate_limited")]
+    assert listed.body["items"][0]["api_key_id"] == tenant.principal.api_key_id
+
+
 async def test_the_bucket_refills_with_time(api: Api, clock: FakeClock) -> None:
     for _ in range(4):
         await api.get("/me")
@@ -112,7 +126,10 @@ async def test_the_token_endpoint_throttles_secret_guessing(anon: Api) -> None:
         wrong = await anon.post("//api/oauth/token", data=guess)
         assert (wrong.status, wrong.body["error"]) == (401, "invalid_client")
     refused = await anon.post("//api/oauth/token", data=guess)
-    assert (refused.status, refused.code) == (429, "rate_limited")
+    assert refused.status == 429
+    assert set(refused.body) == {"error", "error_description"}  # OAuth's shape, not ours
+    assert refused.body["error"] == "rate_limited"
+    assert (refused.headers["Retry-After"], refused.headers["Cache-Control"]) == ("2", "no-store")
     assert limits_of(refused) == expect("anon", 2, 0, 4, 4)
 
 

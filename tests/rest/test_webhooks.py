@@ -120,7 +120,9 @@ async def test_every_route_needs_webhooks_manage(
 ) -> None:
     scopes = [s for s in ALL_SCOPES if s != "webhooks:manage"]
     key = dc.accounts.create_api_key(tenant.user.id, scopes=scopes).raw
-    reply = await anon.as_key(key).call(method, path, json={"url": URL, "events": EVENTS})
+    takes_body = method == "PATCH" or (method, path) == ("POST", PATH)  # others: none or {}
+    body = {"json": {"url": URL, "events": EVENTS}} if takes_body else {}
+    reply = await anon.as_key(key).call(method, path, **body)
     assert (reply.status, reply.code) == (403, "insufficient_scope")
     assert reply.body["error"]["details"] == {"scope": "webhooks:manage"}
 
