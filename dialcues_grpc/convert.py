@@ -4,7 +4,10 @@ Requests become the core's wire-shaped arguments: the same mappings REST decodes
 (``{"title": …, "scheduled_at": "2026-03-25T09:00:00", "recurrence_type": "custom", …}``) and
 the same string query parameters (``{"page": "2", "status": "scheduled"}``), so that the core
 applies every rule exactly as it does for REST. Nothing is validated here beyond the shape of
-the message itself (an ``update_mask`` path that names no field of the request).
+the message itself: an ``update_mask`` path that names no field of the request, a Timestamp
+outside the protobuf range (:func:`instant`), a NUL in any text (:func:`refuse_nul`, which
+:func:`dialcues_grpc.errors.translated` applies to every request), and the two line texts the
+core leaves unbounded (:func:`new_line`). Each is a ``validation_error`` naming the field.
 
 Core objects become messages with the contract's precision: a reminder's times in whole
 seconds, an execution's in milliseconds, enums named after the REST values
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, message, timestamp_pb2
 
 from dialcues_core.errors import ValidationFailed
 from dialcues_core.model import (
@@ -87,18 +90,46 @@ def _timestamp(moment: datetime | None, millis: bool = False) -> timestamp_pb2.T
     return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
 
 
-def _instant_text(ts: timestamp_pb2.Timestamp) -> str:
+_FIRST_SECOND: Final = -62_135_596_800
+"""0001-01-01T00:00:00Z, the first second a Timestamp may hold."""
+_LAST_SECOND: Final = 253_402_300_799
+"""9999-12-31T23:59:59Z, the last second a Timestamp may hold."""
+_ZONE_MARGIN: Final = 86_400
+"""How far inside that range an instant read in a time zone must be (offsets are < 1 day)."""
+
+
+def instant(ts: timestamp_pb2.Timestamp, field: str, margin: int = 0) -> datetime:
+    """Return a Timestamp as an aware UTC datetime (fractions below a microsecond dropped).
+
+    Refuses with ``validation_error`` naming ``field`` what the protobuf rules call invalid:
+    ``seconds`` outside 0001-01-01T00:00:00Z … 9999-12-31T23:59:59Z (narrowed by ``margin``
+    seconds at both ends) or ``nanos`` outside 0 … 999 999 999.
+    """
+    low, high = _FIRST_SECOND + margin, _LAST_SECOND - margin
+    if low <= ts.seconds <= high and 0 <= ts.nanos < 1_000_000_000:
+        return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+    first, last = (f"{(_EPOCH + timedelta(seconds=s)).isoformat()[:19]}Z" for s in (low, high))
+    raise ValidationFailed.one(
+        field, f"must be a valid timestamp from {first} to {last} with nanos from 0 to 999999999"
+    )
+
+
+def _instant_text(ts: timestamp_pb2.Timestamp, field: str, margin: int = 0) -> str:
     """Return a Timestamp as the RFC 3339 text the core parses (UTC, with offset)."""
-    return str(ts.ToDatetime(tzinfo=UTC).isoformat())
+    return instant(ts, field, margin).isoformat()
 
 
-def _time_input(value: common_pb2.TimeInput) -> str | None:
-    """Return a TimeInput as the core's wire text; None when neither member is set."""
+def _time_input(value: common_pb2.TimeInput, field: str) -> str | None:
+    """Return a TimeInput as the core's wire text; None when neither member is set.
+
+    An instant is read in the request's zone, so it must stay a day inside the Timestamp
+    range (a local date before year 1 or after 9999 cannot be represented).
+    """
     which = value.WhichOneof("value")
     if which == "local_time":
         return value.local_time
     if which == "instant":
-        return _instant_text(value.instant)
+        return _instant_text(value.instant, field, _ZONE_MARGIN)
     return None
 
 
@@ -131,7 +162,7 @@ def _reminder_field(request: Any, path: str) -> Payload:
         present = request.HasField("recurrence")
         return _recurrence_fields(request.recurrence if present else None)
     if path in _TIME_FIELDS:
-        return {path: _time_input(getattr(request, path))}
+        return {path: _time_input(getattr(request, path), path)}
     return {path: getattr(request, path) if request.HasField(path) else None}
 
 
@@ -142,7 +173,7 @@ def create_reminder(request: reminders_pb2.CreateReminderRequest) -> Payload:
         if request.HasField(name):
             payload[name] = getattr(request, name)
     for name in _TIME_FIELDS:
-        text = _time_input(getattr(request, name))
+        text = _time_input(getattr(request, name), name)
         if text is not None:
             payload[name] = text
     if request.HasField("recurrence") and request.recurrence.WhichOneof("rule") is not None:
@@ -172,7 +203,7 @@ def pause_reminder(request: reminders_pb2.PauseReminderRequest) -> tuple[int, Pa
 def resume_reminder(request: reminders_pb2.ResumeReminderRequest) -> tuple[int, Payload]:
     """Return the reminder id and REST's resume payload (with the new time, if any)."""
     payload: Payload = {"status": "scheduled"}
-    when = _time_input(request.scheduled_at)
+    when = _time_input(request.scheduled_at, "scheduled_at")
     if when is not None:
         payload["scheduled_at"] = when
     return request.id, payload
@@ -196,7 +227,7 @@ def _bounds(request: Any, params: Query) -> None:
     """Add the ``date_from``/``date_to`` bounds of a list request to ``params``."""
     for name in ("date_from", "date_to"):
         if request.HasField(name):
-            params[name] = _instant_text(getattr(request, name))
+            params[name] = _instant_text(getattr(request, name), name)
 
 
 def reminder_query(request: reminders_pb2.ListRemindersRequest) -> tuple[Query, str]:
@@ -420,7 +451,7 @@ def new_api_key(request: api_keys_pb2.CreateApiKeyRequest) -> Payload:
         "user_id": request.user_id,
         "name": request.name if request.HasField("name") else None,
         "expires_at": (
-            request.expires_at.ToDatetime(tzinfo=UTC) if request.HasField("expires_at") else None
+            instant(request.expires_at, "expires_at") if request.HasField("expires_at") else None
         ),
         "scopes": list(request.scopes) or None,
     }
@@ -453,16 +484,29 @@ def api_keys(keys: Iterable[ApiKey]) -> api_keys_pb2.ListApiKeysResponse:
     return api_keys_pb2.ListApiKeysResponse(items=[api_key(k) for k in keys])
 
 
+_LINE_TEXT_MAX: Final = 255
+"""The longest ``label`` and ``provider_line_id`` a line's row holds."""
+
+
 def new_line(request: outbound_lines_pb2.AddLineRequest) -> Payload:
-    """Return the core's ``add_line`` arguments."""
+    """Return the core's ``add_line`` arguments.
+
+    A ``label`` or ``provider_line_id`` longer than the stored column is refused here: the
+    core's ``add_line`` does not limit their length (the database would fail instead).
+    """
+    optional = {
+        name: getattr(request, name) if request.HasField(name) else None
+        for name in ("provider_line_id", "label")
+    }
+    too_long = [name for name, value in optional.items() if len(value or "") > _LINE_TEXT_MAX]
+    if too_long:
+        problem = f"must be at most {_LINE_TEXT_MAX} characters long"
+        raise ValidationFailed(dict.fromkeys(too_long, problem))
     return {
         "org_id": request.organization_id,
         "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider) or "",
         "number": request.phone_number,
-        "provider_line_id": (
-            request.provider_line_id if request.HasField("provider_line_id") else None
-        ),
-        "label": request.label if request.HasField("label") else None,
+        **optional,
         "default": request.is_default,
     }
 
@@ -489,6 +533,35 @@ def outbound_line(line: OutboundLine) -> outbound_lines_pb2.OutboundLine:
 def outbound_lines(items: Iterable[OutboundLine]) -> outbound_lines_pb2.ListOutboundLinesResponse:
     """Return an organization's lines for an administrator."""
     return outbound_lines_pb2.ListOutboundLinesResponse(items=[outbound_line(i) for i in items])
+
+
+# ----------------------------------------------------------------------------- text
+NUL_PROBLEM: Final = "must not contain NUL characters"
+
+
+def nul_fields(request: message.Message, prefix: str = "") -> dict[str, str]:
+    """Return the text fields of ``request`` (nested and repeated ones too) holding a NUL.
+
+    No field of the contract allows NUL, and PostgreSQL cannot store it in text: checked here,
+    once for every RPC, it is a ``validation_error`` instead of a storage failure.
+    """
+    found: dict[str, str] = {}
+    for field, value in request.ListFields():
+        name = prefix + field.name
+        for item in value if field.is_repeated else (value,):
+            if isinstance(item, str) and "\x00" in item:
+                found[name] = NUL_PROBLEM
+            elif isinstance(item, message.Message):
+                found.update(nul_fields(item, f"{name}."))
+    return found
+
+
+def refuse_nul(request: object) -> None:
+    """Raise ``validation_error`` naming every text field of a request that holds a NUL."""
+    if isinstance(request, message.Message):
+        found = nul_fields(request)
+        if found:
+            raise ValidationFailed(found)
 
 
 # ----------------------------------------------------------------------------- errors

@@ -8,7 +8,11 @@ the ``grpc-status-details-bin`` trailer) carrying:
   ``invalid_state``);
 * for ``validation_error``, a ``BadRequest`` with one violation per bad field, named after
   the request field (see :func:`dialcues_grpc.convert.violation_field`);
-* for ``rate_limited``, a ``RetryInfo``.
+* for ``rate_limited`` and ``idempotency_in_progress``, a ``RetryInfo`` (REST's
+  ``Retry-After``).
+
+The two idempotency conflicts get this edge's own message: the key is the request's
+``request_id`` here, not REST's ``Idempotency-Key`` header.
 
 The status code comes from the first class in the error's MRO found in
 :data:`STATUS_BY_CATEGORY`. Two concrete errors override their category
@@ -35,6 +39,7 @@ from dialcues_core.errors import (
     DialcuesError,
     FailedPrecondition,
     IdempotencyInProgress,
+    IdempotencyMismatch,
     InvalidArgument,
     InvalidState,
     MissingOutboundLine,
@@ -48,6 +53,7 @@ from dialcues_core.errors import (
     ValidationFailed,
 )
 from dialcues_grpc import convert
+from dialcues_grpc.auth import AdminAuth
 
 logger = logging.getLogger("dialcues.grpc")
 
@@ -71,6 +77,13 @@ STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
     DialcuesError: grpc.StatusCode.INTERNAL,
 }
 """Status code of each core error category (concrete entries override their category)."""
+
+
+EDGE_MESSAGES: Final[Mapping[type[DialcuesError], str]] = {
+    IdempotencyMismatch: "This request_id was used with a different request; use a new one.",
+    IdempotencyInProgress: "A request with this request_id is still in progress; retry shortly.",
+}
+"""Messages that name REST's ``Idempotency-Key`` in the core, as this edge words them."""
 
 
 def status_code_of(error_class: type[DialcuesError]) -> grpc.StatusCode:
@@ -108,6 +121,14 @@ def _bad_request(exc: ValidationFailed) -> error_details_pb2.BadRequest:
     )
 
 
+def _retry_info(exc: DialcuesError) -> error_details_pb2.RetryInfo | None:
+    """Return how long to wait before retrying, for the errors that say so; else None."""
+    if isinstance(exc, RateLimited | IdempotencyInProgress):
+        delay = duration_pb2.Duration(seconds=exc.retry_after)
+        return error_details_pb2.RetryInfo(retry_delay=delay)
+    return None
+
+
 def rich_status(exc: DialcuesError) -> grpc.Status:
     """Return the status a core error aborts an RPC with (INTERNAL ones: a bare one)."""
     code = status_code_of(type(exc))
@@ -116,10 +137,11 @@ def rich_status(exc: DialcuesError) -> grpc.Status:
     details = [_packed(_error_info(exc))]
     if isinstance(exc, ValidationFailed):
         details.append(_packed(_bad_request(exc)))
-    if isinstance(exc, RateLimited):
-        delay = duration_pb2.Duration(seconds=exc.retry_after)
-        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
-    proto = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
+    retry = _retry_info(exc)
+    if retry is not None:
+        details.append(_packed(retry))
+    text = EDGE_MESSAGES.get(type(exc), exc.message)
+    proto = status_pb2.Status(code=code.value[0], message=text, details=details)
     return rpc_status.to_status(proto)
 
 
@@ -139,11 +161,17 @@ Method = Callable[[S, Req, Any], Awaitable[Resp]]
 
 
 def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
-    """Wrap a unary servicer method so that every error aborts through the table."""
+    """Wrap a unary servicer method so that every error aborts through the table.
+
+    Before the method runs, a request holding a NUL in any text field is refused
+    (:func:`dialcues_grpc.convert.refuse_nul`), after the admin check of an administration
+    RPC so that an unauthenticated caller still gets UNAUTHENTICATED first.
+    """
 
     @functools.wraps(method)
     async def wrapper(self: S, request: Req, context: Any) -> Resp:
         try:
+            _refuse_malformed(self, request, context)
             return await method(self, request, context)
         except grpc.aio.AbortError:
             raise
@@ -159,6 +187,14 @@ def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
         raise AssertionError("abort_with_status returned")  # pragma: no cover
 
     return wrapper
+
+
+def _refuse_malformed(servicer: object, request: object, context: Any) -> None:
+    """Check the admin token (administration servicers), then refuse NUL in any text."""
+    admin = getattr(servicer, "admin", None)
+    if isinstance(admin, AdminAuth):
+        admin.check(context)
+    convert.refuse_nul(request)
 
 
 class TrailedStatus(NamedTuple):

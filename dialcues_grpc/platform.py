@@ -15,7 +15,12 @@ administration services, health and reflection pass through untouched), in REST'
 4. run the servicer (the core checks the scope; idempotency wraps the core call);
 5. record one usage event: ``method`` ``GRPC``, ``route`` the full method name, ``status``
    the status code's number (0 OK), ``code`` the ``ErrorInfo`` reason of an error, the
-   replay flag from :func:`dialcues_grpc.idempotency.is_replay`.
+   replay flag from :func:`dialcues_grpc.idempotency.is_replay`, and the request id.
+
+The request id comes first of all: a valid ``x-request-id`` metadata entry (REST's
+``X-Request-Id`` rule: 1–128 characters of ``A-Z a-z 0-9 - _ . :``), else a fresh one. It
+goes back as *initial* metadata ``x-request-id``, sent before anything else, so every reply
+carries it — errors included (a client reads it with ``await call.initial_metadata()``).
 
 Servicers still call ``self.who(context)``: after step 1 that is an in-memory cache hit.
 """
@@ -23,6 +28,8 @@ Servicers still call ``self.who(context)``: after step 1 that is an in-memory ca
 from __future__ import annotations
 
 import logging
+import os
+import string
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -48,6 +55,11 @@ GRPC_METHOD: Final = "GRPC"
 READ_PREFIXES: Final = ("Get", "List", "WhoAmI")
 """RPC names charged to the ``read`` bucket; every other RPC is a ``write``."""
 STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
+REQUEST_ID_KEY: Final = "x-request-id"
+"""The metadata key of the request id, both ways."""
+# The same rule as REST's X-Request-Id (the two facades do not import each other).
+_REQUEST_ID_CHARS: Final = frozenset(string.ascii_letters + string.digits + "-_.:")
+_REQUEST_ID_MAX: Final = 128
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
@@ -61,6 +73,21 @@ def peer_address(context: Any) -> str:
     """Return the peer's address without its port (``ipv4:127.0.0.1``)."""
     peer = str(context.peer() or "unknown")
     return peer.rsplit(":", 1)[0] if peer.count(":") > 1 else peer
+
+
+def valid_request_id(value: object) -> str | None:
+    """Return ``value`` when it is a usable request id (1–128 safe characters), else None."""
+    if isinstance(value, str) and 0 < len(value) <= _REQUEST_ID_MAX:
+        return value if set(value) <= _REQUEST_ID_CHARS else None
+    return None
+
+
+def request_id(context: Any) -> str:
+    """Return the call's valid ``x-request-id`` (the first one sent), else a fresh id."""
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY:
+            return valid_request_id(value) or os.urandom(16).hex()
+    return os.urandom(16).hex()
 
 
 def limit_trailers(decision: Decision) -> tuple[tuple[str, str], ...]:
@@ -118,7 +145,9 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             started, arrived = time.perf_counter(), self.dc.clock.now()
             who: list[Principal] = []
             code, reason = grpc.StatusCode.UNKNOWN, None
+            rid = request_id(context)
             try:
+                await context.send_initial_metadata(((REQUEST_ID_KEY, rid),))
                 trailers = await self._admit(method, context, who)
                 response = await inner(request, context)
                 _keep_trailers(context, trailers)
@@ -131,7 +160,8 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 if self.record_usage:
                     ms = (time.perf_counter() - started) * 1000
                     replay = is_replay(context)
-                    self.dc.usage.record(_event(method, who, arrived, (code, reason), ms, replay))
+                    outcome = (code, reason)
+                    self.dc.usage.record(_event(method, rid, who, arrived, outcome, ms, replay))
 
         return behavior
 
@@ -182,6 +212,7 @@ def _status_of(exc: Exception) -> grpc.Status:
 
 def _event(
     method: str,
+    rid: str,
     who: list[Principal],
     arrived: datetime,
     outcome: tuple[grpc.StatusCode, str | None],
@@ -191,7 +222,7 @@ def _event(
     principal = who[0] if who else None
     return UsageEvent(
         occurred_at=arrived,
-        request_id=None,
+        request_id=rid,
         api_key_id=principal.api_key_id if principal else None,
         client_id=principal.client_id if principal else None,
         user_id=principal.user_id if principal else None,
