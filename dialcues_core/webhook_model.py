@@ -7,7 +7,7 @@ the nouns are frozen dataclasses, the stores Protocols implemented in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -180,20 +180,36 @@ class OutboxStore(Protocol):
         """Insert messages ``pending``."""
         ...
 
-    def next_due(self) -> datetime | None:
-        """Return when the earliest pending message is due (no lock; None: none)."""
+    def next_due(self, skip: Collection[str] = ()) -> datetime | None:
+        """Return when the earliest message :meth:`claim` would consider is due (None: none).
+
+        Pending messages of enabled subscriptions not in ``skip``; no lock.
+        """
         ...
 
-    def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[DueMessage]:
-        """Lease up to ``limit`` due messages of enabled subscriptions (skip locked)."""
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        in_flight: Mapping[str, int],
+        per_subscription: int,
+    ) -> list[DueMessage]:
+        """Lease up to ``limit`` due messages of enabled subscriptions (skip locked).
+
+        A subscription gets at most ``per_subscription`` minus its ``in_flight`` count.
+        """
         ...
 
     def log(self, result: AttemptResult) -> None:
         """Append one attempt to the delivery log."""
         ...
 
-    def settle(self, message: DueMessage, status: str, next_attempt_at: datetime | None) -> None:
-        """Record where a message stands after its attempt (only if still that attempt)."""
+    def settle(self, message: DueMessage, status: str, next_attempt_at: datetime | None) -> bool:
+        """Record where a message stands after its attempt; tell whether it was recorded.
+
+        Only an attempt that still holds the message (not settled, not claimed again) does.
+        """
         ...
 
     def succeeded(self, subscription_id: str, at: datetime) -> None:
@@ -206,4 +222,11 @@ class OutboxStore(Protocol):
 
     def disable(self, subscription_id: str, reason: DisabledReason, at: datetime) -> None:
         """Stop a subscription (its pending messages wait, unsent, unless re-enabled)."""
+        ...
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a failed transaction may succeed if run again.
+
+        A deadlock, a serialization failure, a busy database.
+        """
         ...

@@ -6,6 +6,7 @@ end in ``tests/e2e/test_webhook_delivery.py``). The clock is a :class:`FakeClock
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.peewee.tables import WebhookOutboxRow
+from dialcues_core.adapters.peewee.tables import WebhookDeliveryRow, WebhookOutboxRow
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore
 from dialcues_core.attempts import Finished
 from dialcues_core.model import ExecutionStatus
@@ -183,9 +184,12 @@ def test_concurrent_claims_take_disjoint_messages(
     one_message(dc, tenant, clock, count=40)
     d = deliveries(dc)
 
-    def claim() -> list[str]:
+    def claim() -> list[str]:  # each call takes at most four of the one subscription
+        taken: list[str] = []
         try:
-            return [m.message_id for m in d.claim(15)]
+            while batch := d.claim(15):
+                taken += [m.message_id for m in batch]
+            return taken
         finally:
             dc.db.close()
 
@@ -193,3 +197,93 @@ def test_concurrent_claims_take_disjoint_messages(
         batches = list(pool.map(lambda _: claim(), range(4)))
     taken = [m for batch in batches for m in batch]
     assert len(taken) == len(set(taken)) == 40
+
+
+def test_next_due_ignores_messages_of_a_disabled_subscription(
+    dc: Dialcues, tenant: Tenant, clock: FakeClock
+) -> None:
+    sid = one_message(dc, tenant, clock)
+    d = deliveries(dc)
+    dc.webhooks.update(tenant.principal, sid, {"enabled": False})
+    assert (d.next_due(), d.claim(10)) == (None, [])
+    dc.webhooks.update(tenant.principal, sid, {"enabled": True})
+    assert d.next_due() == clock.now()
+    assert [m.attempt for m in d.claim(10)] == [1]
+
+
+def test_a_claim_leaves_room_for_at_most_four_attempts_per_subscription(
+    dc: Dialcues, tenant: Tenant, clock: FakeClock
+) -> None:
+    sid = one_message(dc, tenant, clock, count=6)
+    d = deliveries(dc)
+    assert d.next_due({sid: 4}) is None
+    assert len(d.claim(10, {sid: 3})) == 1
+    assert len(d.claim(10)) == 4
+
+
+@pytest.mark.parametrize("status", [204, 410, 500])
+def test_a_result_of_an_attempt_whose_lease_was_taken_over_changes_nothing(
+    dc: Dialcues, tenant: Tenant, clock: FakeClock, status: int
+) -> None:
+    sid = one_message(dc, tenant, clock)
+    d = deliveries(dc)
+    (stale,) = d.claim(10)
+    clock.advance(61)
+    (current,) = d.claim(10)  # another process took the message over
+    d.record([result(stale, clock.now(), status)])
+    found = dc.webhooks.get(tenant.principal, sid)
+    log = dc.webhooks.deliveries(tenant.principal, sid, {})
+    assert (found.enabled, found.failing_since, found.last_success_at) == (True, None, None)
+    assert (log.items, state()) == ([], [("pending", 2)])
+    d.record([result(current, clock.now(), 204)])
+    log = dc.webhooks.deliveries(tenant.principal, sid, {})
+    assert ([x.attempt for x in log.items], state()) == ([2], [("delivered", 2)])
+
+
+def test_a_result_that_cannot_be_recorded_loses_only_itself(
+    dc: Dialcues, tenant: Tenant, clock: FakeClock
+) -> None:
+    sid = one_message(dc, tenant, clock, count=3)
+    d = deliveries(dc)
+    first, broken, last = d.claim(10)
+    unwritable = AttemptResult(broken, 204, 2**70, None, clock.now())  # no integer column holds it
+    d.record([result(first, clock.now(), 204), unwritable, result(last, clock.now(), 204)])
+    log = dc.webhooks.deliveries(tenant.principal, sid, {})
+    assert sorted(x.message_id for x in log.items) == sorted([first.message_id, last.message_id])
+    assert sorted(state()) == [("delivered", 1), ("delivered", 1), ("pending", 1)]
+
+
+@pytest.mark.postgres
+def test_a_recording_chosen_as_a_deadlock_victim_is_run_again(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    import psycopg
+
+    dc = Dialcues.open(settings=settings_for(postgres_url, retry_delays=()), clock=clock)
+    try:
+        tenant = make_tenant(dc)
+        dc.webhooks.create(tenant.principal, {"url": URL, "events": ["execution.started"]})
+        one_message(dc, tenant, clock)  # one message for each of the two subscriptions
+        d = deliveries(dc)
+        messages = sorted(d.claim(10), key=lambda m: m.subscription.id)
+        first, second = (m.subscription.id for m in messages)
+        lock = "UPDATE webhook_subscriptions SET updated_at = updated_at WHERE id = %s"
+        with psycopg.connect(postgres_url) as other, ThreadPoolExecutor(2) as pool:
+            other.execute(lock, [second])  # holds the second subscription's row
+
+            def record() -> None:
+                try:
+                    d.record([result(m, clock.now(), 204) for m in messages])
+                finally:
+                    dc.db.close()
+
+            recording = pool.submit(record)  # locks the first, then waits for the second
+            time.sleep(0.3)
+            crossing = pool.submit(other.execute, lock, [first])  # a cycle: PG picks a victim
+            crossing.result(timeout=10)
+            other.commit()
+            recording.result(timeout=10)
+        assert state() == [("delivered", 1), ("delivered", 1)]
+        assert WebhookDeliveryRow.select().count() == 2
+    finally:
+        dc.close()

@@ -7,7 +7,8 @@ LOCKED`` on PostgreSQL (several deliverers take disjoint messages); on SQLite th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,8 @@ from dialcues_core.webhook_model import (
 
 Sub = WebhookSubscriptionRow
 Out = WebhookOutboxRow
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: run the transaction again."""
 _SUB_COLS = (
     "s.id, s.user_id, s.organization_id, s.url, s.events, s.enabled, s.disabled_reason,"
     " s.secret, s.previous_secret, s.previous_expires_at, s.failing_since, s.last_success_at,"
@@ -151,23 +154,46 @@ class PeeweeOutboxStore:
         )
 
     # ------------------------------------------------------------------ delivering side
-    def next_due(self) -> datetime | None:
-        """Return when the earliest pending message is due."""
+    def next_due(self, skip: Collection[str] = ()) -> datetime | None:
+        """Return when the earliest message :meth:`claim` would consider is due.
+
+        The same filter as the claim (pending, subscription enabled, not in ``skip``): a
+        disabled subscription's messages must not make the deliverer think work is due.
+        """
+        not_in, params = _not_in(skip)
         row = self._sql(
-            "SELECT MIN(next_attempt_at) FROM webhook_outbox WHERE status = 'pending'"
+            "SELECT o.next_attempt_at FROM webhook_outbox o"
+            " JOIN webhook_subscriptions s ON s.id = o.subscription_id"
+            f" WHERE o.status = 'pending' AND s.enabled = ?{not_in}"
+            " ORDER BY o.next_attempt_at LIMIT 1",
+            [True, *params],
         ).fetchone()
         return from_ms(row[0]) if row and row[0] is not None else None
 
-    def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[DueMessage]:
-        """Lease due messages of enabled subscriptions; count the attempt begun."""
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        in_flight: Mapping[str, int],
+        per_subscription: int,
+    ) -> list[DueMessage]:
+        """Lease due messages of enabled subscriptions; count the attempt begun.
+
+        Subscriptions with ``per_subscription`` attempts in flight are left out in SQL; the
+        others get what room they have left (the rows passed over stay unleased).
+        """
         lock = " FOR UPDATE OF o SKIP LOCKED" if self.pg else ""
+        full = [sid for sid, n in in_flight.items() if n >= per_subscription]
+        not_in, params = _not_in(full)
         rows = self._sql(
             f"SELECT o.id, o.message_id, o.event_type, o.body, o.attempts, {_SUB_COLS}"
             " FROM webhook_outbox o JOIN webhook_subscriptions s ON s.id = o.subscription_id"
-            " WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = ?"
+            f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = ?{not_in}"
             f" ORDER BY o.next_attempt_at, o.id LIMIT ?{lock}",
-            [to_ms(now), True, limit],
+            [to_ms(now), True, *params, limit],
         ).fetchall()
+        rows = _with_room(rows, in_flight, per_subscription)
         if rows:
             cursor = self.db.cursor()
             cursor.executemany(
@@ -191,11 +217,23 @@ class PeeweeOutboxStore:
             attempted_at=result.at,
         ).execute()
 
-    def settle(self, message: DueMessage, status: str, next_attempt_at: datetime | None) -> None:
-        """Record the message's state after its attempt, unless another attempt took it."""
-        Out.update(status=status, next_attempt_at=next_attempt_at, lease_until=None).where(
-            (Out.id == message.outbox_id) & (Out.attempts == message.attempt)
-        ).execute()
+    def settle(self, message: DueMessage, status: str, next_attempt_at: datetime | None) -> bool:
+        """Record the message's state after its attempt, unless another attempt took it.
+
+        The claim's attempt number and the lease are the token: a message claimed again
+        counts another attempt, and a settled one has no lease.
+        """
+        count = (
+            Out.update(status=status, next_attempt_at=next_attempt_at, lease_until=None)
+            .where(
+                (Out.id == message.outbox_id)
+                & (Out.attempts == message.attempt)
+                & (Out.status == "pending")
+                & Out.lease_until.is_null(False)
+            )
+            .execute()
+        )
+        return bool(count)
 
     def succeeded(self, subscription_id: str, at: datetime) -> None:
         """Clear the failing streak."""
@@ -216,6 +254,45 @@ class PeeweeOutboxStore:
         Sub.update(enabled=False, disabled_reason=reason.value, updated_at=at).where(
             Sub.id == subscription_id
         ).execute()
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether ``exc`` is a deadlock, a serialization failure or a busy SQLite."""
+        for cause in _causes(exc):
+            if getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES:
+                return True
+            if isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause):
+                return True
+        return False
+
+
+def _not_in(ids: Collection[str]) -> tuple[str, list[str]]:
+    """Return an ``AND o.subscription_id NOT IN (…)`` clause and its parameters."""
+    if not ids:
+        return "", []
+    return f" AND o.subscription_id NOT IN ({','.join('?' * len(ids))})", sorted(ids)
+
+
+def _with_room(rows: list[Any], in_flight: Mapping[str, int], per_subscription: int) -> list[Any]:
+    """Keep the rows (in order) each subscription has room for (its id is column 5)."""
+    taken = dict(in_flight)
+    kept = []
+    for row in rows:
+        if taken.get(row[5], 0) < per_subscription:
+            taken[row[5]] = taken.get(row[5], 0) + 1
+            kept.append(row)
+    return kept
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and what it wraps (peewee passes the driver's error as its first arg)."""
+    found: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, BaseException) and all(item is not f for f in found):
+            found.append(item)
+            todo += [item.__cause__, item.__context__, *item.args[:1]]
+    return found
 
 
 # ----------------------------------------------------------------------------- mapping
