@@ -197,14 +197,16 @@ class Accounts:
     ) -> OutboundLine:
         """Add an outbound line; the first line (or ``default=True``) becomes the default."""
         self.get_organization(org_id)
-        fields = {"provider": provider, "phone_number": number}
+        given = {"label": label, "provider_line_id": provider_line_id}
+        fields: dict[str, Any] = {"provider": provider, "phone_number": number}
+        fields |= {name: value for name, value in given.items() if value is not None}
         reader = FieldReader(fields, fields.keys())
         clean_provider = reader.read("provider", _parse_provider, required=True)
         clean_number = reader.read("phone_number", parse_phone_number, required=True)
+        label = _none_if_missing(reader.read("label", _parse_name))
+        provider_line_id = _none_if_missing(reader.read("provider_line_id", _parse_name))
         if clean_provider is Provider.VAPI and not provider_line_id:
             reader.fail("provider_line_id", "is required for a vapi line (its phoneNumberId)")
-        if label is not None and not label.strip():
-            reader.fail("label", "must not be empty")
         reader.raise_if_any()
         with self.repos.transactions.atomic():
             first = self.repos.lines.default_for(org_id) is None
@@ -213,7 +215,7 @@ class Accounts:
                 organization_id=org_id,
                 provider=clean_provider,
                 phone_number=clean_number,
-                label=label.strip() if label else None,
+                label=label,
                 is_default=default or first,
                 created_at=self.clock.now(),
                 provider_line_id=provider_line_id,
@@ -343,12 +345,17 @@ class Authenticator:
 
 
 # ----------------------------------------------------------------------------- parsing
+def _none_if_missing(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
 def _parse_email(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be an e-mail address")
     text = value.strip()
     local, _, domain = text.partition("@")
-    if not local or "." not in domain or len(text) > 320 or " " in text:
+    bad = any(ch <= " " or ch == "\x7f" for ch in text)
+    if not local or "." not in domain or len(text) > 320 or bad:
         raise ValueError("must be an e-mail address")
     return text
 

@@ -139,8 +139,10 @@ def _parse_name(name: str | None) -> str | None:
     if name is None:
         return None
     clean = name.strip() if isinstance(name, str) else ""
-    if not 1 <= len(clean) <= _NAME_LIMIT:
-        raise ValidationFailed.one("name", f"must be 1–{_NAME_LIMIT} characters long")
+    if "\x00" in clean or not 1 <= len(clean) <= _NAME_LIMIT:
+        raise ValidationFailed.one(
+            "name", f"must be 1–{_NAME_LIMIT} characters long, without NUL characters"
+        )
     return clean
 
 

@@ -46,6 +46,7 @@ from dialcues_core.validation import (
     RecurrenceSpec,
     build_recurrence,
     choice_parser,
+    is_well_formed_id,
     parse_local_moment,
     parse_message,
     parse_page,
@@ -502,7 +503,7 @@ def parse_line_id(value: Any) -> str | None:
     """Parse ``vapi_line_id``: a line id, or None for the organization's default line."""
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not is_well_formed_id(value):
         raise ValueError("must be the id of one of the organization's outbound lines")
     return value
 

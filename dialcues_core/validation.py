@@ -89,6 +89,19 @@ def text_parser(max_length: int) -> Callable[[Any], str]:
     return parse
 
 
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def is_well_formed_id(value: str) -> bool:
+    """Tell whether ``value`` can be one of our string ids (``line_…``, ``whsub_…``).
+
+    Anything else (NUL, spaces, 200 characters) cannot name a stored row, so a lookup is
+    answered at once, and never reaches a database that would refuse the text itself
+    (PostgreSQL refuses NUL in text).
+    """
+    return 1 <= len(value) <= 64 and set(value) <= _ID_CHARS
+
+
 parse_title = text_parser(255)
 parse_message = text_parser(1000)
 
@@ -131,6 +144,12 @@ class LocalMoment:
         return self.local, to_instant(self.local, zone)
 
 
+MIN_YEAR = 1900
+MAX_YEAR = 2999
+"""A reminder's times lie in these years: far enough from ``datetime``'s limits (1–9999)
+that converting between zones, and a recurrence's later occurrences, never overflow."""
+
+
 def parse_local_moment(value: Any) -> LocalMoment:
     """Parse an ISO 8601 date-time: naive → local wall-clock; with ``Z``/offset → instant."""
     if not isinstance(value, str):
@@ -138,6 +157,8 @@ def parse_local_moment(value: Any) -> LocalMoment:
     moment = _parse_iso(value)
     if moment is None:
         raise ValueError("must be an ISO 8601 date-time such as 2026-03-25T09:00:00")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"must be a date-time in the years {MIN_YEAR} to {MAX_YEAR}")
     moment = moment.replace(microsecond=0)
     if moment.tzinfo is None:
         return LocalMoment(moment, None)
@@ -165,7 +186,10 @@ def parse_utc_bound(value: str) -> datetime:
         raise ValueError("must be an ISO 8601 date-time such as 2026-03-25T00:00:00Z")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 lies before year 1 in UTC
+        raise ValueError("must be a date-time between the years 1 and 9999 in UTC") from None
 
 
 # ----------------------------------------------------------------------------- recurrence

@@ -21,7 +21,13 @@ from dialcues_core import keys
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.model import MANAGE_WEBHOOKS, Page, Principal
 from dialcues_core.ports import Clock, Transactions
-from dialcues_core.validation import MISSING, FieldReader, parse_page, parse_positive_int
+from dialcues_core.validation import (
+    MISSING,
+    FieldReader,
+    is_well_formed_id,
+    parse_page,
+    parse_positive_int,
+)
 from dialcues_core.webhook_model import (
     EVENT_TYPES,
     DisabledReason,
@@ -186,7 +192,7 @@ class Webhooks:
 
     def _owned(self, principal: Principal, subscription_id: Any) -> WebhookSubscription:
         sid = str(subscription_id)
-        found = self.repo.get(principal.user_id, sid) if len(sid) <= 40 else None
+        found = self.repo.get(principal.user_id, sid) if is_well_formed_id(sid) else None
         if found is None:
             raise ResourceNotFound("webhook subscription", subscription_id)
         return found
