@@ -76,7 +76,13 @@ class Settings:
 
 
 def parse_seconds_list(raw: str) -> tuple[int, ...]:
-    """Parse ``"300,900"`` into ``(300, 900)``; an empty string means no retries."""
+    """Parse ``"300,900"`` into ``(300, 900)``; ``none`` (or an empty list) means no retries.
+
+    An empty environment variable counts as unset (the default applies), so the environment
+    says ``DIALCUES_RETRY_DELAYS=none`` for no retries.
+    """
+    if raw.strip().lower() == "none":
+        return ()
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     try:
         values = tuple(int(p) for p in parts)
