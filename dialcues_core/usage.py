@@ -32,7 +32,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 from dialcues_core.model import READ_USAGE, Page, Principal
 from dialcues_core.ports import Transactions
@@ -54,9 +54,12 @@ MAX_PENDING: Final = 100_000
 """Events held in memory at most while the database is unreachable (the oldest are dropped)."""
 
 
-@dataclass(frozen=True, slots=True)
-class UsageEvent:
-    """One answered public request (see the module docstring for the fields' meaning)."""
+class UsageEvent(NamedTuple):
+    """One answered public request (see the module docstring for the fields' meaning).
+
+    A named tuple, not a frozen dataclass: one is built on every request, and a frozen
+    dataclass of thirteen fields costs 3.6 µs to build against 0.8 µs (measured).
+    """
 
     occurred_at: datetime
     request_id: str | None

@@ -46,7 +46,7 @@ def event(tenant: Tenant | None, seconds: int = 0, **changes: object) -> UsageEv
         code=None,
         latency_ms=1.5,
     )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)
 
 
 def record_all(dc: Dialcues, events: Sequence[UsageEvent]) -> None:
@@ -71,7 +71,7 @@ def test_listing_is_newest_first_with_every_field(platform: Dialcues, owner: Ten
     assert [e.request_id for e in found.items] == ["req-3", "req-1"]
     newest = found.items[0]
     assert newest.id is not None and newest.idempotent_replay
-    assert newest == dataclasses.replace(event(owner, 3, idempotent_replay=True), id=newest.id)
+    assert newest == event(owner, 3, idempotent_replay=True)._replace(id=newest.id)
 
 
 def test_listing_pages_like_reminders(platform: Dialcues, owner: Tenant) -> None:
