@@ -34,6 +34,7 @@ from dialcues_core.model import (
     Provider,
     ProviderSettings,
     User,
+    requires,
 )
 from dialcues_core.oauth import AccessTokens, is_access_token
 from dialcues_core.ports import (
@@ -223,9 +224,9 @@ class Accounts:
             self.repos.lines.add(line)
         return line
 
+    @requires(READ_LINES)
     def lines_of(self, principal: Principal) -> list[OutboundLine]:
         """Return the lines of the principal's organization (scope ``lines:read``)."""
-        principal.require(READ_LINES)
         return self.repos.lines.list_for_org(principal.organization_id)
 
     def list_lines(self, org_id: str) -> list[OutboundLine]:

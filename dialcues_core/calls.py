@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dialcues_core.model import WRITE_CALLS, Execution, ExecutionStatus, Principal
+from dialcues_core.model import WRITE_CALLS, Execution, ExecutionStatus, Principal, requires
 from dialcues_core.ports import CallRepository, Clock, LineRepository, NewExecution, Transactions
 from dialcues_core.services import ChangeListener, line_for, parse_line_id, require_object
 from dialcues_core.validation import (
@@ -56,6 +56,7 @@ class Calls:
         self.clock = clock
         self.listeners: list[ChangeListener] = listeners if listeners is not None else []
 
+    @requires(WRITE_CALLS)
     def place(self, principal: Principal, payload: Mapping[str, Any]) -> Execution:
         """Validate ``payload`` (``to``, ``message``, ``title``?, ``vapi_line_id``?) and queue it.
 
@@ -63,7 +64,6 @@ class Calls:
         ``validation_error``; without any line the organization gets ``missing_outbound_line``.
         Returns the execution: ``queued``, ``reminder_id`` None, ``attempt`` 1.
         """
-        principal.require(WRITE_CALLS)
         reader = FieldReader(require_object(payload), CALL_FIELDS)
         to = reader.read("to", parse_phone_number, required=True)
         message = reader.read("message", parse_message, required=True)

@@ -29,6 +29,7 @@ from dialcues_core.model import (
     RecurrenceRule,
     Reminder,
     ReminderStatus,
+    requires,
 )
 from dialcues_core.ports import (
     Clock,
@@ -103,9 +104,9 @@ class Reminders:
         self.listeners: list[ChangeListener] = []
 
     # ------------------------------------------------------------------ create
+    @requires(WRITE_REMINDERS)
     def create(self, principal: Principal, payload: Mapping[str, Any]) -> Reminder:
         """Validate ``payload`` (the contract's create fields) and schedule the reminder."""
-        principal.require(WRITE_REMINDERS)
         payload = require_object(payload)
         reader = FieldReader(payload, CREATE_FIELDS)
         title = reader.read("title", parse_title, required=True)
@@ -152,18 +153,18 @@ class Reminders:
         return line_for(self.repos.lines, principal, line_id)
 
     # ------------------------------------------------------------------ read
+    @requires(READ_REMINDERS)
     def get(self, principal: Principal, reminder_id: Any) -> Reminder:
         """Return the principal's reminder or raise ``not_found``."""
-        principal.require(READ_REMINDERS)
         rid = _parse_id(reminder_id, "reminder")
         reminder = self.repos.reminders.get(principal.user_id, rid)
         if reminder is None:
             raise ResourceNotFound("reminder", reminder_id)
         return reminder
 
+    @requires(READ_REMINDERS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
         """Return one page of the principal's reminders (query parameters as strings)."""
-        principal.require(READ_REMINDERS)
         reader = FieldReader(_single_values(params), REMINDER_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ReminderStatus))
         query = ReminderQuery(
@@ -179,11 +180,11 @@ class Reminders:
         return self.repos.reminders.list(principal.user_id, query)
 
     # ------------------------------------------------------------------ update
+    @requires(WRITE_REMINDERS)
     def update(
         self, principal: Principal, reminder_id: Any, payload: Mapping[str, Any]
     ) -> Reminder:
         """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
-        principal.require(WRITE_REMINDERS)
         payload = require_object(payload)
         rid = _parse_id(reminder_id, "reminder")
         if not payload:
@@ -199,9 +200,9 @@ class Reminders:
         return updated
 
     # ------------------------------------------------------------------ delete
+    @requires(WRITE_REMINDERS)
     def delete(self, principal: Principal, reminder_id: Any) -> None:
         """Delete the reminder for good; its executions stay listed."""
-        principal.require(WRITE_REMINDERS)
         rid = _parse_id(reminder_id, "reminder")
         with self.repos.transactions.atomic():
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
@@ -222,18 +223,18 @@ class Executions:
     def __init__(self, repos: ReminderRepositories):
         self.repos = repos
 
+    @requires(READ_EXECUTIONS)
     def get(self, principal: Principal, execution_id: Any) -> Execution:
         """Return the principal's execution or raise ``not_found``."""
-        principal.require(READ_EXECUTIONS)
         eid = _parse_id(execution_id, "execution")
         execution = self.repos.executions.get(principal.user_id, eid)
         if execution is None:
             raise ResourceNotFound("execution", execution_id)
         return execution
 
+    @requires(READ_EXECUTIONS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Execution]:
         """Return one page of the principal's executions, newest first."""
-        principal.require(READ_EXECUTIONS)
         reader = FieldReader(_single_values(params), EXECUTION_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ExecutionStatus))
         query = ExecutionQuery(

@@ -45,6 +45,7 @@ from dialcues_core.model import (
     Provider,
     Reminder,
     ReminderStatus,
+    requires,
 )
 from dialcues_core.ports import (
     Clock,
@@ -126,6 +127,7 @@ class Smoke:
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
 
+    @requires(WRITE_REMINDERS)
     async def run(
         self, principal: Principal, offload: Offload, payload: Any = MISSING
     ) -> list[SmokeStep]:
@@ -134,7 +136,6 @@ class Smoke:
         ``payload`` is the request body, if one was sent (``MISSING`` when none): it must be
         an object with no fields (a JSON ``null`` is a ``validation_error`` too).
         """
-        principal.require(WRITE_REMINDERS)
         if payload is not MISSING:
             FieldReader(require_object(payload), ()).raise_if_any()
         flow = _Flow(self, principal, offload)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
-from dialcues_core.model import READ_USAGE, Page, Principal
+from dialcues_core.model import READ_USAGE, Page, Principal, requires
 from dialcues_core.ports import Transactions
 from dialcues_core.validation import (
     MISSING,
@@ -146,9 +146,9 @@ class UsageLog:
             raise
         return len(batch)
 
+    @requires(READ_USAGE)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[UsageEvent]:
         """Return one page of the principal's user's events, newest first (``usage:read``)."""
-        principal.require(READ_USAGE)
         reader = FieldReader(_single_values(params), USAGE_QUERY)
         query = UsageQuery(
             date_from=_given(reader.read("date_from", parse_utc_bound)),

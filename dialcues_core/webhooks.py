@@ -19,7 +19,7 @@ from typing import Any
 
 from dialcues_core import keys
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
-from dialcues_core.model import MANAGE_WEBHOOKS, Page, Principal
+from dialcues_core.model import MANAGE_WEBHOOKS, Page, Principal, requires
 from dialcues_core.ports import Clock, Transactions
 from dialcues_core.validation import (
     MISSING,
@@ -87,9 +87,9 @@ class Webhooks:
         return parse_webhook_url(value, self.allow_private, self.resolve)
 
     # ------------------------------------------------------------------ create
+    @requires(MANAGE_WEBHOOKS)
     def create(self, principal: Principal, payload: Mapping[str, Any]) -> IssuedSecret:
         """Validate ``{"url", "events"}`` and subscribe; the secret is in the result only."""
-        principal.require(MANAGE_WEBHOOKS)
         reader = FieldReader(_object(payload), CREATE_FIELDS)
         url = reader.read("url", self._url, required=True)
         events = reader.read("events", parse_events, required=True)
@@ -116,30 +116,31 @@ class Webhooks:
         return IssuedSecret(subscription, secret)
 
     # ------------------------------------------------------------------ read
+    @requires(MANAGE_WEBHOOKS)
     def get(self, principal: Principal, subscription_id: Any) -> WebhookSubscription:
         """Return the principal's subscription or raise ``not_found``."""
-        principal.require(MANAGE_WEBHOOKS)
         with self.tx.atomic():
             return self._owned(principal, subscription_id)
 
+    @requires(MANAGE_WEBHOOKS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[WebhookSubscription]:
         """Return one page of the principal's subscriptions, oldest first."""
-        principal.require(MANAGE_WEBHOOKS)
         page, size = _paging(params)
         with self.tx.atomic():
             return self.repo.list(principal.user_id, page, size)
 
+    @requires(MANAGE_WEBHOOKS)
     def deliveries(
         self, principal: Principal, subscription_id: Any, params: Mapping[str, Any]
     ) -> Page[WebhookDelivery]:
         """Return one page of a subscription's delivery attempts, newest first."""
-        principal.require(MANAGE_WEBHOOKS)
         page, size = _paging(params)
         with self.tx.atomic():
             found = self._owned(principal, subscription_id)
             return self.repo.deliveries(found.id, page, size)
 
     # ------------------------------------------------------------------ change
+    @requires(MANAGE_WEBHOOKS)
     def update(
         self, principal: Principal, subscription_id: Any, payload: Mapping[str, Any]
     ) -> WebhookSubscription:
@@ -148,7 +149,6 @@ class Webhooks:
         Enabling a subscription (also one disabled automatically) clears its failing
         streak, so it gets three fresh days.
         """
-        principal.require(MANAGE_WEBHOOKS)
         payload = _object(payload)
         if not payload:
             raise ValidationFailed({}, "The request body must name at least one field to change.")
@@ -168,15 +168,15 @@ class Webhooks:
             self.repo.save(updated)
         return updated
 
+    @requires(MANAGE_WEBHOOKS)
     def delete(self, principal: Principal, subscription_id: Any) -> None:
         """Delete a subscription, its pending messages and its delivery log."""
-        principal.require(MANAGE_WEBHOOKS)
         with self.tx.atomic():
             self.repo.delete(self._owned(principal, subscription_id).id)
 
+    @requires(MANAGE_WEBHOOKS)
     def rotate_secret(self, principal: Principal, subscription_id: Any) -> IssuedSecret:
         """Issue a new secret; the current one keeps signing beside it for 24 hours."""
-        principal.require(MANAGE_WEBHOOKS)
         now, secret = self.clock.now(), new_secret()
         with self.tx.atomic():
             current = self._owned(principal, subscription_id)

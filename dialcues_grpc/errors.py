@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, Final, NamedTuple, TypeVar
 
 import grpc
@@ -163,14 +164,17 @@ Method = Callable[[S, Req, Any], Awaitable[Resp]]
 def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     """Wrap a unary servicer method so that every error aborts through the table.
 
-    Before the method runs, a request holding a NUL in any text field is refused
-    (:func:`dialcues_grpc.convert.refuse_nul`), after the admin check of an administration
-    RPC so that an unauthenticated caller still gets UNAUTHENTICATED first.
+    A request holding a NUL in any text field is refused
+    (:func:`dialcues_grpc.convert.refuse_nul`) before anything reads it: for an
+    administration RPC here, after the admin check; for a public one by the servicer's
+    ``who`` (through :data:`CURRENT_REQUEST`), after authentication and the scope check, so
+    the caller sees UNAUTHENTICATED or PERMISSION_DENIED first, as over REST.
     """
 
     @functools.wraps(method)
     async def wrapper(self: S, request: Req, context: Any) -> Resp:
         try:
+            CURRENT_REQUEST.set(request)
             _refuse_malformed(self, request, context)
             return await method(self, request, context)
         except grpc.aio.AbortError:
@@ -189,12 +193,23 @@ def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     return wrapper
 
 
+CURRENT_REQUEST: ContextVar[object | None] = ContextVar("current_request", default=None)
+"""The request of the RPC running in this task (a public servicer's ``who`` checks it)."""
+
+
 def _refuse_malformed(servicer: object, request: object, context: Any) -> None:
-    """Check the admin token (administration servicers), then refuse NUL in any text."""
+    """For an administration servicer: check the admin token, then refuse NUL in any text."""
     admin = getattr(servicer, "admin", None)
     if isinstance(admin, AdminAuth):
         admin.check(context)
-    convert.refuse_nul(request)
+        convert.refuse_nul(request)
+
+
+def refuse_malformed_request() -> None:
+    """Refuse the running RPC's request if it holds a NUL in any text (public servicers)."""
+    request = CURRENT_REQUEST.get()
+    if request is not None:
+        convert.refuse_nul(request)
 
 
 class TrailedStatus(NamedTuple):

@@ -3,7 +3,8 @@
 A servicer method converts its request as usual, then hands the core call and the response
 converter to :func:`idempotent`::
 
-    who, payload = await self.who(context), convert.create_reminder(request)
+    who = await self.who(context, self.dc.reminders.create)  # the scope first
+    payload = convert.create_reminder(request)
     effect = functools.partial(self.dc.reminders.create, who, payload)
     return await idempotent(self, context, request, who, effect, convert.reminder)
 

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from google.protobuf import empty_pb2
 
 from dialcues_core import Dialcues
-from dialcues_core.model import Principal
+from dialcues_core.model import Principal, check_scope
 from dialcues_core.offload import Offloader
 from dialcues_grpc import convert, paging
 from dialcues_grpc._pb.dialcues.v1 import (
@@ -35,7 +35,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     reminders_pb2_grpc,
 )
 from dialcues_grpc.auth import AdminAuth, ApiKeyAuth
-from dialcues_grpc.errors import translated
+from dialcues_grpc.errors import refuse_malformed_request, translated
 from dialcues_grpc.idempotency import idempotent
 
 P = ParamSpec("P")
@@ -52,9 +52,17 @@ class _Servicer:
         self.offloader = offloader
         self.auth = ApiKeyAuth(dc.authenticator, offloader)
 
-    async def who(self, context: Context) -> Principal:
-        """Return the principal of the call (or raise the core's auth error)."""
-        return await self.auth.principal(context)
+    async def who(self, context: Context, use_case: Callable[..., Any] | None = None) -> Principal:
+        """Return the principal of the call (or raise the core's auth error).
+
+        With ``use_case``, also check the scope it requires (the core's rule) before the
+        request is converted, so a credential lacking it is PERMISSION_DENIED whatever it sent.
+        """
+        who = await self.auth.principal(context)
+        if use_case is not None:
+            check_scope(who, use_case)
+        refuse_malformed_request()
+        return who
 
     async def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a synchronous core call on the offloader."""
@@ -78,7 +86,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.CreateReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Schedule a reminder."""
-        who, payload = await self.who(context), convert.create_reminder(request)
+        who = await self.who(context, self.dc.reminders.create)
+        payload = convert.create_reminder(request)
         effect = functools.partial(self.dc.reminders.create, who, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
 
@@ -87,7 +96,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.GetReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Return one of the caller's reminders."""
-        who, rid = await self.who(context), convert.object_id(request)
+        who = await self.who(context, self.dc.reminders.get)
+        rid = convert.object_id(request)
         return convert.reminder(await self.run(self.dc.reminders.get, who, rid))
 
     @translated
@@ -95,7 +105,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.ListRemindersRequest, context: Context
     ) -> reminders_pb2.ListRemindersResponse:
         """Return one page of the caller's reminders."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.reminders.list)
         params, token = convert.reminder_query(request)
         params = paging.apply_token("reminders", params, token)
         found = await self.run(self.dc.reminders.list, who, params)
@@ -106,7 +116,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.UpdateReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Change the masked fields of a reminder."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.reminders.update)
         rid, payload = convert.update_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -116,7 +126,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.PauseReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Pause a reminder."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.reminders.update)
         rid, payload = convert.pause_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -126,7 +136,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.ResumeReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Resume a paused reminder."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.reminders.update)
         rid, payload = convert.resume_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -136,7 +146,8 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.DeleteReminderRequest, context: Context
     ) -> empty_pb2.Empty:
         """Delete a reminder for good."""
-        who, rid = await self.who(context), convert.object_id(request)
+        who = await self.who(context, self.dc.reminders.delete)
+        rid = convert.object_id(request)
         effect = functools.partial(self.dc.reminders.delete, who, rid)
         return await idempotent(self, context, request, who, effect, lambda _: convert.empty())
 
@@ -149,7 +160,7 @@ class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer)
         self, request: executions_pb2.ListExecutionsRequest, context: Context
     ) -> executions_pb2.ListExecutionsResponse:
         """Return one page of the caller's executions, newest first."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.executions.list)
         params, token = convert.execution_query(request)
         params = paging.apply_token("executions", params, token)
         found = await self.run(self.dc.executions.list, who, params)
@@ -160,7 +171,8 @@ class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer)
         self, request: executions_pb2.GetExecutionRequest, context: Context
     ) -> executions_pb2.Execution:
         """Return one of the caller's executions."""
-        who, eid = await self.who(context), convert.object_id(request)
+        who = await self.who(context, self.dc.executions.get)
+        eid = convert.object_id(request)
         return convert.execution(await self.run(self.dc.executions.get, who, eid))
 
 
@@ -172,7 +184,7 @@ class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
         self, request: lines_pb2.ListLinesRequest, context: Context
     ) -> lines_pb2.ListLinesResponse:
         """Return the caller's organization's lines."""
-        who = await self.who(context)
+        who = await self.who(context, self.dc.accounts.lines_of)
         return convert.lines(await self.run(self.dc.accounts.lines_of, who))
 
 

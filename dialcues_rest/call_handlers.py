@@ -29,9 +29,10 @@ def _placed(execution: Execution) -> web.Response:
 
 async def place_call(request: web.Request) -> web.Response:
     """``POST /calls``: queue a call now (201 with the execution, ``queued``)."""
-    no_query(request)
-    who, payload = principal(request), await json_body(request)
     dc = request.app[DIALCUES]
+    who = principal(request, dc.calls.place)
+    no_query(request)
+    payload = await json_body(request)
     return await idempotent(request, functools.partial(dc.calls.place, who, payload), _placed)
 
 
@@ -41,12 +42,13 @@ async def run_smoke(request: web.Request) -> web.Response:
     The body may be empty or ``{}``; any field in it is a ``validation_error``. An
     ``Idempotency-Key`` is checked like everywhere else, but never replays.
     """
+    smoke = request.app[DIALCUES].smoke
+    who = principal(request, smoke.run)
     no_query(request)
     key = request.headers.get(KEY_HEADER)
     if key is not None:
         validate_key(key)
-    who = principal(request)
     raw = (await request.read()).strip()
     payload = await json_body(request) if raw else MISSING  # a JSON null is a body too
-    steps = await request.app[DIALCUES].smoke.run(who, request.app[OFFLOADER].run, payload)
+    steps = await smoke.run(who, request.app[OFFLOADER].run, payload)
     return reply(schemas.smoke(steps))

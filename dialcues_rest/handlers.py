@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
 
 from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
-from dialcues_core.model import Principal
+from dialcues_core.model import Principal, check_scope
 from dialcues_core.services import require_object
 from dialcues_core.validation import FieldReader
 from dialcues_rest import schemas
@@ -29,11 +30,19 @@ Query = dict[str, str | list[str]]
 
 
 # ----------------------------------------------------------------------------- parsing
-def principal(request: web.Request) -> Principal:
-    """Return the request's principal (set by the auth middleware)."""
+def principal(request: web.Request, use_case: Callable[..., Any] | None = None) -> Principal:
+    """Return the request's principal (set by the auth middleware).
+
+    With ``use_case``, also check the scope it requires (the core's rule): a handler that
+    parses its query or body before the core call asks first, so a credential lacking the
+    scope gets ``insufficient_scope`` whatever it sent.
+    """
     if PRINCIPAL not in request:  # a public path reached a private handler: never anonymously
         raise MissingCredentials()
-    return request[PRINCIPAL]
+    who = request[PRINCIPAL]
+    if use_case is not None:
+        check_scope(who, use_case)
+    return who
 
 
 def query_params(request: web.Request) -> Query:
@@ -139,9 +148,10 @@ async def get_api_health(request: web.Request) -> web.Response:
 # ----------------------------------------------------------------------------- reminders
 async def create_reminder(request: web.Request) -> web.Response:
     """``POST /reminders``: schedule a reminder (201)."""
-    no_query(request)
-    who, payload = principal(request), await json_body(request)
     dc = request.app[DIALCUES]
+    who = principal(request, dc.reminders.create)
+    no_query(request)
+    payload = await json_body(request)
     return await idempotent(
         request,
         functools.partial(dc.reminders.create, who, payload),
@@ -160,17 +170,19 @@ async def list_reminders(request: web.Request) -> web.Response:
 
 async def get_reminder(request: web.Request) -> web.Response:
     """``GET /reminders/{id}``: one of the user's reminders."""
-    no_query(request)
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    found = await request.app[OFFLOADER].run(dc.reminders.get, principal(request), rid)
+    who = principal(request, dc.reminders.get)
+    no_query(request)
+    found = await request.app[OFFLOADER].run(dc.reminders.get, who, rid)
     return reply(schemas.reminder(found))
 
 
 async def update_reminder(request: web.Request) -> web.Response:
     """``PATCH /reminders/{id}``: edit, pause, resume or revive a reminder."""
-    no_query(request)
-    who, payload = principal(request), await json_body(request)
     dc, rid = request.app[DIALCUES], request.match_info["id"]
+    who = principal(request, dc.reminders.update)
+    no_query(request)
+    payload = await json_body(request)
     return await idempotent(
         request,
         functools.partial(dc.reminders.update, who, rid, payload),
@@ -180,12 +192,13 @@ async def update_reminder(request: web.Request) -> web.Response:
 
 async def delete_reminder(request: web.Request) -> web.Response:
     """``DELETE /reminders/{id}``: delete for good (204, empty body)."""
+    dc, rid = request.app[DIALCUES], request.match_info["id"]
+    who = principal(request, dc.reminders.delete)
     no_query(request)
     await no_fields(request)
-    dc, rid = request.app[DIALCUES], request.match_info["id"]
     return await idempotent(
         request,
-        functools.partial(dc.reminders.delete, principal(request), rid),
+        functools.partial(dc.reminders.delete, who, rid),
         lambda _: web.Response(status=204),
     )
 
@@ -202,15 +215,17 @@ async def list_executions(request: web.Request) -> web.Response:
 
 async def get_execution(request: web.Request) -> web.Response:
     """``GET /executions/{id}``: one of the user's call attempts."""
-    no_query(request)
     dc, eid = request.app[DIALCUES], request.match_info["id"]
-    found = await request.app[OFFLOADER].run(dc.executions.get, principal(request), eid)
+    who = principal(request, dc.executions.get)
+    no_query(request)
+    found = await request.app[OFFLOADER].run(dc.executions.get, who, eid)
     return reply(schemas.execution(found))
 
 
 async def list_lines(request: web.Request) -> web.Response:
     """``GET /lines``: the organization's outbound lines."""
-    no_query(request)
     dc = request.app[DIALCUES]
-    found = await request.app[OFFLOADER].run(dc.accounts.lines_of, principal(request))
+    who = principal(request, dc.accounts.lines_of)
+    no_query(request)
+    found = await request.app[OFFLOADER].run(dc.accounts.lines_of, who)
     return reply(schemas.lines(found))

@@ -4,9 +4,10 @@ A mutating handler parses its request as usual, then hands the core call and its
 to :func:`idempotent`::
 
     async def create_reminder(request):
-        no_query(request)
-        who, payload = principal(request), await json_body(request)
         dc = request.app[DIALCUES]
+        who = principal(request, dc.reminders.create)  # the scope first
+        no_query(request)
+        payload = await json_body(request)
         return await idempotent(
             request,
             functools.partial(dc.reminders.create, who, payload),

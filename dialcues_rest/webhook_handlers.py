@@ -37,9 +37,11 @@ def _deleted(_: None) -> web.Response:
 
 async def create_subscription(request: web.Request) -> web.Response:
     """``POST /webhooks/subscriptions``: subscribe (201, with the secret shown once)."""
+    webhooks = request.app[DIALCUES].webhooks
+    who = principal(request, webhooks.create)
     no_query(request)
-    who, payload = principal(request), await json_body(request)
-    effect = functools.partial(request.app[DIALCUES].webhooks.create, who, payload)
+    payload = await json_body(request)
+    effect = functools.partial(webhooks.create, who, payload)
     return await idempotent(request, effect, _created)
 
 
@@ -54,37 +56,41 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 async def get_subscription(request: web.Request) -> web.Response:
     """``GET /webhooks/subscriptions/{id}``: one of the user's subscriptions."""
-    no_query(request)
     dc, sid = request.app[DIALCUES], request.match_info["id"]
-    found = await request.app[OFFLOADER].run(dc.webhooks.get, principal(request), sid)
+    who = principal(request, dc.webhooks.get)
+    no_query(request)
+    found = await request.app[OFFLOADER].run(dc.webhooks.get, who, sid)
     return reply(ws.subscription(found))
 
 
 async def update_subscription(request: web.Request) -> web.Response:
     """``PATCH /webhooks/subscriptions/{id}``: change ``url``, ``events`` or ``enabled``."""
-    no_query(request)
-    who, payload = principal(request), await json_body(request)
     dc, sid = request.app[DIALCUES], request.match_info["id"]
+    who = principal(request, dc.webhooks.update)
+    no_query(request)
+    payload = await json_body(request)
     effect = functools.partial(dc.webhooks.update, who, sid, payload)
     return await idempotent(request, effect, _updated)
 
 
 async def delete_subscription(request: web.Request) -> web.Response:
     """``DELETE /webhooks/subscriptions/{id}``: unsubscribe (204)."""
+    dc, sid = request.app[DIALCUES], request.match_info["id"]
+    who = principal(request, dc.webhooks.delete)
     no_query(request)
     await no_fields(request)
-    dc, sid = request.app[DIALCUES], request.match_info["id"]
-    effect = functools.partial(dc.webhooks.delete, principal(request), sid)
+    effect = functools.partial(dc.webhooks.delete, who, sid)
     return await idempotent(request, effect, _deleted)
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
     """``POST /webhooks/subscriptions/{id}/rotate-secret``: a new secret (the old one signs
     beside it for 24 hours). The body may be empty or ``{}``; any field in it is refused."""
+    dc, sid = request.app[DIALCUES], request.match_info["id"]
+    who = principal(request, dc.webhooks.rotate_secret)
     no_query(request)
     await no_fields(request)
-    dc, sid = request.app[DIALCUES], request.match_info["id"]
-    effect = functools.partial(dc.webhooks.rotate_secret, principal(request), sid)
+    effect = functools.partial(dc.webhooks.rotate_secret, who, sid)
     return await idempotent(request, effect, _rotated)
 
 

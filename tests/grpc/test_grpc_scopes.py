@@ -16,13 +16,14 @@ from typing import Any
 import grpc
 import pytest
 from conftest import Tenant
-from google.protobuf import descriptor_pool, field_mask_pb2
+from google.protobuf import descriptor_pool, field_mask_pb2, timestamp_pb2
 from grpc_support import Server, add_execution, failure, local, reminder_request
 
 from dialcues_core import Dialcues
 from dialcues_core.model import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import (
     calls_pb2,
+    common_pb2,
     executions_pb2,
     identity_pb2,
     lines_pb2,
@@ -222,13 +223,21 @@ MALFORMED = {
     ),
     "ExecutionService/ListExecutions": E.ListExecutionsRequest(page_token="zzz"),
     "UsageService/ListUsageEvents": usage_pb2.ListUsageEventsRequest(page_token="zzz"),
+    "ReminderService/CreateReminder": reminder_request(
+        scheduled_at=common_pb2.TimeInput(instant=timestamp_pb2.Timestamp(nanos=-1))
+    ),
+    "CallService/PlaceCall": calls_pb2.PlaceCallRequest(
+        to="+14155552671", message="Now", request_id="x" * 300
+    ),
+    "WebhookService/DeleteWebhookSubscription": W.DeleteWebhookSubscriptionRequest(
+        id="whsub_x", request_id="x" * 300
+    ),
+    "WebhookService/GetWebhookSubscription": W.GetWebhookSubscriptionRequest(id="whsub_\x00"),
 }
-"""Requests the gRPC edge refuses before the core runs (unknown mask path, foreign token)."""
+"""Requests the gRPC edge refuses before the core runs (unknown mask path, foreign token,
+out-of-range timestamp, over-long ``request_id``)."""
 
 
-@pytest.mark.xfail(
-    strict=True, reason="product bug: the gRPC edge validates masks and page tokens first"
-)
 @pytest.mark.parametrize("rpc", sorted(MALFORMED))
 async def test_the_scope_is_checked_before_the_request_is_validated(
     server: Server, dc: Dialcues, tenant: Tenant, rpc: str
@@ -241,3 +250,11 @@ async def test_the_scope_is_checked_before_the_request_is_validated(
         "insufficient_scope",
         {"scope": scope},
     )
+
+
+async def test_an_unauthenticated_call_with_a_nul_is_unauthenticated_first(server: Server) -> None:
+    request = W.GetWebhookSubscriptionRequest(id="whsub_\x00")
+    error = await invoke(
+        server, "dc_live_not_a_key", "WebhookService/GetWebhookSubscription", request
+    )
+    assert error is not None and error.code() == grpc.StatusCode.UNAUTHENTICATED
