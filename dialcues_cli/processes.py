@@ -7,16 +7,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from dialcues_cli.demo import DemoTenant, seed_demo
 from dialcues_core import Dialcues
 from dialcues_core.config import Settings
+from dialcues_core.errors import ValidationFailed
 from dialcues_core.offload import Offloader
 
 Common = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 log = logging.getLogger("dialcues")
+T = TypeVar("T")
 USAGE_FLUSH_SECONDS = 5.0
 IDEMPOTENCY_SWEEP_SECONDS = 60.0
 
@@ -67,11 +69,16 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     offloader = dc.offloader()
     app = create_app(dc, offloader, dispatching=dispatch)
     add_provider_routes(app, dc.attempts(), offloader)
-    runner = await start_rest(app, settings.host, settings.rest_port)
+    runner = await _bound("rest_port", start_rest(app, settings.host, settings.rest_port))
     log.info("REST API on http://%s:%d/api/public/v1", settings.host, settings.rest_port)
-    grpc_server, grpc_port = await start_grpc(
-        dc, offloader, settings.host, settings.grpc_port, settings.admin_token
-    )
+    try:
+        grpc_server, grpc_port = await _bound(
+            "grpc_port",
+            start_grpc(dc, offloader, settings.host, settings.grpc_port, settings.admin_token),
+        )
+    except BaseException:
+        await runner.cleanup()
+        raise
     log.info("gRPC on %s:%d", settings.host, grpc_port)
     if demo is not None:
         print(demo.banner(settings), flush=True)
@@ -80,6 +87,14 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     await grpc_server.stop(5)
     await runner.cleanup()
     offloader.shutdown()
+
+
+async def _bound(setting: str, starting: Awaitable[T]) -> T:
+    """Await a server's start; a port that cannot be bound is a one-line ``validation_error``."""
+    try:
+        return await starting
+    except (OSError, OverflowError, RuntimeError) as exc:
+        raise ValidationFailed.one(setting, f"cannot be bound ({exc})") from None
 
 
 async def _work(dc: Dialcues) -> None:

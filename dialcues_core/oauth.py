@@ -63,8 +63,13 @@ DEFAULT_TOKEN_LIFETIME = 3600
 
 _NAME_LIMIT = 255
 
+EXPIRED_TOKENS_KEPT = timedelta(days=1)
+"""How long an expired token is kept to answer ``token_expired`` rather than unknown."""
+
 
 # ----------------------------------------------------------------------------- formats
+
+
 def _random_base62(length: int) -> str:
     return "".join(secrets.choice(keys.BASE62_ALPHABET) for _ in range(length))
 
@@ -199,9 +204,14 @@ class OAuth:
 
         At once in this process; within the token cache's lifetime in every other.
         """
+        now = self.clock.now()
         with self.repos.transactions.atomic():
             self.get_client(client_id)
-            self.repos.clients.revoke(client_id, self.clock.now())
+            self.repos.clients.revoke(client_id, now)
+            # Its tokens can never work again: every one expires before this bound.
+            self.repos.tokens.purge_expired(
+                client_id, now + timedelta(seconds=self.token_lifetime + 1)
+            )
         self.tokens.forget_client(client_id)
         return self.get_client(client_id)
 
@@ -225,7 +235,9 @@ class OAuth:
             expires_at=now + timedelta(seconds=self.token_lifetime),
         )
         with self.repos.transactions.atomic():
-            self.repos.tokens.purge_expired(client.id, now)
+            # Tokens expired for a day go; younger ones stay, so that a worker still holding
+            # one is told ``token_expired`` (not ``invalid_api_key``) after a refresh.
+            self.repos.tokens.purge_expired(client.id, now - EXPIRED_TOKENS_KEPT)
             self.repos.tokens.add(token)
         return IssuedToken(raw, self.token_lifetime, " ".join(granted))
 

@@ -150,7 +150,12 @@ async def start_grpc(
     usage event: :mod:`dialcues_grpc.platform`). Stop it with ``await server.stop(grace)``.
     """
     public = [name for _register, name in PUBLIC_SERVICES.values()]
-    server = grpc.aio.server(interceptors=[PlatformInterceptor(dc, offloader, public)])
+    # gRPC sets SO_REUSEPORT by default: a second server on a busy port would then share it
+    # silently (the kernel splitting calls between two databases). Refuse instead.
+    server = grpc.aio.server(
+        interceptors=[PlatformInterceptor(dc, offloader, public)],
+        options=[("grpc.so_reuseport", 0)],
+    )
     names = add_services(server, dc, offloader, admin_token)
     health = DatabaseHealth(dc.ping, offloader, names)
     await health.refresh()

@@ -120,9 +120,11 @@ def parse_form(raw: bytes) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         raise OAuthError("invalid_request", "The body is not valid UTF-8 form data.") from None
     form: dict[str, str] = {}
+    seen: set[str] = set()
     for name, value in pairs:
-        if name in form and name in _SINGLE:
+        if name in seen and name in _SINGLE:
             raise OAuthError("invalid_request", f"The {name} parameter is repeated.")
+        seen.add(name)
         if value != "":
             form[name] = value
     return form

@@ -183,14 +183,31 @@ def test_a_revoked_client_gets_no_token(dc: Dialcues, client: IssuedClient) -> N
         dc.oauth.issue_token(client.client_id, client.client_secret)
 
 
-def test_expired_tokens_of_a_client_are_purged_when_it_gets_a_new_one(
+def test_tokens_expired_for_a_day_are_purged_when_the_client_gets_a_new_one(
     dc: Dialcues, clock: FakeClock, client: IssuedClient
 ) -> None:
     dc.oauth.issue_token(client.client_id, client.client_secret)
-    clock.advance(3601)
+    clock.advance(3600 + 86_401)
     fresh = dc.oauth.issue_token(client.client_id, client.client_secret)
     digest = hashlib.sha256(fresh.access_token.encode()).hexdigest()
     assert [r.token_hash for r in AccessTokenRow.select()] == [digest]
+
+
+def test_a_token_that_just_expired_stays_token_expired_after_a_refresh(
+    dc: Dialcues, clock: FakeClock, client: IssuedClient
+) -> None:
+    old = dc.oauth.issue_token(client.client_id, client.client_secret)
+    clock.advance(3601)
+    dc.oauth.issue_token(client.client_id, client.client_secret)
+    with pytest.raises(TokenExpired):
+        dc.authenticate(old.access_token)
+
+
+def test_revoking_a_client_deletes_its_tokens(dc: Dialcues, client: IssuedClient) -> None:
+    dc.oauth.issue_token(client.client_id, client.client_secret)
+    dc.oauth.issue_token(client.client_id, client.client_secret)
+    dc.oauth.revoke_client(client.client_id)
+    assert AccessTokenRow.select().count() == 0
 
 
 # ----------------------------------------------------------------------------- authentication

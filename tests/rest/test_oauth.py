@@ -118,6 +118,22 @@ async def test_undecodable_basic_credentials_are_invalid_client(anon: Api) -> No
     assert reply.headers["WWW-Authenticate"].startswith("Basic ")
 
 
+@pytest.mark.parametrize("scopes", [("", "calls:write"), ("calls:write", "")])
+async def test_a_repeated_parameter_is_refused_even_when_one_is_blank(
+    anon: Api, client: IssuedClient, scopes: tuple[str, str]
+) -> None:
+    body = "&".join(
+        [
+            "grant_type=client_credentials",
+            f"client_id={client.client_id}",
+            f"client_secret={client.client_secret}",
+            *(f"scope={s}" for s in scopes),
+        ]
+    )
+    reply = await anon.post(TOKEN_PATH, data=body.encode(), headers=FORM)
+    assert_oauth_error(reply, 400, "invalid_request")
+
+
 async def test_non_ascii_basic_credentials_are_invalid_client(anon: Api) -> None:
     headers = {**FORM, "Authorization": "Basic \u00e9t\u00e9"}
     reply = await token_call(anon, {"grant_type": "client_credentials"}, headers)
