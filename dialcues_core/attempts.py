@@ -8,7 +8,7 @@ the stored one is ignored).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialcues_core import scheduling
@@ -193,17 +193,23 @@ class Attempts:
             line = _line(lines, e.line_id, e.organization_id)
             if line is not None and not budget.admit(e.organization_id, line):
                 continue
-            self.store.start_executions([e.id], now, now + self.lease)
+            self.store.start_executions([(e.id, line.id if line else None)], now, now + self.lease)
             if line is None:
                 self._finish_all([_no_line(e.id, now)], now)
                 continue
-            claimed.append(Claimed(e, line, providers.get(e.organization_id)))
+            started = replace(e, line_id=line.id)
+            claimed.append(Claimed(started, line, providers.get(e.organization_id)))
         self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
         return claimed
 
     def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
-        """Record a queued attempt found past the grace window as missed; tell if it was."""
-        occurrence = attempted.scheduled_at if attempted is not None else e.scheduled_for
+        """Record a queued attempt found past the grace window as missed; tell if it was.
+
+        Lateness counts from the time the execution was queued for (``due_at``): a call placed
+        now is due at once, and a provider's throttle (429) moves it to its ``Retry-After``,
+        which is a wait, not a missed occurrence.
+        """
+        occurrence = e.due_at or (attempted.scheduled_at if attempted else e.scheduled_for)
         if not scheduling.is_missed(occurrence, now, self.settings.grace_seconds):
             return False
         missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)

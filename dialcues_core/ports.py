@@ -337,6 +337,8 @@ class LiveExecution:
     scheduled_for: datetime
     executed_at: datetime | None
     call_id: str | None
+    due_at: datetime | None = None
+    """When a ``queued`` execution is due (placed, or requeued after a throttle); else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,8 +377,13 @@ class DispatchStore(Protocol):
         """Insert executions; return their ids in the same order."""
         ...
 
-    def start_executions(self, ids: list[int], now: datetime, lease_until: datetime) -> None:
-        """Mark queued executions ``in_progress`` with a lease."""
+    def start_executions(
+        self, starts: list[tuple[int, str | None]], now: datetime, lease_until: datetime
+    ) -> None:
+        """Mark queued executions ``in_progress`` with a lease: (execution id, line id dialed).
+
+        A line id of None keeps the execution's line.
+        """
         ...
 
     def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
@@ -444,7 +451,11 @@ class CallRepository(Protocol):
 
 
 class SmokeStore(Protocol):
-    """The agent smoke flow's clean-up of its temporary rows; the caller holds the transaction."""
+    """The agent smoke flow's temporary rows; the caller holds the transaction."""
+
+    def add_line(self, line: OutboundLine) -> None:
+        """Store the flow's temporary line, which no other call or reminder can pick or see."""
+        ...
 
     def discard(self, user_id: str, reminder_id: int | None, line_id: str | None) -> None:
         """Delete the user's reminder with all its executions, and the line, in any state."""

@@ -4,7 +4,8 @@ Steps, in order (each reported with its duration and result):
 
 ``create_line``
     a temporary *simulated* outbound line in the caller's organization (never a provider
-    line, never the default), so no real call can be placed;
+    line, never the default), so no real call can be placed; stored as ``temporary``, it is
+    never listed, named or picked as a fallback by anything but the smoke reminder;
 ``create_reminder``
     a one-off reminder of the caller's user, due now on that line, to a fictional number
     (``+1 202 555 0100``: 555-0100…0199 are reserved for fiction; the simulated dialer
@@ -210,7 +211,7 @@ class _Flow:
             is_default=False,
             created_at=self.smoke.clock.now(),
         )
-        await self.offload(self._write, self.repos.lines.add, line)
+        await self.offload(self._write, self.repos.store.add_line, line)
         self.line = line
         return f"simulated line {line.id}"
 

@@ -36,7 +36,7 @@ def ok_json(db: Path, *args: str) -> Any:
 
 
 def test_migrate_prints_the_schema_version(tmp_path: Path) -> None:
-    assert ok_json(tmp_path / "d.db", "migrate") == {"version": 6}
+    assert ok_json(tmp_path / "d.db", "migrate") == {"version": 7}
 
 
 def test_admin_commands_create_a_working_tenant(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dialcues_core.adapters.peewee.repositories import execution_from_row
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
-from dialcues_core.model import Execution, ExecutionStatus
+from dialcues_core.model import Execution, ExecutionStatus, OutboundLine
 from dialcues_core.ports import NewExecution
 
 
@@ -35,7 +35,21 @@ class PeeweeCallRepository:
 
 
 class PeeweeSmokeStore:
-    """Removes the agent smoke flow's temporary reminder, its executions and its line."""
+    """Adds the agent smoke flow's temporary line; removes it with the reminder and executions."""
+
+    def add_line(self, line: OutboundLine) -> None:
+        """Store ``line`` as temporary: no line look-up, list or default ever returns it."""
+        LineRow.create(
+            id=line.id,
+            organization=line.organization_id,
+            provider=line.provider.value,
+            provider_line_id=line.provider_line_id,
+            phone_number=line.phone_number,
+            label=line.label,
+            is_default=False,
+            created_at=line.created_at,
+            temporary=True,
+        )
 
     def discard(self, user_id: str, reminder_id: int | None, line_id: str | None) -> None:
         """Delete the user's reminder with its executions, then the line (any state)."""

@@ -134,6 +134,14 @@ def _seed_sequence(db: pw.Database, table: str, highest: int) -> None:
         db.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (highest, table))
 
 
+def _v7_temporary_lines(db: pw.Database) -> None:
+    """Add ``outbound_lines.temporary`` (the smoke flow's line), unless v1 already created it."""
+    if any(c.name == "temporary" for c in db.get_columns("outbound_lines")):
+        return
+    kind = "BOOLEAN NOT NULL DEFAULT FALSE" if is_postgres(db) else "INTEGER NOT NULL DEFAULT 0"
+    db.execute_sql(f"ALTER TABLE outbound_lines ADD COLUMN temporary {kind}")
+
+
 def _schema_sql(db: pw.Database, kind: str, table: str) -> list[str]:
     """Return the ``CREATE`` statements of one kind (table, index) SQLite keeps for ``table``.
 
@@ -154,6 +162,7 @@ MIGRATIONS: list[Callable[[pw.Database], None]] = [
     _v4_oauth_clients,
     _v5_webhooks,
     _v6_ids_never_reused,
+    _v7_temporary_lines,
 ]
 
 

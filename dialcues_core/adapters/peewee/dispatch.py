@@ -40,7 +40,7 @@ _PROVIDER_COLS = (
 )
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
-    "to_number, message, scheduled_for, executed_at, call_id"
+    "to_number, message, scheduled_for, executed_at, call_id, due_at"
 )
 
 
@@ -148,12 +148,14 @@ class PeeweeDispatchStore:
         )
         return sorted(row[0] for row in cursor.fetchall())
 
-    def start_executions(self, ids: list[int], now: datetime, lease_until: datetime) -> None:
-        """Mark queued executions in progress with a lease."""
+    def start_executions(
+        self, starts: list[tuple[int, str | None]], now: datetime, lease_until: datetime
+    ) -> None:
+        """Mark queued executions in progress with a lease, on the line they are dialed from."""
         self._many(
             "UPDATE executions SET status = 'in_progress', executed_at = ?, lease_until = ?,"
-            " due_at = NULL WHERE id = ?",
-            [(to_ms(now), to_ms(lease_until), i) for i in ids],
+            " due_at = NULL, line_id = COALESCE(?, line_id) WHERE id = ?",
+            [(to_ms(now), to_ms(lease_until), line_id, i) for i, line_id in starts],
         )
 
     def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
@@ -207,14 +209,18 @@ class PeeweeDispatchStore:
 
     # ------------------------------------------------------------------ lookups
     def lines_of(self, org_ids: set[str]) -> dict[str, list[OutboundLine]]:
-        """Return each organization's lines, default first."""
+        """Return each organization's lines, default first, temporary (smoke) lines last.
+
+        A temporary line is loaded so the smoke reminder naming it dials on it; being last, it
+        is the fallback of no other reminder while the organization has a lasting line.
+        """
         found: dict[str, list[OutboundLine]] = {org: [] for org in org_ids}
         if not org_ids:
             return found
         marks = ",".join("?" * len(org_ids))
         cursor = self._sql(
             f"SELECT {_LINE_COLS} FROM outbound_lines WHERE organization_id IN ({marks})"
-            " ORDER BY is_default DESC, created_at, id",
+            " ORDER BY temporary, is_default DESC, created_at, id",
             sorted(org_ids),
         )
         for row in cursor.fetchall():
@@ -378,4 +384,5 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         scheduled_for=from_ms(row[10]),
         executed_at=from_ms(row[11]) if row[11] is not None else None,
         call_id=row[12],
+        due_at=from_ms(row[13]) if row[13] is not None else None,
     )

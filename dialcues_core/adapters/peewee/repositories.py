@@ -275,17 +275,19 @@ class PeeweeLineRepository:
             )
 
     def get(self, org_id: str, line_id: str) -> OutboundLine | None:
-        """Return the organization's line or None."""
-        row = LineRow.get_or_none((LineRow.id == line_id) & (LineRow.organization == org_id))
+        """Return the organization's line or None (never a temporary line)."""
+        row = LineRow.get_or_none(
+            (LineRow.id == line_id) & (LineRow.organization == org_id) & _LASTING
+        )
         return _line(row) if row else None
 
     def list_for_org(self, org_id: str) -> list[OutboundLine]:
-        """Return the organization's lines, oldest first."""
-        rows = LineRow.select().where(LineRow.organization == org_id)
+        """Return the organization's lines, oldest first (temporary lines left out)."""
+        rows = LineRow.select().where((LineRow.organization == org_id) & _LASTING)
         return [_line(r) for r in rows.order_by(LineRow.created_at, LineRow.id)]
 
     def default_for(self, org_id: str) -> OutboundLine | None:
-        """Return the default line, else the oldest line, else None (a prepared statement)."""
+        """Return the default line, else the oldest line, else None (never a temporary line)."""
         row = _DEFAULT_LINE.first(org_id)
         return _line(SimpleNamespace(**row)) if row else None
 
@@ -294,7 +296,7 @@ class PeeweeLineRepository:
         with LineRow._meta.database.atomic():
             deleted = (
                 LineRow.delete()
-                .where((LineRow.id == line_id) & (LineRow.organization == org_id))
+                .where((LineRow.id == line_id) & (LineRow.organization == org_id) & _LASTING)
                 .execute()
             )
             if deleted:
@@ -314,10 +316,13 @@ class PeeweeLineRepository:
         return True
 
 
+_LASTING = LineRow.temporary == False  # noqa: E712 (SQL, not Python)
+"""Lines other than the smoke flow's temporary one (the only lines callers can see or pick)."""
+
 _DEFAULT_LINE = PreparedSelect(
     lambda org_id: (
         LineRow.select()
-        .where(LineRow.organization == org_id)
+        .where((LineRow.organization == org_id) & _LASTING)
         .order_by(LineRow.is_default.desc(), LineRow.created_at, LineRow.id)
         .limit(1)
     ),

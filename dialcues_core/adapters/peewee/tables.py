@@ -144,6 +144,8 @@ class LineRow(BaseRow):
     label = pw.CharField(max_length=255, null=True)
     is_default = pw.BooleanField(default=False)
     created_at = InstantField()
+    temporary = pw.BooleanField(default=False)
+    """The agent smoke flow's line: used only by its own reminder, never listed or picked."""
 
     class Meta:
         table_name = "outbound_lines"
