@@ -273,7 +273,7 @@ class Dispatcher:
             return
         except ProviderError as exc:
             log.warning("create of execution %s is unknown (%s); reconciling", eid, exc)
-            await self._reconcile(claim, request)
+            await self._reconcile(claim, request, conclusive=False)
             return
         self.dialed += 1
         if claim.line.provider is Provider.SIMULATED:
@@ -284,10 +284,16 @@ class Dispatcher:
         return Finished(eid, ExecutionStatus.FAILED, retry, self.clock.now(), error_message=message)
 
     # ------------------------------------------------------------------ reconciling
-    async def _reconcile(self, claim: Claimed, request: CallRequest) -> bool:
+    async def _reconcile(
+        self, claim: Claimed, request: CallRequest, conclusive: bool = True
+    ) -> bool:
         """Find out what became of an attempt by asking the provider; never redial here.
 
-        Return whether the call is still in the air (its lease should be extended).
+        Return whether the call is still in the air (its lease should be extended). Right
+        after a create whose outcome is unknown (``conclusive=False``), "no such call" proves
+        nothing yet — the provider may still be creating it — so the attempt keeps its lease
+        and is judged when the lease ends (``reconcile_expired``): redialing on an early "not
+        found" could call the person twice.
         """
         dialer = self.dialers[claim.line.provider]
         e = claim.execution
@@ -301,7 +307,8 @@ class Dispatcher:
             log.warning("reconciling execution %s failed (%s); the lease will retry", e.id, exc)
             return False
         if found is None:
-            self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
+            if conclusive:
+                self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
             return False
         if found.is_final:
             self.recorder.event(e.id, found)

@@ -118,13 +118,23 @@ async def test_create_answered_500_but_placed_is_reconciled_not_redialed(sqlite_
 
 
 async def test_create_answered_500_and_not_placed_fails_then_retries(sqlite_url: str) -> None:
-    async with running_stack(sqlite_url) as stack:
+    async with running_stack(sqlite_url, lease_seconds=2) as stack:
         stack.vapi.fail_next(Failure.ERROR_500)
         reminder = await create(stack)
         await settled(stack, reminder["id"], "completed")
         statuses = [e["status"] for e in await executions(stack, reminder["id"])]
         assert statuses == ["completed", "failed"]
         assert len(stack.vapi.calls) == 1
+
+
+async def test_a_call_created_late_after_a_500_is_found_not_redialed(sqlite_url: str) -> None:
+    async with running_stack(sqlite_url, lease_seconds=2) as stack:
+        stack.vapi.fail_next(Failure.LATE_AFTER_500)
+        reminder = await create(stack)
+        await settled(stack, reminder["id"], "completed")
+        (execution,) = await executions(stack, reminder["id"])
+        assert len(stack.vapi.calls) == 1
+        assert execution["call_id"] == stack.vapi.calls[0]["id"]
 
 
 async def test_throttled_create_waits_without_spending_the_retry_budget(sqlite_url: str) -> None:

@@ -97,6 +97,7 @@ class Failure(StrEnum):
     THROTTLE_429 = "throttle_429"  # 429 with Retry-After, no call
     HANG = "hang"  # no answer until the client gives up (or the fake stops), no call
     HANG_PLACED = "hang_placed"  # the call is created, then no answer
+    LATE_AFTER_500 = "late_after_500"  # 500 at once; the call is created a moment later
 
 
 class MessageOrder(StrEnum):
@@ -243,6 +244,8 @@ class FakeVapi:
         self.cost = 0.07
         self.concurrency_limit = 10
         self.hang_seconds = 60.0
+        self.late_seconds = 0.5
+        self._late: list[asyncio.Task[None]] = []
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.calls: list[Json] = []
         self.create_bodies: list[Json] = []
@@ -351,10 +354,17 @@ class FakeVapi:
             return web.json_response(call, status=201)
         if failure is Failure.ERROR_500:
             return _error(500, "Internal server error")
+        if failure is Failure.LATE_AFTER_500:
+            self._late.append(asyncio.create_task(self._place_late(body)))
+            return _error(500, "Internal server error")
         call = await self._place(body)
         if failure is Failure.PLACED_THEN_500:
             return _error(500, "Internal server error")
         return web.json_response({**call, "subscriptionLimits": self._limits()}, status=201)
+
+    async def _place_late(self, body: Json) -> None:
+        await asyncio.sleep(self.late_seconds)
+        await self._place(body)
 
     async def _hang(self) -> None:
         with suppress(TimeoutError):
