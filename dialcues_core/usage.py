@@ -29,6 +29,8 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
+import string
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +54,18 @@ USAGE_QUERY: Final = frozenset(
 )
 MAX_PENDING: Final = 100_000
 """Events held in memory at most while the database is unreachable (the oldest are dropped)."""
+
+
+_REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+REQUEST_ID_MAX = 128
+
+
+def request_id_or_new(given: object) -> str:
+    """Return ``given`` when it is a usable request id (1–128 of ``A-Za-z0-9-_.:``), else a
+    fresh one: the one rule for REST's ``X-Request-Id`` and gRPC's ``x-request-id``."""
+    if not isinstance(given, str) or not 0 < len(given) <= REQUEST_ID_MAX:
+        return os.urandom(16).hex()
+    return given if set(given) <= _REQUEST_ID_CHARS else os.urandom(16).hex()
 
 
 class UsageEvent(NamedTuple):

@@ -28,8 +28,6 @@ Servicers still call ``self.who(context)``: after step 1 that is an in-memory ca
 from __future__ import annotations
 
 import logging
-import os
-import string
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -43,7 +41,7 @@ from dialcues_core.errors import DialcuesError, RateLimited
 from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
 from dialcues_core.ratelimit import READ, WRITE, Decision
-from dialcues_core.usage import UsageEvent
+from dialcues_core.usage import UsageEvent, request_id_or_new
 from dialcues_grpc.auth import ApiKeyAuth
 from dialcues_grpc.errors import internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay
@@ -57,9 +55,6 @@ READ_PREFIXES: Final = ("Get", "List", "WhoAmI")
 STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
 REQUEST_ID_KEY: Final = "x-request-id"
 """The metadata key of the request id, both ways."""
-# The same rule as REST's X-Request-Id (the two facades do not import each other).
-_REQUEST_ID_CHARS: Final = frozenset(string.ascii_letters + string.digits + "-_.:")
-_REQUEST_ID_MAX: Final = 128
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
@@ -75,19 +70,12 @@ def peer_address(context: Any) -> str:
     return peer.rsplit(":", 1)[0] if peer.count(":") > 1 else peer
 
 
-def valid_request_id(value: object) -> str | None:
-    """Return ``value`` when it is a usable request id (1–128 safe characters), else None."""
-    if isinstance(value, str) and 0 < len(value) <= _REQUEST_ID_MAX:
-        return value if set(value) <= _REQUEST_ID_CHARS else None
-    return None
-
-
 def request_id(context: Any) -> str:
     """Return the call's valid ``x-request-id`` (the first one sent), else a fresh id."""
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID_KEY:
-            return valid_request_id(value) or os.urandom(16).hex()
-    return os.urandom(16).hex()
+            return request_id_or_new(value)
+    return request_id_or_new(None)
 
 
 def limit_trailers(decision: Decision) -> tuple[tuple[str, str], ...]:

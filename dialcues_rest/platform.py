@@ -19,8 +19,6 @@ database call (usage events are queued in memory and written in batches, see
 from __future__ import annotations
 
 import logging
-import os
-import string
 import time
 from collections.abc import MutableMapping
 from datetime import datetime
@@ -30,20 +28,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from dialcues_core import Dialcues
-from dialcues_core.usage import UsageEvent, UsageLog
+from dialcues_core.usage import UsageEvent, UsageLog, request_id_or_new
 from dialcues_rest.appkeys import ERROR_CODE, IDEMPOTENT_REPLAY, PRINCIPAL, RATE_LIMIT, REQUEST_ID
 from dialcues_rest.auth import LIMITED_BASE, is_limited
 
 access_logger = logging.getLogger("dialcues.rest.access")
 REQUEST_ID_HEADER: Final = "X-Request-Id"
-_REQUEST_ID_CHARS: Final = frozenset(string.ascii_letters + string.digits + "-_.:")
-
-
-def valid_request_id(value: str | None) -> str | None:
-    """Return ``value`` when it is a usable request id (1–128 safe characters), else None."""
-    if value and len(value) <= 128 and set(value) <= _REQUEST_ID_CHARS:
-        return value
-    return None
 
 
 def route_template(request: web.Request) -> str | None:
@@ -94,7 +84,7 @@ def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
     async def platform(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         arrived = clock.now()
-        rid = valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or os.urandom(16).hex()
+        rid = request_id_or_new(request.headers.get(REQUEST_ID_HEADER))
         request[REQUEST_ID] = rid
         status = 500  # what the client sees when the handler is cancelled mid-way
         try:

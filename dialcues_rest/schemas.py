@@ -8,31 +8,16 @@ seconds (``2026-03-25T13:00:00Z``); execution times carry milliseconds
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from dialcues_core import __version__
-from dialcues_core.model import Execution, OutboundLine, Page, Reminder, User
-from dialcues_core.services import spec_of
+from dialcues_core import __version__, rendering
+from dialcues_core.model import OutboundLine, Page, User
+from dialcues_core.rendering import millis
 from dialcues_core.smoke import SmokeStep
 from dialcues_core.usage import UsageEvent
 
 T = TypeVar("T")
 Json = dict[str, Any]
-
-
-def seconds(moment: datetime | None) -> str | None:
-    """Return ``moment`` as RFC 3339 UTC in whole seconds (``…T13:00:00Z``), or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"  # drop "+00:00"
-
-
-def millis(moment: datetime | None) -> str | None:
-    """Return ``moment`` as RFC 3339 UTC with milliseconds (``…T13:00:00.412Z``), or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def me(facts: Mapping[str, object]) -> Json:
@@ -46,49 +31,12 @@ def me(facts: Mapping[str, object]) -> Json:
     }
 
 
-def reminder(r: Reminder) -> Json:
-    """Render a reminder with every field of the contract's reminder object."""
-    spec = spec_of(r.recurrence)
-    return {
-        "id": r.id,
-        "title": r.title,
-        "message": r.message,
-        "phone_number": r.phone_number,
-        "scheduled_at": seconds(r.scheduled_at),
-        "timezone": r.timezone,
-        "status": r.status.value,
-        "vapi_line_id": r.line_id,
-        "outbound_line_label": r.line_label,
-        "recurrence_type": spec.wire_type() if spec is not None else None,
-        "recurrence_config": spec.wire_config() if spec is not None else None,
-        "recurrence_end_at": seconds(r.recurrence_end_at),
-        "retry_count": r.retry_count,
-        "next_attempt_at": seconds(r.next_attempt_at),
-        "last_execution_id": r.last_execution_id,
-        "created_at": seconds(r.created_at),
-        "updated_at": seconds(r.updated_at),
-    }
+reminder = rendering.reminder_payload
+"""Render a reminder with every field of the contract's reminder object (defined in the core,
+shared with webhook events)."""
 
-
-def execution(e: Execution) -> Json:
-    """Render an execution (one call attempt) with every field of the contract."""
-    return {
-        "id": e.id,
-        "reminder_id": e.reminder_id,
-        "reminder_title": e.reminder_title,
-        "status": e.status.value,
-        "attempt": e.attempt,
-        "call_id": e.call_id,
-        "line_id": e.line_id,
-        "to": e.to,
-        "scheduled_for": millis(e.scheduled_for),
-        "executed_at": millis(e.executed_at),
-        "ended_at": millis(e.ended_at),
-        "ended_reason": e.ended_reason,
-        "duration_s": e.duration_s,
-        "cost": e.cost,
-        "error_message": e.error_message,
-    }
+execution = rendering.execution_payload
+"""Render an execution (one call attempt) with every field of the contract."""
 
 
 def line(item: OutboundLine) -> Json:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialcues_core.rendering import millis, seconds
 from dialcues_core.webhook_model import IssuedSecret, WebhookDelivery, WebhookSubscription
-from dialcues_rest.schemas import millis, seconds
 
 Json = dict[str, Any]
 

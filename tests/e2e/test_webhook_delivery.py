@@ -215,6 +215,8 @@ async def test_every_event_is_delivered_once_signed_after_a_500(tmp_path: Path) 
                 return log if sum(d["status_code"] == 200 for d in log["items"]) >= 10 else None
 
             log = await wait_for(settled)
+            shown = await call(session, platform, "GET", f"/executions/{placed['id']}")
+            ok_shown = await call(session, platform, "GET", f"/reminders/{ok['id']}")
         finally:
             await stop(proc)
     executions = {
@@ -231,6 +233,10 @@ async def test_every_event_is_delivered_once_signed_after_a_500(tmp_path: Path) 
     assert len(executions) == 4  # the failing reminder was tried twice
     assert receiver.events() == expected
     assert receiver.rejected == [] and receiver.duplicates == []
+    # The events carry the objects exactly as the public API shows them.
+    by_kind = {(e["type"], e["data"]["id"]): e["data"] for e in receiver.delivered.values()}
+    assert by_kind[("execution.finished", placed["id"])] == shown
+    assert by_kind[("reminder.completed", ok["id"])] == ok_shown
     codes = Counter((d["message_id"], d["attempt"], d["status_code"]) for d in log["items"])
     for msg_id in receiver.delivered:
         assert codes[(msg_id, 1, 500)] == 1 and codes[(msg_id, 2, 200)] == 1
