@@ -57,9 +57,15 @@ MIN_SECRET_BYTES = 16
 """The fewest random bytes :func:`generate_secret` accepts (128 bits)."""
 
 
-def _random_base62(length: int) -> str:
+def random_base62(length: int) -> str:
     """Return ``length`` characters drawn uniformly from the base62 alphabet."""
     return "".join(secrets.choice(BASE62_ALPHABET) for _ in range(length))
+
+
+def has_shape(raw: str, prefix: str, length: int) -> bool:
+    """Tell whether ``raw`` is ``prefix`` followed by exactly ``length`` base62 characters."""
+    body = raw[len(prefix) :]
+    return raw.startswith(prefix) and len(body) == length and body.isascii() and body.isalnum()
 
 
 def _checksum(body: str) -> str:
@@ -78,7 +84,7 @@ def generate_key() -> str:
     The result is 46 characters long and always passes :func:`is_well_formed`. Show it to its
     owner once and store only :func:`hash_key` of it.
     """
-    body = _random_base62(BODY_LENGTH)
+    body = random_base62(BODY_LENGTH)
     return KEY_PREFIX + body + _checksum(body)
 
 
@@ -133,7 +139,7 @@ def generate_id(kind: str) -> str:
     """
     if not (kind.isascii() and kind.isalpha() and kind.islower()):
         raise ValueError(f"id kind must be lowercase ASCII letters, got {kind!r}")
-    return f"{kind}_{_random_base62(ID_LENGTH)}"
+    return f"{kind}_{random_base62(ID_LENGTH)}"
 
 
 def generate_secret(prefix: str, nbytes: int = 32) -> str:

@@ -18,7 +18,6 @@ in this process at once).
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -70,18 +69,14 @@ EXPIRED_TOKENS_KEPT = timedelta(days=1)
 # ----------------------------------------------------------------------------- formats
 
 
-def _random_base62(length: int) -> str:
-    return "".join(secrets.choice(keys.BASE62_ALPHABET) for _ in range(length))
-
-
 def generate_client_secret() -> str:
     """Return a new client secret: ``dc_cs_`` + 43 random base62 characters."""
-    return CLIENT_SECRET_PREFIX + _random_base62(SECRET_BODY_LENGTH)
+    return CLIENT_SECRET_PREFIX + keys.random_base62(SECRET_BODY_LENGTH)
 
 
 def generate_access_token() -> str:
     """Return a new access token: ``dc_at_`` + 43 random base62 characters."""
-    return ACCESS_TOKEN_PREFIX + _random_base62(SECRET_BODY_LENGTH)
+    return ACCESS_TOKEN_PREFIX + keys.random_base62(SECRET_BODY_LENGTH)
 
 
 def is_access_token(raw: str) -> bool:
@@ -91,24 +86,12 @@ def is_access_token(raw: str) -> bool:
 
 def is_client_id(text: str) -> bool:
     """Tell whether ``text`` has a client id's shape (``cli_`` + 20 base62), before any read."""
-    body = text[len(CLIENT_ID_PREFIX) :]
-    return (
-        text.startswith(CLIENT_ID_PREFIX)
-        and len(body) == keys.ID_LENGTH
-        and body.isascii()
-        and body.isalnum()
-    )
+    return keys.has_shape(text, CLIENT_ID_PREFIX, keys.ID_LENGTH)
 
 
 def is_well_formed_token(raw: str) -> bool:
     """Tell whether ``raw`` has an access token's prefix, length and alphabet."""
-    body = raw[len(ACCESS_TOKEN_PREFIX) :]
-    return (
-        raw.startswith(ACCESS_TOKEN_PREFIX)
-        and len(body) == SECRET_BODY_LENGTH
-        and body.isascii()
-        and body.isalnum()
-    )
+    return keys.has_shape(raw, ACCESS_TOKEN_PREFIX, SECRET_BODY_LENGTH)
 
 
 def parse_scopes(scopes: Iterable[str] | None) -> tuple[str, ...]:

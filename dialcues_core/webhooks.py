@@ -21,6 +21,7 @@ from dialcues_core import keys
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.model import MANAGE_WEBHOOKS, Page, Principal, requires
 from dialcues_core.ports import Clock, Transactions
+from dialcues_core.services import require_object
 from dialcues_core.validation import (
     MISSING,
     FieldReader,
@@ -90,7 +91,7 @@ class Webhooks:
     @requires(MANAGE_WEBHOOKS)
     def create(self, principal: Principal, payload: Mapping[str, Any]) -> IssuedSecret:
         """Validate ``{"url", "events"}`` and subscribe; the secret is in the result only."""
-        reader = FieldReader(_object(payload), CREATE_FIELDS)
+        reader = FieldReader(require_object(payload), CREATE_FIELDS)
         url = reader.read("url", self._url, required=True)
         events = reader.read("events", parse_events, required=True)
         reader.raise_if_any()
@@ -149,7 +150,7 @@ class Webhooks:
         Enabling a subscription (also one disabled automatically) clears its failing
         streak, so it gets three fresh days.
         """
-        payload = _object(payload)
+        payload = require_object(payload)
         if not payload:
             raise ValidationFailed({}, "The request body must name at least one field to change.")
         reader = FieldReader(payload, UPDATE_FIELDS)
@@ -205,12 +206,6 @@ def _switch(current: WebhookSubscription, enabled: bool) -> dict[str, Any]:
     if enabled:
         return {"enabled": True, "disabled_reason": None, "failing_since": None}
     return {"enabled": False, "disabled_reason": DisabledReason.BY_USER}
-
-
-def _object(payload: Any) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise ValidationFailed({}, "The request body must be a JSON object.")
-    return payload
 
 
 def _paging(params: Mapping[str, Any]) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.database import is_postgres
 from dialcues_core.adapters.peewee.repositories import execution_from_row, reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
@@ -48,7 +49,7 @@ _SUB_COLS = (
 
 
 def _pg(db: Any) -> bool:
-    return isinstance(getattr(db, "obj", db), pw.PostgresqlDatabase)
+    return is_postgres(getattr(db, "obj", db))  # the proxy, or the database itself
 
 
 class PeeweeWebhookRepository:
