@@ -484,24 +484,12 @@ def api_keys(keys: Iterable[ApiKey]) -> api_keys_pb2.ListApiKeysResponse:
     return api_keys_pb2.ListApiKeysResponse(items=[api_key(k) for k in keys])
 
 
-_LINE_TEXT_MAX: Final = 255
-"""The longest ``label`` and ``provider_line_id`` a line's row holds."""
-
-
 def new_line(request: outbound_lines_pb2.AddLineRequest) -> Payload:
-    """Return the core's ``add_line`` arguments.
-
-    A ``label`` or ``provider_line_id`` longer than the stored column is refused here: the
-    core's ``add_line`` does not limit their length (the database would fail instead).
-    """
+    """Return the core's ``add_line`` arguments (the core checks their length)."""
     optional = {
         name: getattr(request, name) if request.HasField(name) else None
         for name in ("provider_line_id", "label")
     }
-    too_long = [name for name, value in optional.items() if len(value or "") > _LINE_TEXT_MAX]
-    if too_long:
-        problem = f"must be at most {_LINE_TEXT_MAX} characters long"
-        raise ValidationFailed(dict.fromkeys(too_long, problem))
     return {
         "org_id": request.organization_id,
         "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider) or "",

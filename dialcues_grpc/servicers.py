@@ -208,7 +208,6 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.CreateOrganizationRequest, context: Context
     ) -> organizations_pb2.Organization:
         """Create an organization."""
-        self.admin.check(context)
         org = await self.run(self.dc.accounts.create_organization, request.name)
         return convert.organization(org)
 
@@ -217,7 +216,6 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.GetOrganizationRequest, context: Context
     ) -> organizations_pb2.Organization:
         """Return an organization (provider secrets masked)."""
-        self.admin.check(context)
         return convert.organization(await self.run(self.dc.accounts.get_organization, request.id))
 
     @translated
@@ -225,7 +223,6 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.CreateUserRequest, context: Context
     ) -> common_pb2.User:
         """Create a user."""
-        self.admin.check(context)
         created = await self.run(self.dc.accounts.create_user, *convert.new_user(request))
         return convert.user(created)
 
@@ -234,7 +231,6 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.GetUserRequest, context: Context
     ) -> common_pb2.User:
         """Return a user."""
-        self.admin.check(context)
         return convert.user(await self.run(self.dc.accounts.get_user, request.id))
 
     @translated
@@ -242,7 +238,6 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.SetProviderSettingsRequest, context: Context
     ) -> organizations_pb2.Organization:
         """Set the organization's provider account (secrets write-only)."""
-        self.admin.check(context)
         org_id, fields = convert.provider_settings(request)
         return convert.organization(await self.run(self.dc.accounts.set_provider, org_id, fields))
 
@@ -255,7 +250,6 @@ class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
         self, request: api_keys_pb2.CreateApiKeyRequest, context: Context
     ) -> api_keys_pb2.CreateApiKeyResponse:
         """Create a key; the raw key is in this response only."""
-        self.admin.check(context)
         issued = await self.run(self.dc.accounts.create_api_key, **convert.new_api_key(request))
         return convert.issued_api_key(issued)
 
@@ -264,7 +258,6 @@ class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
         self, request: api_keys_pb2.ListApiKeysRequest, context: Context
     ) -> api_keys_pb2.ListApiKeysResponse:
         """Return a user's keys."""
-        self.admin.check(context)
         return convert.api_keys(await self.run(self.dc.accounts.list_api_keys, request.user_id))
 
     @translated
@@ -272,7 +265,6 @@ class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
         self, request: api_keys_pb2.RevokeApiKeyRequest, context: Context
     ) -> api_keys_pb2.ApiKey:
         """Revoke a key."""
-        self.admin.check(context)
         return convert.api_key(await self.run(self.dc.accounts.revoke_api_key, request.id))
 
 
@@ -284,7 +276,6 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
         self, request: outbound_lines_pb2.AddLineRequest, context: Context
     ) -> outbound_lines_pb2.OutboundLine:
         """Add a line."""
-        self.admin.check(context)
         line = await self.run(self.dc.accounts.add_line, **convert.new_line(request))
         return convert.outbound_line(line)
 
@@ -293,7 +284,6 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
         self, request: outbound_lines_pb2.ListOutboundLinesRequest, context: Context
     ) -> outbound_lines_pb2.ListOutboundLinesResponse:
         """Return an organization's lines."""
-        self.admin.check(context)
         found = await self.run(self.dc.accounts.list_lines, request.organization_id)
         return convert.outbound_lines(found)
 
@@ -302,7 +292,6 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
         self, request: outbound_lines_pb2.SetDefaultLineRequest, context: Context
     ) -> outbound_lines_pb2.OutboundLine:
         """Make a line the organization's default."""
-        self.admin.check(context)
         line = await self.run(self.dc.accounts.set_default_line, *convert.line_ref(request))
         return convert.outbound_line(line)
 
@@ -311,6 +300,5 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
         self, request: outbound_lines_pb2.RemoveLineRequest, context: Context
     ) -> empty_pb2.Empty:
         """Remove a line."""
-        self.admin.check(context)
         await self.run(self.dc.accounts.remove_line, *convert.line_ref(request))
         return convert.empty()

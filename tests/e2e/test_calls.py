@@ -77,11 +77,18 @@ async def test_call_placed_now_is_dialed_within_a_second_and_completes(sqlite_ur
 
 async def test_ten_identical_posts_with_one_key_dial_once(sqlite_url: str) -> None:
     async with running_stack(sqlite_url) as stack:
-        replies = [await post(stack, "/calls", CALL, key="retry-me") for _ in range(10)]
+        replies, replayed = [], []
+        for _ in range(10):
+            headers = {"Authorization": f"Bearer {stack.key}", "Idempotency-Key": "retry-me"}
+            url = f"{stack.root}{BASE}/calls"
+            async with stack.session.post(url, json=CALL, headers=headers) as reply:
+                replies.append((reply.status, await reply.json()))
+                replayed.append(reply.headers.get("Idempotent-Replayed"))
         await finished(stack, replies[0][1]["id"])
         await stack.vapi.settle()
     assert {status for status, _ in replies} == {201}
     assert {body["id"] for _, body in replies} == {replies[0][1]["id"]}
+    assert replayed == [None] + ["true"] * 9
     assert len(stack.vapi.calls) == 1
 
 

@@ -109,7 +109,7 @@ async def test_an_over_long_line_text_is_a_validation_error(
     )
     failed = await fails(admin.outbound_lines.AddLine(request, metadata=admin.md))
     assert refused(failed) == (grpc.StatusCode.INVALID_ARGUMENT, "validation_error")
-    assert failed.violations == {field: "must be at most 255 characters long"}
+    assert failed.violations == {field: "must be 1–255 characters long"}
 
 
 async def test_a_line_text_of_255_characters_is_stored(admin: Stubs, tenant: Tenant) -> None:

@@ -232,6 +232,17 @@ async def test_an_expired_token_is_token_expired(
     assert (reply.status, reply.code) == (401, "token_expired")
 
 
+async def test_an_expired_token_stays_token_expired_after_the_client_refreshes(
+    anon: Api, client: IssuedClient, clock: FakeClock
+) -> None:
+    old = anon.as_key(await token_for(anon, client))
+    clock.advance(3600)
+    fresh = anon.as_key(await token_for(anon, client))
+    assert (await fresh.get("/me")).status == 200
+    reply = await old.get("/me")
+    assert (reply.status, reply.code) == (401, "token_expired")
+
+
 async def test_a_revoked_client_token_is_refused(
     anon: Api, dc: Dialcues, client: IssuedClient
 ) -> None:
