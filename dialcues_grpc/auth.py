@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextvars import ContextVar
 from typing import Any
 
 from dialcues_core.accounts import Authenticator
@@ -23,6 +24,10 @@ from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
 
 AUTHORIZATION = "authorization"
+
+ADMITTED: ContextVar[Principal | None] = ContextVar("admitted_principal", default=None)
+"""The principal the platform interceptor identified for the RPC running in this task, so
+the servicer does not authenticate the same call a second time."""
 
 
 def bearer_token(context: Any) -> str | None:
@@ -49,6 +54,9 @@ class ApiKeyAuth:
 
     async def principal(self, context: Any) -> Principal:
         """Return who the call's API key acts as, or raise the core's auth error."""
+        admitted = ADMITTED.get()
+        if admitted is not None:
+            return admitted
         raw = bearer_token(context)
         found = self.authenticator.peek(raw)
         if found is None:

@@ -22,7 +22,8 @@ The request id comes first of all: a valid ``x-request-id`` metadata entry (REST
 goes back as *initial* metadata ``x-request-id``, sent before anything else, so every reply
 carries it — errors included (a client reads it with ``await call.initial_metadata()``).
 
-Servicers still call ``self.who(context)``: after step 1 that is an in-memory cache hit.
+Servicers still call ``self.who(context)``: it returns the principal step 1 found (through
+:data:`dialcues_grpc.auth.ADMITTED`), without authenticating the call again.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
 from dialcues_core.ratelimit import READ, WRITE, Decision
 from dialcues_core.usage import UsageEvent, request_id_or_new
-from dialcues_grpc.auth import ApiKeyAuth
+from dialcues_grpc.auth import ADMITTED, ApiKeyAuth
 from dialcues_grpc.errors import internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay
 
@@ -134,6 +135,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             who: list[Principal] = []
             code, reason = grpc.StatusCode.UNKNOWN, None
             rid = request_id(context)
+            admitted = ADMITTED.set(None)
             try:
                 await context.send_initial_metadata(((REQUEST_ID_KEY, rid),))
                 trailers = await self._admit(method, context, who)
@@ -145,6 +147,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 code, reason = context.code() or code, error_reason(context)
                 raise
             finally:
+                ADMITTED.reset(admitted)
                 if self.record_usage:
                     ms = (time.perf_counter() - started) * 1000
                     replay = is_replay(context)
@@ -167,6 +170,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     await _abort(context, rich_status(RateLimited(decision.retry_after)), trailers)
             await _abort(context, _status_of(exc), trailers)
         who.append(principal)
+        ADMITTED.set(principal)
         if limiter is None:
             return ()
         credential = principal.api_key_id or principal.client_id or principal.user_id
