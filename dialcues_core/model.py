@@ -62,6 +62,7 @@ class ExecutionStatus(StrEnum):
     BUSY = "busy"
     FAILED = "failed"
     MISSED = "missed"
+    CANCELED = "canceled"
 
     @property
     def is_final(self) -> bool:

@@ -63,7 +63,15 @@ RecurrenceConfig = dict[str, Any] | str
 """``{"interval_days": N}``, ``{"weekdays": […]}``, ``{"expression": "…"}`` or a JSON string."""
 ReminderStatus = Literal["scheduled", "paused", "in_progress", "completed", "failed"]
 ExecutionStatus = Literal[
-    "queued", "in_progress", "completed", "voicemail", "no_answer", "busy", "failed", "missed"
+    "queued",
+    "in_progress",
+    "completed",
+    "voicemail",
+    "no_answer",
+    "busy",
+    "failed",
+    "missed",
+    "canceled",
 ]
 Instant = AwareDatetime
 """An RFC 3339 UTC time with ``Z``."""

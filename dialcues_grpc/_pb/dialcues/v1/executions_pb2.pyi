@@ -21,6 +21,7 @@ class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_STATUS_BUSY: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_FAILED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_MISSED: _ClassVar[ExecutionStatus]
+    EXECUTION_STATUS_CANCELED: _ClassVar[ExecutionStatus]
 EXECUTION_STATUS_UNSPECIFIED: ExecutionStatus
 EXECUTION_STATUS_QUEUED: ExecutionStatus
 EXECUTION_STATUS_IN_PROGRESS: ExecutionStatus
@@ -30,6 +31,7 @@ EXECUTION_STATUS_NO_ANSWER: ExecutionStatus
 EXECUTION_STATUS_BUSY: ExecutionStatus
 EXECUTION_STATUS_FAILED: ExecutionStatus
 EXECUTION_STATUS_MISSED: ExecutionStatus
+EXECUTION_STATUS_CANCELED: ExecutionStatus
 
 class Execution(_message.Message):
     __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message")
