@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dialcues_cli.main import emit, open_core
+from dialcues_cli.render import jsonable
 from dialcues_core.adapters.peewee import database
 from dialcues_core.config import Settings
 
@@ -38,13 +39,15 @@ def add_commands(commands: Any, common: Common) -> None:
         ),
         common,
     )
+    workers = commands.add_parser("workers", help="dispatching processes (heartbeats)")
+    listing = common(workers.add_subparsers(dest="action", required=True).add_parser("list"))
+    listing.set_defaults(handler=workers_list)
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Apply pending migrations and print the version reached."""
-    db = database.open_database(settings.database_url)
-    database.bind(db)
-    version = database.migrate(db)
+    """Apply pending migrations (and follow a tzdata update); print the version reached."""
+    dc = open_core(settings)
+    version = database.current_version(dc.db)
     return emit(args, {"version": version}, f"schema version {version}")
 
 
@@ -162,3 +165,17 @@ def lines_add(args: argparse.Namespace, settings: Settings) -> int:
         args.org, args.provider, args.number, args.provider_line_id, args.label, args.default
     )
     return emit(args, line, f"line {line.id} ({line.phone_number}, {line.provider.value})")
+
+
+# ----------------------------------------------------------------------------- workers
+def workers_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every dispatching process seen in the last day (host, pid, heartbeat, claims)."""
+    dc = open_core(settings)
+    now = dc.clock.now()
+    found = [{**jsonable(w), "alive": w.alive(now)} for w in dc.operations.workers()]
+    lines = [
+        f"{w['id']}  {'alive' if w['alive'] else 'gone '}  {w['host']} pid {w['pid']}"
+        f"  last seen {w['last_seen_at']}  last claim {w['last_claim_at'] or '-'}"
+        for w in found
+    ]
+    return emit(args, found, "\n".join(lines) or "no dispatching process has been seen")

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dialcues_cli.demo import DemoTenant, seed_demo
 from dialcues_core import Dialcues
 from dialcues_core.config import Settings
-from dialcues_core.errors import ValidationFailed
+from dialcues_core.errors import StorageUnavailable, ValidationFailed
 from dialcues_core.offload import Offloader
+from dialcues_core.runtime import Runtime
 
 Common = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 log = logging.getLogger("dialcues")
 T = TypeVar("T")
-USAGE_FLUSH_SECONDS = 5.0
-IDEMPOTENCY_SWEEP_SECONDS = 60.0
 
 
 def add_commands(commands: Any, common: Common) -> None:
@@ -43,25 +42,38 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+DATABASE_LOST_EXIT = 75
+"""Exit status of a dispatching process that lost its database (EX_TEMPFAIL: restart me)."""
+
+
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the APIs (and dispatch) until SIGINT/SIGTERM."""
+    """Serve the APIs (and dispatch) until SIGINT/SIGTERM, or until the database is lost."""
     settings = settings.replace(host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port)
     configure_logging(settings)
     dc = Dialcues.open(settings=settings)
     demo = seed_demo(dc) if dc.accounts.is_empty() else None
-    asyncio.run(_serve(dc, settings, dispatch=not args.no_dispatcher, demo=demo))
-    return 0
+    lost = asyncio.run(_serve(dc, settings, dispatch=not args.no_dispatcher, demo=demo))
+    return _exit_status("serve", lost)
 
 
 def worker_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Dispatch until SIGINT/SIGTERM (several workers may share one database)."""
+    """Dispatch until SIGINT/SIGTERM, or until the database is lost (several may share one)."""
     configure_logging(settings)
     dc = Dialcues.open(settings=settings)
-    asyncio.run(_work(dc))
-    return 0
+    lost = asyncio.run(_work(dc, settings))
+    return _exit_status("worker", lost)
 
 
-async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTenant | None) -> None:
+def _exit_status(command: str, lost: str) -> int:
+    """0 after a requested stop; after a lost database, one line on stderr and 75."""
+    if not lost:
+        return 0
+    sys.stderr.flush()
+    print(f"dialcues {command}: exiting: {lost}", file=sys.stderr, flush=True)
+    return DATABASE_LOST_EXIT
+
+
+async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTenant | None) -> str:
     from dialcues_grpc.server import start_grpc
     from dialcues_rest.app import create_app, start_rest
     from dialcues_rest.provider_events import add_provider_routes
@@ -69,7 +81,10 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     offloader = dc.offloader()
     app = create_app(dc, offloader, dispatching=dispatch)
     add_provider_routes(app, dc.attempts(), offloader)
-    runner = await _bound("rest_port", start_rest(app, settings.host, settings.rest_port))
+    grace = _grace(settings)
+    runner = await _bound(
+        "rest_port", start_rest(app, settings.host, settings.rest_port, shutdown_timeout=grace)
+    )
     log.info("REST API on http://%s:%d/api/public/v1", settings.host, settings.rest_port)
     try:
         grpc_server, grpc_port = await _bound(
@@ -82,11 +97,64 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     log.info("gRPC on %s:%d", settings.host, grpc_port)
     if demo is not None:
         print(demo.banner(settings), flush=True)
-    async with _background(dc, offloader, dispatch):
-        await _until_signalled()
-    await grpc_server.stop(5)
-    await runner.cleanup()
-    offloader.shutdown()
+
+    async def stop_serving() -> None:
+        # Stop accepting; requests and RPCs in flight finish within the grace period.
+        await asyncio.gather(grpc_server.stop(grace), runner.cleanup())
+
+    return await _run_until_stopped(dc, offloader, settings, dispatch, stop_serving)
+
+
+async def _work(dc: Dialcues, settings: Settings) -> str:
+    offloader = dc.offloader()
+    return await _run_until_stopped(dc, offloader, settings, True, None)
+
+
+async def _run_until_stopped(
+    dc: Dialcues,
+    offloader: Offloader,
+    settings: Settings,
+    dispatch: bool,
+    stop_serving: Callable[[], Awaitable[None]] | None,
+) -> str:
+    """Run the runtime until a signal or a lost database; stop within the shutdown budget.
+
+    Returns why the database was lost (empty after a requested stop). On the way out: stop
+    claiming and stop accepting together; requests and creates in flight finish; claimed
+    attempts never sent are released; pending usage is written. Each step is bounded by a
+    share of ``DIALCUES_SHUTDOWN_SECONDS``; one that outlasts it is abandoned with a warning.
+    """
+    budget = settings.shutdown_seconds
+    runtime = Runtime(dc, offloader, dispatch=dispatch)
+    await runtime.start()
+    try:
+        await _until_signalled_or(runtime.lost)
+    finally:
+        stopping: list[Awaitable[None]] = [runtime.stop_claiming()]
+        if stop_serving is not None:
+            stopping.append(stop_serving())
+        await _within(0.4 * budget, asyncio.gather(*stopping), "stopping")
+        await _within(0.4 * budget, runtime.close(), "draining")
+        await _within(0.1 * budget, offloader.run(dc.usage.flush), "writing usage events")
+        await asyncio.to_thread(offloader.shutdown)
+    return runtime.reason if runtime.lost.is_set() else ""
+
+
+def _grace(settings: Settings) -> float:
+    """Seconds requests in flight may take once a stop was asked."""
+    return max(0.5, 0.3 * settings.shutdown_seconds)
+
+
+async def _within(seconds: float, work: Awaitable[Any], what: str) -> None:
+    """Await ``work`` for at most ``seconds``; a timeout or an outage is a warning."""
+    try:
+        await asyncio.wait_for(work, timeout=seconds)
+    except TimeoutError:
+        log.warning("shutdown: %s took longer than %.0f s; going on", what, seconds)
+    except StorageUnavailable as exc:
+        log.warning("shutdown: %s failed: %s", what, exc.message)
+    except Exception:
+        log.exception("shutdown: %s failed", what)
 
 
 async def _bound(setting: str, starting: Awaitable[T]) -> T:
@@ -97,89 +165,14 @@ async def _bound(setting: str, starting: Awaitable[T]) -> T:
         raise ValidationFailed.one(setting, f"cannot be bound ({exc})") from None
 
 
-async def _work(dc: Dialcues) -> None:
-    offloader = dc.offloader()
-    async with _background(dc, offloader, dispatch=True):
-        await _until_signalled()
-    offloader.shutdown()
-
-
-@contextlib.asynccontextmanager
-async def _background(dc: Dialcues, offloader: Offloader, dispatch: bool) -> Any:
-    """Run the dispatcher and the key-usage flusher; stop them cleanly."""
-    dispatcher = dc.dispatcher(offloader) if dispatch else None
-    tasks = [asyncio.create_task(_flush_usage(dc, offloader))]
-    if dispatcher is not None:
-        tasks.append(asyncio.create_task(dispatcher.run()))
-        log.info("dispatcher running")
-    try:
-        async with _delivering(dc, offloader, dispatch), _sweeping_idempotency_keys(dc, offloader):
-            yield
-    finally:
-        if dispatcher is not None:
-            await dispatcher.stop()
-            await tasks[1]
-            for dialer in dispatcher.dialers.values():
-                await dialer.close()
-        tasks[0].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tasks[0]
-        await offloader.run(dc.authenticator.flush_usage)
-        # Usage events: the REST app writes them every second and at its cleanup, which
-        # ``_serve`` runs after stopping gRPC, so the RPCs of the grace period are kept too.
-        await offloader.run(dc.usage.flush)
-
-
-@contextlib.asynccontextmanager
-async def _delivering(dc: Dialcues, offloader: Offloader, dispatch: bool) -> Any:
-    """Run the webhook deliverer beside the dispatcher; stop it cleanly."""
-    if not dispatch:
-        yield
-        return
-    deliverer = dc.deliverer(offloader)
-    task = asyncio.create_task(deliverer.run())
-    log.info("webhook deliverer running")
-    try:
-        yield
-    finally:
-        await deliverer.stop()
-        await task
-
-
-@contextlib.asynccontextmanager
-async def _sweeping_idempotency_keys(dc: Dialcues, offloader: Offloader) -> Any:
-    """Delete idempotency keys past their 24 hours every minute while the block runs."""
-
-    async def sweep() -> None:
-        while True:
-            await asyncio.sleep(IDEMPOTENCY_SWEEP_SECONDS)
-            try:
-                await offloader.run(dc.idempotency.sweep)
-            except Exception:
-                log.exception("sweeping idempotency keys failed")
-
-    task = asyncio.create_task(sweep())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _flush_usage(dc: Dialcues, offloader: Offloader) -> None:
-    while True:
-        await asyncio.sleep(USAGE_FLUSH_SECONDS)
-        try:
-            await offloader.run(dc.authenticator.flush_usage)
-        except Exception:
-            log.exception("writing API key usage failed")
-
-
-async def _until_signalled() -> None:
+async def _until_signalled_or(lost: asyncio.Event) -> None:
+    """Wait for SIGINT/SIGTERM, or for the database to be lost."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutting down")
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in waits:
+        wait.cancel()
+    log.info("shutting down" if stop.is_set() else "the database is lost; shutting down")

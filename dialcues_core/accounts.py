@@ -339,9 +339,15 @@ class Authenticator:
         """Write the pending ``last_used_at`` times in one transaction; return how many."""
         with self._lock:
             pending, self._last_used = self._last_used, {}
-        if pending:
+        if not pending:
+            return 0
+        try:
             with self.transactions.atomic():
                 self.api_keys.touch(pending)
+        except BaseException:
+            with self._lock:  # kept for the next flush (newer uses win)
+                self._last_used = {**pending, **self._last_used}
+            raise
         return len(pending)
 
 

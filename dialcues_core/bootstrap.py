@@ -20,8 +20,9 @@ through a single proxy).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import peewee as pw
@@ -36,6 +37,7 @@ from dialcues_core.adapters.peewee.oauth import (
     PeeweeAccessTokenRepository,
     PeeweeOAuthClientRepository,
 )
+from dialcues_core.adapters.peewee.operations import PeeweeOperationsStore, follow_tzdata
 from dialcues_core.adapters.peewee.repositories import (
     PeeweeApiKeyRepository,
     PeeweeExecutionRepository,
@@ -51,10 +53,12 @@ from dialcues_core.attempts import Attempts
 from dialcues_core.calls import CallRepositories, Calls
 from dialcues_core.config import Settings
 from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.errors import StorageUnavailable
 from dialcues_core.idempotency import Idempotency
 from dialcues_core.model import ALL_SCOPES, Principal, Provider
 from dialcues_core.oauth import AccessTokens, OAuth, OAuthRepositories
 from dialcues_core.offload import Offloader
+from dialcues_core.operations import HealthReport, Heartbeat, Operations
 from dialcues_core.ports import Clock, Dialer
 from dialcues_core.ratelimit import RateLimiter, build_limiter
 from dialcues_core.services import Executions, ReminderRepositories, Reminders
@@ -90,6 +94,7 @@ class Dialcues:
     smoke: Smoke
     idempotency: Idempotency
     webhooks: Webhooks
+    operations: Operations
 
     @classmethod
     def open(
@@ -109,6 +114,7 @@ class Dialcues:
         database.bind(db)
         if migrate:
             database.migrate(db)
+            follow_tzdata(db, clock.now())
         return cls.wire(settings, clock, db)
 
     @classmethod
@@ -159,6 +165,7 @@ class Dialcues:
                 PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
             ),
             usage=UsageLog(PeeweeUsageRepository(), transactions),
+            operations=Operations(PeeweeOperationsStore(), transactions, clock),
             limiter=build_limiter(settings.rate_limits, clock),
             calls=Calls(
                 CallRepositories(transactions, PeeweeCallRepository(), lines),
@@ -208,6 +215,19 @@ class Dialcues:
         self.reminders.listeners.append(dispatcher.wake)
         return dispatcher
 
+    def heartbeat(self, offloader: Offloader, claims: Callable[[], datetime | None]) -> Heartbeat:
+        """Build this process's heartbeat (its database watchdog too; see ``operations``)."""
+        exit_after = self.settings.db_failure_exit_seconds
+        return Heartbeat(self.operations, offloader.run, self.clock, claims, exit_after)
+
+    def flush_key_usage(self) -> int:
+        """Write the pending ``last_used_at`` times of API keys; return how many."""
+        return self.authenticator.flush_usage()
+
+    def sweep_idempotency_keys(self) -> int:
+        """Delete idempotency keys past their 24 hours; return how many."""
+        return self.idempotency.sweep()
+
     def offloader(self, threads: int = 8) -> Offloader:
         """Return a thread pool for asyncio callers; it closes its threads' connections."""
         return Offloader(threads, on_thread_exit=self._close_connection)
@@ -237,6 +257,14 @@ class Dialcues:
     def ping(self) -> bool:
         """Tell whether the database answers."""
         return self.transactions.ping()
+
+    def health(self) -> HealthReport:
+        """Return the health report of ``GET /health`` (dispatchers' heartbeats, backlog)."""
+        database = self.ping()
+        try:
+            return self.operations.health(database)
+        except StorageUnavailable:
+            return self.operations.health(False)
 
     def close(self) -> None:
         """Write pending key usage and usage events; close this thread's database connection."""

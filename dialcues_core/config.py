@@ -51,6 +51,10 @@ class Settings:
     key_cache_seconds: float = 5.0
     webhooks_allow_private: bool = False
     webhook_retry_schedule: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000, 36000)
+    db_failure_exit_seconds: int = 300
+    """A dispatching process that has not reached the database for this long exits (0: never)."""
+    shutdown_seconds: float = 30.0
+    """How long SIGTERM waits for in-flight work before the process exits."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -135,6 +139,20 @@ def _flag(raw: str) -> bool:
     return raw == "1"
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number of seconds, 0 or more")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
 def _database_url(raw: str) -> str:
     if not raw.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ValueError("must be sqlite:///PATH or postgresql://user@host:port/db")
@@ -158,4 +176,6 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIALCUES_KEY_CACHE_SECONDS": ("key_cache_seconds", _non_negative_float),
     "DIALCUES_WEBHOOKS_ALLOW_PRIVATE": ("webhooks_allow_private", _flag),
     "DIALCUES_WEBHOOK_RETRY_SCHEDULE": ("webhook_retry_schedule", parse_seconds_list),
+    "DIALCUES_DB_FAILURE_EXIT_SECONDS": ("db_failure_exit_seconds", _non_negative_int),
+    "DIALCUES_SHUTDOWN_SECONDS": ("shutdown_seconds", _positive_float),
 }

@@ -36,6 +36,7 @@ secrets or raw vendor payloads)::
     └── ProviderError                 (never reaches a client; the dispatcher records it)
         ├── ProviderRejected          permanent: the provider refused (4xx)
         ├── ProviderThrottled         the provider answered 429: try again later
+        ├── ProviderUnreachable       no connection could be made: nothing was sent
         └── ProviderUnknownOutcome    timeout or 5xx on create: reconcile before redialing
 
 Errors that exist only on HTTP (``method_not_allowed``, ``payload_too_large``) live in the
@@ -250,10 +251,11 @@ class RateLimited(ResourceExhausted):
 
 
 class StorageUnavailable(Unavailable):
-    """The database does not answer."""
+    """The database does not answer; ``retry_after`` suggests when to try again, in seconds."""
 
     code = "unavailable"
     default_message = "The database is unavailable; retry with backoff."
+    retry_after: ClassVar[int] = 5
 
 
 class SmokeFailed(Unavailable):
@@ -291,6 +293,12 @@ class ProviderThrottled(ProviderError):
     def __init__(self, message: str | None = None, retry_after: float | None = None):
         self.retry_after = retry_after
         super().__init__(message or "The provider is throttling calls.")
+
+
+class ProviderUnreachable(ProviderError):
+    """No connection to the provider could be made (DNS, refused, TLS): nothing was sent."""
+
+    code = "provider_unreachable"
 
 
 class ProviderUnknownOutcome(ProviderError):

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
+from dialcues_core.errors import StorageUnavailable
 from dialcues_core.model import READ_USAGE, Page, Principal, requires
+from dialcues_core.outage import OutageNotice
 from dialcues_core.ports import Transactions
 from dialcues_core.validation import (
     MISSING,
@@ -195,6 +197,7 @@ async def flush_every(usage: UsageLog, run: Runner[int], seconds: float = 1.0) -
         loop.call_soon_threadsafe(full.set)
 
     usage.wake = wake
+    outage = OutageNotice(log, "writing usage events")
     try:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -202,6 +205,9 @@ async def flush_every(usage: UsageLog, run: Runner[int], seconds: float = 1.0) -
             full.clear()
             try:
                 await run(usage.flush)
+                outage.succeeded()
+            except StorageUnavailable as exc:
+                outage.failed(exc)
             except Exception:
                 log.exception("writing usage events failed; retrying at the next tick")
     finally:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dialcues_core.errors import StorageUnavailable
 from dialcues_core.ports import Clock, Transactions
 from dialcues_core.webhook_model import AttemptResult, DisabledReason, DueMessage, OutboxStore
 
@@ -164,6 +165,8 @@ class Deliveries:
         try:
             self._record_retrying(results)
             return
+        except StorageUnavailable:
+            raise  # nothing can be recorded now: the leases run out and the attempts repeat
         except Exception:
             if len(results) <= 1:
                 raise

@@ -8,7 +8,7 @@ the ``grpc-status-details-bin`` trailer) carrying:
   ``invalid_state``);
 * for ``validation_error``, a ``BadRequest`` with one violation per bad field, named after
   the request field (see :func:`dialcues_grpc.convert.violation_field`);
-* for ``rate_limited`` and ``idempotency_in_progress``, a ``RetryInfo`` (REST's
+* for ``rate_limited``, ``idempotency_in_progress`` and ``unavailable``, a ``RetryInfo`` (REST's
   ``Retry-After``).
 
 The two idempotency conflicts get this edge's own message: the key is the request's
@@ -47,7 +47,6 @@ from dialcues_core.errors import (
     NotFound,
     PermissionDenied,
     ProviderError,
-    RateLimited,
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
@@ -124,9 +123,9 @@ def _bad_request(exc: ValidationFailed) -> error_details_pb2.BadRequest:
 
 def _retry_info(exc: DialcuesError) -> error_details_pb2.RetryInfo | None:
     """Return how long to wait before retrying, for the errors that say so; else None."""
-    if isinstance(exc, RateLimited | IdempotencyInProgress):
-        delay = duration_pb2.Duration(seconds=exc.retry_after)
-        return error_details_pb2.RetryInfo(retry_delay=delay)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        return error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after))
     return None
 
 

@@ -41,6 +41,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     usage_pb2_grpc,
     webhooks_pb2,
     webhooks_pb2_grpc,
+    workers_pb2,
+    workers_pb2_grpc,
 )
 from dialcues_grpc.auth import AdminAuth
 from dialcues_grpc.call_servicers import AgentServicer, CallServicer
@@ -49,6 +51,7 @@ from dialcues_grpc.oauth_servicers import OAuthClientServicer
 from dialcues_grpc.platform import PlatformInterceptor
 from dialcues_grpc.usage_servicers import UsageServicer
 from dialcues_grpc.webhook_servicers import WebhookServicer
+from dialcues_grpc.worker_servicers import WorkerServicer
 
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], str]
 
@@ -109,6 +112,10 @@ ADMIN_SERVICES: dict[type[servicers._AdminServicer], Registration] = {
     OAuthClientServicer: (
         oauth_clients_pb2_grpc.add_OAuthClientServiceServicer_to_server,
         _service_name(oauth_clients_pb2.DESCRIPTOR, "OAuthClientService"),
+    ),
+    WorkerServicer: (
+        workers_pb2_grpc.add_WorkerServiceServicer_to_server,
+        _service_name(workers_pb2.DESCRIPTOR, "WorkerService"),
     ),
 }
 """The administration services, registered only with an admin token."""

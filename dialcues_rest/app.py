@@ -21,17 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from dialcues_core import Dialcues
+from dialcues_core.errors import StorageUnavailable
 from dialcues_core.offload import Offloader
 from dialcues_core.usage import flush_every
 from dialcues_rest import auth, errors, routes
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER
 from dialcues_rest.handlers import MAX_BODY_BYTES
 from dialcues_rest.platform import platform_middleware
+
+logger = logging.getLogger("dialcues.rest")
 
 
 def create_app(
@@ -68,16 +72,22 @@ async def _write_usage_events(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await offloader.run(usage.flush)
+    try:
+        await offloader.run(usage.flush)
+    except StorageUnavailable as exc:
+        logger.warning("%d usage events could not be written: %s", usage.pending, exc.message)
 
 
-async def start_rest(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def start_rest(
+    app: web.Application, host: str, port: int, shutdown_timeout: float = 60.0
+) -> web.AppRunner:
     """Serve ``app`` on ``host:port`` (port 0 picks a free one; see ``runner.addresses``).
 
     aiohttp's own access log is off (``log_access`` writes ours). Stop with
-    ``await runner.cleanup()``.
+    ``await runner.cleanup()``: it stops accepting at once and lets requests in flight finish
+    for up to ``shutdown_timeout`` seconds.
     """
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

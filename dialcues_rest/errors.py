@@ -6,7 +6,8 @@ extensions ``code``, ``request_id`` and (validation) ``errors``:
 
 * a core :class:`~dialcues_core.errors.DialcuesError` gets the status of the first category
   in its MRO found in :data:`STATUS_BY_CATEGORY` and keeps its own ``code``, message and
-  details (``RateLimited`` and ``IdempotencyInProgress`` add ``Retry-After``);
+  details (an error with a ``retry_after`` — rate limited, idempotency in progress, storage
+  unavailable — adds ``Retry-After``);
 * aiohttp's own ``HTTPException`` (unknown route, wrong method, body too large …) keeps its
   status and headers (``Allow`` on a 405) and gets a code from :data:`CODE_BY_HTTP_STATUS`;
 * anything else is ``internal_error`` (500): logged with its traceback, never echoed.
@@ -31,11 +32,9 @@ from dialcues_core.errors import (
     Conflict,
     DialcuesError,
     FailedPrecondition,
-    IdempotencyInProgress,
     InvalidArgument,
     NotFound,
     PermissionDenied,
-    RateLimited,
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
@@ -142,8 +141,9 @@ def core_error(exc: DialcuesError) -> ErrorReply:
     if status is None:
         return unexpected(exc)
     retry = None
-    if isinstance(exc, RateLimited | IdempotencyInProgress):
-        retry = {str(hdrs.RETRY_AFTER): str(exc.retry_after)}
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        retry = {str(hdrs.RETRY_AFTER): str(retry_after)}
     return ErrorReply(status, exc.code, exc.message, exc.details, retry)
 
 

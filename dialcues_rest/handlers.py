@@ -138,11 +138,11 @@ async def get_health(request: web.Request) -> web.Response:
 
 
 async def get_api_health(request: web.Request) -> web.Response:
-    """``GET /health``: version, database and dispatcher state (any valid credential)."""
+    """``GET /health``: version, database, dispatchers and backlog (any valid credential)."""
     no_query(request)
     principal(request)
-    database = await request.app[OFFLOADER].run(request.app[DIALCUES].ping)
-    return reply(schemas.health(database, request.app[DISPATCHING]))
+    report = await request.app[OFFLOADER].run(request.app[DIALCUES].health)
+    return reply(schemas.health(report, request.app[DISPATCHING]))
 
 
 # ----------------------------------------------------------------------------- reminders

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from dialcues_core import __version__, rendering
 from dialcues_core.model import OutboundLine, Page, User
+from dialcues_core.operations import HealthReport
 from dialcues_core.rendering import millis
 from dialcues_core.smoke import SmokeStep
 from dialcues_core.usage import UsageEvent
@@ -66,13 +67,21 @@ def lines(items: list[OutboundLine]) -> Json:
     return {"items": [line(item) for item in items]}
 
 
-def health(database: bool, dispatching: bool) -> dict[str, Any]:
-    """Render ``GET /health``."""
+def health(report: HealthReport, dispatching: bool) -> dict[str, Any]:
+    """Render ``GET /health`` (what the database does not say is null while it is down)."""
+    known = report.database
     return {
-        "status": "ok" if database else "degraded",
+        "status": "ok" if known else "degraded",
         "version": __version__,
-        "database": "ok" if database else "unavailable",
+        "database": "ok" if known else "unavailable",
         "dispatcher": "running" if dispatching else "not in this process",
+        "workers": {
+            "alive": report.workers_alive if known else None,
+            "last_seen_at": rendering.seconds(report.workers_last_seen_at),
+        },
+        "oldest_due_at": rendering.seconds(report.oldest_due_at),
+        "last_claim_at": rendering.seconds(report.last_claim_at),
+        "tzdata": report.tzdata,
     }
 
 

@@ -247,13 +247,30 @@ class Me(Response):
     """The OAuth client's id; null for an API key."""
 
 
+class Workers(Response):
+    """The dispatching processes (``serve`` with a dispatcher, ``worker``) by their heartbeats."""
+
+    alive: int | None
+    """How many sent a heartbeat in the last 30 s (null while the database is unavailable)."""
+    last_seen_at: Instant | None
+    """The newest heartbeat of any of them."""
+
+
 class Health(Response):
-    """``GET /health``: version, database and dispatcher state."""
+    """``GET /health``: version, database, dispatchers and the dispatch backlog."""
 
     status: Literal["ok", "degraded"]
     version: str
     database: Literal["ok", "unavailable"]
     dispatcher: Literal["running", "not in this process"]
+    """Whether this process runs a dispatcher."""
+    workers: Workers
+    oldest_due_at: Instant | None
+    """The earliest due time of an attempt due now and not yet dialed (null: none waits)."""
+    last_claim_at: Instant | None
+    """When any dispatcher last claimed an attempt."""
+    tzdata: str
+    """The IANA version of the time-zone rules in use (e.g. 2026f)."""
 
 
 class Liveness(Response):

@@ -32,6 +32,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from dialcues_core.errors import StorageUnavailable
+from dialcues_core.outage import OutageNotice
 from dialcues_core.ports import Clock
 from dialcues_core.webhook_delivery import Deliveries, headers
 from dialcues_core.webhook_model import AttemptResult, DueMessage
@@ -100,6 +102,7 @@ class WebhookDeliverer:
         self._busy: Counter[str] = Counter()
         self._finished: list[AttemptResult] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._outage = OutageNotice(log, "webhook delivery")
 
     async def run(self) -> None:
         """Deliver until :meth:`stop`; errors are logged, never fatal."""
@@ -129,6 +132,10 @@ class WebhookDeliverer:
             return 0
         try:
             messages = await self.offload(self.deliveries.claim, room, dict(self._busy))
+            self._outage.succeeded()
+        except StorageUnavailable as exc:
+            self._outage.failed(exc)
+            return 0
         except Exception:
             log.exception("claiming webhook messages failed")
             return 0
@@ -163,6 +170,9 @@ class WebhookDeliverer:
             batch, self._finished = self._finished, []
             try:
                 await self.offload(self.deliveries.record, batch)
+            except StorageUnavailable as exc:
+                # Unrecorded attempts are made again once their leases end (at least once).
+                self._outage.failed(exc)
             except Exception:
                 log.exception("recording %d webhook attempts failed", len(batch))
 

@@ -36,7 +36,7 @@ def ok_json(db: Path, *args: str) -> Any:
 
 
 def test_migrate_prints_the_schema_version(tmp_path: Path) -> None:
-    assert ok_json(tmp_path / "d.db", "migrate") == {"version": 7}
+    assert ok_json(tmp_path / "d.db", "migrate") == {"version": 8}
 
 
 def test_admin_commands_create_a_working_tenant(tmp_path: Path) -> None:
@@ -181,3 +181,24 @@ async def _demo_banner(proc: asyncio.subprocess.Process) -> tuple[str, str]:
             if "curl" in line:
                 curl = line
     return key, curl
+
+
+def test_workers_list_shows_the_dispatchers_heartbeats(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from dialcues_core import Dialcues
+    from dialcues_core.operations import WorkerInfo
+
+    db = tmp_path / "d.db"
+    assert ok_json(db, "workers", "list") == []
+    platform = Dialcues.open(f"sqlite:///{db}")
+    moment = datetime(2026, 12, 1, 10, tzinfo=UTC)  # long ago: not alive
+    platform.operations.beat(WorkerInfo("w-1", "host-a", 4242, moment, moment))
+    platform.close()
+
+    (worker,) = ok_json(db, "workers", "list")
+
+    assert (worker["id"], worker["host"], worker["pid"]) == ("w-1", "host-a", 4242)
+    assert (worker["last_seen_at"], worker["alive"]) == ("2026-12-01T10:00:00Z", False)
+    human = dialcues(db, "workers", "list")
+    assert "host-a pid 4242" in human.stdout

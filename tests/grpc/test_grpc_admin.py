@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from conftest import Tenant
@@ -228,3 +229,29 @@ async def test_listing_the_lines_of_an_unknown_organization_is_not_found(admin: 
     request = L.ListOutboundLinesRequest(organization_id="org_missing")
     failed = await fails(admin.outbound_lines.ListLines(request, metadata=admin.md))
     assert failed.code is grpc.StatusCode.NOT_FOUND
+
+
+# ----------------------------------------------------------------------------- workers
+async def test_list_workers_shows_each_dispatchers_host_pid_and_heartbeat(
+    admin: Stubs, dc: Any
+) -> None:
+    from dialcues_core.operations import WorkerInfo
+    from dialcues_grpc._pb.dialcues.v1 import workers_pb2, workers_pb2_grpc
+
+    now = dc.clock.now()
+    dc.operations.beat(WorkerInfo("w-1", "host-a", 4242, now, now, now))
+    stub = workers_pb2_grpc.WorkerServiceStub(admin.channel)
+
+    found = await stub.ListWorkers(workers_pb2.ListWorkersRequest(), metadata=admin.md)
+
+    (worker,) = found.workers
+    assert (worker.id, worker.host, worker.pid, worker.alive) == ("w-1", "host-a", 4242, True)
+    assert worker.HasField("last_claim_at") and not worker.HasField("stopped_at")
+
+
+async def test_list_workers_needs_the_admin_token(admin: Stubs) -> None:
+    from dialcues_grpc._pb.dialcues.v1 import workers_pb2, workers_pb2_grpc
+
+    stub = workers_pb2_grpc.WorkerServiceStub(admin.channel)
+    failed = await fails(stub.ListWorkers(workers_pb2.ListWorkersRequest(), metadata=()))
+    assert failed.code == grpc.StatusCode.UNAUTHENTICATED

@@ -100,6 +100,7 @@ async def test_reflection_lists_every_service(server: Server) -> None:
         "dialcues.v1.ReminderService",
         "dialcues.v1.UsageService",
         "dialcues.v1.WebhookService",
+        "dialcues.v1.WorkerService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     ]

@@ -82,7 +82,17 @@ async def test_health_reports_version_database_and_dispatcher(api: Api) -> None:
     assert reply.status == 200
     assert reply.body["status"] == "ok"
     assert reply.body["database"] == "ok"
-    assert set(reply.body) == {"status", "version", "database", "dispatcher"}
+    assert set(reply.body) == {
+        "status",
+        "version",
+        "database",
+        "dispatcher",
+        "workers",
+        "oldest_due_at",
+        "last_claim_at",
+        "tzdata",
+    }
+    assert set(reply.body["workers"]) == {"alive", "last_seen_at"}
 
 
 async def test_health_needs_a_valid_credential(anon: Api) -> None:

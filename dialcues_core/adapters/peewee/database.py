@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 import peewee as pw
 
 from dialcues_core.adapters.peewee import tables
+from dialcues_core.adapters.peewee.healing import HealingPostgresqlDatabase, HealingSqliteDatabase
 from dialcues_core.errors import StorageUnavailable, ValidationFailed
 
 SQLITE_PRAGMAS = {
@@ -28,22 +29,27 @@ SQLITE_PRAGMAS = {
 }
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+"""How long opening a PostgreSQL connection may take before the database counts as down."""
+
+
 def open_database(url: str) -> pw.Database:
     """Return an (unconnected) peewee database for ``sqlite:///PATH`` or ``postgresql://…``."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         if path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        return HealingSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
     if url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)
-        return pw.PostgresqlDatabase(
+        return HealingPostgresqlDatabase(
             unquote(parts.path.lstrip("/")) or "postgres",
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 5432,
             prefer_psycopg3=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
     raise ValidationFailed.one("database_url", "must be sqlite:///PATH or postgresql://…")
 
@@ -142,6 +148,23 @@ def _v7_temporary_lines(db: pw.Database) -> None:
     db.execute_sql(f"ALTER TABLE outbound_lines ADD COLUMN temporary {kind}")
 
 
+def _v8_production_dispatch(db: pw.Database) -> None:
+    """Heartbeats, the tzdata snapshot, occurrences on executions, local series ends.
+
+    The new columns exist already when v1 created today's tables; they are added otherwise.
+    """
+    db.create_tables(tables.OPERATIONS_TABLES, safe=True)
+    _add_column(db, "executions", "occurrence_at", "BIGINT")
+    _add_column(db, "reminders", "recurrence_end_local", "VARCHAR(19)")
+
+
+def _add_column(db: pw.Database, table: str, column: str, kind: str) -> None:
+    """Add a nullable column unless the table has it already."""
+    if any(c.name == column for c in db.get_columns(table)):
+        return
+    db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 def _schema_sql(db: pw.Database, kind: str, table: str) -> list[str]:
     """Return the ``CREATE`` statements of one kind (table, index) SQLite keeps for ``table``.
 
@@ -163,6 +186,7 @@ MIGRATIONS: list[Callable[[pw.Database], None]] = [
     _v5_webhooks,
     _v6_ids_never_reused,
     _v7_temporary_lines,
+    _v8_production_dispatch,
 ]
 
 
@@ -179,18 +203,18 @@ def migrate(db: pw.Database) -> int:
     """Apply every pending migration; return the version reached."""
     try:
         db.connect(reuse_if_open=True)
-        with _MigrationLock(db):
+        with MigrationLock(db):
             version = current_version(db)
             for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
                 with db.bind_ctx(tables.ALL_TABLES):
                     step(db)
                     tables.SchemaVersionRow.create(version=number)
             return current_version(db)
-    except pw.OperationalError as exc:
+    except (pw.OperationalError, StorageUnavailable) as exc:
         raise StorageUnavailable(f"Cannot migrate the database: {exc}") from exc
 
 
-class _MigrationLock:
+class MigrationLock:
     """Serialize migrations across processes: an advisory lock, or SQLite's write lock."""
 
     def __init__(self, db: pw.Database):

@@ -23,7 +23,7 @@ from dialcues_core.adapters.peewee.tables import (
     ReminderRow,
     UserRow,
 )
-from dialcues_core.errors import AlreadyExists
+from dialcues_core.errors import AlreadyExists, StorageUnavailable
 from dialcues_core.model import (
     ApiKey,
     Execution,
@@ -66,8 +66,7 @@ class PeeweeTransactions:
         try:
             self.db.execute_sql("SELECT 1").fetchone()
             return True
-        except pw.DatabaseError:
-            self.db.close()
+        except (pw.DatabaseError, StorageUnavailable):
             return False
 
 
@@ -91,7 +90,7 @@ class _SqliteWriteTurn:
 
     def __enter__(self) -> object:
         if not self.lock.acquire(timeout=self.TIMEOUT_S):
-            raise pw.OperationalError("database is locked")
+            raise StorageUnavailable("The database is unavailable: database is locked")
         try:
             self.txn = self.db.atomic("IMMEDIATE")
             return self.txn.__enter__()
@@ -466,6 +465,7 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "weekdays": ",".join(map(str, rule.weekdays)) if rule and rule.weekdays else None,
         "cron": rule.cron if rule else None,
         "recurrence_end_at": rule.end_at if rule else None,
+        "recurrence_end_local": _local_text(rule.end_local) if rule else None,
         "retry_count": r.retry_count,
         "next_attempt_at": r.next_attempt_at,
         "last_execution_id": r.last_execution_id,
@@ -474,6 +474,14 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "created_at": r.created_at,
         "updated_at": r.updated_at,
     }
+
+
+def _local_text(local: datetime | None) -> str | None:
+    return local.isoformat(timespec="seconds") if local is not None else None
+
+
+def _local_or_none(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def reminder_from_row(row: Any) -> Reminder:
@@ -489,6 +497,7 @@ def reminder_from_row(row: Any) -> Reminder:
             weekdays=tuple(int(d) for d in row.weekdays.split(",")) if row.weekdays else (),
             cron=row.cron,
             end_at=row.recurrence_end_at,
+            end_local=_local_or_none(row.recurrence_end_local),
         )
     return Reminder(
         id=row.id,

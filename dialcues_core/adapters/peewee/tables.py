@@ -170,6 +170,7 @@ class ReminderRow(BaseRow):
     weekdays = pw.CharField(max_length=20, null=True)
     cron = pw.CharField(max_length=255, null=True)
     recurrence_end_at = InstantField(null=True)
+    recurrence_end_local = pw.CharField(max_length=19, null=True)
     retry_count = pw.IntegerField(default=0)
     next_attempt_at = InstantField(null=True)
     last_execution_id = pw.BigIntegerField(null=True)
@@ -216,6 +217,7 @@ class ExecutionRow(BaseRow):
     error_message = pw.TextField(null=True)
     lease_until = InstantField(null=True)
     due_at = InstantField(null=True, index=True)
+    occurrence_at = InstantField(null=True)
     created_at = InstantField()
 
     class Meta:
@@ -373,7 +375,34 @@ class UsageEventRow(BaseRow):
 # Tables of later migrations: each list is created by its numbered migration in
 # ``database.MIGRATIONS`` (v2 idempotency, v3 usage events, v4 OAuth, v5 webhooks). v6
 # rebuilds the SQLite tables of ``NeverReusedIdField`` ids made before it existed.
+class WorkerRow(BaseRow):
+    """A dispatching process's heartbeat: who it is and when it last reached the database."""
+
+    id = pw.CharField(max_length=64, primary_key=True)
+    host = pw.CharField(max_length=255)
+    pid = pw.IntegerField()
+    started_at = InstantField()
+    last_seen_at = InstantField(index=True)
+    last_claim_at = InstantField(null=True)
+    stopped_at = InstantField(null=True)
+
+    class Meta:
+        table_name = "workers"
+
+
+class TzdataRow(BaseRow):
+    """The time-zone rules the stored instants were computed with: one row per zone."""
+
+    name = pw.CharField(max_length=64, primary_key=True)
+    version = pw.CharField(max_length=16)
+    tzif = pw.BlobField()
+
+    class Meta:
+        table_name = "tzdata_zones"
+
+
 IDEMPOTENCY_TABLES: list[type[BaseRow]] = [IdempotencyRow]
+OPERATIONS_TABLES: list[type[BaseRow]] = [WorkerRow, TzdataRow]
 USAGE_TABLES: list[type[BaseRow]] = [UsageEventRow]
 OAUTH_TABLES: list[type[BaseRow]] = [OAuthClientRow, AccessTokenRow]
 WEBHOOK_TABLES: list[type[BaseRow]] = [
@@ -398,4 +427,5 @@ ALL_TABLES: list[type[BaseRow]] = [
     *USAGE_TABLES,
     *OAUTH_TABLES,
     *WEBHOOK_TABLES,
+    *OPERATIONS_TABLES,
 ]
