@@ -8,14 +8,22 @@ the stored one is ignored).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialcues_core import scheduling
+from dialcues_core.calltoken import token_matches
 from dialcues_core.config import Settings
 from dialcues_core.errors import ProviderEventRejected
 from dialcues_core.keys import hashes_match
-from dialcues_core.model import ExecutionStatus, OutboundLine, Provider, ProviderSettings
+from dialcues_core.model import (
+    ExecutionStatus,
+    OutboundLine,
+    Provider,
+    ProviderSettings,
+    ReminderStatus,
+)
 from dialcues_core.outcomes import classify
 from dialcues_core.ports import (
     CallEvent,
@@ -30,8 +38,16 @@ from dialcues_core.ports import (
 from dialcues_core.scheduling import Attempted, NextStep
 from dialcues_core.webhook_events import NoOutbox, Outbox
 
+log = logging.getLogger("dialcues.dispatcher")
+
 MISSED_MESSAGE = "missed: the platform was down past the grace window"
 MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
+ORPHAN_MESSAGE = "not dialed: the reminder was paused or deleted before its attempt"
+UNKNOWN_MESSAGE = (
+    "outcome_unknown: the provider could not confirm whether the call was placed before the"
+    " occurrence's lateness cap; not redialed, since the person may have been called"
+)
+UNREACHABLE_MESSAGE = "provider_unreachable: {reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,8 @@ class Finished:
     cost: float | None = None
     error_message: str | None = None
     call_id: str | None = None
+    operator_alert: bool = False
+    """A configuration or billing problem the operator must fix (logged at ERROR)."""
 
     @classmethod
     def from_event(cls, execution_id: int, event: CallEvent) -> Finished:
@@ -71,6 +89,7 @@ class Finished:
             cost=event.cost,
             error_message=outcome.error_message,
             call_id=event.call_id,
+            operator_alert=outcome.operator_alert,
         )
 
 
@@ -188,6 +207,9 @@ class Attempts:
         occurrences = self.store.attempted([e.reminder_id for e in queued if e.reminder_id])
         for e in queued:
             found = occurrences.get(e.reminder_id) if e.reminder_id else None
+            if e.reminder_id is not None and not _waits_for(found, e.id):
+                self._cancel_orphan(e, now)
+                continue
             if self._queued_missed(e, found[0] if found else None, now):
                 continue
             line = _line(lines, e.line_id, e.organization_id)
@@ -201,6 +223,14 @@ class Attempts:
             claimed.append(Claimed(started, line, providers.get(e.organization_id)))
         self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
         return claimed
+
+    def _cancel_orphan(self, e: LiveExecution, now: datetime) -> None:
+        """A queued attempt whose reminder was paused or deleted meanwhile is never dialed."""
+        canceled = OutcomeRecord(
+            ExecutionStatus.CANCELED, now, None, None, None, ORPHAN_MESSAGE, None
+        )
+        self.store.record_outcomes([(e.id, canceled)])
+        self.outbox.finished([(e.user_id, e.id)])
 
     def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
         """Record a queued attempt found past the grace window as missed; tell if it was.
@@ -261,6 +291,25 @@ class Attempts:
                 seconds = delays[min(attempt - 1, len(delays) - 1)]
             self.store.requeue(execution_id, self.clock.now() + timedelta(seconds=seconds))
 
+    def release(self, execution_ids: list[int]) -> None:
+        """Give back claimed attempts that were never sent (a stopping worker): queued now.
+
+        Whichever dispatcher runs next dials them through the queued path; their reminders
+        stay ``in_progress`` and keep waiting for them.
+        """
+        if not execution_ids:
+            return
+        now = self.clock.now()
+        with self.tx.atomic():
+            for execution_id in execution_ids:
+                self.store.requeue(execution_id, now)
+
+    def past_cap(self, execution: LiveExecution) -> bool:
+        """Tell whether an attempt's occurrence is past its lateness cap (the grace window)."""
+        return scheduling.is_missed(
+            execution.occurrence, self.clock.now(), self.settings.grace_seconds
+        )
+
     def finish(self, batch: list[Finished]) -> list[Finished]:
         """Apply final outcomes in one transaction; return those that changed something."""
         with self.tx.atomic(), self.outbox.collecting():
@@ -269,6 +318,15 @@ class Attempts:
     def _finish_all(self, batch: list[Finished], now: datetime) -> list[Finished]:
         """Write outcomes and advance their reminders, a few statements per batch."""
         applied = self._applicable(batch)
+        for f, e in applied:
+            if f.operator_alert:
+                log.error(
+                    "execution %s of organization %s failed for a reason retrying cannot fix"
+                    " (provider configuration or billing): %s",
+                    e.id,
+                    e.organization_id,
+                    f.ended_reason,
+                )
         self.store.record_outcomes(
             [
                 (
@@ -293,8 +351,9 @@ class Attempts:
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
-            if found is None or found[1] != e.id:
-                continue  # the reminder moved on (deleted, edited): leave it alone
+            if not _waits_for(found, e.id):
+                continue  # the reminder moved on (deleted, paused, edited): leave it alone
+            assert found is not None
             step = scheduling.after_outcome(
                 found[0],
                 f.status,
@@ -334,22 +393,31 @@ class Attempts:
         return delays
 
     # ------------------------------------------------------------------ events
-    def receive_provider_event(self, secret: str | None, event: CallEvent) -> bool:
-        """Apply a provider's webhook event after checking its organization's secret.
+    def receive_provider_message(
+        self, secret: str | None, about: CallEvent | None, event: CallEvent | None
+    ) -> bool:
+        """Authenticate a provider's server message, then apply its event (if it has one).
 
-        One transaction. Raises ``ProviderEventRejected`` (nothing changes) when the event
-        names no known execution (by our id, else by call id) or the secret does not match
-        in constant time; returns whether an outcome was applied.
+        One transaction. ``about`` is the call the message names (whatever its type);
+        ``secret`` the header it carried: the execution's call token or the organization's
+        webhook secret, compared in constant time. Raises ``ProviderEventRejected`` (nothing
+        changes) when the message names no known execution (by our id, else by call id) or
+        the secret is wrong — also for a message of a type that is then ignored. Returns
+        whether an outcome was applied.
         """
         with self.tx.atomic(), self.outbox.collecting():
-            execution = self._execution_of(event)
+            execution = self._execution_of(about) if about is not None else None
             org = execution.organization_id if execution is not None else ""
             provider = self.store.providers_of({org}).get(org) if execution else None
-            if provider is None or secret is None:
+            if execution is None or provider is None or secret is None:
                 raise ProviderEventRejected()
-            if not hashes_match(provider.webhook_secret, secret):
+            expected = provider.webhook_secret
+            if not (
+                token_matches(expected, execution.id, secret) or hashes_match(expected, secret)
+            ):
                 raise ProviderEventRejected()
-            assert execution is not None
+            if event is None:
+                return False
             return self.apply_events([(execution.id, event)]) > 0
 
     def _execution_of(self, event: CallEvent) -> LiveExecution | None:
@@ -410,6 +478,15 @@ def _line(
     return org_lines[0] if org_lines else None
 
 
+def _waits_for(found: tuple[Attempted, int | None] | None, execution_id: int) -> bool:
+    """Tell whether a reminder (as ``attempted`` returned it) still waits for this attempt."""
+    return (
+        found is not None
+        and found[1] == execution_id
+        and found[0].status is ReminderStatus.IN_PROGRESS
+    )
+
+
 def _no_line(execution_id: int, now: datetime) -> Finished:
     return Finished(execution_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE)
 
@@ -437,6 +514,7 @@ def _new_execution(
         lease_until=lease_until,
         error_message=MISSED_MESSAGE if missed else None,
         ended_at=now if missed else None,
+        occurrence_at=r.attempted.scheduled_at,
     )
 
 
@@ -455,4 +533,5 @@ def _live_from(new_id: int, row: NewExecution) -> LiveExecution:
         scheduled_for=row.scheduled_for,
         executed_at=row.executed_at,
         call_id=None,
+        occurrence_at=row.occurrence_at,
     )

@@ -9,7 +9,16 @@
   :meth:`Dispatcher.wake`; across processes a poll of at most ``poll_seconds`` (one second)
   notices work that other processes scheduled.
 * **Reconcile** an attempt whose create timed out (or answered 5xx) or whose lease expired by
-  asking the provider, never by dialing again blindly.
+  asking the provider, never by dialing again blindly; one still unknown past its
+  occurrence's lateness cap ends ``failed`` ``outcome_unknown`` and is never redialed.
+* **Survive the database**: while it is unreachable the loop waits (one log line per outage)
+  and outcomes wait in memory; the first transaction after it returns heals the connection.
+* **Stop cleanly**: :meth:`stop` ends claiming; creates in flight finish; claimed attempts not
+  yet sent are released (queued again) for whichever dispatcher runs next.
+
+Operator signals: WARNING for a provider's 429 (with its ``Retry-After``), an unknown create,
+an unreachable provider and an outcome learnt only by reconciliation (its events are not
+arriving: check ``DIALCUES_PUBLIC_URL``); ERROR for ``outcome_unknown``.
 """
 
 from __future__ import annotations
@@ -21,15 +30,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from dialcues_core.attempts import Attempts, Claimed, Finished
+from dialcues_core.attempts import (
+    UNKNOWN_MESSAGE,
+    UNREACHABLE_MESSAGE,
+    Attempts,
+    Claimed,
+    Finished,
+)
 from dialcues_core.config import Settings
 from dialcues_core.errors import (
     ProviderError,
     ProviderRejected,
     ProviderThrottled,
+    ProviderUnreachable,
+    StorageUnavailable,
 )
 from dialcues_core.model import ExecutionStatus, Provider
-from dialcues_core.ports import CallEvent, CallRequest, Clock, Dialer
+from dialcues_core.outage import OutageNotice
+from dialcues_core.ports import CallEvent, CallRequest, Clock, Dialer, LiveExecution
 
 log = logging.getLogger("dialcues.dispatcher")
 T = TypeVar("T")
@@ -37,6 +55,15 @@ Offload = Callable[..., Awaitable[Any]]
 
 BATCH = 100
 NOT_PLACED = "the provider has no record of this call: it was not placed"
+SETTLE_SECONDS = 20.0
+"""How long after an attempt was claimed a provider's "no such call" becomes conclusive.
+
+Longer than any create can take (the Vapi dialer gives up after 10 s), so that a create still
+in flight — its worker alive but slow, or a provider that creates a moment after answering —
+is never taken for a call that was not placed, whatever the lease length."""
+
+RECORD_RETRY_SECONDS = 1.0
+"""How often results kept while the database is unreachable are written again."""
 
 
 class Recorder:
@@ -51,6 +78,8 @@ class Recorder:
         self._finished: list[Finished] = []
         self._pending = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.waiting = 0
+        """Results kept in memory because the database was unreachable at the last flush."""
 
     def start(self) -> None:
         """Start the background flusher."""
@@ -76,6 +105,9 @@ class Recorder:
             await self._pending.wait()
             await asyncio.sleep(0)  # let the current burst queue up; flushes batch naturally
             await self.flush()
+            if self.waiting:
+                self._pending.set()  # the database was unreachable: try again shortly
+                await asyncio.sleep(RECORD_RETRY_SECONDS)
 
     async def flush(self) -> None:
         """Write everything queued so far."""
@@ -90,11 +122,17 @@ class Recorder:
         call_ids = [(eid, call_id) for eid, call_id in call_ids if eid not in ended]
         try:
             await self.offload(self._write, call_ids, events, finished)
+        except StorageUnavailable:
+            # Kept in memory and written once the database answers again.
+            self._call_ids[:0], self._events[:0], self._finished[:0] = call_ids, events, finished
+            self.waiting = len(self._call_ids) + len(self._events) + len(self._finished)
+            return
         except Exception:
             log.exception(
                 "recording %d call results failed; leases will reconcile them",
                 len(call_ids) + len(events) + len(finished),
             )
+        self.waiting = 0
         for eid, event in events:
             if event.is_final:
                 self.on_finished(eid)
@@ -150,6 +188,10 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dialed = 0
+        self.last_claim_at: datetime | None = None
+        """When this process last claimed an attempt (for the heartbeat and ``/health``)."""
+        self._claims = OutageNotice(log, "dispatching")
+        self._reconciling = OutageNotice(log, "reconciling expired leases")
 
     # ------------------------------------------------------------------ control
     def wake(self, due: datetime | None = None) -> None:
@@ -187,8 +229,10 @@ class Dispatcher:
         self._wake.set()
 
     async def _drain(self) -> None:
+        # Creates in flight finish (a person may be ringing); the process's shutdown budget
+        # bounds the wait, and what is still in flight then is reconciled by a lease later.
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=30)
+            await asyncio.wait(self._tasks, timeout=max(0.5, 0.3 * self.settings.shutdown_seconds))
         # Outcomes of calls placed here (the simulated dialer reports in-process) arrive
         # within the simulated delay; waiting for them keeps a clean stop from leaving work
         # for the lease reconciler.
@@ -206,8 +250,13 @@ class Dispatcher:
         if free > 0:
             try:
                 claimed = await self.offload(self.attempts.claim, min(BATCH, free))
+                self._claims.succeeded()
+            except StorageUnavailable as exc:
+                self._claims.failed(exc)
             except Exception:
                 log.exception("claiming due reminders failed; retrying shortly")
+        if claimed:
+            self.last_claim_at = self.clock.now()
         for claim in claimed:
             self._spawn(self._dial(claim))
         if len(claimed) >= min(BATCH, max(free, 1)) and free > 0:
@@ -260,19 +309,40 @@ class Dispatcher:
 
     async def _dial(self, claim: Claimed) -> None:
         request = self.request(claim)
+        provider = claim.line.provider.value
         dialer = self.dialers[claim.line.provider]
         eid = claim.execution.id
+        if self._stopping.is_set():
+            await self.offload(self.attempts.release, [eid])  # claimed but never sent
+            return
         try:
             call_id = await dialer.place_call(request)
         except ProviderThrottled as exc:
+            log.warning(
+                "%s throttled the create of execution %s (429, Retry-After %s); it waits",
+                provider,
+                eid,
+                "none" if exc.retry_after is None else f"{exc.retry_after:g} s",
+            )
             await self.offload(self.attempts.requeue, eid, exc.retry_after)
             self.wake()
             return
         except ProviderRejected as exc:
             self.recorder.finished(self._failed(eid, exc.message, retry=False))
             return
+        except ProviderUnreachable as exc:
+            log.warning("execution %s not placed: %s", eid, exc.message)
+            message = UNREACHABLE_MESSAGE.format(reason=exc.message)
+            self.recorder.finished(self._failed(eid, message, retry=True))
+            return
         except ProviderError as exc:
-            log.warning("create of execution %s is unknown (%s); reconciling", eid, exc)
+            log.warning(
+                "the create of execution %s has an unknown outcome (%s); reconciling with %s"
+                " before any redial",
+                eid,
+                exc.message,
+                provider,
+            )
             await self._reconcile(claim, request, conclusive=False)
             return
         self.dialed += 1
@@ -304,17 +374,38 @@ class Dispatcher:
                 since = (e.executed_at or e.scheduled_for) - timedelta(minutes=1)
                 found = await dialer.find_call(request, since)
         except ProviderError as exc:
-            log.warning("reconciling execution %s failed (%s); the lease will retry", e.id, exc)
+            if self.attempts.past_cap(e):
+                log.error(
+                    "execution %s ends outcome_unknown: reconciling with %s kept failing (%s)"
+                    " past the occurrence's lateness cap; it is not redialed",
+                    e.id,
+                    claim.line.provider.value,
+                    exc.message,
+                )
+                self.recorder.finished(self._failed(e.id, UNKNOWN_MESSAGE, retry=False))
+            else:
+                log.warning("reconciling execution %s failed (%s); retrying", e.id, exc.message)
             return False
         if found is None:
-            if conclusive:
+            if conclusive and self._settled(e):
                 self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
             return False
         if found.is_final:
+            log.warning(
+                "the outcome of execution %s was learnt only by asking %s: its events are not"
+                " arriving (check DIALCUES_PUBLIC_URL)",
+                e.id,
+                claim.line.provider.value,
+            )
             self.recorder.event(e.id, found)
             return False
         self.recorder.call_id(e.id, found.call_id)
         return True
+
+    def _settled(self, e: LiveExecution) -> bool:
+        """Tell whether any create of the attempt is over by now (see :data:`SETTLE_SECONDS`)."""
+        started = e.executed_at or e.scheduled_for
+        return (self.clock.now() - started).total_seconds() >= SETTLE_SECONDS
 
     async def _reconcile_loop(self) -> None:
         interval = max(0.5, min(30.0, self.settings.lease_seconds / 4))
@@ -322,6 +413,9 @@ class Dispatcher:
             await asyncio.sleep(interval)
             try:
                 await self.reconcile_expired()
+                self._reconciling.succeeded()
+            except StorageUnavailable as exc:
+                self._reconciling.failed(exc)
             except Exception:
                 log.exception("reconciling expired leases failed")
 

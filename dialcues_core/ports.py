@@ -318,6 +318,8 @@ class NewExecution:
     lease_until: datetime | None
     error_message: str | None = None
     ended_at: datetime | None = None
+    occurrence_at: datetime | None = None
+    """The occurrence this attempt belongs to (None: ``scheduled_for``, e.g. a call placed now)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +341,13 @@ class LiveExecution:
     call_id: str | None
     due_at: datetime | None = None
     """When a ``queued`` execution is due (placed, or requeued after a throttle); else None."""
+    occurrence_at: datetime | None = None
+    """The occurrence the attempt belongs to; its lateness cap counts from it."""
+
+    @property
+    def occurrence(self) -> datetime:
+        """Return the occurrence's time (``scheduled_for`` for an execution without one)."""
+        return self.occurrence_at or self.scheduled_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -527,7 +527,7 @@ def test_a_provider_event_with_a_wrong_secret_is_rejected_and_changes_nothing(
     _, event = ended(claim.execution.id, "customer-ended-call")
 
     with pytest.raises(ProviderEventRejected):
-        att.receive_provider_event("not-s", event)
+        att.receive_provider_message("not-s", event, event)
 
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.IN_PROGRESS
     assert reread(dc, tenant, reminder).status is ReminderStatus.IN_PROGRESS
@@ -542,7 +542,7 @@ def test_a_provider_event_without_a_secret_is_rejected_and_changes_nothing(
     _, event = ended(claim.execution.id, "customer-ended-call")
 
     with pytest.raises(ProviderEventRejected):
-        att.receive_provider_event(None, event)
+        att.receive_provider_message(None, event, event)
 
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.IN_PROGRESS
 
@@ -555,7 +555,7 @@ def test_a_provider_event_for_an_organization_without_a_provider_is_rejected(
     _, event = ended(claim.execution.id, "customer-ended-call")
 
     with pytest.raises(ProviderEventRejected):
-        att.receive_provider_event("s", event)
+        att.receive_provider_message("s", event, event)
 
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.IN_PROGRESS
 
@@ -571,7 +571,7 @@ def test_a_provider_event_with_another_organizations_secret_is_rejected(
     _, event = ended(claim.execution.id, "customer-ended-call")
 
     with pytest.raises(ProviderEventRejected):
-        att.receive_provider_event("theirs", event)
+        att.receive_provider_message("theirs", event, event)
 
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.IN_PROGRESS
 
@@ -580,7 +580,7 @@ def test_a_provider_event_for_an_unknown_execution_is_rejected(att: Attempts) ->
     event = CallEvent("call-x", 999_999, "ended", ended_reason="customer-ended-call")
 
     with pytest.raises(ProviderEventRejected):
-        att.receive_provider_event("s", event)
+        att.receive_provider_message("s", event, event)
 
 
 def test_a_provider_event_with_the_right_secret_is_applied(
@@ -591,7 +591,7 @@ def test_a_provider_event_with_the_right_secret_is_applied(
     (claim,) = claim_at(att, clock, DUE)
     _, event = ended(claim.execution.id, "customer-ended-call")
 
-    changed = att.receive_provider_event("s", event)
+    changed = att.receive_provider_message("s", event, event)
 
     assert changed is True
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.COMPLETED
@@ -607,7 +607,7 @@ def test_a_provider_event_found_by_call_id_alone_is_applied(
     att.record_call_ids([(claim.execution.id, "call-1")])
     event = CallEvent("call-1", None, "ended", ended_reason="voicemail")
 
-    assert att.receive_provider_event("s", event) is True
+    assert att.receive_provider_message("s", event, event) is True
     assert execution(dc, tenant, claim.execution.id).status is ExecutionStatus.VOICEMAIL
 
 

@@ -6,11 +6,13 @@ import pytest
 
 from dialcues_core.model import ExecutionStatus
 from dialcues_core.outcomes import (
+    CATCH_ALL,
     OUTCOME_TABLE,
     Outcome,
     classify,
     for_missing_call,
     for_rejected_create,
+    row_for,
 )
 
 COMPLETED = [
@@ -79,9 +81,31 @@ def test_a_configuration_or_billing_failure_is_final_and_alerts_the_operator(rea
     assert outcome.error_message is not None and reason in outcome.error_message
 
 
-@pytest.mark.parametrize("reason", ["manually-canceled", "scheduled-call-deleted"])
-def test_a_canceled_call_fails_with_a_canceled_message(reason: str) -> None:
-    assert classify(reason) == Outcome(ExecutionStatus.FAILED, False, f"Call canceled: {reason}")
+@pytest.mark.parametrize("reason", ["manually-canceled", "scheduled-call-deleted", "call-deleted"])
+def test_a_canceled_call_is_canceled_and_not_retried(reason: str) -> None:
+    assert classify(reason) == Outcome(ExecutionStatus.CANCELED, False, None)
+
+
+PROVIDER_REFUSALS = [
+    "pipeline-error-openai-401-unauthorized",
+    "call.in-progress.error-vapifault-openai-401-incorrect-api-key",
+    "call.in-progress.error-vapifault-anthropic-403-model-access-denied",
+    "call.in-progress.error-vapifault-groq-400-bad-request-validation-failed",
+    "call.in-progress.error-vapifault-openai-429-exceeded-quota",
+    "pipeline-error-cartesia-requested-payment",
+    "call.in-progress.error-vapifault-eleven-labs-voice-not-found",
+    "call.in-progress.error-providerfault-eleven-labs-voice-disabled-by-owner",
+    "call.in-progress.error-configfault-model-unsupported-in-squad",
+]
+
+
+@pytest.mark.parametrize("reason", PROVIDER_REFUSALS)
+def test_a_refusal_of_our_provider_setup_is_final_and_alerts_even_as_a_fault(reason: str) -> None:
+    outcome = classify(reason)
+    assert (outcome.status, outcome.retry, outcome.operator_alert) == ("failed", False, True)
+    assert outcome.error_message == (
+        f"Call failed (provider configuration, credentials or quota): {reason}"
+    )
 
 
 @pytest.mark.parametrize("reason", ["something-new-from-vapi", "hang", "customer-is-a-robot"])
@@ -107,6 +131,11 @@ def test_the_first_matching_row_wins_over_a_later_one() -> None:
     # a vapifault at start is retried, although every other call.start.error-* is final
     assert classify("call.start.error-vapifault-get-org").retry is True
     assert classify("call.start.error-get-org").retry is False
+    # a vapifault naming a refused key is final, although every other vapifault is retried
+    assert classify("call.in-progress.error-vapifault-openai-401-unauthorized").retry is False
+    assert classify("call.in-progress.error-providerfault-openai-500-server-error").retry is True
+    # a transfer that failed after the person was reached is not a failure to retry
+    assert classify("call.in-progress.error-transfer-failed").status is ExecutionStatus.COMPLETED
 
 
 ONE_PER_ROW = [
@@ -114,10 +143,11 @@ ONE_PER_ROW = [
     "voicemail",
     "silence-timed-out",
     "customer-busy",
-    "worker-shutdown",
-    "twilio-reported-customer-misdialed",
-    "assistant-not-valid",
     "scheduled-call-deleted",
+    "pipeline-error-openai-401-unauthorized",
+    "worker-shutdown",
+    "assistant-not-valid",
+    "twilio-reported-customer-misdialed",
 ]
 
 
@@ -127,6 +157,12 @@ def test_every_row_of_the_table_is_exercised_in_order() -> None:
         for reason in ONE_PER_ROW
     ]
     assert first_rows == list(range(len(OUTCOME_TABLE)))
+    assert [row_for(reason) for reason in ONE_PER_ROW] == list(OUTCOME_TABLE)
+
+
+@pytest.mark.parametrize("reason", [None, "", "  ", "something-new-from-vapi"])
+def test_row_for_gives_the_catch_all_for_no_reason_or_an_unknown_one(reason: str | None) -> None:
+    assert row_for(reason) is CATCH_ALL
 
 
 def test_a_rejected_create_fails_for_good_with_the_providers_message() -> None:

@@ -1,7 +1,16 @@
-"""The Vapi dialer against the fake Vapi on loopback, and the server-message parser."""
+"""The Vapi dialer against the fake Vapi on loopback, and the server-message parser.
+
+The fake checks every create against the official SDK's ``CreateOutboundCallDto`` strictly
+and every server message it sends against the SDK's model of its type (``support.vapi_sdk``);
+the tests below also check the adapter's body and the fake's messages against the SDK
+directly, so that neither can drift from Vapi's schema unnoticed.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,6 +20,17 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from fakes.vapi_server import (
+    MESSAGE_MODELS,
+    Failure,
+    FakeVapi,
+    MessageOrder,
+    check_message,
+    start_fake_vapi,
+)
+from support.vapi_sdk import strict_errors
+from vapi.types.call import Call
+from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
 
 from dialcues_core.adapters.dialers.vapi import (
     EVENTS_PATH,
@@ -18,16 +38,22 @@ from dialcues_core.adapters.dialers.vapi import (
     build_call_body,
     call_to_event,
     parse_server_message,
-    secret_matches,
 )
-from dialcues_core.errors import ProviderRejected, ProviderThrottled, ProviderUnknownOutcome
+from dialcues_core.calltoken import call_token, token_matches
+from dialcues_core.errors import (
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnknownOutcome,
+    ProviderUnreachable,
+)
+from dialcues_core.keys import hashes_match
 from dialcues_core.model import OutboundLine, Provider, ProviderSettings
 from dialcues_core.ports import CallRequest
-from tests.fakes.vapi_server import Failure, FakeVapi, MessageOrder, start_fake_vapi
 
 API_KEY = "vapi-private-key-1234"
 SECRET = "whsec-5678"
 CORRELATION = {"execution_id": "17", "organization_id": "org-1"}
+TOKEN = call_token(SECRET, 17)  # execution 17's call token: what Vapi must send back
 
 
 @dataclass
@@ -78,21 +104,40 @@ def call_request(
     api_key: str = API_KEY,
     correlation: dict[str, str] | None = None,
     title: str = "Take the pills",
+    message: str = "Time to take your pills.",
 ) -> CallRequest:
-    """A request for one Vapi call from line ``pn-1``."""
+    """A request for one Vapi call (execution 17) from line ``pn-1``."""
     line = OutboundLine(
         "line-1", "org-1", Provider.VAPI, "+14155550100", None, True,
         datetime(2026, 1, 1, tzinfo=UTC), provider_line_id="pn-1",
     )  # fmt: skip
     provider = ProviderSettings(Provider.VAPI, api_key, "asst-1", SECRET, base_url=base_url)
     return CallRequest(
-        17, 3, "org-1", line, provider, to, title, "Time to take your pills.",
+        17, 3, "org-1", line, provider, to, title, message,
         correlation if correlation is not None else dict(CORRELATION),
     )  # fmt: skip
 
 
 def a_minute_ago() -> datetime:
     return datetime.now(UTC) - timedelta(minutes=1)
+
+
+async def post_create(vapi: FakeVapi, body: object) -> tuple[int, Any]:
+    """POST a raw create body to the fake; return its status and decoded answer."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(vapi.base_url + "/call", json=body, headers=headers) as response,
+    ):
+        return response.status, await response.json()
+
+
+def a_body(events_url: str, **overrides: Any) -> dict[str, Any]:
+    """The adapter's create body, its ``assistantOverrides`` changed (None drops a key)."""
+    body = build_call_body(call_request("http://127.0.0.1:1"), events_url)
+    merged = {**body["assistantOverrides"], **overrides}
+    body["assistantOverrides"] = {key: v for key, v in merged.items() if v is not None}
+    return body
 
 
 # ----------------------------------------------------------------------------- create
@@ -103,7 +148,11 @@ async def test_a_well_formed_create_places_exactly_one_call(
     assert [call["id"] for call in vapi.calls] == [call_id]
     assert vapi.rejections == []
     assert vapi.calls[0]["assistantOverrides"]["metadata"] == CORRELATION
-    assert vapi.calls[0]["assistantOverrides"]["server"] == {"url": receiver.url + EVENTS_PATH}
+    assert vapi.calls[0]["assistantOverrides"]["server"] == {
+        "url": receiver.url + EVENTS_PATH,
+        "headers": {"x-vapi-secret": TOKEN},
+        "timeoutSeconds": 20,
+    }
 
 
 async def test_the_create_body_holds_only_what_vapis_schema_has(vapi: FakeVapi) -> None:
@@ -114,11 +163,50 @@ async def test_the_create_body_holds_only_what_vapis_schema_has(vapi: FakeVapi) 
         "assistantId": "asst-1",
         "assistantOverrides": {
             "firstMessage": "Time to take your pills.",
+            "voicemailMessage": "Time to take your pills.",
             "metadata": CORRELATION,
-            "server": {"url": "https://dialcues.example/x"},
+            "serverMessages": ["status-update", "end-of-call-report"],
+            "server": {
+                "url": "https://dialcues.example/x",
+                "headers": {"x-vapi-secret": TOKEN},
+                "timeoutSeconds": 20,
+            },
         },
         "name": "Take the pills",
     }
+
+
+def test_the_create_body_passes_the_sdks_create_outbound_call_dto_strictly() -> None:
+    body = build_call_body(call_request("http://x"), "https://dialcues.example/x")
+    assert strict_errors(CreateOutboundCallDto, body, closed_enums=True) == []
+    CreateOutboundCallDto.model_validate(body)  # and the SDK's own (lax) validation
+
+
+def test_the_server_block_names_the_call_token_and_the_messages_outcomes_need() -> None:
+    overrides = build_call_body(call_request("http://x"), "https://d.example/e")[
+        "assistantOverrides"
+    ]
+    assert overrides["server"]["headers"] == {"x-vapi-secret": call_token(SECRET, 17)}
+    assert overrides["server"]["headers"]["x-vapi-secret"] != SECRET  # never the org's secret
+    assert overrides["server"]["timeoutSeconds"] == 20
+    assert overrides["serverMessages"] == ["status-update", "end-of-call-report"]
+
+
+@pytest.mark.parametrize(
+    ("message", "spoken"),
+    [("Time to take your pills.", "Time to take your pills."), ("  ", "Take the pills")],
+)
+def test_the_voicemail_speaks_the_reminders_message(message: str, spoken: str) -> None:
+    overrides = build_call_body(call_request("http://x", message=message), "http://y")[
+        "assistantOverrides"
+    ]
+    assert overrides["voicemailMessage"] == overrides["firstMessage"] == spoken
+
+
+def test_each_execution_gets_its_own_token() -> None:
+    other = CallRequest(**{**_fields(call_request("http://x")), "execution_id": 18})
+    headers = build_call_body(other, "http://y")["assistantOverrides"]["server"]["headers"]
+    assert headers == {"x-vapi-secret": call_token(SECRET, 18)} != {"x-vapi-secret": TOKEN}
 
 
 def test_the_call_name_is_cut_to_forty_characters() -> None:
@@ -137,29 +225,52 @@ async def test_the_legacy_create_path_accepts_the_same_body(vapi: FakeVapi) -> N
     assert len(vapi.calls) == 1
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        ({"metadata": {"execution_id": "1"}}, "property metadata should not exist"),
-        (
-            {"customer": {"number": "+1415", "phone": "x"}},
-            "customer.property phone should not exist",
-        ),
-    ],
-)
-async def test_the_fake_refuses_properties_outside_vapis_schema(
+MISPLACED: list[tuple[dict[str, Any], str]] = [
+    ({"metadata": {"execution_id": "1"}}, "/metadata: property metadata should not exist"),
+    ({"customer": {"number": "+14155550123", "phone": "x"}}, "/customer/phone: property phone"),
+    ({"phone_number_id": "pn-1"}, "/phone_number_id: property phone_number_id should not"),
+    (
+        {"assistantOverrides": {"server": {"url": "http://x/e", "secret": "s"}}},
+        "/assistantOverrides/server/secret: property secret should not exist",
+    ),
+    (
+        {"assistantOverrides": {"serverMessages": ["status-updates"]}},
+        "/assistantOverrides/serverMessages/0: must be one of",
+    ),
+    (
+        {"assistantOverrides": {"server": {"url": "http://x/e", "timeoutSeconds": "20"}}},
+        "/assistantOverrides/server/timeoutSeconds: must be a number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), MISPLACED)
+def test_the_strict_validator_refuses_what_vapis_schema_lacks(
+    change: dict[str, Any], expected: str
+) -> None:
+    body = {**build_call_body(call_request("http://x"), "http://127.0.0.1:1/e"), **change}
+    errors = strict_errors(CreateOutboundCallDto, body, closed_enums=True)
+    assert any(error.startswith(expected) for error in errors), errors
+    CreateOutboundCallDto.model_validate(body)  # the SDK alone lets these through
+
+
+@pytest.mark.parametrize(("change", "expected"), MISPLACED)
+async def test_the_fake_refuses_what_vapis_schema_lacks(
     vapi: FakeVapi, change: dict[str, Any], expected: str
 ) -> None:
     body = {**build_call_body(call_request(vapi.base_url), "http://127.0.0.1:1/e"), **change}
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(vapi.base_url + "/call", json=body, headers=headers) as response,
-    ):
-        answer = await response.json()
-    assert (response.status, answer["statusCode"], answer["error"]) == (400, 400, "Bad Request")
-    assert expected in answer["message"]
+    status, answer = await post_create(vapi, body)
+    assert (status, answer["statusCode"], answer["error"]) == (400, 400, "Bad Request")
+    assert any(message.startswith(expected) for message in answer["message"]), answer
     assert vapi.calls == []
+    assert [r.status for r in vapi.rejections] == [400]
+
+
+async def test_the_fake_refuses_a_create_that_is_not_an_object(vapi: FakeVapi) -> None:
+    status, answer = await post_create(vapi, ["not", "a", "create"])
+    assert status == 400 and answer["message"] == [
+        "/: must be an object (CreateOutboundCallDto), not an array"
+    ]
 
 
 async def test_a_bad_key_is_rejected_without_the_key_in_the_message(
@@ -177,6 +288,15 @@ async def test_a_validation_error_is_rejected_with_vapis_message(
     with pytest.raises(ProviderRejected, match=r"E\.164") as caught:
         await dialer.place_call(call_request(vapi.base_url, to="0612345678"))
     assert caught.value.message.startswith("Vapi answered 400: customer.number must be")
+    assert vapi.calls == []
+
+
+async def test_a_create_without_a_phone_number_id_or_assistant_is_refused(vapi: FakeVapi) -> None:
+    body = a_body("http://127.0.0.1:1/e")
+    no_line = {key: value for key, value in body.items() if key != "phoneNumberId"}
+    no_assistant = {key: value for key, value in body.items() if key != "assistantId"}
+    assert (await post_create(vapi, no_line))[1]["message"].startswith("Couldn't Get Phone")
+    assert (await post_create(vapi, no_assistant))[1]["message"].startswith("Couldn't Get Assis")
     assert vapi.calls == []
 
 
@@ -213,11 +333,12 @@ async def test_a_create_that_hangs_is_an_unknown_outcome_after_the_timeout(
     await dialer.close()
 
 
-async def test_an_unreachable_vapi_is_an_unknown_outcome(dialer: VapiDialer) -> None:
+async def test_an_unreachable_vapi_is_unreachable_not_unknown(dialer: VapiDialer) -> None:
+    # nothing was sent, so the call was certainly not placed (vapi.md's table)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(ProviderUnknownOutcome, match="could not be reached"):
+    with pytest.raises(ProviderUnreachable, match="could not be reached"):
         await dialer.place_call(call_request(f"http://127.0.0.1:{port}"))
 
 
@@ -289,12 +410,15 @@ async def test_fetch_call_of_an_unknown_call_is_none(vapi: FakeVapi, dialer: Vap
 
 
 # ----------------------------------------------------------------------------- messages
-async def test_the_fake_delivers_the_messages_with_the_secret_header(
+async def test_the_fake_delivers_the_messages_with_the_creates_call_token(
     vapi: FakeVapi, dialer: VapiDialer, receiver: Receiver
 ) -> None:
     call_id = await dialer.place_call(call_request(vapi.base_url, to="+14155550002"))
-    await vapi.wait_for_deliveries(3)
-    assert {(path, secret) for path, secret, _ in receiver.received} == {(EVENTS_PATH, SECRET)}
+    deliveries = await vapi.wait_for_deliveries(3)
+    assert {(path, secret) for path, secret, _ in receiver.received} == {(EVENTS_PATH, TOKEN)}
+    assert {(d.secret, tuple(d.headers.items())) for d in deliveries} == {
+        (TOKEN, (("x-vapi-secret", TOKEN),))
+    }
     events = [parse_server_message(payload) for _, _, payload in receiver.received]
     assert [(e.call_id, e.status, e.ended_reason) for e in events if e is not None] == [
         (call_id, "in-progress", None),
@@ -327,6 +451,131 @@ async def test_the_end_of_call_report_carries_times_cost_and_duration(
     assert report is not None and report.started_at is not None and report.ended_at is not None
     assert report.ended_at - report.started_at == timedelta(seconds=12)
     assert (report.duration_s, report.cost, report.organization_id) == (12, 0.07, "org-1")
+
+
+async def test_the_fake_sends_exactly_the_headers_the_create_names(
+    vapi: FakeVapi, receiver: Receiver
+) -> None:
+    server = {"url": receiver.url + EVENTS_PATH, "headers": {"X-Vapi-Secret": "t", "x-a": "b"}}
+    assert (await post_create(vapi, a_body("", server=server)))[0] == 201
+    deliveries = await vapi.wait_for_deliveries(3)
+    assert [secret for _, secret, _ in receiver.received] == ["t", "t", "t"]
+    assert {(d.secret, tuple(sorted(d.headers.items()))) for d in deliveries} == {
+        ("t", (("X-Vapi-Secret", "t"), ("x-a", "b")))
+    }
+
+
+async def test_a_create_naming_no_headers_gets_messages_without_a_secret(
+    vapi: FakeVapi, receiver: Receiver
+) -> None:
+    assert (await post_create(vapi, a_body("", server={"url": receiver.url + EVENTS_PATH})))[
+        0
+    ] == 201
+    await vapi.settle()
+    assert [secret for _, secret, _ in receiver.received] == [None, None, None]
+    assert {(d.secret, len(d.headers)) for d in vapi.deliveries} == {(None, 0)}
+
+
+async def test_the_org_secret_knob_sends_the_organizations_secret(
+    vapi: FakeVapi, dialer: VapiDialer, receiver: Receiver
+) -> None:
+    vapi.send_org_secret = True
+    await dialer.place_call(call_request(vapi.base_url))
+    await vapi.settle()
+    assert {secret for _, secret, _ in receiver.received} == {SECRET}
+    assert {d.secret for d in vapi.deliveries} == {SECRET}
+
+
+async def test_a_call_without_a_server_url_reports_to_the_org_server_with_its_secret(
+    vapi: FakeVapi, receiver: Receiver
+) -> None:
+    assert (await post_create(vapi, a_body("", server=None)))[0] == 201
+    await vapi.settle()
+    assert vapi.deliveries == []  # no server anywhere: nobody to tell
+    vapi.org_server_url = receiver.url + EVENTS_PATH
+    assert (await post_create(vapi, a_body("", server=None)))[0] == 201
+    await vapi.settle()
+    assert {(path, secret) for path, secret, _ in receiver.received} == {(EVENTS_PATH, SECRET)}
+    assert len(receiver.received) == 3
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        (["end-of-call-report"], ["end-of-call-report"]),
+        (["status-update"], ["status-update", "status-update"]),
+        (["status-update", "end-of-call-report"], ["status-update"] * 2 + ["end-of-call-report"]),
+        (None, ["status-update"] * 2 + ["end-of-call-report"]),  # the fake's default: both
+        (["hang", "transcript"], []),
+    ],
+)
+async def test_the_fake_sends_only_the_message_types_the_create_lists(
+    vapi: FakeVapi, receiver: Receiver, listed: list[str] | None, expected: list[str]
+) -> None:
+    body = a_body(receiver.url + EVENTS_PATH, serverMessages=listed)
+    assert (await post_create(vapi, body))[0] == 201
+    await vapi.settle()
+    assert [payload["message"]["type"] for _, _, payload in receiver.received] == expected
+    assert [d.type for d in vapi.deliveries] == expected
+
+
+@pytest.mark.parametrize("order", list(MessageOrder))
+@pytest.mark.parametrize("to", ["+14155550002", "+14155550004", "+14155550009"])
+async def test_every_message_the_fake_sends_passes_the_sdks_models_strictly(
+    vapi: FakeVapi, dialer: VapiDialer, receiver: Receiver, order: MessageOrder, to: str
+) -> None:
+    vapi.message_order, vapi.duplicate = order, True
+    vapi.set_outcome("+14155550009", "call.start.error-subscription-concurrency-limit-reached")
+    await dialer.place_call(call_request(vapi.base_url, to=to))
+    await vapi.settle()
+    assert receiver.received and vapi.faults == []
+    for _, _, payload in receiver.received:
+        assert set(payload) == {"message"}
+        model = MESSAGE_MODELS[payload["message"]["type"]]
+        # Strict but for the documented top-level extras of real end-of-call reports.
+        assert check_message(payload) == []
+        model.model_validate(payload["message"])
+        assert strict_errors(Call, payload["message"]["call"]) == []
+    assert [strict_errors(Call, call) for call in vapi.calls] == [[]]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"durationMinutes": 1.0}, "/message/durationMinutes: property durationMinutes"),
+        ({"summaries": "x"}, "/message/summaries: property summaries should not exist"),
+        ({"artifact": None}, "/message/artifact: must not be null"),
+        ({"call": {"id": "c-1"}}, "/message/call/orgId: is required (Call)"),
+        ({"type": "transcript"}, "/message/type: the fake sends no 'transcript' message"),
+    ],
+)
+async def test_the_fakes_message_check_refuses_what_the_sdk_lacks(
+    vapi: FakeVapi, receiver: Receiver, change: dict[str, Any], expected: str
+) -> None:
+    vapi.message_order = MessageOrder.REPORT_ONLY
+    vapi.send_in_progress = False
+    assert (await post_create(vapi, a_body(receiver.url + EVENTS_PATH)))[0] == 201
+    await vapi.settle()
+    report = receiver.received[-1][2]
+    assert check_message(report) == []
+    changed = {"message": {**report["message"], **change}}
+    assert any(error.startswith(expected) for error in check_message(changed))
+    assert check_message({**report, "extra": 1}) == [
+        "/: a server message is exactly {'message': {…}}"
+    ]
+
+
+async def test_a_message_the_sdk_would_refuse_is_a_fault_of_the_fake(
+    vapi: FakeVapi, dialer: VapiDialer, receiver: Receiver
+) -> None:
+    vapi.line_numbers = {"pn-1": 14155550100}  # type: ignore[dict-item]  # not a string
+    await dialer.place_call(call_request(vapi.base_url))
+    await vapi.settle()
+    assert receiver.received == []  # nothing the SDK refuses leaves the fake
+    assert vapi.faults and "/message/phoneNumber" in vapi.faults[0]
+    with pytest.raises(AssertionError, match="SDK refuses"):
+        vapi.check()
+    vapi.faults.clear()  # let the fixture's own check pass
 
 
 def _message(kind: str, **fields: Any) -> dict[str, Any]:
@@ -404,9 +653,43 @@ def test_a_call_without_an_id_is_a_value_error() -> None:
         call_to_event({"status": "ended"})
 
 
-def test_the_secret_check_accepts_only_the_exact_secret() -> None:
-    assert secret_matches(SECRET, SECRET)
-    assert not secret_matches(SECRET, SECRET + "x")
-    assert not secret_matches(SECRET, None)
-    assert not secret_matches("", "")
-    assert not secret_matches(SECRET, "sécret")
+# ----------------------------------------------------------------------------- call token
+# The adapter names the token; the core checks it (dialcues_core.calltoken and .keys).
+def test_the_call_token_is_the_hmac_of_the_execution_under_the_org_secret() -> None:
+    digest = hmac.new(SECRET.encode(), b"execution:17", hashlib.sha256).digest()
+    expected = "dct_" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert call_token(SECRET, 17) == expected
+    assert "=" not in expected and len(expected) == 4 + 43
+
+
+def test_the_token_check_accepts_only_that_executions_exact_token() -> None:
+    assert token_matches(SECRET, 17, TOKEN)
+    assert not token_matches(SECRET, 18, TOKEN)  # another execution's token
+    assert not token_matches("other-secret", 17, TOKEN)  # another organization's
+    assert not token_matches(SECRET, 17, TOKEN + "x")
+    assert not token_matches(SECRET, 17, TOKEN[:-1])
+    assert not token_matches(SECRET, 17, None)
+    assert not token_matches(SECRET, 17, SECRET)  # the org secret is not a call token
+    assert not token_matches(SECRET, 17, "sécret")  # non-ASCII compares, unequal
+    assert not token_matches("", 17, call_token("", 17))  # a blank secret opens nothing
+
+
+def test_the_constant_time_comparison_compares_exactly() -> None:
+    assert hashes_match(SECRET, SECRET)
+    assert not hashes_match(SECRET, SECRET + "x")
+    assert not hashes_match(SECRET, "sécret")
+
+
+async def test_a_report_carries_the_top_level_fields_real_vapi_sends_beyond_the_sdk(
+    vapi: FakeVapi, receiver: Receiver
+) -> None:
+    vapi.message_order = MessageOrder.REPORT_ONLY
+    vapi.send_in_progress = False
+    assert (await post_create(vapi, a_body(receiver.url + EVENTS_PATH)))[0] == 201
+    await vapi.settle()
+    report = receiver.received[-1][2]["message"]
+
+    assert {"summary", "transcript", "recordingUrl"} <= set(report)
+    assert ("durationSeconds" in report) == bool(report.get("startedAt"))
+    status = {**report, "type": "status-update", "status": "ended"}
+    assert any("end-of-call report only" in e for e in check_message({"message": status}))

@@ -2,17 +2,25 @@
 
 Serves what the Vapi dialer uses (``spec/vapi.md``): ``POST /call`` (and its legacy alias
 ``POST /call/phone``), ``GET /call/{id}`` and ``GET /call?phoneNumberId&createdAt…&limit``.
-Like Vapi it checks the Bearer key (401), refuses properties its schema lacks (400, NestJS
-message list), checks ``customer.number`` is E.164, and needs a phone number id and an
+Like Vapi it checks the Bearer key (401) and validates the create body against the official
+SDK's ``CreateOutboundCallDto`` strictly (``support.vapi_sdk``: a key the schema lacks at any
+depth, a wrong type or an unknown enum value is a 400 with a NestJS message list); it also
+checks ``customer.number`` is E.164, the name's length, and needs a phone number id and an
 assistant. Every call it *creates* is in :attr:`FakeVapi.calls`, so a test can prove a call
 was placed exactly once.
 
-After a create it reports the call to ``assistantOverrides.server.url`` with the
-``x-vapi-secret`` header: a ``status-update`` to ``in-progress``, then the end as
-``status-update: ended`` and/or ``end-of-call-report`` (:class:`MessageOrder`), optionally
-twice each. The ended reason comes from the number's last four digits (the simulated
-dialer's table) unless a test overrides it. :meth:`FakeVapi.fail_next` injects failures for
-the next valid creates (:class:`Failure`).
+After a create it reports the call as Vapi does: to ``assistantOverrides.server.url`` with
+exactly the ``assistantOverrides.server.headers`` of the create (no header when it names
+none), and only the types ``assistantOverrides.serverMessages`` lists when it lists any: a
+``status-update`` to ``in-progress``, then the end as ``status-update: ended`` and/or
+``end-of-call-report`` (:class:`MessageOrder`), optionally twice each. Knobs stand for an
+organization-level server URL (``org_server_url``, used when the create names none) and for
+a test that wants the organization's secret sent instead (``send_org_secret``). Every message
+is checked strictly against the SDK's server message model of its type (and the call in it
+against ``Call``) before it is sent: one the SDK would refuse is a bug of the fake, raised
+there and again when the fake stops. The ended reason comes from the number's last four
+digits (the simulated dialer's table) unless a test overrides it. :meth:`FakeVapi.fail_next`
+injects failures for the next valid creates (:class:`Failure`).
 
 Usage::
 
@@ -23,6 +31,7 @@ Usage::
 
 One module on purpose, past the house's 400 lines: Vapi's schema, its handlers and its
 server messages only make sense together, and nothing outside the tests imports them.
+Importing it imports the SDK models it checks against, which takes pydantic some seconds.
 """
 
 from __future__ import annotations
@@ -34,14 +43,20 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
 import aiohttp
+import pydantic
 from aiohttp import web
+from support.vapi_sdk import strict_errors
+from vapi.types.call import Call
+from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
+from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
+from vapi.types.server_message_status_update import ServerMessageStatusUpdate
 
 from dialcues_core.adapters.dialers.simulated import simulated_reason
 
@@ -50,27 +65,14 @@ __all__ = ["Delivery", "Failure", "FakeVapi", "MessageOrder", "Rejection", "star
 Json = dict[str, Any]
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-CREATE_PROPERTIES = frozenset(
-    {
-        "customerId", "customer", "customers", "phoneNumberId", "phoneNumber",
-        "assistantId", "assistant", "assistantOverrides", "squadId", "squad",
-        "squadOverrides", "workflowId", "workflow", "workflowOverrides", "name",
-        "schedulePlan", "transport",
-    }
-)  # fmt: skip
-CUSTOMER_PROPERTIES = frozenset(
-    {"number", "name", "numberE164CheckEnabled", "extension", "sipUri", "email", "externalId"}
-)
-OVERRIDE_PROPERTIES = frozenset(
-    {
-        "firstMessage", "firstMessageMode", "firstMessageInterruptionsEnabled",
-        "variableValues", "voicemailMessage", "voicemailDetection", "endCallMessage",
-        "endCallPhrases", "maxDurationSeconds", "silenceTimeoutSeconds", "metadata", "server",
-        "serverMessages", "clientMessages", "model", "voice", "transcriber", "name",
-        "backgroundSound", "recordingEnabled", "analysisPlan", "artifactPlan",
-    }
-)  # fmt: skip
-SERVER_PROPERTIES = frozenset({"url", "timeoutSeconds", "headers", "credentialId", "backoffPlan"})
+SECRET_HEADER = "x-vapi-secret"
+MESSAGE_MODELS: dict[str, type[pydantic.BaseModel]] = {
+    "status-update": ServerMessageStatusUpdate,
+    "end-of-call-report": ServerMessageEndOfCallReport,
+}
+"""The SDK model each message type the fake sends must satisfy (the members of the SDK's
+``ServerMessageMessage`` union; the union itself takes 20 s more to import)."""
+DEFAULT_LINE_NUMBER = "+14155550100"
 LIST_QUERY = frozenset(
     {
         "id", "assistantId", "phoneNumberId", "limit", "createdAtGt", "createdAtLt",
@@ -118,8 +120,9 @@ class Delivery:
     type: str
     status: str | None
     payload: Json
-    secret: str
+    secret: str | None  # the x-vapi-secret header sent (None: no such header)
     http_status: int | None
+    headers: Mapping[str, str] = field(default_factory=dict)  # every header the fake chose
 
 
 @dataclass(frozen=True)
@@ -157,49 +160,56 @@ def _unknown(properties: Mapping[str, Any], allowed: frozenset[str], prefix: str
 
 
 def validate_create(body: object) -> list[str]:
-    """Return the class-validator messages Vapi would answer for this create body."""
+    """Return the messages Vapi would answer 400 with for this create body (none: valid).
+
+    The SDK's ``CreateOutboundCallDto``, strictly (unknown keys at any depth, types, closed
+    enums), then what the SDK's types cannot say: E.164, the name's length, a server URL.
+    """
+    errors = strict_errors(CreateOutboundCallDto, body, closed_enums=True)
     if not isinstance(body, dict):
-        return ["body must be an object"]
-    errors = _unknown(body, CREATE_PROPERTIES, "")
-    errors += _validate_customer(body.get("customer"))
-    errors += _validate_overrides(body.get("assistantOverrides"))
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 40):
-        errors.append("name must be shorter than or equal to 40 characters")
-    for key in ("phoneNumberId", "assistantId"):
-        if key in body and not isinstance(body[key], str):
-            errors.append(f"{key} must be a string")
-    return errors
-
-
-def _validate_customer(customer: object) -> list[str]:
-    if customer is None:
-        return []
-    if not isinstance(customer, dict):
-        return ["customer must be an object"]
-    errors = _unknown(customer, CUSTOMER_PROPERTIES, "customer.")
-    number = customer.get("number")
-    if not isinstance(number, str) or not E164.match(number):
+        return errors
+    customer = body.get("customer")
+    if isinstance(customer, dict) and not E164.match(str(customer.get("number"))):
         errors.append(E164_MESSAGE)
+    name = body.get("name")
+    if isinstance(name, str) and len(name) > 40:
+        errors.append("name must be shorter than or equal to 40 characters")
+    overrides = body.get("assistantOverrides")
+    server = overrides.get("server") if isinstance(overrides, dict) else None
+    url = server.get("url") if isinstance(server, dict) else None
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        errors.append("assistantOverrides.server.url must be a URL address")
     return errors
 
 
-def _validate_overrides(overrides: object) -> list[str]:
-    if overrides is None:
-        return []
-    if not isinstance(overrides, dict):
-        return ["assistantOverrides must be an object"]
-    errors = _unknown(overrides, OVERRIDE_PROPERTIES, "assistantOverrides.")
-    if "metadata" in overrides and not isinstance(overrides["metadata"], dict):
-        errors.append("assistantOverrides.metadata must be an object")
-    server = overrides.get("server")
-    if server is not None:
-        if not isinstance(server, dict):
-            return [*errors, "assistantOverrides.server must be an object"]
-        errors += _unknown(server, SERVER_PROPERTIES, "assistantOverrides.server.")
-        if not str(server.get("url", "")).startswith(("http://", "https://")):
-            errors.append("assistantOverrides.server.url must be a URL address")
-    return errors
+def check_message(payload: object) -> list[str]:
+    """Return what the SDK refuses in a server message the fake built (none: valid).
+
+    The envelope is ``{"message": …}`` (the SDK's ``ServerMessage``); the message is checked
+    strictly against the SDK model of its type (:data:`MESSAGE_MODELS`), open enums open.
+    """
+    if not isinstance(payload, dict) or set(payload) != {"message"}:
+        return ["/: a server message is exactly {'message': {…}}"]
+    message = payload["message"]
+    kind = message.get("type") if isinstance(message, dict) else None
+    model = MESSAGE_MODELS.get(str(kind))
+    if model is None:
+        return [f"/message/type: the fake sends no {kind!r} message"]
+    documented = {k: message.pop(k) for k in list(REPORT_EXTRAS) if k in message}
+    if documented and kind != "end-of-call-report":
+        return [f"/message: {sorted(documented)} belong to the end-of-call report only"]
+    try:
+        errors = strict_errors(model, message)
+    finally:
+        message.update(documented)
+    return ["/message" + (error[1:] if error.startswith("/:") else error) for error in errors]
+
+
+REPORT_EXTRAS = frozenset(
+    {"durationSeconds", "durationMs", "summary", "transcript", "recordingUrl"}
+)
+"""Top-level fields real end-of-call reports carry (``vapi.md``) that SDK 3.0.0's model lacks:
+the one place the fake's messages go beyond the SDK, because the wire does."""
 
 
 def _missing_target(body: Json) -> str | None:
@@ -223,9 +233,15 @@ class FakeVapi:
     ``deliver_before_response`` (send all messages before answering the create),
     ``retry_after`` (the 429 header, None to omit), ``call_duration`` and ``cost`` (what
     the reports say), ``concurrency_limit``, ``hang_seconds`` (the longest a hanging
-    create waits; stopping the fake releases it), ``now`` (the fake's clock).
+    create waits; stopping the fake releases it), ``now`` (the fake's clock),
+    ``org_server_url`` (the organization-level server URL: messages of a call whose create
+    names no server URL go there, with the organization's secret in ``x-vapi-secret``),
+    ``send_org_secret`` (send ``x-vapi-secret: <webhook_secret>`` instead of the create's
+    ``server.headers``), ``line_numbers`` (E.164 number by ``phoneNumberId``, for the
+    messages' ``phoneNumber``).
     Records: ``calls`` (created calls, kept current), ``create_bodies`` (every create
-    body received), ``rejections``, ``deliveries``.
+    body received), ``rejections``, ``deliveries``, ``faults`` (messages or calls the fake
+    built that the SDK refuses: a bug of the fake; :func:`start_fake_vapi` raises them).
     """
 
     def __init__(self, api_key: str, webhook_secret: str, org_id: str | None = None) -> None:
@@ -247,6 +263,10 @@ class FakeVapi:
         self.late_seconds = 0.5
         self._late: list[asyncio.Task[None]] = []
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.org_server_url: str | None = None
+        self.send_org_secret = False
+        self.line_numbers: dict[str, str] = {}
+        self.faults: list[str] = []
         self.calls: list[Json] = []
         self.create_bodies: list[Json] = []
         self.rejections: list[Rejection] = []
@@ -286,6 +306,19 @@ class FakeVapi:
         """Wait until every call in progress has sent all its messages."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` if the fake built anything the SDK refuses (its bug)."""
+        if self.faults:
+            raise AssertionError(
+                "fake Vapi built what Vapi's SDK refuses:\n" + "\n".join(self.faults)
+            )
+
+    def _audit(self, what: str, errors: list[str]) -> None:
+        """Record and raise the SDK's objections to something the fake built."""
+        if errors:
+            self.faults.append(f"{what}: " + "; ".join(errors))
+            raise AssertionError(self.faults[-1])
 
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
@@ -426,6 +459,7 @@ class FakeVapi:
         }
         if "name" in body:
             call["name"] = body["name"]
+        self._audit("call", strict_errors(Call, call))
         self.calls.append(call)
         created = copy.deepcopy(call)
         if self.deliver_before_response:
@@ -442,16 +476,34 @@ class FakeVapi:
     async def _run(self, call: Json) -> None:
         """Ring, answer and end the call, sending the server messages as Vapi would."""
         await asyncio.sleep(self.webhook_delay)
-        url = call["assistantOverrides"].get("server", {}).get("url")
+        target = self._target(call)
         reason = self.outcome_for(call["customer"]["number"])
         refused = reason.startswith("call.start.error")
         if self.send_in_progress and not refused:
             self._update(call, status="in-progress", startedAt=_iso(self.now()))
-            await self._send(url, self._status_update(call, "in-progress"))
+            await self._send(target, self._status_update(call, "in-progress"))
         snapshot = copy.deepcopy(call)  # messages carry the call as it was, like Vapi's do
         self._end(call, reason, refused)
         for payload in self._end_messages(snapshot, call):
-            await self._send(url, payload)
+            await self._send(target, payload)
+
+    def _target(self, call: Json) -> _Target:
+        """Return where the call's messages go, with which headers, and which types.
+
+        As Vapi: the call's ``server`` (``assistantOverrides.server``) with exactly its
+        ``headers``, else the organization's server URL with the organization's secret; only
+        the types ``serverMessages`` lists, when it lists any.
+        """
+        overrides = call.get("assistantOverrides") or {}
+        server = overrides.get("server") or {}
+        url, headers = server.get("url"), dict(server.get("headers") or {})
+        if not url:
+            url, headers = self.org_server_url, {SECRET_HEADER: self.webhook_secret}
+        if self.send_org_secret:
+            headers = {SECRET_HEADER: self.webhook_secret}
+        wanted = overrides.get("serverMessages")
+        types = frozenset(wanted) if isinstance(wanted, list) else None
+        return _Target(url, {str(k): str(v) for k, v in headers.items()}, types)
 
     def _update(self, call: Json, **fields: Any) -> None:
         call.update(fields, updatedAt=_iso(self.now()))
@@ -461,6 +513,7 @@ class FakeVapi:
         ended = (started + timedelta(seconds=self.call_duration)) if started else self.now()
         cost = 0.0 if refused else self.cost
         self._update(call, status="ended", endedReason=reason, endedAt=_iso(ended), cost=cost)
+        self._audit("ended call", strict_errors(Call, call))
 
     def _end_messages(self, snapshot: Json, ended: Json) -> list[Json]:
         status = self._status_update(snapshot, "ended", ended["endedReason"])
@@ -474,64 +527,94 @@ class FakeVapi:
         return [payload for payload in order for _ in range(2 if self.duplicate else 1)]
 
     def _envelope(self, kind: str, call: Json, **fields: Any) -> Json:
+        line_id = str(call.get("phoneNumberId"))
         message = {
             "timestamp": int(self.now().timestamp() * 1000),
             "type": kind,
             "call": copy.deepcopy(call),
-            "phoneNumber": {"id": call.get("phoneNumberId")},
-            "customer": call.get("customer"),
+            "phoneNumber": {
+                "provider": "twilio",
+                "name": line_id,
+                "number": self.line_numbers.get(line_id, DEFAULT_LINE_NUMBER),
+                "twilioAccountSid": "AC" + uuid.uuid5(uuid.NAMESPACE_URL, self.org_id).hex,
+            },
+            "customer": copy.deepcopy(call.get("customer")),
             **fields,
         }
-        return {"message": message}
+        payload = {"message": message}
+        self._audit(f"{kind} message", check_message(payload))
+        return payload
 
     def _status_update(self, call: Json, status: str, reason: str | None = None) -> Json:
         extra = {"endedReason": reason} if reason is not None else {}
         return self._envelope("status-update", call, status=status, **extra)
 
     def _report(self, snapshot: Json, ended: Json) -> Json:
-        started, finished = ended.get("startedAt"), ended["endedAt"]
-        duration = self.call_duration if started else 0.0
+        """Return the end-of-call report as real Vapi sends it.
+
+        What the SDK's model has, plus the top-level ``durationSeconds``, ``summary``,
+        ``transcript`` and ``recordingUrl`` that ``vapi.md`` says real payloads carry
+        (:data:`REPORT_EXTRAS`: the SDK's model lacks them; the wire wins).
+        """
         transcript = "AI: " + str(ended["assistantOverrides"].get("firstMessage", ""))
+        recording = f"https://storage.vapi.ai/{ended['id']}-mono.wav"
+        summary = "The assistant delivered the reminder."
+        started, finished = _parse_iso(ended.get("startedAt") or ""), _parse_iso(ended["endedAt"])
+        duration = (finished - started).total_seconds() if started and finished else None
+        extras: Json = {"summary": summary, "transcript": transcript, "recordingUrl": recording}
+        if duration is not None:
+            extras["durationSeconds"] = duration
         return self._envelope(
             "end-of-call-report",
             snapshot,
             endedReason=ended["endedReason"],
-            startedAt=started,
-            endedAt=finished,
+            startedAt=ended.get("startedAt"),
+            endedAt=ended["endedAt"],
             cost=ended["cost"],
-            durationSeconds=duration,
-            durationMs=int(duration * 1000),
-            summary="The assistant delivered the reminder.",
-            transcript=transcript,
-            recordingUrl=f"https://storage.vapi.ai/{ended['id']}-mono.wav",
-            artifact={"transcript": transcript, "messages": [], "recordingUrl": None},
-            analysis={"summary": "The assistant delivered the reminder."},
+            artifact={"transcript": transcript, "messages": [], "recordingUrl": recording},
+            analysis={"summary": summary},
+            **extras,
         )
 
-    async def _send(self, url: str | None, payload: Json) -> None:
-        """POST one server message with the secret header; record how it was answered."""
-        if not url or self._client is None:
+    async def _send(self, target: _Target, payload: Json) -> None:
+        """POST one server message as the target says; record how it was answered."""
+        message = payload["message"]
+        if target.types is not None and message["type"] not in target.types:
+            return
+        if not target.url or self._client is None:
             return
         status: int | None = None
         try:
-            headers = {"x-vapi-secret": self.webhook_secret}
-            async with self._client.post(url, json=payload, headers=headers) as response:
+            post = self._client.post(target.url, json=payload, headers=target.headers)
+            async with post as response:
                 status = response.status
         except (TimeoutError, aiohttp.ClientError):
             status = None
-        message = payload["message"]
         delivery = Delivery(
-            url=url,
+            url=target.url,
             call_id=message["call"]["id"],
             type=message["type"],
             status=message.get("status"),
             payload=payload,
-            secret=self.webhook_secret,
+            secret=next(
+                (value for key, value in target.headers.items() if key.lower() == SECRET_HEADER),
+                None,
+            ),
             http_status=status,
+            headers=dict(target.headers),
         )
         async with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a call's server messages go: URL, exact headers, the types sent (None: all)."""
+
+    url: str | None
+    headers: Mapping[str, str]
+    types: frozenset[str] | None
 
 
 def _listed(call: Json, query: Mapping[str, str], bounds: Mapping[str, datetime | None]) -> bool:
@@ -560,3 +643,4 @@ async def start_fake_vapi(
         yield fake
     finally:
         await fake.stop()
+    fake.check()  # after a passing block only: never hide the test's own failure

@@ -8,8 +8,10 @@ Vapi answered                               raised
 2xx                                         nothing: the call id / call / list
 429                                         ``ProviderThrottled`` (``Retry-After`` kept)
 any other 4xx                               ``ProviderRejected`` (Vapi's message kept)
-5xx, timeout, connection error, 2xx without ``ProviderUnknownOutcome``: the call may exist;
-a usable body                               reconcile with ``find_call`` before redialing
+no connection (DNS, refused, TLS handshake, ``ProviderUnreachable``: no byte was sent, so
+connect timeout, an invalid base URL)       the call was certainly not placed
+5xx, a timeout or a connection lost after   ``ProviderUnknownOutcome``: the call may exist;
+sending, 2xx without a usable body          reconcile with ``find_call`` before redialing
 =========================================== ==========================================
 
 (``fetch_call`` answers None on 404.) Messages never contain the API key. The correlation
@@ -23,7 +25,6 @@ share the readers of Vapi's call object; apart, one would import the other's pri
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -36,7 +37,13 @@ from urllib.parse import quote
 import aiohttp
 
 from dialcues_core.adapters.clock import SystemClock
-from dialcues_core.errors import ProviderRejected, ProviderThrottled, ProviderUnknownOutcome
+from dialcues_core.calltoken import call_token
+from dialcues_core.errors import (
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnknownOutcome,
+    ProviderUnreachable,
+)
 from dialcues_core.model import ProviderSettings
 from dialcues_core.ports import CallEvent, CallRequest, Clock
 
@@ -45,13 +52,22 @@ __all__ = [
     "VapiDialer",
     "build_call_body",
     "call_to_event",
+    "message_call",
     "parse_retry_after",
     "parse_server_message",
-    "secret_matches",
 ]
 
 EVENTS_PATH: Final = "/api/providers/vapi/events"
 """Where, under the public URL, Vapi sends the server messages of the calls we place."""
+
+SECRET_HEADER: Final = "x-vapi-secret"
+"""The header Vapi sends back with each server message: the call token (or the org secret)."""
+
+SERVER_MESSAGES: Final = ("status-update", "end-of-call-report")
+"""The server messages every call asks for: the ones its outcome comes from."""
+
+SERVER_TIMEOUT_SECONDS: Final = 20
+"""How long Vapi waits for our answer to a server message."""
 
 NAME_LIMIT: Final = 40
 """Vapi refuses a call ``name`` longer than this."""
@@ -62,6 +78,23 @@ FIND_LIMIT: Final = 1000
 _MESSAGE_LIMIT = 500  # keep Vapi's message, not an unbounded vendor payload
 
 JSON = Any  # a decoded JSON value
+
+
+_NOT_SENT = (
+    aiohttp.ClientConnectorError,  # DNS failure, refused, TLS handshake: before any byte
+    aiohttp.ConnectionTimeoutError,  # the connection was never made
+    aiohttp.InvalidURL,  # a mistyped base URL: nothing to connect to
+)
+"""Client errors that prove the request never left: the call was certainly not placed."""
+
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+"""How long opening a connection to Vapi may take (a connect timeout means "not sent")."""
+
+
+def _reason(exc: BaseException) -> str:
+    """Return a short reason for a connection failure (never a URL with credentials)."""
+    cause = getattr(exc, "os_error", None) or exc
+    return (getattr(cause, "strerror", None) or type(cause).__name__)[:200]
 
 
 def _new_session() -> aiohttp.ClientSession:
@@ -97,7 +130,9 @@ class VapiDialer:
     ) -> None:
         self._events_url = public_url.rstrip("/") + EVENTS_PATH
         self._session_factory = session_factory
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT_SECONDS)
+        )
         self._clock: Clock = clock or SystemClock()
         self._session: aiohttp.ClientSession | None = None
 
@@ -162,8 +197,12 @@ class VapiDialer:
             ) as response:
                 text = await response.text()
                 return _Reply(response.status, _decode(text), response.headers.get("Retry-After"))
+        except _NOT_SENT as exc:
+            raise ProviderUnreachable(
+                f"Vapi could not be reached ({method} {path}): {_reason(exc)}"
+            ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            what = "timed out" if isinstance(exc, TimeoutError) else "could not be reached"
+            what = "timed out" if isinstance(exc, TimeoutError) else "dropped the connection"
             raise ProviderUnknownOutcome(f"Vapi {what} ({method} {path}).") from exc
 
     def _client(self) -> aiohttp.ClientSession:
@@ -188,13 +227,24 @@ def build_call_body(request: CallRequest, events_url: str) -> dict[str, Any]:
     """Return the ``POST /call`` body for ``request``: only properties Vapi's schema has.
 
     The assistant speaks the reminder's message first (its title when the message is
-    blank); the correlation ids ride in ``assistantOverrides.metadata``.
+    blank) and leaves the same words on voicemail; the correlation ids ride in
+    ``assistantOverrides.metadata``. The server block names our events URL and the header
+    Vapi sends back with each message (the execution's call token, since Vapi has no inline
+    secret), and ``serverMessages`` asks for the messages outcomes come from, whatever the
+    saved assistant's own list says.
     """
     provider = _provider(request)
+    spoken = request.message.strip() or request.title
     overrides = {
-        "firstMessage": request.message.strip() or request.title,
+        "firstMessage": spoken,
+        "voicemailMessage": spoken,
         "metadata": dict(request.correlation),
-        "server": {"url": events_url},
+        "serverMessages": list(SERVER_MESSAGES),
+        "server": {
+            "url": events_url,
+            "headers": {SECRET_HEADER: call_token(provider.webhook_secret, request.execution_id)},
+            "timeoutSeconds": SERVER_TIMEOUT_SECONDS,
+        },
     }
     body: dict[str, Any] = {
         "phoneNumberId": _line_id(request),
@@ -314,6 +364,22 @@ def call_to_event(call: Mapping[str, Any]) -> CallEvent:
     )
 
 
+def message_call(payload: object) -> CallEvent | None:
+    """Return the call a Vapi server message of any type is about, or None if it names none.
+
+    Every message is authenticated against the execution its call names before its type is
+    even looked at, so this reads only ``message.call`` (id and correlation ids).
+    """
+    message = payload.get("message") if isinstance(payload, dict) else None
+    call = message.get("call") if isinstance(message, dict) else None
+    if not isinstance(call, dict):
+        return None
+    try:
+        return call_to_event(call)
+    except ValueError:
+        return None
+
+
 def parse_server_message(payload: object) -> CallEvent | None:
     """Return the event a Vapi server message reports, or None if there is nothing to apply.
 
@@ -365,16 +431,6 @@ _MESSAGE_PARSERS: Final[
     "status-update": _status_update,
     "end-of-call-report": _end_of_call_report,
 }
-
-
-def secret_matches(expected: str, given: str | None) -> bool:
-    """Tell, in constant time, whether the ``x-vapi-secret`` header carries the secret.
-
-    An empty expected secret matches nothing: a blank configuration must not open the door.
-    """
-    if not expected or given is None:
-        return False
-    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 # ----------------------------------------------------------------------------- field readers

@@ -40,7 +40,7 @@ _PROVIDER_COLS = (
 )
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
-    "to_number, message, scheduled_for, executed_at, call_id, due_at"
+    "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at"
 )
 
 
@@ -135,14 +135,15 @@ class PeeweeDispatchStore:
         """Insert executions; return their ids in order."""
         if not rows:
             return []
-        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows))
+        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows))
         params: list[Any] = []
         for r in rows:
             params.extend(_execution_params(r))
         cursor = self._sql(
             "INSERT INTO executions (user_id, organization_id, reminder_id, reminder_title,"
             " status, attempt, line_id, to_number, message, scheduled_for, executed_at,"
-            f" lease_until, error_message, ended_at, created_at, due_at) VALUES {values}"
+            " lease_until, error_message, ended_at, created_at, due_at, occurrence_at)"
+            f" VALUES {values}"
             " RETURNING id",
             params,
         )
@@ -310,6 +311,7 @@ def _execution_params(r: NewExecution) -> tuple[Any, ...]:
         to_ms(r.ended_at) if r.ended_at else None,
         to_ms(r.executed_at or r.scheduled_for),
         to_ms(r.scheduled_for) if r.status is ExecutionStatus.QUEUED else None,
+        to_ms(r.occurrence_at) if r.occurrence_at else None,
     )
 
 
@@ -385,4 +387,5 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         executed_at=from_ms(row[11]) if row[11] is not None else None,
         call_id=row[12],
         due_at=from_ms(row[13]) if row[13] is not None else None,
+        occurrence_at=from_ms(row[14]) if row[14] is not None else None,
     )
