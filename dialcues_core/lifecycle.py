@@ -4,7 +4,10 @@ The rule: a reminder is ``scheduled`` while it waits for its next attempt (first
 next occurrence), ``in_progress`` while a call is in the air, ``paused`` when its owner stopped
 it, ``completed`` when a one-off was delivered or a series ended, ``failed`` when a one-off
 used up its retries (or was missed). Owners may edit, pause, resume and delete; the dispatcher
-dials and finishes. Anything not in :data:`TRANSITIONS` raises ``invalid_state``.
+dials and finishes. A reminder whose call is in the air may be paused or deleted (a person who
+says "stop" must be able to): the call is not cut, its outcome is recorded on its execution,
+and nothing more is dialed for it. Anything not in :data:`TRANSITIONS` raises
+``invalid_state``.
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ class Action(StrEnum):
 #: action → {from status: the statuses it may lead to}
 TRANSITIONS: dict[Action, dict[S, frozenset[S]]] = {
     Action.UPDATE: {s: frozenset({s}) for s in (S.SCHEDULED, S.PAUSED, S.FAILED)},
-    Action.PAUSE: {S.SCHEDULED: frozenset({S.PAUSED})},
+    Action.PAUSE: {S.SCHEDULED: frozenset({S.PAUSED}), S.IN_PROGRESS: frozenset({S.PAUSED})},
     Action.RESUME: {S.PAUSED: frozenset({S.SCHEDULED})},
     Action.REVIVE: {S.FAILED: frozenset({S.SCHEDULED})},
-    Action.DELETE: {s: frozenset({s}) for s in (S.SCHEDULED, S.PAUSED, S.COMPLETED, S.FAILED)},
+    Action.DELETE: {s: frozenset({s}) for s in S},
     Action.DIAL: {S.SCHEDULED: frozenset({S.IN_PROGRESS})},
     Action.RETRY: {S.IN_PROGRESS: frozenset({S.SCHEDULED})},
     Action.ADVANCE: {
@@ -64,8 +67,3 @@ def transition(current: S, action: Action, target: S | None = None) -> S:
     if target not in allowed:
         raise InvalidState(current.value, action.value)
     return target
-
-
-def editable(current: S) -> bool:
-    """Tell whether the owner may change the reminder's fields."""
-    return current in TRANSITIONS[Action.UPDATE]

@@ -109,6 +109,7 @@ class RecurrenceRule:
     weekdays: tuple[int, ...] = ()
     cron: str | None = None
     end_at: datetime | None = None
+    end_local: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,11 @@ Occurrences are computed on local wall-clock times in ``rule.zone`` (RFC 5545, a
 * ``daily`` rings every day at the anchor's local time; ``weekly`` on the anchor's weekday;
   ``interval_days`` every N days counted from the anchor's date; ``weekdays`` on each listed
   weekday (0 = Sunday … 6 = Saturday) at the anchor's time of day; ``cron`` at every local
-  time at or after the anchor that the expression matches (day-of-month and day-of-week OR-ed
-  when both are restricted, as croniter evaluates them with ``day_or=True``);
+  time at or after the anchor that the expression matches, with Vixie cron's (and cronie's)
+  day rule: day-of-month and day-of-week are OR-ed only when both are restricted, and a field
+  that starts with ``*`` (``*``, ``*/2``) is unrestricted — so ``0 9 */2 * 1`` rings on odd
+  days that are Mondays, ``0 9 1-31/2 * 1`` on odd days and on Mondays (croniter's own rule
+  OR-s whenever neither field is exactly ``*``);
 * a local time that does not exist (spring-forward gap) rings at the offset-shifted instant:
   02:30 on a New York spring-forward day is 07:30 UTC, i.e. 03:30 EDT;
 * a local time that occurs twice (fall-back overlap) rings once, at the first instant;
@@ -133,9 +136,10 @@ def _normalized_item(base: str, step: str | None, spec: _Field) -> str:
     high = _value(high_text, spec) if high_text else None
     if high is not None and low > high:
         raise ValueError(f"{spec.name}: range {base!r} runs backwards")
-    # croniter reads an equal range ("mon-mon") as the whole field, and a step from the
-    # field's last value ("7/2") as a cycle: both mean that single value.
-    if low == high or (high is None and step is not None and low == spec.high):
+    if high is None and step is not None:
+        raise ValueError(f"{spec.name}: a step follows only * or a range, not {base!r}")
+    # croniter reads an equal range ("mon-mon") as the whole field: it means that one value.
+    if low == high:
         return low_text.lower()
     return base.lower() if step is None else f"{base.lower()}/{step}"
 
@@ -151,9 +155,15 @@ def _value(text: str, spec: _Field) -> int:
     return value
 
 
+def _day_or(expression: str) -> bool:
+    """Tell whether the day fields OR (both restricted: neither starts with ``*``)."""
+    fields = expression.split()
+    return not (fields[2].startswith("*") or fields[4].startswith("*"))
+
+
 def _check_matches_some_date(expression: str) -> None:
     try:
-        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+        croniter(expression, datetime(2000, 1, 1), day_or=_day_or(expression)).get_next(datetime)
     except CroniterBadDateError as exc:
         raise ValueError("never matches a real date") from exc
     except CroniterError as exc:
@@ -259,7 +269,8 @@ def _local_search_start(after: datetime, zone: ZoneInfo) -> datetime:
 def _cron_times(expression: str, start: datetime) -> Iterator[datetime]:
     """Yield the naive local times matching ``expression`` at or after ``start``, in order."""
     # croniter steps strictly past its start time, so begin one minute before start's minute.
-    schedule = croniter(expression, start.replace(second=0, microsecond=0) - timedelta(minutes=1))
+    begin = start.replace(second=0, microsecond=0) - timedelta(minutes=1)
+    schedule = croniter(expression, begin, day_or=_day_or(expression))
     try:
         while True:
             local: datetime = schedule.get_next(datetime)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialcues_core import lifecycle, recurrence
 from dialcues_core.errors import MissingOutboundLine, ResourceNotFound, ValidationFailed
@@ -193,8 +194,11 @@ class Reminders:
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
             if current is None:
                 raise ResourceNotFound("reminder", reminder_id)
-            lifecycle.transition(current.status, Action.UPDATE)
-            updated = _Edit(current, payload, self.clock.now(), self).apply()
+            if current.status is ReminderStatus.IN_PROGRESS and _only_pause(payload):
+                updated = _pause_in_the_air(current, self.clock.now())
+            else:
+                lifecycle.transition(current.status, Action.UPDATE)
+                updated = _Edit(current, payload, self.clock.now(), self).apply()
             self.repos.reminders.save(updated)
         self._changed(updated.next_attempt_at or updated.scheduled_at)
         return updated
@@ -202,7 +206,11 @@ class Reminders:
     # ------------------------------------------------------------------ delete
     @requires(WRITE_REMINDERS)
     def delete(self, principal: Principal, reminder_id: Any) -> None:
-        """Delete the reminder for good; its executions stay listed."""
+        """Delete the reminder for good; its executions stay listed.
+
+        A reminder whose call is in the air may be deleted: the call is not cut, its outcome
+        is still recorded on its execution, and nothing more is dialed.
+        """
         rid = _parse_id(reminder_id, "reminder")
         with self.repos.transactions.atomic():
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
@@ -271,26 +279,53 @@ class _Schedule:
         """Resolve local times in the zone and check the contract's time rules."""
         zone = load_zone(zone_name)
         anchor, instant = when.resolve(zone)
-        end_at = end.resolve(zone)[1] if end is not MISSING and end is not None else None
+        end_at, end_local = _end_of(end, zone)
         if spec is None:
             if end_at is not None:
                 reader.fail("recurrence_end_at", "is only allowed on a recurring reminder")
             if instant <= now:
                 reader.fail("scheduled_at", "must be in the future")
             return cls(anchor, instant, None)
-        rule = _rule(spec, anchor, zone_name, None)
-        first = recurrence.first_occurrence(rule)
+        rule = _rule(spec, anchor, zone_name, end_at, end_local)
+        first = _first_occurrence(rule, when, instant)
         if first is None or first <= now or instant <= now:
             reader.fail("scheduled_at", "must be in the future")
             return None
         if end_at is not None and end_at <= first:
             reader.fail("recurrence_end_at", "must be after the first occurrence")
             return None
-        return cls(anchor, first, dataclasses.replace(rule, end_at=end_at))
+        return cls(anchor, first, rule)
+
+
+def _end_of(end: Any, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """Return a given ``recurrence_end_at`` as (instant, local wall time if given as one)."""
+    if end is MISSING or end is None:
+        return None, None
+    return end.resolve(zone)[1], end.local
+
+
+def _first_occurrence(
+    rule: RecurrenceRule, when: LocalMoment, instant: datetime
+) -> datetime | None:
+    """Return a series' first occurrence; an instant given for it is kept as given.
+
+    ``scheduled_at`` given with an offset or ``Z`` in the second pass of a repeated hour is
+    the same wall-clock time as the rule's first pass: the user's instant wins (2027-11-07T06:30Z
+    in New York rings at 06:30Z, not at 05:30Z); later occurrences follow the local rules.
+    """
+    first = recurrence.first_occurrence(rule)
+    if when.instant is None or first is None or first == instant:
+        return first
+    zone = load_zone(rule.zone)
+    return instant if to_local(first, zone) == to_local(instant, zone) else first
 
 
 def _rule(
-    spec: RecurrenceSpec, anchor: datetime, zone: str, end_at: datetime | None
+    spec: RecurrenceSpec,
+    anchor: datetime,
+    zone: str,
+    end_at: datetime | None,
+    end_local: datetime | None = None,
 ) -> RecurrenceRule:
     return RecurrenceRule(
         kind=spec.kind,
@@ -300,6 +335,7 @@ def _rule(
         weekdays=spec.weekdays,
         cron=spec.cron,
         end_at=end_at,
+        end_local=end_local,
     )
 
 
@@ -310,8 +346,41 @@ def spec_of(rule: RecurrenceRule | None) -> RecurrenceSpec | None:
     return RecurrenceSpec(rule.kind, rule.interval_days, rule.weekdays, rule.cron)
 
 
+def _only_pause(payload: Mapping[str, Any]) -> bool:
+    """Tell whether a PATCH asks for nothing but ``status: "paused"``."""
+    return dict(payload) == {"status": ReminderStatus.PAUSED.value}
+
+
+def _pause_in_the_air(current: Reminder, now: datetime) -> Reminder:
+    """Pause a reminder whose call is in the air: the call goes on, nothing more is dialed."""
+    status = lifecycle.transition(current.status, Action.PAUSE)
+    return dataclasses.replace(
+        current, status=status, retry_count=0, next_attempt_at=None, updated_at=now
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The schedule a PATCH asks for, when it differs from the reminder's current one."""
+
+    zone: str
+    anchor: datetime
+    instant: datetime
+    rule: RecurrenceRule | None
+    when: LocalMoment | None
+    """The new ``scheduled_at`` as given, or None when the start did not change."""
+
+
 class _Edit:
-    """One PATCH applied to a reminder: validate, merge, recompute the schedule, transition."""
+    """One PATCH applied to a reminder: validate, merge, reshape the schedule, transition.
+
+    An edit that does not change the schedule never moves it: ``scheduled_at``, a due
+    occurrence not yet dialed, a pending retry, ``retry_count`` and ``next_attempt_at`` stay as
+    they were. Only a different ``scheduled_at``, ``timezone``, recurrence or
+    ``recurrence_end_at`` reshapes the series: a reshape drops a pending retry and computes the
+    next occurrence from the new rule. A field sent with the value it already has changes
+    nothing.
+    """
 
     def __init__(
         self, current: Reminder, payload: Mapping[str, Any], now: datetime, owner: Reminders
@@ -342,9 +411,11 @@ class _Edit:
         reader.raise_if_any()
         if line_id is not MISSING:
             changes["line_id"], changes["line_label"] = self._line(line_id)
-        changes.update(self._schedule(zone, when, spec, end, target))
+        shape = self._shape(zone, when, spec, end)
+        status = self._status(target, rescheduled=shape is not None and shape.when is not None)
+        changes.update(self._schedule(shape, status) if shape else self._keep(status))
         reader.raise_if_any()
-        return dataclasses.replace(r, **changes, updated_at=self.now)
+        return dataclasses.replace(r, **changes, status=status, updated_at=self.now)
 
     def _line(self, line_id: str | None) -> tuple[str | None, str | None]:
         lines = self.owner.repos.lines
@@ -361,78 +432,112 @@ class _Edit:
             )
         return line.id, line.label
 
-    def _schedule(
-        self,
-        zone: Any,
-        when: Any,
-        spec: Any,
-        end: Any,
-        target: Any,
-    ) -> dict[str, Any]:
+    # ------------------------------------------------------------------ the new shape
+    def _shape(self, zone: Any, when: Any, spec: Any, end: Any) -> _Shape | None:
+        """Return the schedule the PATCH asks for, or None when it is the current one."""
         r = self.current
         zone_name = zone[0] if zone is not MISSING else r.timezone
         tz = load_zone(zone_name)
         spec = spec if spec is not MISSING else spec_of(r.recurrence)
-        old_end = r.recurrence_end_at
-        end_at = (
-            (end.resolve(tz)[1] if end is not None else None) if end is not MISSING else old_end
-        )
-        rescheduled = when is not MISSING
-        if rescheduled:
-            anchor, instant = when.resolve(tz)
-        else:
-            anchor = r.local_time
-            instant = to_instant(to_local(r.scheduled_at, load_zone(r.timezone)), tz)
-        status = self._status(target, rescheduled)
-        rule = _rule(spec, anchor, zone_name, end_at) if spec is not None else None
-        if spec is None and end_at is not None and end is not MISSING:
+        if spec is None and end is not MISSING and end is not None:
             self.reader.fail("recurrence_end_at", "is only allowed on a recurring reminder")
-        first = self._next(rule, instant, rescheduled, zone is not MISSING or spec is not None)
-        waiting = status is ReminderStatus.SCHEDULED
-        if waiting and (first is None or first <= self.now):
-            name = "timezone" if zone is not MISSING and not rescheduled else "scheduled_at"
-            self.reader.fail(
-                name,
-                "must be in the future"
-                if name == "scheduled_at"
-                else "moves the reminder's time into the past",
-            )
-        if rule is not None and end_at is not None and first is not None and end_at < first:
-            self.reader.fail("recurrence_end_at", "must be after the next occurrence")
-        # A pending retry survives edits that leave the occurrence alone (title, message…);
-        # a new time, zone or rule starts the schedule afresh.
-        reshaped = zone is not MISSING or spec != spec_of(r.recurrence) or end_at != old_end
-        keep_retry = (
-            not rescheduled
-            and not reshaped
-            and status is r.status
-            and r.next_attempt_at is not None
+        end_at, end_local = self._end(end, tz)
+        new_start = when if when is not MISSING and when.resolve(tz)[1] != r.scheduled_at else None
+        if new_start is not None:
+            anchor, instant = new_start.resolve(tz)
+        else:
+            # The local time the user asked for (not a gap-shifted one), read in the new zone.
+            anchor = r.local_time
+            instant = r.scheduled_at if zone_name == r.timezone else to_instant(anchor, tz)
+        rule = _rule(spec, anchor, zone_name, end_at, end_local) if spec is not None else None
+        unchanged = (
+            new_start is None
+            and zone_name == r.timezone
+            and spec == spec_of(r.recurrence)
+            and end_at == r.recurrence_end_at
         )
+        return None if unchanged else _Shape(zone_name, anchor, instant, rule, new_start)
+
+    def _end(self, end: Any, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+        """Return the series' end after the edit: as given, else the current one in ``zone``.
+
+        An end given as a local time keeps its local meaning in a new zone; one given with an
+        offset or ``Z`` stays that instant.
+        """
+        if end is not MISSING:
+            return _end_of(end, zone)
+        rule = self.current.recurrence
+        if rule is None or rule.end_at is None:
+            return None, None
+        if rule.end_local is None:
+            return rule.end_at, None
+        return to_instant(rule.end_local, zone), rule.end_local
+
+    # ------------------------------------------------------------------ the schedule
+    def _keep(self, status: ReminderStatus) -> dict[str, Any]:
+        """Return the schedule fields when the PATCH leaves the schedule alone."""
+        r = self.current
+        if status is r.status:
+            return {}
+        if status is ReminderStatus.PAUSED:
+            return {"retry_count": 0, "next_attempt_at": None}
+        # Resumed: a series continues at its next occurrence after now (no catch-up calls).
+        upcoming: datetime | None = r.scheduled_at
+        if r.recurrence is not None and r.scheduled_at <= self.now:
+            upcoming = recurrence.next_occurrence(r.recurrence, self.now)
+        if upcoming is None:
+            self.reader.fail("status", "cannot resume: the series has no occurrence left")
+        elif upcoming <= self.now:
+            self.reader.fail("scheduled_at", "must be in the future")
         return {
-            "timezone": zone_name,
-            "local_time": anchor,
-            "scheduled_at": first if first is not None else instant,
-            "recurrence": rule,
-            "status": status,
-            "retry_count": r.retry_count if keep_retry else 0,
-            "next_attempt_at": r.next_attempt_at if keep_retry else None,
+            "scheduled_at": upcoming or r.scheduled_at,
+            "retry_count": 0,
+            "next_attempt_at": None,
         }
 
-    def _next(
-        self, rule: RecurrenceRule | None, instant: datetime, rescheduled: bool, reshaped: bool
-    ) -> datetime | None:
-        """Return the occurrence the reminder waits for after this edit."""
+    def _schedule(self, shape: _Shape, status: ReminderStatus) -> dict[str, Any]:
+        """Return the schedule fields of a reshaped reminder (a pending retry is dropped)."""
+        first = self._next(shape)
+        if status is ReminderStatus.SCHEDULED and (first is None or first <= self.now):
+            self._refuse_past(shape)
+        rule = shape.rule
+        end_at = rule.end_at if rule is not None else None
+        if end_at is not None and first is not None and end_at < first:
+            self.reader.fail("recurrence_end_at", "must be after the next occurrence")
+        return {
+            "timezone": shape.zone,
+            "local_time": shape.anchor,
+            "scheduled_at": first if first is not None else shape.instant,
+            "recurrence": rule,
+            "retry_count": 0,
+            "next_attempt_at": None,
+        }
+
+    def _next(self, shape: _Shape) -> datetime | None:
+        """Return the occurrence the reminder waits for after a reshape."""
+        rule = shape.rule
         if rule is None:
-            return instant
-        if rescheduled:
-            return recurrence.first_occurrence(rule)
-        current = self.current.scheduled_at if not reshaped else instant
-        if current > self.now and not reshaped:
-            return current
+            return shape.instant
+        if shape.when is not None:
+            return _first_occurrence(rule, shape.when, shape.instant)
         start = recurrence.first_occurrence(rule)
         if start is not None and start > self.now:
             return start
         return recurrence.next_occurrence(rule, self.now)
+
+    def _refuse_past(self, shape: _Shape) -> None:
+        """Refuse a reshape that leaves nothing to wait for, naming the field that did it."""
+        if shape.when is not None:
+            self.reader.fail("scheduled_at", "must be in the future")
+        elif self.reader.has("recurrence_end_at"):
+            self.reader.fail("recurrence_end_at", "leaves no occurrence in the future")
+        elif self.reader.has("recurrence_type") or self.reader.has("recurrence_config"):
+            name = (
+                "recurrence_config" if self.reader.has("recurrence_config") else "recurrence_type"
+            )
+            self.reader.fail(name, "leaves no occurrence in the future")
+        else:
+            self.reader.fail("timezone", "moves the reminder's time into the past")
 
     def _status(self, target: Any, rescheduled: bool) -> ReminderStatus:
         current = self.current.status

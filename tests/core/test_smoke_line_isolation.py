@@ -133,10 +133,10 @@ def test_v7_adds_the_column_to_a_database_without_it(platform: Dialcues) -> None
     db = platform.db
     with db.atomic():
         db.execute_sql("ALTER TABLE outbound_lines DROP COLUMN temporary")
-        db.execute_sql("DELETE FROM schema_version WHERE version = 7")
+        db.execute_sql("DELETE FROM schema_version WHERE version >= 7")
     assert "temporary" not in {c.name for c in db.get_columns("outbound_lines")}
 
-    assert database.migrate(db) == 7
+    assert database.migrate(db) == len(database.MIGRATIONS)
 
     assert "temporary" in {c.name for c in db.get_columns("outbound_lines")}
     runner = lineless_tenant(platform, "runner@example.com")

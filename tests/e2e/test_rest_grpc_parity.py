@@ -548,7 +548,7 @@ class Scenario:
                 ),
                 ("invalid_state.update-in-progress", api.update(rid("busy"), {"title": "x"})),
                 ("invalid_state.update-completed", api.update(rid("done"), {"title": "x"})),
-                ("invalid_state.delete-in-progress", api.delete(rid("busy"))),
+                ("invalid_state.resume-completed", api.resume(rid("done"))),
                 ("invalid_state.pause-completed", api.pause(rid("done"))),
                 ("invalid_state.resume-in-progress", api.resume(rid("busy"))),
                 ("not_found.get-unknown", api.get(987_654_321)),

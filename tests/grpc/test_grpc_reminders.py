@@ -254,11 +254,25 @@ async def test_delete_removes_the_reminder(api: Stubs) -> None:
     assert failed.code == grpc.StatusCode.NOT_FOUND
 
 
-async def test_delete_of_a_reminder_in_progress_is_refused(api: Stubs) -> None:
+async def test_a_reminder_in_progress_can_be_deleted(api: Stubs) -> None:
     created = await api.create()
     ReminderRow.update(status="in_progress").where(ReminderRow.id == created.id).execute()
+    reply = await api.reminders.DeleteReminder(
+        R.DeleteReminderRequest(id=created.id), metadata=api.md
+    )
+    assert reply.ByteSize() == 0
+
+
+async def test_a_reminder_in_progress_can_be_paused_but_not_edited(api: Stubs) -> None:
+    created = await api.create()
+    ReminderRow.update(status="in_progress").where(ReminderRow.id == created.id).execute()
+    paused = await api.reminders.PauseReminder(
+        R.PauseReminderRequest(id=created.id), metadata=api.md
+    )
+    assert paused.status == R.REMINDER_STATUS_PAUSED
+    ReminderRow.update(status="in_progress").where(ReminderRow.id == created.id).execute()
     failed = await fails(
-        api.reminders.DeleteReminder(R.DeleteReminderRequest(id=created.id), metadata=api.md)
+        api.reminders.ResumeReminder(R.ResumeReminderRequest(id=created.id), metadata=api.md)
     )
     assert (failed.code, failed.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "invalid_state")
 

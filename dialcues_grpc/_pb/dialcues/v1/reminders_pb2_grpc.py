@@ -103,8 +103,11 @@ class ReminderServiceServicer:
 
     def UpdateReminder(self, request, context):
         """Change the fields named in `update_mask` (REST PATCH). Allowed in `scheduled`, `paused`
-        and `failed`, else FAILED_PRECONDITION `invalid_state`. A new future `scheduled_at`
-        revives a failed reminder.
+        and `failed` (in `in_progress` only a pause), else FAILED_PRECONDITION `invalid_state`.
+        A new future `scheduled_at` revives a failed reminder. An edit that does not change the
+        schedule (title, message, phone number, line) never moves it: a due occurrence, a
+        pending retry, `retry_count` and `next_attempt_at` stay as they were; a different
+        `scheduled_at`, `timezone` or recurrence reshapes the series and drops a pending retry.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -112,7 +115,8 @@ class ReminderServiceServicer:
 
     def PauseReminder(self, request, context):
         """Pause a scheduled reminder (REST PATCH `status: "paused"`); pausing a paused one is a
-        no-op.
+        no-op. A reminder whose call is in the air can be paused: the call goes on, its outcome
+        is recorded, and nothing more is dialed (no retry, no next occurrence) until resumed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,8 +132,8 @@ class ReminderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteReminder(self, request, context):
-        """Delete a reminder for good; its executions stay listed. A reminder `in_progress` cannot
-        be deleted (FAILED_PRECONDITION `invalid_state`).
+        """Delete a reminder for good; its executions stay listed. A reminder whose call is in the
+        air can be deleted: the call goes on and its outcome is recorded on its execution.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
