@@ -9,6 +9,7 @@ directly, so that neither can drift from Vapi's schema unnoticed.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import socket
@@ -376,6 +377,38 @@ async def test_find_call_finds_a_call_placed_by_a_create_that_timed_out(
     found = await dialer.find_call(request, a_minute_ago())
     await dialer.close()
     assert found is not None and found.call_id == vapi.calls[0]["id"]
+
+
+async def test_find_call_pages_back_past_a_full_listing(vapi: FakeVapi, dialer: VapiDialer) -> None:
+    # A burst: 1,500 newer calls on the line. A first page (1,000, newest first) without ours
+    # proves nothing: "not found" would redial a person who was called.
+    request = call_request(vapi.base_url)
+    await dialer.place_call(request)
+    ours = vapi.calls[0]
+    start = datetime.fromisoformat(ours["createdAt"].replace("Z", "+00:00"))
+    for n in range(1, 1501):
+        created = (start + timedelta(milliseconds=n)).isoformat(timespec="milliseconds")
+        other = {**copy.deepcopy(ours), "id": f"burst-{n}"}
+        other["createdAt"] = created.replace("+00:00", "Z")
+        other["assistantOverrides"]["metadata"] = {"execution_id": str(10_000 + n)}
+        vapi.calls.append(other)
+
+    found = await dialer.find_call(request, a_minute_ago())
+
+    assert found is not None and found.call_id == ours["id"]
+
+
+async def test_find_call_says_not_found_only_after_the_last_page(
+    vapi: FakeVapi, dialer: VapiDialer
+) -> None:
+    other = {"execution_id": "18", "organization_id": "org-1"}
+    await dialer.place_call(call_request(vapi.base_url, correlation=other))
+    template = vapi.calls[0]
+    for n in range(1200):
+        vapi.calls.append({**copy.deepcopy(template), "id": f"b-{n}"})  # same createdAt
+
+    with pytest.raises(ProviderUnknownOutcome, match="does not advance"):
+        await dialer.find_call(call_request(vapi.base_url), a_minute_ago())
 
 
 async def test_find_call_ignores_calls_of_other_executions(

@@ -75,6 +75,9 @@ NAME_LIMIT: Final = 40
 FIND_LIMIT: Final = 1000
 """The most calls ``GET /call`` returns (and Vapi accepts as ``limit``)."""
 
+FIND_PAGES: Final = 20
+"""The most pages of the call listing one search reads (20,000 calls)."""
+
 _MESSAGE_LIMIT = 500  # keep Vapi's message, not an unbounded vendor payload
 
 JSON = Any  # a decoded JSON value
@@ -158,8 +161,12 @@ class VapiDialer:
     async def find_call(self, request: CallRequest, created_after: datetime) -> CallEvent | None:
         """Return the newest call created after ``created_after`` for ``request``, or None.
 
-        Lists the line's calls (``GET /call?phoneNumberId=…&createdAtGt=…``) and matches
-        their ``assistantOverrides.metadata`` against ``request.correlation``.
+        Lists the line's calls (``GET /call?phoneNumberId=…&createdAtGt=…``, newest first)
+        and matches their ``assistantOverrides.metadata`` against ``request.correlation``. A
+        full page proves nothing about older calls, so the listing pages back in time
+        (``createdAtLe`` the oldest ``createdAt`` seen) until a page is not full: "None" is
+        an answer only once every call of the window was seen. A listing that does not
+        advance, or more than :data:`FIND_PAGES` pages, leaves the outcome unknown.
         """
         provider = _provider(request)
         params = {
@@ -167,11 +174,23 @@ class VapiDialer:
             "createdAtGt": _iso(created_after),
             "limit": str(FIND_LIMIT),
         }
-        calls = self._check(await self._exchange(provider, "GET", "/call", params=params), provider)
-        if not isinstance(calls, list):
-            raise ProviderUnknownOutcome("Vapi answered the call listing with no list.")
-        match = _newest_match(calls, request.correlation)
-        return _event_or_unknown(match) if match is not None else None
+        seen: set[object] = set()
+        for _ in range(FIND_PAGES):
+            reply = await self._exchange(provider, "GET", "/call", params=params)
+            calls = self._check(reply, provider)
+            if not isinstance(calls, list):
+                raise ProviderUnknownOutcome("Vapi answered the call listing with no list.")
+            match = _newest_match(calls, request.correlation)
+            if match is not None:
+                return _event_or_unknown(match)
+            if len(calls) < FIND_LIMIT:
+                return None
+            ids = {call.get("id") for call in calls if isinstance(call, dict)}
+            if ids <= seen:
+                raise ProviderUnknownOutcome("Vapi's call listing does not advance.")
+            seen |= ids
+            params["createdAtLe"] = _oldest_created(calls)
+        raise ProviderUnknownOutcome("Too many calls on the line to search them all.")
 
     async def close(self) -> None:
         """Close the client session (a later request opens a new one)."""
@@ -321,6 +340,14 @@ def _newest_match(calls: list[JSON], correlation: Mapping[str, str]) -> dict[str
     """Return the newest call whose metadata carries all of ``correlation``, or None."""
     matches = [call for call in calls if _correlates(call, correlation)]
     return max(matches, key=lambda call: str(call.get("createdAt") or ""), default=None)
+
+
+def _oldest_created(calls: list[JSON]) -> str:
+    """Return the oldest ``createdAt`` of a page (the next page's ``createdAtLe``)."""
+    created = [str(c.get("createdAt")) for c in calls if isinstance(c, dict) and c.get("createdAt")]
+    if not created:
+        raise ProviderUnknownOutcome("Vapi listed calls without createdAt.")
+    return min(created)
 
 
 def _correlates(call: JSON, correlation: Mapping[str, str]) -> bool:
