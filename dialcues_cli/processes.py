@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -102,15 +105,16 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
         # Stop accepting; requests and RPCs in flight finish within the grace period.
         await asyncio.gather(grpc_server.stop(grace), runner.cleanup())
 
-    return await _run_until_stopped(dc, offloader, settings, dispatch, stop_serving)
+    return await _run_until_stopped("serve", dc, offloader, settings, dispatch, stop_serving)
 
 
 async def _work(dc: Dialcues, settings: Settings) -> str:
     offloader = dc.offloader()
-    return await _run_until_stopped(dc, offloader, settings, True, None)
+    return await _run_until_stopped("worker", dc, offloader, settings, True, None)
 
 
 async def _run_until_stopped(
+    command: str,
     dc: Dialcues,
     offloader: Offloader,
     settings: Settings,
@@ -124,25 +128,58 @@ async def _run_until_stopped(
     attempts never sent are released; pending usage is written. Each step is bounded by a
     share of ``DIALCUES_SHUTDOWN_SECONDS``; one that outlasts it is abandoned with a warning.
     """
-    budget = settings.shutdown_seconds
     runtime = Runtime(dc, offloader, dispatch=dispatch)
     await runtime.start()
     try:
         await _until_signalled_or(runtime.lost)
     finally:
+        lost = runtime.reason if runtime.lost.is_set() else ""
+        deadline = _Deadline(settings.shutdown_seconds, command, lost)
         stopping: list[Awaitable[None]] = [runtime.stop_claiming()]
         if stop_serving is not None:
             stopping.append(stop_serving())
-        await _within(0.4 * budget, asyncio.gather(*stopping), "stopping")
-        await _within(0.4 * budget, runtime.close(), "draining")
-        await _within(0.1 * budget, offloader.run(dc.usage.flush), "writing usage events")
-        await asyncio.to_thread(offloader.shutdown)
-    return runtime.reason if runtime.lost.is_set() else ""
+        await _within(deadline.left(2.0), asyncio.gather(*stopping), "stopping")
+        await _within(deadline.left(2.0), runtime.close(), "draining")
+        await _within(deadline.left(1.0), offloader.run(dc.usage.flush), "writing usage events")
+        await _within(deadline.left(0.0), asyncio.to_thread(offloader.shutdown), "closing")
+        deadline.disarm()
+    return lost
+
+
+class _Deadline:
+    """The shutdown budget: what each step may still take, and a hard stop behind it all.
+
+    Each step is cooperative (bounded, then abandoned with a warning), but a thread blocked on
+    an unresponsive database cannot be cancelled: if the process is still here half a second
+    after the budget, a timer thread ends it (with the status it would have had), so a
+    supervisor's SIGTERM is always honoured in time.
+    """
+
+    def __init__(self, seconds: float, command: str, lost: str):
+        self._end = time.monotonic() + seconds
+        self._timer = threading.Timer(seconds + 0.5, _hard_stop, (seconds, command, lost))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self, reserve: float) -> float:
+        """Seconds until the deadline, keeping ``reserve`` for the steps after this one."""
+        return max(0.05, self._end - time.monotonic() - reserve)
+
+    def disarm(self) -> None:
+        """Every step finished in time: no hard stop."""
+        self._timer.cancel()
+
+
+def _hard_stop(seconds: float, command: str, lost: str) -> None:
+    log.warning("shutdown: still running %.1f s after the signal; exiting now", seconds)
+    logging.shutdown()
+    status = _exit_status(command, lost)  # prints the one line of a lost database
+    os._exit(status)
 
 
 def _grace(settings: Settings) -> float:
     """Seconds requests in flight may take once a stop was asked."""
-    return max(0.5, 0.3 * settings.shutdown_seconds)
+    return max(0.5, 0.5 * settings.shutdown_seconds)
 
 
 async def _within(seconds: float, work: Awaitable[Any], what: str) -> None:
@@ -152,7 +189,7 @@ async def _within(seconds: float, work: Awaitable[Any], what: str) -> None:
     except TimeoutError:
         log.warning("shutdown: %s took longer than %.0f s; going on", what, seconds)
     except StorageUnavailable as exc:
-        log.warning("shutdown: %s failed: %s", what, exc.message)
+        log.warning("shutdown: %s failed: the database is unavailable (%s)", what, exc.detail)
     except Exception:
         log.exception("shutdown: %s failed", what)
 

@@ -235,11 +235,12 @@ class Attempts:
     def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
         """Record a queued attempt found past the grace window as missed; tell if it was.
 
-        Lateness counts from the time the execution was queued for (``due_at``): a call placed
-        now is due at once, and a provider's throttle (429) moves it to its ``Retry-After``,
-        which is a wait, not a missed occurrence.
+        Lateness counts from the occurrence's own time (``occurrence_at``; for a call placed
+        now, its creation): a provider's throttle and a stopping worker's release are waits
+        inside the grace window, never past it (responsible-calling.md: no attempt "that
+        waited" is placed after its deadline).
         """
-        occurrence = e.due_at or (attempted.scheduled_at if attempted else e.scheduled_for)
+        occurrence = e.occurrence_at or (attempted.scheduled_at if attempted else e.scheduled_for)
         if not scheduling.is_missed(occurrence, now, self.settings.grace_seconds):
             return False
         missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)
@@ -252,18 +253,33 @@ class Attempts:
         return True
 
     def reclaim_expired(self, limit: int) -> list[Claimed]:
-        """Take over attempts whose lease ran out (their worker died or the call is long)."""
+        """Take over attempts whose lease ran out (their worker died or the call is long).
+
+        An attempt is reconciled on the line it was dialed from, never on another one (the
+        provider would not know the call there: "not placed", and a second dial). One whose
+        line was removed meanwhile cannot be asked about: it keeps its lease until the
+        occurrence's lateness cap, then ends ``outcome_unknown`` (never redialed).
+        """
         now = self.clock.now()
-        with self.tx.atomic():
+        with self.tx.atomic(), self.outbox.collecting():
             expired = self.store.expired_executions(now, limit)
             orgs = {e.organization_id for e in expired}
             lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
             self.store.extend_leases([e.id for e in expired], now + self.lease)
-        return [
-            Claimed(e, line, providers.get(e.organization_id))
-            for e in expired
-            if (line := _line(lines, e.line_id, e.organization_id)) is not None
-        ]
+            claimed = [
+                Claimed(e, line, providers.get(e.organization_id))
+                for e in expired
+                if (line := _own_line(lines, e)) is not None
+            ]
+            lineless = [e for e in expired if _own_line(lines, e) is None and self.past_cap(e)]
+            for e in lineless:
+                log.error("execution %s ends outcome_unknown: its line was removed", e.id)
+            unknown = [
+                Finished(e.id, ExecutionStatus.FAILED, False, now, error_message=UNKNOWN_MESSAGE)
+                for e in lineless
+            ]
+            self._finish_all(unknown, now)
+        return claimed
 
     # ------------------------------------------------------------------ record
     def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
@@ -476,6 +492,11 @@ def _line(
         if line.id == line_id:
             return line
     return org_lines[0] if org_lines else None
+
+
+def _own_line(lines: dict[str, list[OutboundLine]], e: LiveExecution) -> OutboundLine | None:
+    """Return the line an attempt was dialed from, if it still exists (no fallback)."""
+    return next((line for line in lines.get(e.organization_id, []) if line.id == e.line_id), None)
 
 
 def _waits_for(found: tuple[Attempted, int | None] | None, execution_id: int) -> bool:

@@ -232,7 +232,7 @@ class Dispatcher:
         # Creates in flight finish (a person may be ringing); the process's shutdown budget
         # bounds the wait, and what is still in flight then is reconciled by a lease later.
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=max(0.5, 0.3 * self.settings.shutdown_seconds))
+            await asyncio.wait(self._tasks, timeout=max(0.5, 0.8 * self.settings.shutdown_seconds))
         # Outcomes of calls placed here (the simulated dialer reports in-process) arrive
         # within the simulated delay; waiting for them keeps a clean stop from leaving work
         # for the lease reconciler.
@@ -387,7 +387,12 @@ class Dispatcher:
                 log.warning("reconciling execution %s failed (%s); retrying", e.id, exc.message)
             return False
         if found is None:
-            if conclusive and self._settled(e):
+            if e.call_id:
+                # The provider gave us this call's id: it was placed. A lookup that no longer
+                # finds it proves nothing; past the cap the outcome is unknown, never redialed.
+                if self.attempts.past_cap(e):
+                    self.recorder.finished(self._failed(e.id, UNKNOWN_MESSAGE, retry=False))
+            elif conclusive and self._settled(e):
                 self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))
             return False
         if found.is_final:

@@ -251,11 +251,19 @@ class RateLimited(ResourceExhausted):
 
 
 class StorageUnavailable(Unavailable):
-    """The database does not answer; ``retry_after`` suggests when to try again, in seconds."""
+    """The database does not answer; ``retry_after`` suggests when to try again, in seconds.
+
+    The message a client sees is always the same; ``detail`` (the driver's words, which may
+    name hosts, ports and roles) is for the operator's log only.
+    """
 
     code = "unavailable"
     default_message = "The database is unavailable; retry with backoff."
     retry_after: ClassVar[int] = 5
+
+    def __init__(self, message: str | None = None, *, detail: str | None = None):
+        super().__init__(message)
+        self.detail = detail or message or self.default_message
 
 
 class SmokeFailed(Unavailable):

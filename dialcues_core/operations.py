@@ -35,6 +35,10 @@ log = logging.getLogger("dialcues.operations")
 HEARTBEAT_SECONDS: Final = 5.0
 """How often a dispatching process writes its heartbeat."""
 
+BEAT_TIMEOUT_SECONDS: Final = 15.0
+"""A heartbeat the database does not answer within this counts as not reaching it (a thread
+blocked on a silent network cut must not hide the outage from the watchdog)."""
+
 ALIVE_SECONDS: Final = 30.0
 """A process whose heartbeat is younger than this counts as alive."""
 
@@ -186,9 +190,11 @@ class Heartbeat:
             self.id, socket.gethostname()[:255], os.getpid(), self.started_at, now, self.claims()
         )
         try:
-            await self.offload(self.operations.beat, info)
+            await asyncio.wait_for(self.offload(self.operations.beat, info), BEAT_TIMEOUT_SECONDS)
         except StorageUnavailable as exc:
             self._unreachable(exc)
+        except TimeoutError:
+            self._unreachable(StorageUnavailable(detail=f"no answer in {BEAT_TIMEOUT_SECONDS:g} s"))
         except Exception:
             log.exception("writing the heartbeat failed")
         else:
@@ -201,7 +207,7 @@ class Heartbeat:
         if self.exit_after > 0 and down >= self.exit_after:
             self.reason = (
                 f"the database has been unreachable for {down:.0f} s"
-                f" (DIALCUES_DB_FAILURE_EXIT_SECONDS={self.exit_after:g}): {exc.message}"
+                f" (DIALCUES_DB_FAILURE_EXIT_SECONDS={self.exit_after:g}): {exc.detail}"
             )
             self.lost.set()
 

@@ -25,7 +25,7 @@ class OutageNotice:
     def failed(self, exc: StorageUnavailable) -> None:
         """Record a tick that failed because the database is unreachable."""
         if not self.failing:
-            self.logger.warning("%s waits: %s", self.what, exc.message)
+            self.logger.warning("%s waits: the database is unavailable (%s)", self.what, exc.detail)
         self.failing = True
 
     def succeeded(self) -> None:

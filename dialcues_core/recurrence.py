@@ -37,7 +37,7 @@ from croniter import CroniterBadDateError, CroniterError, croniter
 from dialcues_core.localtime import load_zone, to_instant, to_local
 from dialcues_core.model import RecurrenceKind, RecurrenceRule
 
-__all__ = ["first_occurrence", "next_occurrence", "parse_cron"]
+__all__ = ["first_occurrence", "next_occurrence", "occurrence_local", "parse_cron"]
 
 _FIELD_COUNT_MESSAGE = "must have five fields: minute hour day-of-month month day-of-week"
 _ITEM = re.compile(
@@ -49,6 +49,8 @@ _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _ALL_WEEKDAYS = frozenset(range(7))
 # A day this far before ``after``'s own cannot ring after it: no gap lasts more than a day.
 _DAY_MARGIN = timedelta(days=2)
+# How far an occurrence's wall clock can sit from the time it asked for (the largest gap).
+_SHIFT_MARGIN = timedelta(hours=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,36 @@ def next_occurrence(rule: RecurrenceRule, after: datetime) -> datetime | None:
     if after.utcoffset() is None:
         raise ValueError("after must be an aware datetime")
     return _until_end(rule, _next_instant(rule, after.astimezone(UTC)))
+
+
+def occurrence_local(rule: RecurrenceRule, instant: datetime, zone: ZoneInfo) -> datetime | None:
+    """Return the wall-clock time the rule asked for, of the occurrence at ``instant``.
+
+    ``zone`` holds the rules ``instant`` was computed with (possibly older than the rule's
+    zone today). A gap-shifted occurrence answers its asked time (02:30, not the 03:30 it
+    rang at). None when no time of the rule maps to ``instant`` (an instant given as such).
+    Used to follow a tzdata update from what the user asked, not from what the clock showed.
+    """
+    shown = to_local(instant, zone)
+    for local in _nearby_locals(rule, shown):
+        if to_instant(local, zone) == instant:
+            return local
+    return None
+
+
+def _nearby_locals(rule: RecurrenceRule, shown: datetime) -> Iterator[datetime]:
+    """Yield the rule's local times that could have rung at wall-clock ``shown`` (±3 h)."""
+    if rule.kind is RecurrenceKind.CRON:
+        if rule.cron is None:
+            return
+        start = shown - _SHIFT_MARGIN
+        for local in _cron_times(_checked_cron(rule.cron), start):
+            if local > shown + _SHIFT_MARGIN:
+                return
+            yield local
+        return
+    for days in (0, -1, 1):
+        yield datetime.combine(shown.date() + timedelta(days=days), rule.anchor.time())
 
 
 def _parse_field(text: str, spec: _Field) -> str:

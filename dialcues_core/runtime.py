@@ -176,11 +176,13 @@ async def _running(service: Service, name: str) -> AsyncIterator[None]:
         yield
     finally:
         await service.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            try:
-                await task
-            except Exception:
-                log.exception("%s failed while stopping", name)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if _being_cancelled():
+                raise  # our own stop was cut short (a shutdown budget): do not swallow it
+        except Exception:
+            log.exception("%s failed while stopping", name)
 
 
 @contextlib.asynccontextmanager
@@ -211,6 +213,12 @@ async def _every(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _being_cancelled() -> bool:
+    """Tell whether the current task itself is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _message(exc: BaseException) -> str:

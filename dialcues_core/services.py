@@ -521,9 +521,19 @@ class _Edit:
         if shape.when is not None:
             return _first_occurrence(rule, shape.when, shape.instant)
         start = recurrence.first_occurrence(rule)
-        if start is not None and start > self.now:
-            return start
-        return recurrence.next_occurrence(rule, self.now)
+        upcoming = start if start is not None and start > self.now else None
+        upcoming = upcoming or recurrence.next_occurrence(rule, self.now)
+        return self._same_pass(upcoming, shape)
+
+    def _same_pass(self, upcoming: datetime | None, shape: _Shape) -> datetime | None:
+        """Keep the current occurrence's instant when the reshaped rule rings at its wall-clock
+        time: an instant given in the second pass of a repeated hour stays that instant."""
+        current = self.current.scheduled_at
+        if upcoming is None or shape.zone != self.current.timezone or current <= self.now:
+            return upcoming
+        zone = load_zone(shape.zone)
+        same_time = to_local(upcoming, zone) == to_local(current, zone)
+        return current if same_time else upcoming
 
     def _refuse_past(self, shape: _Shape) -> None:
         """Refuse a reshape that leaves nothing to wait for, naming the field that did it."""

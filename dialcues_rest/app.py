@@ -75,7 +75,7 @@ async def _write_usage_events(app: web.Application) -> AsyncIterator[None]:
     try:
         await offloader.run(usage.flush)
     except StorageUnavailable as exc:
-        logger.warning("%d usage events could not be written: %s", usage.pending, exc.message)
+        logger.warning("%d usage events could not be written: %s", usage.pending, exc.detail)
 
 
 async def start_rest(

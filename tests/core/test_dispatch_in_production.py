@@ -9,6 +9,7 @@ cap) and a 120-second lease, from 2026-01-01T00:00:00Z.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from dialcues_core.calltoken import call_token
 from dialcues_core.dispatcher import Dispatcher
 from dialcues_core.errors import (
     ProviderEventRejected,
+    ProviderThrottled,
     ProviderUnknownOutcome,
     ProviderUnreachable,
 )
@@ -435,3 +437,97 @@ def test_no_such_call_is_not_conclusive_while_a_create_may_still_be_in_flight(
 
     asyncio.run(lease_runs_out_and_is_reconciled_at(DUE + timedelta(seconds=25)))
     assert statuses(dc, tenant, r) == [ExecutionStatus.FAILED]
+
+
+# ----------------------------------------------------------------------------- operator signals
+def test_the_operator_is_told_of_throttles_unknown_creates_and_outcome_unknown(
+    dc: Dialcues,
+    tenant: Tenant,
+    att: Attempts,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _use_vapi(dc, tenant)
+    remind(dc, tenant)
+    remind(dc, tenant, when="2026-01-01T00:05:01Z")
+    clock.set(DUE + timedelta(seconds=1))
+    throttled, unknown = att.claim(10)
+    dispatcher = _dispatcher(dc, _Failing(ProviderThrottled("slow down", retry_after=7)), clock)
+    guessing = _dispatcher(dc, _Failing(ProviderUnknownOutcome("Vapi timed out")), clock)
+
+    with caplog.at_level(logging.WARNING, logger="dialcues.dispatcher"):
+        asyncio.run(dispatcher._dial(throttled))
+        asyncio.run(guessing._dial(unknown))
+
+        async def past_the_cap() -> None:
+            clock.set(DUE + timedelta(minutes=40))
+            await guessing.reconcile_expired()
+            await guessing.recorder.flush()
+
+        asyncio.run(past_the_cap())
+
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert (
+        "WARNING",
+        f"vapi throttled the create of execution {throttled.execution.id}"
+        " (429, Retry-After 7 s); it waits",
+    ) in messages
+    assert any(
+        level == "WARNING" and "unknown outcome" in text and "before any redial" in text
+        for level, text in messages
+    )
+    assert any(level == "ERROR" and "ends outcome_unknown" in text for level, text in messages)
+
+
+def test_an_outcome_learnt_only_by_reconciliation_is_a_warning(
+    dc: Dialcues, tenant: Tenant, att: Attempts, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class _Ended(_Failing):
+        async def find_call(
+            self, request: CallRequest, created_after: datetime
+        ) -> CallEvent | None:
+            return CallEvent("c-9", request.execution_id, "ended", ended_reason="voicemail")
+
+    _use_vapi(dc, tenant)
+    r = remind(dc, tenant)
+    clock.set(DUE)
+    att.claim(10)
+    dispatcher = _dispatcher(dc, _Ended(ProviderUnknownOutcome("unused")), clock)
+
+    async def lease_ends() -> None:
+        clock.set(DUE + timedelta(minutes=3))
+        await dispatcher.reconcile_expired()
+        await dispatcher.recorder.flush()
+
+    with caplog.at_level(logging.WARNING, logger="dialcues.dispatcher"):
+        asyncio.run(lease_ends())
+
+    assert statuses(dc, tenant, r) == [ExecutionStatus.VOICEMAIL]
+    assert "its events are not arriving (check DIALCUES_PUBLIC_URL)" in caplog.text
+
+
+def test_an_attempt_whose_line_was_removed_is_never_redialed_and_ends_outcome_unknown(
+    dc: Dialcues, tenant: Tenant, att: Attempts, clock: FakeClock
+) -> None:
+    # Asking another line's phone number about the call would answer "no such call" and
+    # redial a person who may have been called: the attempt waits for its cap instead.
+    _use_vapi(dc, tenant)
+    r = remind(dc, tenant)
+    clock.set(DUE)
+    (claim,) = att.claim(10)
+    dc.accounts.remove_line(tenant.org.id, claim.line.id)
+    dialer = _NotFound(ProviderUnknownOutcome("unused"))
+    dispatcher = _dispatcher(dc, dialer, clock)
+
+    async def reconcile_at(moment: datetime) -> None:
+        clock.set(moment)
+        await dispatcher.reconcile_expired()
+        await dispatcher.recorder.flush()
+
+    asyncio.run(reconcile_at(DUE + timedelta(minutes=5)))
+    assert statuses(dc, tenant, r) == [ExecutionStatus.IN_PROGRESS]
+    asyncio.run(reconcile_at(DUE + timedelta(minutes=40)))
+
+    (e,) = dc.executions.list(tenant.principal, {"reminder_id": str(r.id)}).items
+    assert (e.status, (e.error_message or "")[:15]) == (ExecutionStatus.FAILED, "outcome_unknown")
+    assert dialer.creates == 0

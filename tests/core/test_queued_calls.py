@@ -50,22 +50,23 @@ def status_of(dc: Dialcues, tenant: Tenant, execution_id: int) -> ExecutionStatu
     return dc.executions.get(tenant.principal, execution_id).status
 
 
-def test_a_call_throttled_past_the_grace_window_is_dialed_when_its_wait_ends(
+def test_a_call_throttled_past_the_grace_window_is_missed_not_dialed_late(
     dc: Dialcues, tenant: Tenant, clock: FakeClock
 ) -> None:
+    # A call placed now is late by its creation (responsible-calling.md: "the organization's
+    # [cap], counted from the call's creation"), a provider's wait included.
     placed = dc.calls.place(tenant.principal, CALL)
     att = dc.attempts()
     (first,) = att.claim(10)
     att.requeue(first.execution.id, GRACE + 600)  # Retry-After longer than the grace window
 
     clock.advance(GRACE + 600)
-    (again,) = att.claim(10)
 
-    assert again.execution.id == placed.id
-    assert status_of(dc, tenant, placed.id) is ExecutionStatus.IN_PROGRESS
+    assert att.claim(10) == []
+    assert status_of(dc, tenant, placed.id) is ExecutionStatus.MISSED
 
 
-def test_a_reminder_throttled_past_the_grace_window_is_dialed_when_its_wait_ends(
+def test_a_reminder_throttled_past_the_grace_window_is_missed_not_dialed_late(
     dc: Dialcues, tenant: Tenant, clock: FakeClock
 ) -> None:
     payload: dict[str, Any] = {
@@ -82,11 +83,12 @@ def test_a_reminder_throttled_past_the_grace_window_is_dialed_when_its_wait_ends
     att.requeue(first.execution.id, GRACE + 600)
 
     clock.advance(GRACE + 600)
-    (again,) = att.claim(10)
 
-    assert again.execution.id == first.execution.id
-    assert status_of(dc, tenant, first.execution.id) is ExecutionStatus.IN_PROGRESS
-    assert dc.reminders.get(tenant.principal, reminder.id).status is ReminderStatus.IN_PROGRESS
+    # The grace window counts from the occurrence, a provider's wait included (the contract's
+    # "Downtime"; responsible-calling.md: no attempt "that waited" is placed after its cap).
+    assert att.claim(10) == []
+    assert status_of(dc, tenant, first.execution.id) is ExecutionStatus.MISSED
+    assert dc.reminders.get(tenant.principal, reminder.id).status is ReminderStatus.FAILED
 
 
 def test_a_throttled_call_found_past_grace_after_its_wait_is_missed(

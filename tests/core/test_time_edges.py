@@ -253,3 +253,58 @@ def test_instants_already_past_are_history_and_stay(
     follow_tzdata(dc.db, datetime(2026, 1, 2, tzinfo=UTC))
 
     assert dc.reminders.get(tenant.principal, r.id).scheduled_at == stored
+
+
+def test_a_tzdata_update_recomputes_from_the_asked_time_not_a_gap_shifted_one(
+    dc: Dialcues, tenant: Tenant
+) -> None:
+    # Under the old rules (New York's, say) 02:30 fell in a gap and rang at 03:30 (07:30Z);
+    # under today's Bogota rules 02:30 exists: it rings at 02:30 (07:30Z), not 03:30 (08:30Z).
+    r = remind(dc, tenant, timezone="America/Bogota", scheduled_at="2027-03-14T02:30:00")
+    series = remind(
+        dc,
+        tenant,
+        timezone="America/Bogota",
+        scheduled_at="2027-03-14T02:30:00",
+        recurrence_type="daily",
+    )
+    shifted = datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+    ReminderRow.update(scheduled_at=shifted).where(ReminderRow.id.in_([r.id, series.id])).execute()
+    _forge_old_rules(dc, "America/Bogota", "America/New_York", "2000a")
+
+    follow_tzdata(dc.db, START)
+
+    assert iso(dc.reminders.get(tenant.principal, r.id).scheduled_at) == "2027-03-14T07:30:00+00:00"
+    moved = dc.reminders.get(tenant.principal, series.id).scheduled_at
+    assert iso(moved) == "2027-03-14T07:30:00+00:00"
+
+
+def test_an_older_tzdata_than_the_databases_recomputes_nothing_and_says_so(
+    dc: Dialcues, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = remind(dc, tenant, timezone="Africa/Casablanca", scheduled_at="2027-06-01T09:00:00")
+    _forge_old_rules(dc, "Africa/Casablanca", "Europe/Moscow", "2999z")
+
+    with caplog.at_level(logging.WARNING, logger="dialcues.tzdata"):
+        assert follow_tzdata(dc.db, START) == 0
+
+    assert dc.reminders.get(tenant.principal, r.id).scheduled_at == r.scheduled_at
+    assert "older than the 2999z the database follows" in caplog.text
+
+
+def test_a_reshape_keeps_an_occurrence_given_in_the_second_pass_of_a_repeated_hour(
+    dc: Dialcues, tenant: Tenant
+) -> None:
+    r = remind(
+        dc,
+        tenant,
+        timezone="America/New_York",
+        scheduled_at="2027-11-07T06:30:00Z",
+        recurrence_type="daily",
+    )
+
+    edited = dc.reminders.update(
+        tenant.principal, r.id, {"recurrence_end_at": "2027-12-01T00:00:00"}
+    )
+
+    assert iso(edited.scheduled_at) == "2027-11-07T06:30:00+00:00"

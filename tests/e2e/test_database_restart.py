@@ -7,8 +7,9 @@ or restarts it under ``dialcues serve`` and ``dialcues worker`` processes:
   itself, each reminder is dialed exactly once and finishes, the API answers 503
   ``unavailable`` with ``Retry-After`` while the database is away (never a 500), and no
   process exits;
-* a worker that cannot reach the database for ``DIALCUES_DB_FAILURE_EXIT_SECONDS`` exits
-  non-zero with one line on stderr;
+* a worker (or ``serve``) that cannot reach the database for
+  ``DIALCUES_DB_FAILURE_EXIT_SECONDS`` exits 75 with one line on stderr — also when the
+  network is cut silently (a proxy that stops forwarding but keeps the sockets open);
 * ``SIGTERM`` after (or during) an outage still exits 0 within ``DIALCUES_SHUTDOWN_SECONDS``;
 * gRPC answers ``UNAVAILABLE`` while the database is away, and heals after.
 
@@ -56,7 +57,8 @@ NUMBER = "+14155552671"
 DOWN_SECONDS = 3.0
 SETTLE_SECONDS = 90.0
 SHUTDOWN_SECONDS = 10
-MARGIN = 5.0
+MARGIN = 1.5
+"""The hard stop ends a shutdown half a second past its budget."""
 EXIT_AFTER = 3
 FINAL = ("completed", "failed")
 
@@ -438,17 +440,23 @@ async def test_a_database_restart_mid_burst_dials_every_reminder_once_and_heals(
         f"no 503 unavailable with Retry-After: {while_down}"
     )
     assert "500" not in event_answers, f"provider events answered 500: {event_answers}\n{reports}"
+    assert isinstance(health, dict), health
+    assert health["workers"]["alive"] == 3, health  # serve and two workers, by heartbeat
+    assert health["last_claim_at"] is not None and health["oldest_due_at"] is None, health
+    assert health["database"] == "ok" and health["tzdata"], health
 
 
 # ----------------------------------------------------------------------------- exit, shutdown
-async def test_a_worker_cut_off_from_the_database_exits_nonzero_with_one_line(
-    cluster: PrivateCluster, tmp_path: Path
+@pytest.mark.parametrize("command", ["worker", "serve"])
+async def test_a_dispatcher_cut_off_from_the_database_exits_nonzero_with_one_line(
+    cluster: PrivateCluster, tmp_path: Path, command: str
 ) -> None:
-    """DIALCUES_DB_FAILURE_EXIT_SECONDS=3: the worker exits non-zero soon after, one stderr line."""
+    """DIALCUES_DB_FAILURE_EXIT_SECONDS=3: the process exits 75 soon after, one stderr line."""
     seed_tenant(cluster.url, "http://127.0.0.1:9")
     env = env_for(cluster.url, "http://127.0.0.1:9", db_failure_exit_seconds=str(EXIT_AFTER))
     launched = time.time()
-    worker = await launch(tmp_path, "worker", env, "worker")
+    args = [command] if command == "worker" else [command, *serve_ports()]
+    worker = await launch(tmp_path, command, env, *args)
     try:
         await eventually(
             lambda: connected_since(cluster, launched), 30, "the worker connected", worker
@@ -463,9 +471,96 @@ async def test_a_worker_cut_off_from_the_database_exits_nonzero_with_one_line(
     assert status is not None, (
         f"still running {EXIT_AFTER + 10} s after the database stopped\n{worker.report()}"
     )
-    assert status != 0, worker.report()
+    assert status == 75, worker.report()
     assert "Traceback" not in stderr, tracebacks(worker)
-    assert lines and "database" in lines[-1].lower(), worker.report()
+    assert lines and lines[-1].startswith(f"dialcues {command}: exiting: the database"), (
+        worker.report()
+    )
+
+
+def serve_ports() -> list[str]:
+    """``serve``'s port flags, on free ports."""
+    return ["--rest-port", str(free_port()), "--grpc-port", str(free_port())]
+
+
+# ----------------------------------------------------------------------------- a network cut
+class FreezingProxy:
+    """A TCP proxy in front of the cluster that, once frozen, forwards nothing more while it
+    keeps every connection open: a network cut TCP itself cannot see (the peer still acks)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.frozen = asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> int:
+        """Listen on a free port; return it."""
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writers += [writer, up_writer]
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while data := await reader.read(65536):
+                if self.frozen.is_set():
+                    await asyncio.Event().wait()  # hold the bytes for ever, keep the socket
+                writer.write(data)
+                await writer.drain()
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for writer in self.writers:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        if self.server is not None:
+            await self.server.wait_closed()
+
+
+@pytest.mark.parametrize("ending", ["watchdog", "sigterm"])
+async def test_a_silent_network_cut_neither_hangs_a_worker_nor_its_shutdown(
+    cluster: PrivateCluster, tmp_path: Path, ending: str
+) -> None:
+    """Behind a proxy that stops forwarding: the watchdog still ends the worker (75), and a
+    SIGTERM is still honoured within DIALCUES_SHUTDOWN_SECONDS (exit 0)."""
+    seed_tenant(cluster.url, "http://127.0.0.1:9")
+    port = int(cluster.url.rsplit(":", 1)[1].split("/")[0])
+    proxy = FreezingProxy(port)
+    via = cluster.url.replace(f":{port}/", f":{await proxy.start()}/")
+    exit_after = "5" if ending == "watchdog" else "0"
+    env = env_for(via, "http://127.0.0.1:9", db_failure_exit_seconds=exit_after,
+                  shutdown_seconds="5")  # fmt: skip
+    worker = await launch(tmp_path, "worker", env, "worker")
+    try:
+        await asyncio.sleep(4.0)
+        assert worker.proc.returncode is None, worker.report()
+        proxy.frozen.set()
+        if ending == "sigterm":
+            await asyncio.sleep(2.0)
+            worker.proc.send_signal(signal.SIGTERM)
+            status = await exit_status(worker, 5 + 1.5)
+            assert status == 0, f"not gone 6.5 s after SIGTERM\n{worker.report()}"
+        else:
+            status = await exit_status(worker, 5 + 15 + 5 + 5)  # cap, beat timeout, budget
+            assert status == 75, worker.report()
+    finally:
+        await terminate([worker])
+        await proxy.close()
+    assert "Traceback" not in worker.stderr(), tracebacks(worker)
 
 
 @pytest.mark.parametrize("database_back", [True, False], ids=["after-outage", "during-outage"])

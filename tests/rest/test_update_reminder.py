@@ -177,3 +177,47 @@ async def test_patch_to_a_recurrence_config_string_is_accepted(api: Api) -> None
     body = {"recurrence_type": "custom", "recurrence_config": '{"interval_days": 2}'}
     reply = await patch(api, created, body)
     assert reply.body["recurrence_config"] == {"interval_days": 2}
+
+
+async def test_a_title_edit_while_an_occurrence_is_due_leaves_the_schedule_alone(
+    api: Api, dc: Any, clock: FakeClock
+) -> None:
+    created = await api.create(recurrence_type="daily", scheduled_at="2026-03-02T09:00:00")
+    clock.advance(DAY + 2 * 3600 + 60)  # 09:01 in New York on 03-02: due, not yet dialed
+
+    reply = await patch(api, created, {"title": "Vitamins"})
+
+    assert reply.status == 200
+    assert (reply.body["scheduled_at"], reply.body["status"]) == (
+        "2026-03-02T14:00:00Z",
+        "scheduled",
+    )
+    (claim,) = dc.attempts().claim(10)
+    assert claim.execution.scheduled_for.isoformat() == "2026-03-02T14:00:00+00:00"
+
+
+async def test_a_message_edit_during_a_pending_retry_keeps_the_retry(
+    api: Api, clock: FakeClock
+) -> None:
+    created = await api.create(recurrence_type="daily", scheduled_at="2026-03-02T09:00:00")
+    set_reminder(
+        created["id"], retry_count=1, next_attempt_at=1772460300000, due_at=1772460300000
+    )  # a retry pending at 2026-03-02T14:05:00Z
+    before = (await api.get(f"/reminders/{created['id']}")).body
+
+    reply = await patch(api, created, {"message": "Two pills"})
+
+    keep = ("scheduled_at", "retry_count", "next_attempt_at", "status")
+    assert {k: reply.body[k] for k in keep} == {k: before[k] for k in keep}
+    assert reply.body["next_attempt_at"] == "2026-03-02T14:05:00Z"
+
+
+async def test_a_reminder_in_the_air_can_be_paused_over_http(api: Api) -> None:
+    created = await api.create()
+    set_reminder(created["id"], status="in_progress", due_at=None)
+
+    paused = await patch(api, created, {"status": "paused"})
+    refused = await patch(api, {"id": created["id"]}, {"title": "x"})
+
+    assert (paused.status, paused.body["status"]) == (200, "paused")
+    assert refused.status == 200  # paused now: edits are fine again

@@ -78,6 +78,9 @@ FIND_LIMIT: Final = 1000
 FIND_PAGES: Final = 20
 """The most pages of the call listing one search reads (20,000 calls)."""
 
+MAX_ID_DIGITS: Final = 18
+"""Our execution ids fit a signed 64-bit integer: a longer "id" names none of ours."""
+
 _MESSAGE_LIMIT = 500  # keep Vapi's message, not an unbounded vendor payload
 
 JSON = Any  # a decoded JSON value
@@ -471,9 +474,10 @@ def _metadata(call: Mapping[str, Any]) -> Mapping[str, Any]:
 def _execution_id(value: object) -> int | None:
     """Return our execution id from the metadata (sent as a string), or None."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
+        return value if 0 < value < 10**MAX_ID_DIGITS else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        return int(text)
     return None
 
 

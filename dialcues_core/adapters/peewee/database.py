@@ -32,6 +32,18 @@ SQLITE_PRAGMAS = {
 CONNECT_TIMEOUT_SECONDS = 5
 """How long opening a PostgreSQL connection may take before the database counts as down."""
 
+PG_CONNECTION_OPTIONS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+"""libpq options that turn a silent network cut into an error within about 10 s: TCP
+keepalives probe an idle connection, and ``tcp_user_timeout`` (ms) bounds unacknowledged
+writes. Without them a statement sent to a blackholed server waits for ever."""
+
 
 def open_database(url: str) -> pw.Database:
     """Return an (unconnected) peewee database for ``sqlite:///PATH`` or ``postgresql://…``."""
@@ -49,7 +61,7 @@ def open_database(url: str) -> pw.Database:
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 5432,
             prefer_psycopg3=True,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            **PG_CONNECTION_OPTIONS,
         )
     raise ValidationFailed.one("database_url", "must be sqlite:///PATH or postgresql://…")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import from_ms, to_ms
 from dialcues_core.model import (
     ExecutionStatus,
@@ -57,9 +58,7 @@ class PeeweeDispatchStore:
         return self.db.execute_sql(sql.replace("?", self.p), params)
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            cursor = self.db.cursor()
-            cursor.executemany(sql.replace("?", self.p), rows)
+        execute_many(self.db, sql.replace("?", self.p), rows)
 
     # ------------------------------------------------------------------ selecting work
     def due_reminders(

@@ -15,6 +15,11 @@ thread then fails, for good. These subclasses watch the driver instead:
 * a rollback on a lost connection does not raise (the server rolled back when the connection
   died), so the error that caused it is the one the caller sees.
 
+A server that stops answering without closing the connection (a network cut) is noticed by
+TCP itself: PostgreSQL connections are opened with keepalives and a ``tcp_user_timeout``
+(:data:`dialcues_core.adapters.peewee.database.PG_CONNECTION_OPTIONS`), so a blocked statement
+fails within seconds instead of hanging a thread for good.
+
 "Out of reach" is judged by the driver: a connection it now reports closed or broken, a
 PostgreSQL SQLSTATE of class 08 (connection), 40 (deadlock, serialization: retry), 53
 (resources) or 57 (shutdown), or SQLite's busy, I/O and cannot-open errors. Other database
@@ -29,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import peewee as pw
+import psycopg
 
 from dialcues_core.errors import StorageUnavailable
 
@@ -36,7 +42,8 @@ T = TypeVar("T")
 
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
 _SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "disk i/o error", "unable to open")
-_CONNECTION_ERRORS = (pw.OperationalError, pw.InterfaceError)
+_CONNECTION_ERRORS = (pw.OperationalError, pw.InterfaceError, psycopg.OperationalError)
+"""peewee wraps most driver errors; a few psycopg ones (a serialization failure) it leaves raw."""
 
 
 class _Healing:
@@ -61,10 +68,13 @@ class _Healing:
         self._state.reset()
 
     def _is_outage(self, exc: BaseException) -> bool:
-        """Tell whether ``exc`` means the database is out of reach (see the module docstring)."""
+        """Tell whether ``exc`` means the database is out of reach (see the module docstring).
+
+        peewee keeps the driver's error in ``orig`` (and as the ``__context__``).
+        """
         if self._driver_lost():
             return True
-        for cause in (exc, *exc.args[:1], exc.__cause__):
+        for cause in (exc, getattr(exc, "orig", None), exc.__cause__, exc.__context__):
             state = getattr(cause, "sqlstate", None)
             if isinstance(state, str) and state[:2] in _TRANSIENT_SQLSTATE_CLASSES:
                 return True
@@ -78,7 +88,7 @@ class _Healing:
             raise exc
         if self._driver_lost() and not self.in_transaction():
             self._drop_connection()  # inside a transaction, the rollback drops it
-        raise StorageUnavailable(f"The database is unavailable: {_first_line(exc)}") from exc
+        raise StorageUnavailable(detail=_first_line(exc)) from exc
 
     def _heal_before(self) -> None:
         """Replace a connection the driver reports lost before using it outside a transaction."""
@@ -103,6 +113,17 @@ class _Healing:
         except _CONNECTION_ERRORS as exc:
             self._raise_translated(exc)
 
+    def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run one statement for each row in one round trip (``executemany``), healed alike."""
+        if not rows:
+            return
+        self._heal_before()
+        try:
+            with pw.__exception_wrapper__:  # type: ignore[attr-defined]
+                self.cursor().executemany(sql, rows)  # type: ignore[attr-defined]
+        except _CONNECTION_ERRORS as exc:
+            self._raise_translated(exc)
+
     def _committing(self, run: Callable[[], None]) -> None:
         """Commit; an outage is ``unavailable`` (and the transaction did not commit)."""
         try:
@@ -119,6 +140,14 @@ class _Healing:
             run()
         except _CONNECTION_ERRORS:
             self._drop_connection()
+
+
+def execute_many(db: pw.Database, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run ``sql`` once per row in one ``executemany``; on a healing database, healed alike."""
+    if isinstance(db, _Healing):
+        db.execute_many(sql, rows)
+    elif rows:
+        db.cursor().executemany(sql, rows)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -138,7 +167,7 @@ class HealingPostgresqlDatabase(_Healing, pw.PostgresqlDatabase):
         try:
             return bool(super().connect(reuse_if_open))
         except _CONNECTION_ERRORS as exc:
-            raise StorageUnavailable(f"Cannot reach the database: {_first_line(exc)}") from exc
+            raise StorageUnavailable(detail=f"cannot connect: {_first_line(exc)}") from exc
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         """Run one statement; heal a dead connection (see the module docstring)."""

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from dialcues_core.adapters.peewee.database import MigrationLock
+from dialcues_core.adapters.peewee.repositories import reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
     ReminderRow,
@@ -19,9 +20,10 @@ from dialcues_core.adapters.peewee.tables import (
     from_ms,
     to_ms,
 )
-from dialcues_core.localtime import reconvert, tzdata_version, zone_data, zone_names
-from dialcues_core.model import ReminderStatus
+from dialcues_core.localtime import reconvert, to_instant, tzdata_version, zone_data, zone_names
+from dialcues_core.model import Reminder, ReminderStatus
 from dialcues_core.operations import WorkerInfo
+from dialcues_core.recurrence import occurrence_local
 
 log = logging.getLogger("dialcues.tzdata")
 
@@ -97,15 +99,22 @@ def follow_tzdata(db: pw.Database, now: datetime) -> int:
         return 0  # a database kept at an older schema version (tests of migrations)
     with MigrationLock(db):
         stored = {row.name: row for row in TzdataRow.select()}
-        if stored and all(row.version == version for row in stored.values()):
+        old = max((row.version for row in stored.values()), default="")
+        if stored and old >= version:
+            if old > version:
+                log.warning(
+                    "this process runs tzdata %s, older than the %s the database follows:"
+                    " upgrade the tzdata package (nothing was recomputed)",
+                    version,
+                    old,
+                )
             return 0
         moved = _recompute(stored, now) if stored else 0
         _snapshot(db, version)
     if stored:
-        old = sorted({row.version for row in stored.values()})
         log.warning(
             "tzdata changed from %s to %s: %d reminders' future times were recomputed",
-            ", ".join(old),
+            old,
             version,
             moved,
         )
@@ -132,6 +141,7 @@ def _recompute_zone(name: str, old: ZoneInfo, new: ZoneInfo, now: datetime) -> i
         (ReminderRow.timezone == name) & ReminderRow.status.in_(_WAITING)
     )
     for r in query:
+        reminder = reminder_from_row(r)
         changes = {}
         for field in ("scheduled_at", "next_attempt_at", "recurrence_end_at"):
             instant = getattr(r, field)
@@ -139,7 +149,7 @@ def _recompute_zone(name: str, old: ZoneInfo, new: ZoneInfo, now: datetime) -> i
                 continue
             if field == "recurrence_end_at" and not r.recurrence_end_local:
                 continue  # an end given as an instant stays that instant
-            again = reconvert(instant, old, new)
+            again = _again(reminder, field, instant, old, new)
             if again != instant:
                 changes[field] = again
         if changes:
@@ -149,6 +159,28 @@ def _recompute_zone(name: str, old: ZoneInfo, new: ZoneInfo, now: datetime) -> i
             ReminderRow.update(**changes, due_at=due).where(ReminderRow.id == r.id).execute()
             moved += 1
     return moved
+
+
+def _again(
+    reminder: Reminder, field: str, instant: datetime, old: ZoneInfo, new: ZoneInfo
+) -> datetime:
+    """Return ``instant`` under the new rules, from the wall-clock time the user asked for.
+
+    A one-off's asked time is its ``local_time``; a series occurrence's is the rule's local
+    time that rang at ``instant`` (gap-shifted times answer the asked, unshifted one); a
+    local series end is its ``end_local``. A pending retry (and an instant given as such) has
+    no asked wall-clock time: it keeps the one it showed under the old rules.
+    """
+    rule = reminder.recurrence
+    asked: datetime | None = None
+    if field == "recurrence_end_at" and rule is not None:
+        asked = rule.end_local
+    elif field == "scheduled_at":
+        if rule is None:
+            asked = reminder.local_time if to_instant(reminder.local_time, old) == instant else None
+        else:
+            asked = occurrence_local(rule, instant, old)
+    return to_instant(asked, new) if asked is not None else reconvert(instant, old, new)
 
 
 def _snapshot(db: pw.Database, version: str) -> None:

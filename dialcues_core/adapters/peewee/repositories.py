@@ -90,7 +90,7 @@ class _SqliteWriteTurn:
 
     def __enter__(self) -> object:
         if not self.lock.acquire(timeout=self.TIMEOUT_S):
-            raise StorageUnavailable("The database is unavailable: database is locked")
+            raise StorageUnavailable(detail="database is locked (this process waited its turn)")
         try:
             self.txn = self.db.atomic("IMMEDIATE")
             return self.txn.__enter__()

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import UsageEventRow, database_proxy, to_ms
 from dialcues_core.model import Page
 from dialcues_core.usage import UsageEvent, UsageQuery
@@ -40,7 +41,7 @@ class PeeweeUsageRepository:
         sql = self._sql.get(type(db))
         if sql is None:
             sql = self._sql[type(db)] = _insert_sql(db)
-        db.cursor().executemany(sql, [_row(event) for event in events])
+        execute_many(db, sql, [_row(event) for event in events])
 
     def list(self, user_id: str, query: UsageQuery) -> Page[UsageEvent]:
         """Return one page of the user's events, newest first (ties: highest id first)."""

@@ -15,6 +15,7 @@ from typing import Any
 import peewee as pw
 
 from dialcues_core.adapters.peewee.database import is_postgres
+from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.repositories import execution_from_row, reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
@@ -142,8 +143,9 @@ class PeeweeOutboxStore:
         """Insert messages ``pending``, due at once."""
         if not messages:
             return
-        cursor = self.db.cursor()  # executemany: peewee's insert_many costs more than SQLite
-        cursor.executemany(
+        # executemany: peewee's insert_many costs more than SQLite
+        execute_many(
+            self.db,
             "INSERT INTO webhook_outbox (message_id, subscription_id, event_type, body, status,"
             " attempts, next_attempt_at, created_at) VALUES (?,?,?,?,'pending',0,?,?)".replace(
                 "?", self.p
@@ -196,8 +198,8 @@ class PeeweeOutboxStore:
         ).fetchall()
         rows = _with_room(rows, in_flight, per_subscription)
         if rows:
-            cursor = self.db.cursor()
-            cursor.executemany(
+            execute_many(
+                self.db,
                 "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?,"
                 " lease_until = ? WHERE id = ?".replace("?", self.p),
                 [(to_ms(lease_until), to_ms(lease_until), r[0]) for r in rows],
