@@ -1,6 +1,30 @@
-"""Dialcues core: schedule reminders and phone people on time, embeddable in any Python app."""
+"""Dialcues core: schedule reminders and phone people on time, embeddable in any Python app.
 
-from dialcues_core.bootstrap import Dialcues
+Importing the package loads nothing else: ``Dialcues`` (the composition root, which names the
+database and provider adapters) is imported on first use, so ``import dialcues_core.errors``
+stays cheap and free of peewee, aiohttp and grpc.
+"""
 
-__all__ = ["Dialcues"]
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialcues_core.bootstrap import Dialcues
+
+__all__ = ["Dialcues", "__version__"]
+
+try:
+    __version__ = version("dialcues")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0.0.0"
+
+
+def __getattr__(name: str) -> object:
+    """Import the composition root on first use, so importing the package loads no adapter."""
+    if name == "Dialcues":
+        from dialcues_core.bootstrap import Dialcues
+
+        return Dialcues
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

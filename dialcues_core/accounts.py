@@ -7,8 +7,6 @@ admin service and host apps — never for the public API.
 from __future__ import annotations
 
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +43,7 @@ from dialcues_core.ports import (
     Transactions,
     UserRepository,
 )
+from dialcues_core.ttlcache import TtlCache
 from dialcues_core.validation import (
     MISSING,
     FieldReader,
@@ -272,9 +271,7 @@ class Authenticator:
         self.api_keys = api_keys
         self.transactions = transactions
         self.clock = clock
-        self.cache_seconds = cache_seconds
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[float, ApiKey, User]] = OrderedDict()
+        self._cache: TtlCache[str, tuple[ApiKey, User]] = TtlCache(clock, cache_seconds, cache_size)
         self._last_used: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
@@ -308,9 +305,9 @@ class Authenticator:
         # No checksum test here: only keys that passed it in authenticate() are ever cached,
         # so a hash hit is a well-formed key (and the check cost 40 % of a cached lookup).
         cached = self._cache.get(keys.hash_key(raw))
-        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
+        if cached is None:
             return None
-        key, user = cached[1], cached[2]
+        key, user = cached
         now = self.clock.now()
         if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
             return None
@@ -319,21 +316,17 @@ class Authenticator:
 
     def _lookup(self, key_hash: str) -> tuple[ApiKey, User]:
         cached = self._cache.get(key_hash)
-        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1], cached[2]
+        if cached is not None:
+            return cached
         found = self.api_keys.find_by_hash(key_hash)
         if found is None:
             raise InvalidApiKey()
-        with self._lock:
-            self._cache[key_hash] = (time.monotonic(), *found)
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key_hash, found)
         return found
 
     def forget(self, key_hash: str) -> None:
         """Drop a key from the cache (after it was revoked here)."""
-        with self._lock:
-            self._cache.pop(key_hash, None)
+        self._cache.pop(key_hash)
 
     def flush_usage(self) -> int:
         """Write the pending ``last_used_at`` times in one transaction; return how many."""

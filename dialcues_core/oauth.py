@@ -18,9 +18,6 @@ in this process at once).
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -44,6 +41,7 @@ from dialcues_core.oauth_model import (
     OAuthRepositories,
 )
 from dialcues_core.ports import Clock
+from dialcues_core.ttlcache import TtlCache
 
 CLIENT_SECRET_PREFIX = "dc_cs_"
 """The fixed prefix of every client secret."""
@@ -259,10 +257,7 @@ class AccessTokens:
     ):
         self.tokens = tokens
         self.clock = clock
-        self.cache_seconds = cache_seconds
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[float, _Found]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, _Found] = TtlCache(clock, cache_seconds, cache_size)
 
     def authenticate(self, raw: str) -> Principal:
         """Return who the token acts as, or raise ``invalid_api_key`` / ``token_expired``."""
@@ -281,32 +276,26 @@ class AccessTokens:
         Never touches the database (an event loop may call it directly).
         """
         cached = self._cache.get(keys.hash_key(raw))
-        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
+        if cached is None:
             return None
-        token, client, user = cached[1]
+        token, client, user = cached
         if client.revoked_at is not None or token.expires_at <= self.clock.now():
             return None
         return _principal(token, user)
 
     def _lookup(self, token_hash: str) -> _Found:
         cached = self._cache.get(token_hash)
-        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1]
+        if cached is not None:
+            return cached
         found = self.tokens.find_by_hash(token_hash)
         if found is None:
             raise InvalidApiKey("The access token is invalid.")
-        with self._lock:
-            self._cache[token_hash] = (time.monotonic(), found)
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(token_hash, found)
         return found
 
     def forget_client(self, client_id: str) -> None:
         """Drop every cached token of a client (after it was revoked here)."""
-        with self._lock:
-            stale = [h for h, (_, found) in self._cache.items() if found[1].id == client_id]
-            for token_hash in stale:
-                del self._cache[token_hash]
+        self._cache.discard_where(lambda found: found[1].id == client_id)
 
 
 def _principal(token: AccessToken, user: User) -> Principal:

@@ -195,7 +195,8 @@ def _day_or(expression: str) -> bool:
 
 def _check_matches_some_date(expression: str) -> None:
     try:
-        croniter(expression, datetime(2000, 1, 1), day_or=_day_or(expression)).get_next(datetime)
+        start = datetime(2000, 1, 1)  # noqa: DTZ001 - croniter is only asked about wall-clock times
+        croniter(expression, start, day_or=_day_or(expression)).get_next(datetime)
     except CroniterBadDateError as exc:
         raise ValueError("never matches a real date") from exc
     except CroniterError as exc:

@@ -46,9 +46,13 @@ def one_off_reminder(
     message: str = "A reminder call",
     phone_number: str = "+14155552671",
     status: ReminderStatus = ReminderStatus.SCHEDULED,
+    created_at: datetime | None = None,
 ) -> Reminder:
-    """Return a one-off reminder due at the aware UTC ``due`` (not yet stored; id 0)."""
-    now = datetime.now(UTC)
+    """Return a one-off reminder due at the aware UTC ``due`` (not yet stored; id 0).
+
+    It was created at ``created_at`` (default: ``due`` itself; nothing here reads the clock).
+    """
+    now = created_at or due
     return Reminder(
         id=0, user_id=user_id, organization_id=organization_id, title=title, message=message,
         phone_number=phone_number, scheduled_at=due, timezone="UTC",
