@@ -27,11 +27,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.dialers.simulated import SimulatedDialer
+from dialcues_core.accounts.model import Provider
 from dialcues_core.adapters.peewee.tables import ExecutionRow
+from dialcues_core.adapters.providers.simulated.voice import SimulatedDialer
 from dialcues_core.config import Settings
-from dialcues_core.dispatcher import Dispatcher
-from dialcues_core.model import Provider
+from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.testing import insert_reminders, one_off_reminder
 
 PG_URL = os.environ.get("DIALCUES_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -20,10 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.peewee.repositories import reminder_values
+from dialcues_core.accounts.model import Principal
+from dialcues_core.adapters.peewee.reminders import reminder_values
 from dialcues_core.adapters.peewee.tables import ReminderRow
 from dialcues_core.config import Settings
-from dialcues_core.model import Principal, Reminder, ReminderStatus
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 
 PER_USER = 10_000
 QUERIES = {

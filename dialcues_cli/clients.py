@@ -12,8 +12,8 @@ from typing import Any
 
 from dialcues_cli import render
 from dialcues_cli.main import emit, open_core
+from dialcues_core.accounts.oauth import OAuthClient
 from dialcues_core.config import Settings
-from dialcues_core.oauth import OAuthClient
 
 Common = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 

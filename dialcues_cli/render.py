@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from dialcues_core.model import ApiKey, IssuedApiKey, Organization
+from dialcues_core.accounts.model import ApiKey, IssuedApiKey, Organization
 
 
 def jsonable(value: Any) -> Any:

@@ -27,49 +27,55 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from dialcues_core.accounts import AccountRepositories, Accounts, Authenticator
+from dialcues_core.accounts.authn import Authenticator
+from dialcues_core.accounts.model import Principal, Provider
+from dialcues_core.accounts.oauth import AccessTokens, OAuth, OAuthRepositories
+from dialcues_core.accounts.service import AccountRepositories, Accounts
 from dialcues_core.adapters.clock import SystemClock
 from dialcues_core.adapters.peewee import database
+from dialcues_core.adapters.peewee.accounts import (
+    PeeweeApiKeyRepository,
+    PeeweeLineRepository,
+    PeeweeOrganizationRepository,
+    PeeweeUserRepository,
+)
 from dialcues_core.adapters.peewee.calls import PeeweeCallRepository, PeeweeSmokeStore
 from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
+from dialcues_core.adapters.peewee.executions import PeeweeExecutionRepository
 from dialcues_core.adapters.peewee.idempotency import PeeweeIdempotencyStore
 from dialcues_core.adapters.peewee.oauth import (
     PeeweeAccessTokenRepository,
     PeeweeOAuthClientRepository,
 )
 from dialcues_core.adapters.peewee.operations import PeeweeOperationsStore, follow_tzdata
-from dialcues_core.adapters.peewee.repositories import (
-    PeeweeApiKeyRepository,
-    PeeweeExecutionRepository,
-    PeeweeLineRepository,
-    PeeweeOrganizationRepository,
-    PeeweeReminderRepository,
-    PeeweeTransactions,
-    PeeweeUserRepository,
-)
+from dialcues_core.adapters.peewee.reminders import PeeweeReminderRepository
+from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
-from dialcues_core.attempts import Attempts
-from dialcues_core.calls import CallRepositories, Calls
+from dialcues_core.calls.executions import Executions
+from dialcues_core.calls.ports import Dialer
+from dialcues_core.calls.service import CallRepositories, Calls
 from dialcues_core.config import Settings
-from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.dispatch.attempts import Attempts
+from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.errors import StorageUnavailable
-from dialcues_core.idempotency import Idempotency
-from dialcues_core.model import ALL_SCOPES, Principal, Provider
-from dialcues_core.oauth import AccessTokens, OAuth, OAuthRepositories
+from dialcues_core.kernel.ports import Clock
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_core.offload import Offloader
-from dialcues_core.operations import HealthReport, Heartbeat, Operations
-from dialcues_core.ports import Clock, Dialer
-from dialcues_core.ratelimit import RateLimiter, build_limiter
-from dialcues_core.services import Executions, ReminderRepositories, Reminders
-from dialcues_core.smoke import Smoke, SmokeRepositories
-from dialcues_core.usage import UsageLog
-from dialcues_core.webhook_delivery import Deliveries
-from dialcues_core.webhook_events import Outbox
-from dialcues_core.webhooks import Webhooks
+from dialcues_core.operations.heartbeat import Heartbeat
+from dialcues_core.operations.model import HealthReport
+from dialcues_core.operations.service import Operations
+from dialcues_core.platform.idempotency import Idempotency
+from dialcues_core.platform.ratelimit import RateLimiter, build_limiter
+from dialcues_core.platform.smoke import Smoke, SmokeRepositories
+from dialcues_core.platform.usage import UsageLog
+from dialcues_core.reminders.service import ReminderRepositories, Reminders
+from dialcues_core.webhooks.delivery import Deliveries
+from dialcues_core.webhooks.outbox import Outbox
+from dialcues_core.webhooks.subscriptions import Webhooks
 
 if TYPE_CHECKING:
-    from dialcues_core.adapters.webhooks import WebhookDeliverer
+    from dialcues_core.adapters.http.webhook_sender import WebhookDeliverer
 
 EMBEDDED_KEY_ID = "embedded"
 
@@ -190,7 +196,7 @@ class Dialcues:
 
     def deliverer(self, offloader: Offloader) -> WebhookDeliverer:
         """Build the webhook deliverer (run it beside the dispatcher; stop it with ``stop``)."""
-        from dialcues_core.adapters.webhooks import WebhookDeliverer
+        from dialcues_core.adapters.http.webhook_sender import WebhookDeliverer
 
         deliveries = Deliveries(
             PeeweeOutboxStore(self.db),
@@ -203,8 +209,8 @@ class Dialcues:
 
     def dispatcher(self, offloader: Offloader) -> Dispatcher:
         """Build a dispatcher with the simulated and Vapi dialers, woken by reminder changes."""
-        from dialcues_core.adapters.dialers.simulated import SimulatedDialer
-        from dialcues_core.adapters.dialers.vapi import VapiDialer
+        from dialcues_core.adapters.providers.simulated.voice import SimulatedDialer
+        from dialcues_core.adapters.providers.vapi.voice import VapiDialer
 
         dialers: dict[Provider, Dialer] = {}
         dispatcher = Dispatcher(self.attempts(), dialers, offloader.run, self.settings, self.clock)

@@ -27,9 +27,9 @@ from contextlib import AsyncExitStack
 from typing import Any, Protocol
 
 from dialcues_core.errors import StorageUnavailable
+from dialcues_core.kernel.outage import OutageNotice
 from dialcues_core.offload import Offloader
-from dialcues_core.operations import Heartbeat
-from dialcues_core.outage import OutageNotice
+from dialcues_core.operations.heartbeat import Heartbeat
 
 log = logging.getLogger("dialcues.runtime")
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from dialcues_core.model import Reminder, ReminderStatus
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 
 if TYPE_CHECKING:
     from dialcues_core.bootstrap import Dialcues
@@ -64,7 +64,7 @@ def one_off_reminder(
 
 def insert_reminders(dc: Dialcues, reminders: Iterable[Reminder], chunk: int = 500) -> None:
     """Bulk-insert reminders in one transaction, bypassing validation (tests, benchmarks)."""
-    from dialcues_core.adapters.peewee.repositories import reminder_values
+    from dialcues_core.adapters.peewee.reminders import reminder_values
     from dialcues_core.adapters.peewee.tables import ReminderRow
 
     rows = [reminder_values(r) for r in reminders]

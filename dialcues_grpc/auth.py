@@ -1,7 +1,7 @@
 """Credentials of every RPC, read from the ``authorization`` metadata.
 
 Public services: ``authorization: Bearer <api key>``, checked by the core's
-:class:`~dialcues_core.accounts.Authenticator` in the contract's order (``unauthorized``,
+:class:`~dialcues_core.accounts.authn.Authenticator` in the contract's order (``unauthorized``,
 ``invalid_api_key``, ``api_key_revoked``, ``api_key_expired``), exactly as REST does: the
 authenticator's in-memory cache answers on the event loop; a miss goes to the database
 through the offloader.
@@ -18,9 +18,9 @@ import hmac
 from contextvars import ContextVar
 from typing import Any
 
-from dialcues_core.accounts import Authenticator
+from dialcues_core.accounts.authn import Authenticator
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import InvalidApiKey, MissingCredentials
-from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
 
 AUTHORIZATION = "authorization"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dialcues_core.smoke import SmokeStep
+from dialcues_core.platform.smoke import SmokeStep
 from dialcues_grpc._pb.dialcues.v1 import calls_pb2
 
 Payload = dict[str, Any]

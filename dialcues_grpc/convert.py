@@ -22,23 +22,19 @@ from typing import Any, Final, cast
 
 from google.protobuf import empty_pb2, message, timestamp_pb2
 
-from dialcues_core.errors import ValidationFailed
-from dialcues_core.model import (
+from dialcues_core.accounts.model import (
     ApiKey,
-    Execution,
-    ExecutionStatus,
     IssuedApiKey,
     Organization,
     OutboundLine,
-    Page,
     Provider,
     ProviderSettings,
-    RecurrenceKind,
-    RecurrenceRule,
-    Reminder,
-    ReminderStatus,
     User,
 )
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.errors import ValidationFailed
+from dialcues_core.kernel.paging import Page
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     common_pb2,

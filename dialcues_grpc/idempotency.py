@@ -11,7 +11,7 @@ converter to :func:`idempotent`::
 An empty (or unset) ``request_id`` means no key: the effect simply runs. Otherwise the
 fingerprint is the RPC's full method name plus the deterministic serialization of the
 request with ``request_id`` cleared, and the core's
-:class:`~dialcues_core.idempotency.Idempotency` stores the serialized response message (and
+:class:`~dialcues_core.platform.idempotency.Idempotency` stores the serialized response message (and
 its full type name) in the effect's transaction. A replay parses it back and is marked for
 the usage event (:func:`mark_replay`). A mismatch is ALREADY_EXISTS
 ``idempotency_mismatch``, a request still running ABORTED ``idempotency_in_progress`` (the
@@ -27,10 +27,10 @@ from typing import Any, Protocol, TypeVar, cast
 from google.protobuf import descriptor_pool, message, message_factory
 
 from dialcues_core import Dialcues
-from dialcues_core.idempotency import validate_key
-from dialcues_core.model import Principal
+from dialcues_core.accounts.model import Principal
 from dialcues_core.offload import Offloader
-from dialcues_core.ports import StoredReply
+from dialcues_core.platform.idempotency import validate_key
+from dialcues_core.platform.ports import StoredReply
 
 T = TypeVar("T")
 M = TypeVar("M", bound=message.Message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dialcues_core.oauth import IssuedClient, OAuthClient
+from dialcues_core.accounts.oauth import IssuedClient, OAuthClient
 from dialcues_grpc._pb.dialcues.v1 import oauth_clients_pb2
 from dialcues_grpc.convert import _timestamp
 

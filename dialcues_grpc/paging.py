@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from dialcues_core.errors import ValidationFailed
-from dialcues_core.model import Page
+from dialcues_core.kernel.paging import Page
 
 _PAGING_FIELDS: Final = frozenset({"page", "page_size"})
 _BAD_TOKEN: Final = "is not a page token returned by this listing"

@@ -38,11 +38,11 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import DialcuesError, RateLimited
-from dialcues_core.model import Principal
 from dialcues_core.offload import Offloader
-from dialcues_core.ratelimit import READ, WRITE, Decision
-from dialcues_core.usage import UsageEvent, request_id_or_new
+from dialcues_core.platform.ratelimit import READ, WRITE, Decision
+from dialcues_core.platform.usage import UsageEvent, request_id_or_new
 from dialcues_grpc.auth import ADMITTED, ApiKeyAuth
 from dialcues_grpc.errors import internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay

@@ -14,7 +14,8 @@ from typing import Any, ParamSpec, TypeVar
 from google.protobuf import empty_pb2
 
 from dialcues_core import Dialcues
-from dialcues_core.model import Principal, check_scope
+from dialcues_core.accounts.model import Principal
+from dialcues_core.kernel.scopes import check_scope
 from dialcues_core.offload import Offloader
 from dialcues_grpc import convert, paging
 from dialcues_grpc._pb.dialcues.v1 import (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dialcues_core.model import Page
-from dialcues_core.usage import UsageEvent
+from dialcues_core.kernel.paging import Page
+from dialcues_core.platform.usage import UsageEvent
 from dialcues_grpc._pb.dialcues.v1 import usage_pb2
 from dialcues_grpc.convert import Query, _bounds, _page_counts, _page_params, _timestamp
 

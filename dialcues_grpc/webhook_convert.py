@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from dialcues_core.errors import ValidationFailed
-from dialcues_core.model import Page
-from dialcues_core.webhook_model import IssuedSecret, WebhookDelivery, WebhookSubscription
+from dialcues_core.kernel.paging import Page
+from dialcues_core.webhooks.model import IssuedSecret, WebhookDelivery, WebhookSubscription
 from dialcues_grpc._pb.dialcues.v1 import webhooks_pb2
 from dialcues_grpc.convert import _page_counts, _page_params, _timestamp
 

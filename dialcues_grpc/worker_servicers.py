@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dialcues_core.operations import WorkerInfo
+from dialcues_core.operations.model import WorkerInfo
 from dialcues_grpc._pb.dialcues.v1 import workers_pb2, workers_pb2_grpc
 from dialcues_grpc.convert import _timestamp
 from dialcues_grpc.errors import translated

@@ -29,7 +29,7 @@ from aiohttp import web
 from dialcues_core import Dialcues
 from dialcues_core.errors import StorageUnavailable
 from dialcues_core.offload import Offloader
-from dialcues_core.usage import flush_every
+from dialcues_core.platform.usage import flush_every
 from dialcues_rest import auth, errors, routes
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER
 from dialcues_rest.handlers import MAX_BODY_BYTES

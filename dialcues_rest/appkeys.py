@@ -7,9 +7,9 @@ from typing import Final
 from aiohttp import web
 
 from dialcues_core import Dialcues
-from dialcues_core.model import Principal
+from dialcues_core.accounts.model import Principal
 from dialcues_core.offload import Offloader
-from dialcues_core.ratelimit import Decision
+from dialcues_core.platform.ratelimit import Decision
 
 DIALCUES: Final = web.AppKey("dialcues", Dialcues)
 """The platform whose use cases the handlers call."""

@@ -25,9 +25,9 @@ from typing import Final
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import RateLimited
-from dialcues_core.model import Principal
-from dialcues_core.ratelimit import Decision, RateLimiter
+from dialcues_core.platform.ratelimit import Decision, RateLimiter
 from dialcues_rest.appkeys import DIALCUES, ERROR_CODE, OFFLOADER, PRINCIPAL, RATE_LIMIT
 from dialcues_rest.oauth_handlers import OAuthError, oauth_error
 

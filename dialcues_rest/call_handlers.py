@@ -14,9 +14,9 @@ import functools
 
 from aiohttp import web
 
-from dialcues_core.idempotency import validate_key
-from dialcues_core.model import Execution
-from dialcues_core.validation import MISSING
+from dialcues_core.calls.model import Execution
+from dialcues_core.kernel.fields import MISSING
+from dialcues_core.platform.idempotency import validate_key
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, OFFLOADER
 from dialcues_rest.handlers import json_body, no_query, principal, reply

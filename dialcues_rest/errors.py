@@ -39,7 +39,7 @@ from dialcues_core.errors import (
     Unauthenticated,
     Unavailable,
 )
-from dialcues_core.idempotency import KEY_FIELD
+from dialcues_core.platform.idempotency import KEY_FIELD
 from dialcues_rest.appkeys import ERROR_CODE, REQUEST_ID
 
 logger = logging.getLogger("dialcues.rest")

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
-from dialcues_core.model import Principal, check_scope
-from dialcues_core.services import require_object
-from dialcues_core.validation import FieldReader
+from dialcues_core.kernel.fields import FieldReader, require_object
+from dialcues_core.kernel.scopes import check_scope
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
 from dialcues_rest.idempotency import idempotent

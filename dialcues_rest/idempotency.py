@@ -32,7 +32,7 @@ from typing import Final, TypeVar
 from aiohttp import hdrs, web
 
 from dialcues_core.errors import MissingCredentials
-from dialcues_core.ports import StoredReply
+from dialcues_core.platform.ports import StoredReply
 from dialcues_rest.appkeys import DIALCUES, IDEMPOTENT_REPLAY, OFFLOADER, PRINCIPAL
 
 T = TypeVar("T")

@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import hdrs, web
 
+from dialcues_core.accounts.oauth import IssuedToken
 from dialcues_core.errors import InvalidClient, InvalidScope
-from dialcues_core.oauth import IssuedToken
 from dialcues_rest.appkeys import DIALCUES, OFFLOADER
 
 FORM: Final = "application/x-www-form-urlencoded"

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from dialcues_core.model import (
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.kernel.fields import MAX_PAGE
+from dialcues_core.kernel.scopes import (
     MANAGE_WEBHOOKS,
     READ_EXECUTIONS,
     READ_LINES,
@@ -17,11 +19,9 @@ from dialcues_core.model import (
     READ_USAGE,
     WRITE_CALLS,
     WRITE_REMINDERS,
-    ExecutionStatus,
-    ReminderStatus,
 )
-from dialcues_core.services import REMINDER_SORTS
-from dialcues_core.validation import MAX_PAGE
+from dialcues_core.reminders.model import ReminderStatus
+from dialcues_core.reminders.service import REMINDER_SORTS
 from dialcues_rest import wire
 from dialcues_rest import wire_platform as wp
 from dialcues_rest.openapi_parts import Json, Operation, query_parameter

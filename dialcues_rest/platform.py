@@ -13,7 +13,7 @@ The composition order of every request, one place each:
 
 Handlers know nothing of it. Everything here stays on the event loop: no thread hop and no
 database call (usage events are queued in memory and written in batches, see
-:mod:`dialcues_core.usage`).
+:mod:`dialcues_core.platform.usage`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from dialcues_core import Dialcues
-from dialcues_core.usage import UsageEvent, UsageLog, request_id_or_new
+from dialcues_core.platform.usage import UsageEvent, UsageLog, request_id_or_new
 from dialcues_rest.appkeys import ERROR_CODE, IDEMPOTENT_REPLAY, PRINCIPAL, RATE_LIMIT, REQUEST_ID
 from dialcues_rest.auth import LIMITED_BASE, is_limited
 

@@ -13,8 +13,8 @@ import json
 
 from aiohttp import web
 
-from dialcues_core.adapters.dialers.vapi import message_call, parse_server_message
-from dialcues_core.attempts import Attempts
+from dialcues_core.adapters.providers.vapi.voice import message_call, parse_server_message
+from dialcues_core.dispatch.attempts import Attempts
 from dialcues_core.errors import ValidationFailed
 from dialcues_core.offload import Offloader
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from dialcues_core import __version__, rendering
-from dialcues_core.model import OutboundLine, Page, User
-from dialcues_core.operations import HealthReport
-from dialcues_core.rendering import millis
-from dialcues_core.smoke import SmokeStep
-from dialcues_core.usage import UsageEvent
+from dialcues_core import __version__
+from dialcues_core.accounts.model import OutboundLine, User
+from dialcues_core.calls import rendering as calls_rendering
+from dialcues_core.kernel import timefmt
+from dialcues_core.kernel.paging import Page
+from dialcues_core.kernel.timefmt import millis
+from dialcues_core.operations.model import HealthReport
+from dialcues_core.platform.smoke import SmokeStep
+from dialcues_core.platform.usage import UsageEvent
+from dialcues_core.reminders import rendering as reminders_rendering
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -32,11 +36,11 @@ def me(facts: Mapping[str, object]) -> Json:
     }
 
 
-reminder = rendering.reminder_payload
+reminder = reminders_rendering.reminder_payload
 """Render a reminder with every field of the contract's reminder object (defined in the core,
 shared with webhook events)."""
 
-execution = rendering.execution_payload
+execution = calls_rendering.execution_payload
 """Render an execution (one call attempt) with every field of the contract."""
 
 
@@ -77,10 +81,10 @@ def health(report: HealthReport, dispatching: bool) -> dict[str, Any]:
         "dispatcher": "running" if dispatching else "not in this process",
         "workers": {
             "alive": report.workers_alive if known else None,
-            "last_seen_at": rendering.seconds(report.workers_last_seen_at),
+            "last_seen_at": timefmt.seconds(report.workers_last_seen_at),
         },
-        "oldest_due_at": rendering.seconds(report.oldest_due_at),
-        "last_claim_at": rendering.seconds(report.last_claim_at),
+        "oldest_due_at": timefmt.seconds(report.oldest_due_at),
+        "last_claim_at": timefmt.seconds(report.last_claim_at),
         "tzdata": report.tzdata,
     }
 

@@ -11,7 +11,7 @@ import functools
 
 from aiohttp import web
 
-from dialcues_core.webhook_model import IssuedSecret, WebhookSubscription
+from dialcues_core.webhooks.model import IssuedSecret, WebhookSubscription
 from dialcues_rest import schemas
 from dialcues_rest import webhook_schemas as ws
 from dialcues_rest.appkeys import DIALCUES, OFFLOADER

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialcues_core.rendering import millis, seconds
-from dialcues_core.webhook_model import IssuedSecret, WebhookDelivery, WebhookSubscription
+from dialcues_core.kernel.timefmt import millis, seconds
+from dialcues_core.webhooks.model import IssuedSecret, WebhookDelivery, WebhookSubscription
 
 Json = dict[str, Any]
 

@@ -12,8 +12,8 @@ import peewee as pw
 import pytest
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Organization, OutboundLine, Principal, User
 from dialcues_core.config import Settings
-from dialcues_core.model import Organization, OutboundLine, Principal, User
 
 PG_URL = os.environ.get("DIALCUES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

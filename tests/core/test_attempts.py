@@ -19,10 +19,11 @@ from conftest import settings_for as settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow
-from dialcues_core.attempts import Attempts, Claimed, Finished
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import CallEvent
+from dialcues_core.dispatch.attempts import Attempts, Claimed, Finished
 from dialcues_core.errors import ProviderEventRejected
-from dialcues_core.model import Execution, ExecutionStatus, Reminder, ReminderStatus
-from dialcues_core.ports import CallEvent
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.testing import FakeClock
 
 T = TypeVar("T")

@@ -16,10 +16,11 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.attempts import Finished
-from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.dispatch.attempts import Finished
+from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.errors import InsufficientScope, MissingOutboundLine, ValidationFailed
-from dialcues_core.model import ALL_SCOPES, WRITE_CALLS, Execution, ExecutionStatus
+from dialcues_core.kernel.scopes import ALL_SCOPES, WRITE_CALLS
 from dialcues_core.testing import FakeClock
 
 NUMBER = "+14155552671"

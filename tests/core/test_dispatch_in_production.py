@@ -18,18 +18,20 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Provider
 from dialcues_core.adapters.peewee.tables import ExecutionRow
-from dialcues_core.attempts import Attempts, Claimed
-from dialcues_core.calltoken import call_token
-from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.calls.calltoken import call_token
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.ports import CallEvent, CallRequest
+from dialcues_core.dispatch.attempts import Attempts, Claimed
+from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.errors import (
     ProviderEventRejected,
     ProviderThrottled,
     ProviderUnknownOutcome,
     ProviderUnreachable,
 )
-from dialcues_core.model import ExecutionStatus, Provider, Reminder, ReminderStatus
-from dialcues_core.ports import CallEvent, CallRequest
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,8 +14,9 @@ import pytest
 from conftest import make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.attempts import Attempts, Finished
-from dialcues_core.model import ExecutionStatus, Principal
+from dialcues_core.accounts.model import Principal
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Attempts, Finished
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

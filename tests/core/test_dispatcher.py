@@ -19,10 +19,12 @@ from conftest import Tenant, make_tenant
 from conftest import settings_for as settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.dialers.simulated import SimulatedDialer
-from dialcues_core.dispatcher import Dispatcher
-from dialcues_core.model import Execution, ExecutionStatus, Provider, Reminder, ReminderStatus
-from dialcues_core.ports import Dialer
+from dialcues_core.accounts.model import Provider
+from dialcues_core.adapters.providers.simulated.voice import SimulatedDialer
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import Dialer
+from dialcues_core.dispatch.dispatcher import Dispatcher
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 
 T = TypeVar("T")
 Factory = Callable[..., Dialcues]

@@ -13,7 +13,7 @@ import pytest
 
 from dialcues_core.adapters.peewee.database import open_database
 from dialcues_core.adapters.peewee.healing import execute_many
-from dialcues_core.adapters.peewee.repositories import PeeweeTransactions
+from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.errors import StorageUnavailable
 
 

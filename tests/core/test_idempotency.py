@@ -16,6 +16,7 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
 from dialcues_core.errors import (
     IdempotencyInProgress,
@@ -23,9 +24,10 @@ from dialcues_core.errors import (
     InsufficientScope,
     ValidationFailed,
 )
-from dialcues_core.idempotency import StoredReply
-from dialcues_core.model import Principal, Reminder, recording_scopes
-from dialcues_core.ports import IdempotencyRecord
+from dialcues_core.kernel.scopes import recording_scopes
+from dialcues_core.platform.idempotency import StoredReply
+from dialcues_core.platform.ports import IdempotencyRecord
+from dialcues_core.reminders.model import Reminder
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

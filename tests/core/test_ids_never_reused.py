@@ -22,8 +22,9 @@ from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee import database, tables
 from dialcues_core.adapters.peewee.calls import PeeweeSmokeStore
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
-from dialcues_core.attempts import Finished
-from dialcues_core.model import ExecutionStatus, Reminder, ReminderStatus
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Finished
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialcues_core import keys
+from dialcues_core.accounts import keys
+from dialcues_core.kernel import crypto
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 PREFIX = "dc_live_"
@@ -192,15 +193,15 @@ def test_hash_differs_per_key() -> None:
 
 
 def test_hashes_match_accepts_equal_hashes() -> None:
-    assert keys.hashes_match(keys.hash_key(KNOWN_KEY), keys.hash_key(KNOWN_KEY))
+    assert crypto.hashes_match(keys.hash_key(KNOWN_KEY), keys.hash_key(KNOWN_KEY))
 
 
 def test_hashes_match_rejects_different_hashes() -> None:
-    assert not keys.hashes_match(keys.hash_key(KNOWN_KEY), keys.hash_key(keys.generate_key()))
+    assert not crypto.hashes_match(keys.hash_key(KNOWN_KEY), keys.hash_key(keys.generate_key()))
 
 
 def test_hashes_match_rejects_non_ascii_input_without_raising() -> None:
-    assert not keys.hashes_match(keys.hash_key(KNOWN_KEY), "é" * 64)
+    assert not crypto.hashes_match(keys.hash_key(KNOWN_KEY), "é" * 64)
 
 
 # ----------------------------------------------------------------------------- display
@@ -215,35 +216,35 @@ def test_last4_is_the_last_4_characters() -> None:
 # ----------------------------------------------------------------------------- ids, secrets
 @pytest.mark.parametrize("kind", ["org", "usr", "key", "line", "cli"])
 def test_generate_id_is_kind_underscore_20_base62(kind: str) -> None:
-    assert re.fullmatch(rf"{kind}_[0-9A-Za-z]{{20}}", keys.generate_id(kind))
+    assert re.fullmatch(rf"{kind}_[0-9A-Za-z]{{20}}", crypto.generate_id(kind))
 
 
 def test_generated_ids_are_unique() -> None:
-    ids = {keys.generate_id("org") for _ in range(2000)}
+    ids = {crypto.generate_id("org") for _ in range(2000)}
     assert len(ids) == 2000
 
 
 @pytest.mark.parametrize("kind", ["", "Org", "org_", "or g", "org1", "é"])
 def test_generate_id_refuses_a_malformed_kind(kind: str) -> None:
     with pytest.raises(ValueError, match="kind"):
-        keys.generate_id(kind)
+        crypto.generate_id(kind)
 
 
 def test_generate_secret_is_prefix_and_urlsafe_random() -> None:
-    secret = keys.generate_secret("dcs_")
+    secret = crypto.generate_secret("dcs_")
     # 32 bytes of URL-safe base64 without padding is 43 characters.
     assert re.fullmatch(r"dcs_[A-Za-z0-9_-]{43}", secret)
 
 
 def test_generate_secret_length_follows_nbytes() -> None:
-    assert len(keys.generate_secret("", nbytes=48)) == 64
+    assert len(crypto.generate_secret("", nbytes=48)) == 64
 
 
 def test_generated_secrets_are_unique() -> None:
-    secrets_ = {keys.generate_secret("dcs_") for _ in range(500)}
+    secrets_ = {crypto.generate_secret("dcs_") for _ in range(500)}
     assert len(secrets_) == 500
 
 
 def test_generate_secret_refuses_fewer_than_16_bytes() -> None:
     with pytest.raises(ValueError, match="nbytes"):
-        keys.generate_secret("dcs_", nbytes=15)
+        crypto.generate_secret("dcs_", nbytes=15)

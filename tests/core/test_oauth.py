@@ -10,6 +10,7 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.oauth import ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, IssuedClient
 from dialcues_core.adapters.peewee.tables import AccessTokenRow, OAuthClientRow
 from dialcues_core.errors import (
     InsufficientScope,
@@ -21,8 +22,7 @@ from dialcues_core.errors import (
     TokenExpired,
     ValidationFailed,
 )
-from dialcues_core.model import ALL_SCOPES, READ_REMINDERS, WRITE_REMINDERS
-from dialcues_core.oauth import ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, IssuedClient
+from dialcues_core.kernel.scopes import ALL_SCOPES, READ_REMINDERS, WRITE_REMINDERS
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialcues_core.model import ExecutionStatus
-from dialcues_core.outcomes import (
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.outcomes import (
     CATCH_ALL,
     OUTCOME_TABLE,
     Outcome,

@@ -12,8 +12,8 @@ import typing
 import pytest
 from vapi.types.call_ended_reason import CallEndedReason
 
-from dialcues_core.model import ExecutionStatus
-from dialcues_core.outcomes import CATCH_ALL, OUTCOME_TABLE, Outcome, classify, row_for
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.outcomes import CATCH_ALL, OUTCOME_TABLE, Outcome, classify, row_for
 
 SDK_REASONS: tuple[str, ...] = typing.get_args(typing.get_args(CallEndedReason)[0])
 

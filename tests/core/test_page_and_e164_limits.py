@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialcues_core.validation import MAX_PAGE, parse_page, parse_phone_number
+from dialcues_core.kernel.fields import MAX_PAGE, parse_page
+from dialcues_core.kernel.phone import parse_phone_number
 
 
 def test_the_largest_page_keeps_its_offset_within_64_bits() -> None:

@@ -15,7 +15,8 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ExecutionStatus, ReminderStatus
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

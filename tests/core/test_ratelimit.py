@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dialcues_core.config import RateLimit, parse_rate_limits
-from dialcues_core.ratelimit import RateLimiter, build_limiter, request_class
+from dialcues_core.platform.ratelimit import RateLimiter, build_limiter, request_class
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from dateutil import rrule as rr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialcues_core.localtime import load_zone, to_instant, to_local
-from dialcues_core.model import RecurrenceKind, RecurrenceRule
-from dialcues_core.recurrence import first_occurrence, next_occurrence, parse_cron
+from dialcues_core.kernel.localtime import load_zone, to_instant, to_local
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule
+from dialcues_core.reminders.recurrence import first_occurrence, next_occurrence, parse_cron
 
 NEW_YORK = "America/New_York"
 ZONES = (

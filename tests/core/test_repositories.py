@@ -17,26 +17,23 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.accounts import AccountRepositories
-from dialcues_core.adapters.peewee import database
-from dialcues_core.adapters.peewee.tables import ExecutionRow, SchemaVersionRow
-from dialcues_core.errors import AlreadyExists
-from dialcues_core.model import (
+from dialcues_core.accounts.model import (
     ApiKey,
-    Execution,
-    ExecutionStatus,
     Organization,
     OutboundLine,
     Provider,
     ProviderSettings,
-    RecurrenceKind,
-    RecurrenceRule,
-    Reminder,
-    ReminderStatus,
     User,
 )
-from dialcues_core.ports import ExecutionQuery, ReminderQuery
-from dialcues_core.services import ReminderRepositories
+from dialcues_core.accounts.service import AccountRepositories
+from dialcues_core.adapters.peewee import database
+from dialcues_core.adapters.peewee.tables import ExecutionRow, SchemaVersionRow
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import ExecutionQuery
+from dialcues_core.errors import AlreadyExists
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
+from dialcues_core.reminders.ports import ReminderQuery
+from dialcues_core.reminders.service import ReminderRepositories
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,10 +8,10 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import InsufficientScope
-from dialcues_core.model import (
+from dialcues_core.kernel.scopes import (
     ALL_SCOPES,
-    Principal,
     check_scope,
     recording_scopes,
     required_scope,

@@ -6,8 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from dialcues_core.model import ExecutionStatus, RecurrenceKind, RecurrenceRule, ReminderStatus
-from dialcues_core.scheduling import Attempted, NextStep, after_missed, after_outcome, is_missed
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.policy import after_missed, after_outcome, is_missed
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, ReminderStatus
+from dialcues_core.reminders.steps import Attempted, NextStep
 
 DELAYS = (300, 900)
 GRACE = 1800

@@ -47,10 +47,13 @@ from oracle.series import (
     zone,
 )
 
-from dialcues_core import Dialcues, recurrence
-from dialcues_core.attempts import Attempts, Finished
+from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Attempts, Finished
 from dialcues_core.errors import DialcuesError, ValidationFailed
-from dialcues_core.model import ExecutionStatus, Principal, Reminder, ReminderStatus
+from dialcues_core.reminders import recurrence
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.testing import FakeClock
 
 SEED = "dialcues-series-oracle-1"
@@ -419,7 +422,7 @@ def actual_rings(env: Env, case: SeriesCase, *, dispatch: bool) -> list[str]:
 
     With ``dispatch`` every occurrence is claimed and finished ``completed`` by the
     dispatcher's use cases at its own time; without, the stored rule is asked for each next
-    occurrence (``dialcues_core.recurrence.next_occurrence``, what the dispatcher calls).
+    occurrence (``dialcues_core.reminders.recurrence.next_occurrence``, what the dispatcher calls).
     """
     body = case.body
     earliest = min(Moment.parse(body["scheduled_at"]).instant_in(body["timezone"]), *_firsts(case))

@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialcues_core.adapters.dialers.simulated import (
+from dialcues_core.accounts.model import OutboundLine, Provider
+from dialcues_core.adapters.providers.simulated.voice import (
     DEFAULT_SIMULATED_REASON,
     SIMULATED_OUTCOMES,
     SimulatedDialer,
 )
-from dialcues_core.model import ExecutionStatus, OutboundLine, Provider
-from dialcues_core.outcomes import classify
-from dialcues_core.ports import CallEvent, CallRequest
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.outcomes import classify
+from dialcues_core.calls.ports import CallEvent, CallRequest
 
 LINE = OutboundLine(
     id="line-1",

@@ -13,9 +13,9 @@ from conftest import Tenant, make_tenant, settings_for
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
 from dialcues_core.errors import InsufficientScope, SmokeFailed, ValidationFailed
-from dialcues_core.model import ALL_SCOPES, WRITE_REMINDERS
+from dialcues_core.kernel.scopes import ALL_SCOPES, WRITE_REMINDERS
 from dialcues_core.offload import Offloader
-from dialcues_core.smoke import SmokeStep
+from dialcues_core.platform.smoke import SmokeStep
 
 STEPS = ["create_line", "create_reminder", "dispatch", "outcome", "cleanup"]
 

@@ -10,10 +10,11 @@ import pytest
 from conftest import Tenant, settings_for
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import OutboundLine
 from dialcues_core.adapters.peewee import database
 from dialcues_core.errors import MissingOutboundLine, NotFound, ValidationFailed
-from dialcues_core.model import ALL_SCOPES, OutboundLine
-from dialcues_core.smoke import _Flow
+from dialcues_core.kernel.scopes import ALL_SCOPES
+from dialcues_core.platform.smoke import _Flow
 
 PAYLOAD = {"to": "+14155552671", "message": "Hello"}
 

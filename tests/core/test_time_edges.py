@@ -16,9 +16,9 @@ from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.operations import follow_tzdata
 from dialcues_core.adapters.peewee.tables import ReminderRow, TzdataRow
 from dialcues_core.errors import ValidationFailed
-from dialcues_core.localtime import load_zone, to_instant, tzdata_version, zone_data
-from dialcues_core.model import Reminder
-from dialcues_core.recurrence import next_occurrence, parse_cron
+from dialcues_core.kernel.localtime import load_zone, to_instant, tzdata_version, zone_data
+from dialcues_core.reminders.model import Reminder
+from dialcues_core.reminders.recurrence import next_occurrence, parse_cron
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

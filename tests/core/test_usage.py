@@ -12,8 +12,8 @@ from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.errors import InsufficientScope, StorageUnavailable, ValidationFailed
-from dialcues_core.model import Page
-from dialcues_core.usage import UsageEvent, UsageLog, UsageQuery, flush_every
+from dialcues_core.kernel.paging import Page
+from dialcues_core.platform.usage import UsageEvent, UsageLog, UsageQuery, flush_every
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -33,23 +33,23 @@ from support.vapi_sdk import strict_errors
 from vapi.types.call import Call
 from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
 
-from dialcues_core.adapters.dialers.vapi import (
+from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.adapters.providers.vapi.voice import (
     EVENTS_PATH,
     VapiDialer,
     build_call_body,
     call_to_event,
     parse_server_message,
 )
-from dialcues_core.calltoken import call_token, token_matches
+from dialcues_core.calls.calltoken import call_token, token_matches
+from dialcues_core.calls.ports import CallRequest
 from dialcues_core.errors import (
     ProviderRejected,
     ProviderThrottled,
     ProviderUnknownOutcome,
     ProviderUnreachable,
 )
-from dialcues_core.keys import hashes_match
-from dialcues_core.model import OutboundLine, Provider, ProviderSettings
-from dialcues_core.ports import CallRequest
+from dialcues_core.kernel.crypto import hashes_match
 
 API_KEY = "vapi-private-key-1234"
 SECRET = "whsec-5678"
@@ -687,7 +687,7 @@ def test_a_call_without_an_id_is_a_value_error() -> None:
 
 
 # ----------------------------------------------------------------------------- call token
-# The adapter names the token; the core checks it (dialcues_core.calltoken and .keys).
+# The adapter names the token; the core checks it (dialcues_core.calls.calltoken and .keys).
 def test_the_call_token_is_the_hmac_of_the_execution_under_the_org_secret() -> None:
     digest = hmac.new(SECRET.encode(), b"execution:17", hashlib.sha256).digest()
     expected = "dct_" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -24,12 +24,12 @@ from aiohttp import web
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
+from dialcues_core.adapters.http.webhook_sender import PRIVATE_REFUSED, WebhookDeliverer
 from dialcues_core.adapters.peewee.tables import WebhookDeliveryRow, WebhookOutboxRow
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore
-from dialcues_core.adapters.webhooks import PRIVATE_REFUSED, WebhookDeliverer
-from dialcues_core.keys import generate_id
-from dialcues_core.webhook_delivery import Deliveries
-from dialcues_core.webhook_model import NewMessage
+from dialcues_core.kernel.crypto import generate_id
+from dialcues_core.webhooks.delivery import Deliveries
+from dialcues_core.webhooks.model import NewMessage
 
 
 @dataclass

@@ -17,11 +17,11 @@ from conftest import Tenant, make_tenant, settings_for
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import WebhookDeliveryRow, WebhookOutboxRow
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore
-from dialcues_core.attempts import Finished
-from dialcues_core.model import ExecutionStatus
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Finished
 from dialcues_core.testing import FakeClock
-from dialcues_core.webhook_delivery import Deliveries
-from dialcues_core.webhook_model import AttemptResult, DueMessage
+from dialcues_core.webhooks.delivery import Deliveries
+from dialcues_core.webhooks.model import AttemptResult, DueMessage
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 URL = "https://93.184.215.14/hooks"

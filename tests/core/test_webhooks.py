@@ -18,17 +18,18 @@ from conftest import Tenant, make_tenant, settings_for
 from standardwebhooks import Webhook
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
 from dialcues_core.adapters.peewee.tables import WebhookOutboxRow
 from dialcues_core.adapters.peewee.webhooks import PeeweeWebhookRepository
-from dialcues_core.attempts import Finished
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Finished
 from dialcues_core.errors import InsufficientScope, ResourceNotFound, ValidationFailed
-from dialcues_core.model import ExecutionStatus, Principal
 from dialcues_core.testing import FakeClock
-from dialcues_core.webhook_delivery import headers, sign
-from dialcues_core.webhook_events import execution_payload
-from dialcues_core.webhook_model import DueMessage
-from dialcues_core.webhook_urls import is_public_address
-from dialcues_core.webhooks import Webhooks
+from dialcues_core.webhooks.delivery import headers, sign
+from dialcues_core.webhooks.model import DueMessage
+from dialcues_core.webhooks.outbox import execution_payload
+from dialcues_core.webhooks.subscriptions import Webhooks
+from dialcues_core.webhooks.urls import is_public_address
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PUBLIC_URL = "https://93.184.215.14/hooks"

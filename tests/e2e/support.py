@@ -17,7 +17,7 @@ from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
 
 from dialcues_core import Dialcues
-from dialcues_core.dispatcher import Dispatcher
+from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.testing import insert_reminders, one_off_reminder
 from dialcues_rest.app import create_app, start_rest
 from dialcues_rest.provider_events import add_provider_routes

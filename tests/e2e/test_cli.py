@@ -187,7 +187,7 @@ def test_workers_list_shows_the_dispatchers_heartbeats(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from dialcues_core import Dialcues
-    from dialcues_core.operations import WorkerInfo
+    from dialcues_core.operations.model import WorkerInfo
 
     db = tmp_path / "d.db"
     assert ok_json(db, "workers", "list") == []

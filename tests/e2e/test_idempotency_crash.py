@@ -21,7 +21,7 @@ from conftest import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
-from dialcues_core.idempotency import LEASE_SECONDS
+from dialcues_core.platform.idempotency import LEASE_SECONDS
 from dialcues_core.testing import FakeClock
 from dialcues_rest.app import create_app, start_rest
 from e2e.support import BASE

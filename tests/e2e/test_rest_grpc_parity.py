@@ -28,7 +28,8 @@ import pytest
 import pytest_asyncio
 from conftest import make_tenant, settings_for
 
-from dialcues_core import Dialcues, keys
+from dialcues_core import Dialcues
+from dialcues_core.accounts import keys
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
 from dialcues_core.offload import Offloader
 from dialcues_core.testing import FakeClock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from dialcues_core.calltoken import call_token
+from dialcues_core.calls.calltoken import call_token
 from e2e.support import Stack, free_port, running_stack
 from e2e.test_dispatch_over_http import create, executions, settled
 

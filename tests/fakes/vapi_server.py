@@ -58,7 +58,7 @@ from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
 from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 from vapi.types.server_message_status_update import ServerMessageStatusUpdate
 
-from dialcues_core.adapters.dialers.simulated import simulated_reason
+from dialcues_core.adapters.providers.simulated.voice import simulated_reason
 
 __all__ = ["Delivery", "Failure", "FakeVapi", "MessageOrder", "Rejection", "start_fake_vapi"]
 

@@ -10,7 +10,7 @@ from conftest import Tenant
 from google.protobuf import timestamp_pb2
 from grpc_support import Server, Stubs, fails
 
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     common_pb2,
@@ -235,7 +235,7 @@ async def test_listing_the_lines_of_an_unknown_organization_is_not_found(admin: 
 async def test_list_workers_shows_each_dispatchers_host_pid_and_heartbeat(
     admin: Stubs, dc: Any
 ) -> None:
-    from dialcues_core.operations import WorkerInfo
+    from dialcues_core.operations.model import WorkerInfo
     from dialcues_grpc._pb.dialcues.v1 import workers_pb2, workers_pb2_grpc
 
     now = dc.clock.now()

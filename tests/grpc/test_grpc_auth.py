@@ -9,7 +9,8 @@ import pytest
 from conftest import Tenant
 from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs, fails, list_services
 
-from dialcues_core import Dialcues, keys
+from dialcues_core import Dialcues
+from dialcues_core.accounts import keys
 from dialcues_core.adapters.peewee.tables import ApiKeyRow
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2, organizations_pb2, reminders_pb2
 

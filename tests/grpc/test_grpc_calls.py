@@ -13,7 +13,7 @@ from grpc_support import Stubs, fails
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_core.offload import Offloader
 from dialcues_grpc._pb.dialcues.v1 import calls_pb2, calls_pb2_grpc, executions_pb2
 

@@ -11,8 +11,8 @@ from conftest import Tenant, settings_for
 from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs, fails, list_services
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
-from dialcues_core.oauth import IssuedClient
+from dialcues_core.accounts.oauth import IssuedClient
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_core.testing import FakeClock
 from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2,

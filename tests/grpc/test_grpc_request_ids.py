@@ -25,8 +25,8 @@ from grpc_support import Server, Stubs, fails, reminder_request
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow
-from dialcues_core.model import Reminder
 from dialcues_core.offload import Offloader
+from dialcues_core.reminders.model import Reminder
 from dialcues_grpc import convert
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2, reminders_pb2
 from dialcues_grpc.idempotency import fingerprint, stored_reply

@@ -20,7 +20,7 @@ from google.protobuf import descriptor_pool, field_mask_pb2, timestamp_pb2
 from grpc_support import Server, add_execution, failure, local, reminder_request
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import (
     calls_pb2,
     common_pb2,

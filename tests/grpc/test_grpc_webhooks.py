@@ -8,7 +8,7 @@ from google.protobuf import field_mask_pb2
 from grpc_support import Stubs, fails
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 pytest_plugins = ("grpc_fixtures",)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from conftest import Tenant, make_tenant
 
 from dialcues_core import Dialcues
-from dialcues_core.keys import generate_key
+from dialcues_core.accounts.keys import generate_key
 from dialcues_core.testing import FakeClock
 from rest.support import Api
 

@@ -12,7 +12,7 @@ from conftest import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from rest.support import Api
 
 NUMBER = "+14155552671"

@@ -11,6 +11,7 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
+from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import (
     Conflict,
     DialcuesError,
@@ -31,9 +32,10 @@ from dialcues_core.errors import (
     ValidationFailed,
     all_error_classes,
 )
-from dialcues_core.model import Page, Principal, Reminder
+from dialcues_core.kernel.paging import Page
 from dialcues_core.offload import Offloader
-from dialcues_core.services import Reminders
+from dialcues_core.reminders.model import Reminder
+from dialcues_core.reminders.service import Reminders
 from dialcues_rest.app import create_app
 from dialcues_rest.errors import status_of
 from rest.conftest import ServeFn

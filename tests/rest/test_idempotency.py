@@ -17,8 +17,8 @@ from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
-from dialcues_core.model import Reminder
-from dialcues_core.ports import StoredReply
+from dialcues_core.platform.ports import StoredReply
+from dialcues_core.reminders.model import Reminder
 from dialcues_core.testing import FakeClock
 from dialcues_rest import schemas
 from dialcues_rest.app import create_app, start_rest

@@ -10,8 +10,8 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
-from dialcues_core.oauth import IssuedClient
+from dialcues_core.accounts.oauth import IssuedClient
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_core.testing import FakeClock
 from rest.support import Api, Reply, reminder_payload
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from rest.support import Api, Reply
 
 BAD_KEY = {"Idempotency-Key": "x" * 300}

@@ -6,7 +6,7 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_rest import routes
 from dialcues_rest.operations import OPERATIONS
 from rest.support import Api

@@ -12,7 +12,7 @@ import pytest
 from conftest import Tenant
 
 from dialcues_core import Dialcues
-from dialcues_core.model import ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES
 from rest.support import Api
 
 PATH = "/webhooks/subscriptions"

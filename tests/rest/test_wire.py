@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from dialcues_core.validation import parse_message, parse_phone_number, parse_title
+from dialcues_core.kernel.fields import parse_message, parse_title
+from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_rest import wire
 from dialcues_rest import wire_platform as wp
 from rest.support import Api, add_execution

@@ -6,10 +6,11 @@ exactly what the dispatcher's ``queued_executions`` scan claims.
 
 from __future__ import annotations
 
-from dialcues_core.adapters.peewee.repositories import execution_from_row
+from dialcues_core.accounts.model import OutboundLine
+from dialcues_core.adapters.peewee.executions import execution_from_row
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
-from dialcues_core.model import Execution, ExecutionStatus, OutboundLine
-from dialcues_core.ports import NewExecution
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import NewExecution
 
 
 class PeeweeCallRepository:

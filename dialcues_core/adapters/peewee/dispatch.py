@@ -1,6 +1,6 @@
 """The dispatcher's storage primitives on SQLite and PostgreSQL.
 
-The caller (``dialcues_core.attempts``) holds the transaction: on SQLite it is ``BEGIN
+The caller (``dialcues_core.dispatch.attempts``) holds the transaction: on SQLite it is ``BEGIN
 IMMEDIATE`` (one writer at a time, so a select-then-update claim is atomic); on PostgreSQL
 the selects lock their rows with ``FOR UPDATE SKIP LOCKED`` so that N workers never take the
 same row. Hot statements are written as SQL once per backend; rows are plain tuples.
@@ -13,19 +13,14 @@ from typing import Any
 
 import peewee as pw
 
+from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
 from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import from_ms, to_ms
-from dialcues_core.model import (
-    ExecutionStatus,
-    OutboundLine,
-    Provider,
-    ProviderSettings,
-    RecurrenceKind,
-    RecurrenceRule,
-    ReminderStatus,
-)
-from dialcues_core.ports import DueReminder, LiveExecution, NewExecution, OutcomeRecord
-from dialcues_core.scheduling import Attempted, NextStep
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.dispatch.ports import DueReminder
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, ReminderStatus
+from dialcues_core.reminders.steps import Attempted, NextStep
 
 _REMINDER_COLS = (
     "id, user_id, organization_id, title, message, phone_number, line_id, due_at, status, "

@@ -1,4 +1,4 @@
-"""The peewee implementation of :class:`~dialcues_core.ports.IdempotencyStore`.
+"""The peewee implementation of :class:`~dialcues_core.platform.ports.IdempotencyStore`.
 
 One statement per operation, each atomic on SQLite and PostgreSQL alike: the claim is an
 ``INSERT … ON CONFLICT DO NOTHING``, every change of an existing key a conditional
@@ -23,7 +23,7 @@ from dialcues_core.adapters.peewee.tables import (
     from_ms,
     to_ms,
 )
-from dialcues_core.ports import IdempotencyRecord, StoredReply
+from dialcues_core.platform.ports import IdempotencyRecord, StoredReply
 
 _TABLE: Final = "idempotency_keys"
 _GET: Final = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dialcues_core.accounts.model import User
+from dialcues_core.accounts.oauth_model import AccessToken, OAuthClient
 from dialcues_core.adapters.peewee.tables import AccessTokenRow, OAuthClientRow, UserRow
-from dialcues_core.model import User
-from dialcues_core.oauth_model import AccessToken, OAuthClient
 
 
 class PeeweeOAuthClientRepository:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from dialcues_core.adapters.peewee.database import MigrationLock
-from dialcues_core.adapters.peewee.repositories import reminder_from_row
+from dialcues_core.adapters.peewee.reminders import reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
     ReminderRow,
@@ -20,10 +20,16 @@ from dialcues_core.adapters.peewee.tables import (
     from_ms,
     to_ms,
 )
-from dialcues_core.localtime import reconvert, to_instant, tzdata_version, zone_data, zone_names
-from dialcues_core.model import Reminder, ReminderStatus
-from dialcues_core.operations import WorkerInfo
-from dialcues_core.recurrence import occurrence_local
+from dialcues_core.kernel.localtime import (
+    reconvert,
+    to_instant,
+    tzdata_version,
+    zone_data,
+    zone_names,
+)
+from dialcues_core.operations.model import WorkerInfo
+from dialcues_core.reminders.model import Reminder, ReminderStatus
+from dialcues_core.reminders.recurrence import occurrence_local
 
 log = logging.getLogger("dialcues.tzdata")
 

@@ -13,8 +13,8 @@ import peewee as pw
 
 from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import UsageEventRow, database_proxy, to_ms
-from dialcues_core.model import Page
-from dialcues_core.usage import UsageEvent, UsageQuery
+from dialcues_core.kernel.paging import Page
+from dialcues_core.platform.usage import UsageEvent, UsageQuery
 
 COLUMNS: Final = (
     "occurred_at", "request_id", "api_key_id", "client_id", "user_id", "organization_id",

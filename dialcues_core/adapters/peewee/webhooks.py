@@ -15,8 +15,9 @@ from typing import Any
 import peewee as pw
 
 from dialcues_core.adapters.peewee.database import is_postgres
+from dialcues_core.adapters.peewee.executions import execution_from_row
 from dialcues_core.adapters.peewee.healing import execute_many
-from dialcues_core.adapters.peewee.repositories import execution_from_row, reminder_from_row
+from dialcues_core.adapters.peewee.reminders import reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
     LineRow,
@@ -27,8 +28,10 @@ from dialcues_core.adapters.peewee.tables import (
     from_ms,
     to_ms,
 )
-from dialcues_core.model import Execution, Page, Reminder
-from dialcues_core.webhook_model import (
+from dialcues_core.calls.model import Execution
+from dialcues_core.kernel.paging import Page
+from dialcues_core.reminders.model import Reminder
+from dialcues_core.webhooks.model import (
     AttemptResult,
     DisabledReason,
     DueMessage,

@@ -1,0 +1,3 @@
+"""Who: organizations, users, outbound lines, provider settings, API keys, OAuth
+clients and authentication.
+"""

@@ -1,0 +1,66 @@
+"""Executions in peewee, read through their owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialcues_core.adapters.peewee.tables import ExecutionRow
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import ExecutionQuery
+from dialcues_core.kernel.paging import Page
+
+
+# ----------------------------------------------------------------------------- executions
+class PeeweeExecutionRepository:
+    """Executions in the ``executions`` table, always read through their owner."""
+
+    def get(self, user_id: str, execution_id: int) -> Execution | None:
+        """Return the user's execution or None."""
+        row = ExecutionRow.get_or_none(
+            (ExecutionRow.id == execution_id) & (ExecutionRow.user_id == user_id)
+        )
+        return execution_from_row(row) if row else None
+
+    def list(self, user_id: str, query: ExecutionQuery) -> Page[Execution]:
+        """Return one page of the user's executions, newest first."""
+        where = ExecutionRow.user_id == user_id
+        if query.status is not None:
+            where &= ExecutionRow.status == query.status.value
+        if query.reminder_id is not None:
+            where &= ExecutionRow.reminder_id == query.reminder_id
+        if query.date_from is not None:
+            where &= ExecutionRow.executed_at >= query.date_from
+        if query.date_to is not None:
+            where &= ExecutionRow.executed_at < query.date_to
+        total = ExecutionRow.select().where(where).count()
+        rows = (
+            ExecutionRow.select()
+            .where(where)
+            .order_by(ExecutionRow.id.desc())
+            .paginate(query.page, query.page_size)
+        )
+        items = [execution_from_row(r) for r in rows] if total else []
+        return Page(items, total, query.page, query.page_size)
+
+
+def execution_from_row(row: Any) -> Execution:
+    """Map an execution row to the domain object."""
+    return Execution(
+        id=row.id,
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        reminder_id=row.reminder_id,
+        reminder_title=row.reminder_title,
+        status=ExecutionStatus(row.status),
+        attempt=row.attempt,
+        call_id=row.call_id,
+        line_id=row.line_id,
+        to=row.to_number,
+        scheduled_for=row.scheduled_for,
+        executed_at=row.executed_at,
+        ended_at=row.ended_at,
+        ended_reason=row.ended_reason,
+        duration_s=row.duration_s,
+        cost=row.cost,
+        error_message=row.error_message,
+    )

@@ -1,0 +1,1 @@
+"""Vapi: the voice dialer and its server messages."""

@@ -1,0 +1,1 @@
+"""One attempt: executions, the dialer port, outcomes, calls placed now."""

@@ -1,0 +1,59 @@
+"""Reading a principal's executions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dialcues_core.accounts.model import Principal
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.ports import ExecutionQuery
+from dialcues_core.errors import ResourceNotFound
+from dialcues_core.kernel.fields import (
+    MISSING,
+    FieldReader,
+    _given,
+    _parse_id,
+    _single_values,
+    choice_parser,
+    parse_page,
+    parse_positive_int,
+    parse_utc_bound,
+)
+from dialcues_core.kernel.paging import Page
+from dialcues_core.kernel.scopes import READ_EXECUTIONS, requires
+from dialcues_core.reminders.service import ReminderRepositories
+
+EXECUTION_QUERY = frozenset({"status", "reminder_id", "date_from", "date_to", "page", "page_size"})
+
+
+class Executions:
+    """Read a principal's executions."""
+
+    def __init__(self, repos: ReminderRepositories):
+        self.repos = repos
+
+    @requires(READ_EXECUTIONS)
+    def get(self, principal: Principal, execution_id: Any) -> Execution:
+        """Return the principal's execution or raise ``not_found``."""
+        eid = _parse_id(execution_id, "execution")
+        execution = self.repos.executions.get(principal.user_id, eid)
+        if execution is None:
+            raise ResourceNotFound("execution", execution_id)
+        return execution
+
+    @requires(READ_EXECUTIONS)
+    def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Execution]:
+        """Return one page of the principal's executions, newest first."""
+        reader = FieldReader(_single_values(params), EXECUTION_QUERY)
+        status = reader.read("status", choice_parser(s.value for s in ExecutionStatus))
+        query = ExecutionQuery(
+            status=ExecutionStatus(status) if status is not MISSING else None,
+            reminder_id=_given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
+            date_from=_given(reader.read("date_from", parse_utc_bound)),
+            date_to=_given(reader.read("date_to", parse_utc_bound)),
+            page=_given(reader.read("page", parse_page)) or 1,
+            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+        )
+        reader.raise_if_any()
+        return self.repos.executions.list(principal.user_id, query)

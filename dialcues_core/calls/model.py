@@ -1,0 +1,54 @@
+"""One call attempt: the execution and its statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ExecutionStatus(StrEnum):
+    """The state or outcome of one call attempt."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    MISSED = "missed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        """Tell whether the attempt is over."""
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.IN_PROGRESS)
+
+    @property
+    def is_delivered(self) -> bool:
+        """Tell whether the message reached the person (or their voicemail)."""
+        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.VOICEMAIL)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One call attempt (or a ``missed`` record, or a call placed now)."""
+
+    id: int
+    user_id: str
+    organization_id: str
+    reminder_id: int | None
+    reminder_title: str | None
+    status: ExecutionStatus
+    attempt: int
+    call_id: str | None
+    line_id: str | None
+    to: str
+    scheduled_for: datetime
+    executed_at: datetime | None
+    ended_at: datetime | None
+    ended_reason: str | None
+    duration_s: int | None
+    cost: float | None
+    error_message: str | None

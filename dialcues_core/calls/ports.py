@@ -1,0 +1,186 @@
+"""The ports of call attempts: dialers and their requests and events, the execution and
+call repositories, and the execution records the dispatcher writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from dialcues_core.accounts.model import OutboundLine, ProviderSettings
+from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.kernel.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionQuery:
+    """A validated execution listing request."""
+
+    status: ExecutionStatus | None = None
+    reminder_id: int | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+class ExecutionRepository(Protocol):
+    """Executions, always read through their owner."""
+
+    def get(self, user_id: str, execution_id: int) -> Execution | None:
+        """Return the user's execution or None."""
+        ...
+
+    def list(self, user_id: str, query: ExecutionQuery) -> Page[Execution]:
+        """Return one page of the user's executions, newest first."""
+        ...
+
+
+# ----------------------------------------------------------------------------- dialing
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """Everything a dialer needs to place one call for one execution.
+
+    ``provider`` is the organization's provider account (None for simulated lines).
+    ``correlation`` travels with the call (Vapi: ``assistantOverrides.metadata``) and comes
+    back in every provider message.
+    """
+
+    execution_id: int
+    reminder_id: int | None
+    organization_id: str
+    line: OutboundLine
+    provider: ProviderSettings | None
+    to: str
+    title: str
+    message: str
+    correlation: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """What a provider reported about a call (a status change or its final report).
+
+    ``status`` is the provider's call status (``queued``, ``ringing``, ``in-progress``,
+    ``forwarding``, ``ended``); ``ended_reason`` is set when it ended (Vapi's vocabulary,
+    which the simulated dialer speaks too). ``execution_id`` comes from the correlation ids.
+    """
+
+    call_id: str
+    execution_id: int | None
+    status: str
+    ended_reason: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    cost: float | None = None
+    organization_id: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """Tell whether the call is over."""
+        return self.status == "ended"
+
+
+class CallEventSink(Protocol):
+    """Receives provider events (the dispatcher); dialers that learn outcomes push here."""
+
+    async def __call__(self, event: CallEvent) -> None:
+        """Apply one event (idempotent)."""
+        ...
+
+
+class Dialer(Protocol):
+    """Places calls through one provider. Raises ``ProviderError`` subclasses on failure:
+    ``ProviderRejected`` (permanent), ``ProviderThrottled`` (not attempted; try later),
+    ``ProviderUnknownOutcome`` (timeout or 5xx on create: reconcile before dialing again).
+    """
+
+    async def place_call(self, request: CallRequest) -> str:
+        """Create the call; return the provider's call id."""
+        ...
+
+    async def fetch_call(self, request: CallRequest, call_id: str) -> CallEvent | None:
+        """Return the call's current state, or None if the provider does not know it."""
+        ...
+
+    async def find_call(self, request: CallRequest, created_after: datetime) -> CallEvent | None:
+        """Find the call placed for ``request`` (by correlation ids) since ``created_after``."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    """An execution about to be inserted by the dispatcher."""
+
+    user_id: str
+    organization_id: str
+    reminder_id: int | None
+    reminder_title: str | None
+    status: ExecutionStatus
+    attempt: int
+    line_id: str | None
+    to: str
+    message: str
+    scheduled_for: datetime
+    executed_at: datetime | None
+    lease_until: datetime | None
+    error_message: str | None = None
+    ended_at: datetime | None = None
+    occurrence_at: datetime | None = None
+    """The occurrence this attempt belongs to (None: ``scheduled_for``, e.g. a call placed now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveExecution:
+    """An execution the dispatcher owns (claimed or reclaimed), with what dialing needs."""
+
+    id: int
+    user_id: str
+    organization_id: str
+    reminder_id: int | None
+    title: str
+    status: ExecutionStatus
+    attempt: int
+    line_id: str | None
+    to: str
+    message: str
+    scheduled_for: datetime
+    executed_at: datetime | None
+    call_id: str | None
+    due_at: datetime | None = None
+    """When a ``queued`` execution is due (placed, or requeued after a throttle); else None."""
+    occurrence_at: datetime | None = None
+    """The occurrence the attempt belongs to; its lateness cap counts from it."""
+
+    @property
+    def occurrence(self) -> datetime:
+        """Return the occurrence's time (``scheduled_for`` for an execution without one)."""
+        return self.occurrence_at or self.scheduled_for
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """The final facts of an attempt, to be written on its execution."""
+
+    status: ExecutionStatus
+    ended_at: datetime | None
+    ended_reason: str | None
+    duration_s: int | None
+    cost: float | None
+    error_message: str | None
+    call_id: str | None
+
+
+# ----------------------------------------------------------------------------- calls, smoke
+class CallRepository(Protocol):
+    """Calls placed now: executions stored ``queued`` and due at once, with no reminder."""
+
+    def queue(self, call: NewExecution) -> Execution:
+        """Insert the ``queued`` execution (due at its ``scheduled_for``) and return it."""
+        ...

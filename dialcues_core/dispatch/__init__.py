@@ -1,0 +1,1 @@
+"""The worker: claim, dial, record, advance; the retry and lateness policy."""

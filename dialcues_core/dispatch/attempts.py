@@ -1,0 +1,545 @@
+"""The dispatcher's synchronous use cases: claim due work, record calls and outcomes.
+
+Each public method is one transaction over the :class:`DispatchStore`. The execution row is
+committed ``in_progress`` (with a lease) *before* any provider is called; outcomes are applied
+idempotently (an execution already final is left alone; an event whose call id differs from
+the stored one is ignored).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.calls.calltoken import token_matches
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.outcomes import classify
+from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.config import Settings
+from dialcues_core.dispatch import policy
+from dialcues_core.dispatch.ports import DispatchStore, DueReminder
+from dialcues_core.errors import ProviderEventRejected
+from dialcues_core.kernel.crypto import hashes_match
+from dialcues_core.kernel.ports import Clock, Transactions
+from dialcues_core.reminders.model import ReminderStatus
+from dialcues_core.reminders.steps import Attempted, NextStep
+from dialcues_core.webhooks.outbox import NoOutbox, Outbox
+
+log = logging.getLogger("dialcues.dispatcher")
+
+MISSED_MESSAGE = "missed: the platform was down past the grace window"
+MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
+ORPHAN_MESSAGE = "not dialed: the reminder was paused or deleted before its attempt"
+UNKNOWN_MESSAGE = (
+    "outcome_unknown: the provider could not confirm whether the call was placed before the"
+    " occurrence's lateness cap; not redialed, since the person may have been called"
+)
+UNREACHABLE_MESSAGE = "provider_unreachable: {reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An execution this worker now owns and should dial (or reconcile)."""
+
+    execution: LiveExecution
+    line: OutboundLine
+    provider: ProviderSettings | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A final outcome to apply to an execution."""
+
+    execution_id: int
+    status: ExecutionStatus
+    retry: bool
+    ended_at: datetime | None
+    ended_reason: str | None = None
+    duration_s: int | None = None
+    cost: float | None = None
+    error_message: str | None = None
+    call_id: str | None = None
+    operator_alert: bool = False
+    """A configuration or billing problem the operator must fix (logged at ERROR)."""
+
+    @classmethod
+    def from_event(cls, execution_id: int, event: CallEvent) -> Finished:
+        """Build the outcome of a provider's final event (through the one outcome table)."""
+        outcome = classify(event.ended_reason)
+        return cls(
+            execution_id=execution_id,
+            status=outcome.status,
+            retry=outcome.retry,
+            ended_at=event.ended_at,
+            ended_reason=event.ended_reason,
+            duration_s=event.duration_s,
+            cost=event.cost,
+            error_message=outcome.error_message,
+            call_id=event.call_id,
+            operator_alert=outcome.operator_alert,
+        )
+
+
+class Attempts:
+    """Claim, record and finish call attempts."""
+
+    def __init__(
+        self,
+        store: DispatchStore,
+        tx: Transactions,
+        clock: Clock,
+        settings: Settings,
+        outbox: Outbox | None = None,
+    ):
+        self.store = store
+        self.tx = tx
+        self.clock = clock
+        self.settings = settings
+        self.outbox = outbox if outbox is not None else NoOutbox()
+        """Webhook events are written through it in the transaction of their change."""
+
+    @property
+    def lease(self) -> timedelta:
+        """Return how long a claim belongs to its worker."""
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    # ------------------------------------------------------------------ claim
+    def claim(self, limit: int) -> list[Claimed]:
+        """Claim up to ``limit`` due attempts; record ``missed`` ones instead of dialing them.
+
+        Queued executions (calls placed now, throttled creates) come first, then reminders in
+        due order. An organization at its provider concurrency is left out of a second look,
+        so it never holds back another organization's due calls.
+        """
+        now = self.clock.now()
+        claimed: list[Claimed] = []
+        saturated: set[str] = set()
+        with self.tx.atomic(), self.outbox.collecting():
+            for _ in range(3):
+                want = limit - len(claimed)
+                queued = self.store.queued_executions(now, want, saturated)
+                due = self.store.due_reminders(now, want - len(queued), saturated)
+                if not queued and not due:
+                    break
+                batch, refused = self._claim_batch(queued, due, now)
+                claimed += batch
+                if not refused or len(claimed) >= limit:
+                    break
+                saturated |= refused
+        return claimed
+
+    def _claim_batch(
+        self, queued: list[LiveExecution], due: list[DueReminder], now: datetime
+    ) -> tuple[list[Claimed], set[str]]:
+        """Start what the provider budget admits; return it and the organizations refused."""
+        orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
+        lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+        budget = _Budget(self.store, providers)
+        claimed = self._start_queued(queued, now, lines, providers, budget)
+        dial = []
+        for r in due:
+            if self._missed(r, now):
+                continue
+            if budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id)):
+                dial.append(r)
+        claimed += self._start_reminders(dial, now, lines, providers)
+        return claimed, budget.refused
+
+    def _missed(self, r: DueReminder, now: datetime) -> bool:
+        if not policy.is_missed(r.attempted.scheduled_at, now, self.settings.grace_seconds):
+            return False
+        row = _new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
+        (missed_id,) = self.store.insert_executions([row])
+        step = policy.after_missed(r.attempted, now)
+        self.store.set_reminder_steps([(r.id, step, missed_id)], now)
+        self.outbox.finished([(r.user_id, missed_id)])
+        self.outbox.steps([(r.user_id, r.id, step)])
+        return True
+
+    def _start_reminders(
+        self,
+        due: list[DueReminder],
+        now: datetime,
+        lines: dict[str, list[OutboundLine]],
+        providers: dict[str, ProviderSettings | None],
+    ) -> list[Claimed]:
+        chosen = [(r, _line(lines, r.line_id, r.organization_id)) for r in due]
+        rows = [
+            _new_execution(
+                r, ExecutionStatus.IN_PROGRESS, line.id if line else None, now, now + self.lease
+            )
+            for r, line in chosen
+        ]
+        ids = self.store.insert_executions(rows)
+        self.store.mark_dialing([(r.id, i) for (r, _), i in zip(chosen, ids, strict=True)], now)
+        claimed: list[Claimed] = []
+        for (r, line), row, new_id in zip(chosen, rows, ids, strict=True):
+            live = _live_from(new_id, row)
+            if line is None:
+                self._finish_all([_no_line(new_id, now)], now)
+                continue
+            claimed.append(Claimed(live, line, providers.get(r.organization_id)))
+        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
+        return claimed
+
+    def _start_queued(
+        self,
+        queued: list[LiveExecution],
+        now: datetime,
+        lines: dict[str, list[OutboundLine]],
+        providers: dict[str, ProviderSettings | None],
+        budget: _Budget,
+    ) -> list[Claimed]:
+        claimed: list[Claimed] = []
+        occurrences = self.store.attempted([e.reminder_id for e in queued if e.reminder_id])
+        for e in queued:
+            found = occurrences.get(e.reminder_id) if e.reminder_id else None
+            if e.reminder_id is not None and not _waits_for(found, e.id):
+                self._cancel_orphan(e, now)
+                continue
+            if self._queued_missed(e, found[0] if found else None, now):
+                continue
+            line = _line(lines, e.line_id, e.organization_id)
+            if line is not None and not budget.admit(e.organization_id, line):
+                continue
+            self.store.start_executions([(e.id, line.id if line else None)], now, now + self.lease)
+            if line is None:
+                self._finish_all([_no_line(e.id, now)], now)
+                continue
+            started = replace(e, line_id=line.id)
+            claimed.append(Claimed(started, line, providers.get(e.organization_id)))
+        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
+        return claimed
+
+    def _cancel_orphan(self, e: LiveExecution, now: datetime) -> None:
+        """A queued attempt whose reminder was paused or deleted meanwhile is never dialed."""
+        canceled = OutcomeRecord(
+            ExecutionStatus.CANCELED, now, None, None, None, ORPHAN_MESSAGE, None
+        )
+        self.store.record_outcomes([(e.id, canceled)])
+        self.outbox.finished([(e.user_id, e.id)])
+
+    def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
+        """Record a queued attempt found past the grace window as missed; tell if it was.
+
+        Lateness counts from the occurrence's own time (``occurrence_at``; for a call placed
+        now, its creation): a provider's throttle and a stopping worker's release are waits
+        inside the grace window, never past it (responsible-calling.md: no attempt "that
+        waited" is placed after its deadline).
+        """
+        occurrence = e.occurrence_at or (attempted.scheduled_at if attempted else e.scheduled_for)
+        if not policy.is_missed(occurrence, now, self.settings.grace_seconds):
+            return False
+        missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)
+        self.store.record_outcomes([(e.id, missed)])
+        self.outbox.finished([(e.user_id, e.id)])
+        if attempted is not None and e.reminder_id is not None:
+            step = policy.after_missed(attempted, now)
+            self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
+            self.outbox.steps([(e.user_id, e.reminder_id, step)])
+        return True
+
+    def reclaim_expired(self, limit: int) -> list[Claimed]:
+        """Take over attempts whose lease ran out (their worker died or the call is long).
+
+        An attempt is reconciled on the line it was dialed from, never on another one (the
+        provider would not know the call there: "not placed", and a second dial). One whose
+        line was removed meanwhile cannot be asked about: it keeps its lease until the
+        occurrence's lateness cap, then ends ``outcome_unknown`` (never redialed).
+        """
+        now = self.clock.now()
+        with self.tx.atomic(), self.outbox.collecting():
+            expired = self.store.expired_executions(now, limit)
+            orgs = {e.organization_id for e in expired}
+            lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+            self.store.extend_leases([e.id for e in expired], now + self.lease)
+            claimed = [
+                Claimed(e, line, providers.get(e.organization_id))
+                for e in expired
+                if (line := _own_line(lines, e)) is not None
+            ]
+            lineless = [e for e in expired if _own_line(lines, e) is None and self.past_cap(e)]
+            for e in lineless:
+                log.error("execution %s ends outcome_unknown: its line was removed", e.id)
+            unknown = [
+                Finished(e.id, ExecutionStatus.FAILED, False, now, error_message=UNKNOWN_MESSAGE)
+                for e in lineless
+            ]
+            self._finish_all(unknown, now)
+        return claimed
+
+    # ------------------------------------------------------------------ record
+    def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Store the provider's call ids of placed calls."""
+        with self.tx.atomic():
+            self.store.record_call_ids(pairs)
+
+    def extend(self, execution_ids: list[int]) -> None:
+        """Keep attempts whose calls are still in the air."""
+        with self.tx.atomic():
+            self.store.extend_leases(execution_ids, self.clock.now() + self.lease)
+
+    def requeue(self, execution_id: int, retry_after: float | None) -> None:
+        """The provider throttled the create: wait, without using the retry budget.
+
+        The wait is the provider's ``Retry-After``, else the organization's next retry delay.
+        """
+        with self.tx.atomic():
+            seconds = retry_after
+            if seconds is None:
+                e = self.store.executions_by_id([execution_id]).get(execution_id)
+                org = e.organization_id if e is not None else ""
+                delays = self._delays({org}).get(org) or (60,)
+                attempt = e.attempt if e is not None else 1
+                seconds = delays[min(attempt - 1, len(delays) - 1)]
+            self.store.requeue(execution_id, self.clock.now() + timedelta(seconds=seconds))
+
+    def release(self, execution_ids: list[int]) -> None:
+        """Give back claimed attempts that were never sent (a stopping worker): queued now.
+
+        Whichever dispatcher runs next dials them through the queued path; their reminders
+        stay ``in_progress`` and keep waiting for them.
+        """
+        if not execution_ids:
+            return
+        now = self.clock.now()
+        with self.tx.atomic():
+            for execution_id in execution_ids:
+                self.store.requeue(execution_id, now)
+
+    def past_cap(self, execution: LiveExecution) -> bool:
+        """Tell whether an attempt's occurrence is past its lateness cap (the grace window)."""
+        return policy.is_missed(execution.occurrence, self.clock.now(), self.settings.grace_seconds)
+
+    def finish(self, batch: list[Finished]) -> list[Finished]:
+        """Apply final outcomes in one transaction; return those that changed something."""
+        with self.tx.atomic(), self.outbox.collecting():
+            return self._finish_all(batch, self.clock.now())
+
+    def _finish_all(self, batch: list[Finished], now: datetime) -> list[Finished]:
+        """Write outcomes and advance their reminders, a few statements per batch."""
+        applied = self._applicable(batch)
+        for f, e in applied:
+            if f.operator_alert:
+                log.error(
+                    "execution %s of organization %s failed for a reason retrying cannot fix"
+                    " (provider configuration or billing): %s",
+                    e.id,
+                    e.organization_id,
+                    f.ended_reason,
+                )
+        self.store.record_outcomes(
+            [
+                (
+                    f.execution_id,
+                    OutcomeRecord(
+                        f.status,
+                        f.ended_at or now,
+                        f.ended_reason,
+                        f.duration_s,
+                        f.cost,
+                        f.error_message,
+                        f.call_id,
+                    ),
+                )
+                for f, _ in applied
+            ]
+        )
+        owned = [(f, e) for f, e in applied if e.reminder_id is not None]
+        states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
+        delays = self._delays({e.organization_id for _, e in owned})
+        self.outbox.finished((e.user_id, e.id) for _, e in applied)
+        steps: list[tuple[int, NextStep, int | None]] = []
+        for f, e in owned:
+            found = states.get(e.reminder_id or 0)
+            if not _waits_for(found, e.id):
+                continue  # the reminder moved on (deleted, paused, edited): leave it alone
+            assert found is not None
+            step = policy.after_outcome(
+                found[0],
+                f.status,
+                f.retry,
+                now,
+                delays[e.organization_id],
+                self.settings.grace_seconds,
+            )
+            steps.append((e.reminder_id or 0, step, None))
+            self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
+        self.store.set_reminder_steps(steps, now)
+        return [f for f, _ in applied]
+
+    def _applicable(self, batch: list[Finished]) -> list[tuple[Finished, LiveExecution]]:
+        """Keep the outcomes of live executions, once each, whose call id is not foreign."""
+        current = self.store.executions_by_id(sorted({f.execution_id for f in batch}))
+        applied: list[tuple[Finished, LiveExecution]] = []
+        seen: set[int] = set()
+        for f in batch:
+            e = current.get(f.execution_id)
+            if e is None or e.status.is_final or f.execution_id in seen:
+                continue
+            if f.call_id and e.call_id and e.call_id != f.call_id:
+                continue
+            seen.add(f.execution_id)
+            applied.append((f, e))
+        return applied
+
+    def _delays(self, org_ids: set[str]) -> dict[str, tuple[int, ...]]:
+        """Return each organization's retry delays (its provider override, else the default)."""
+        providers = self.store.providers_of(org_ids)
+        delays: dict[str, tuple[int, ...]] = {}
+        for org in org_ids:
+            provider = providers.get(org)
+            override = provider.retry_delays if provider is not None else None
+            delays[org] = override if override is not None else self.settings.retry_delays
+        return delays
+
+    # ------------------------------------------------------------------ events
+    def receive_provider_message(
+        self, secret: str | None, about: CallEvent | None, event: CallEvent | None
+    ) -> bool:
+        """Authenticate a provider's server message, then apply its event (if it has one).
+
+        One transaction. ``about`` is the call the message names (whatever its type);
+        ``secret`` the header it carried: the execution's call token or the organization's
+        webhook secret, compared in constant time. Raises ``ProviderEventRejected`` (nothing
+        changes) when the message names no known execution (by our id, else by call id) or
+        the secret is wrong — also for a message of a type that is then ignored. Returns
+        whether an outcome was applied.
+        """
+        with self.tx.atomic(), self.outbox.collecting():
+            execution = self._execution_of(about) if about is not None else None
+            org = execution.organization_id if execution is not None else ""
+            provider = self.store.providers_of({org}).get(org) if execution else None
+            if execution is None or provider is None or secret is None:
+                raise ProviderEventRejected()
+            expected = provider.webhook_secret
+            if not (
+                token_matches(expected, execution.id, secret) or hashes_match(expected, secret)
+            ):
+                raise ProviderEventRejected()
+            if event is None:
+                return False
+            return self.apply_events([(execution.id, event)]) > 0
+
+    def _execution_of(self, event: CallEvent) -> LiveExecution | None:
+        """Return the execution an event is about (by our id, else by its call id)."""
+        if event.execution_id is not None:
+            found = self.store.executions_by_id([event.execution_id]).get(event.execution_id)
+            if found is not None:
+                return found
+        return self.store.execution_by_call_id(event.call_id) if event.call_id else None
+
+    def apply_events(self, events: list[tuple[int, CallEvent]]) -> int:
+        """Apply provider events: call ids of live calls, outcomes of ended ones."""
+        starts = [(eid, e.call_id) for eid, e in events if not e.is_final and e.call_id]
+        finals = [Finished.from_event(eid, e) for eid, e in events if e.is_final]
+        now = self.clock.now()
+        with self.tx.atomic(), self.outbox.collecting():
+            if starts:
+                self.store.record_call_ids(starts)
+            return len(self._finish_all(finals, now)) if finals else 0
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the next attempt is due (None: nothing waits)."""
+        with self.tx.atomic():
+            return self.store.next_due_at()
+
+
+class _Budget:
+    """Provider concurrency per organization, counted in the database across workers."""
+
+    def __init__(self, store: DispatchStore, providers: dict[str, ProviderSettings | None]):
+        self.store = store
+        self.providers = providers
+        self.left: dict[str, int] = {}
+        self.refused: set[str] = set()
+
+    def admit(self, org_id: str, line: OutboundLine | None) -> bool:
+        """Tell whether one more call of the organization may go out on ``line`` now."""
+        provider = self.providers.get(org_id)
+        if line is None or line.provider is not Provider.VAPI or provider is None:
+            return True
+        if org_id not in self.left:
+            self.left[org_id] = provider.concurrency - self.store.in_flight(org_id)
+        if self.left[org_id] <= 0:
+            self.refused.add(org_id)
+            return False
+        self.left[org_id] -= 1
+        return True
+
+
+def _line(
+    lines: dict[str, list[OutboundLine]], line_id: str | None, org: str
+) -> OutboundLine | None:
+    """Return the reminder's line, else the organization's default line, else None."""
+    org_lines = lines.get(org, [])
+    for line in org_lines:
+        if line.id == line_id:
+            return line
+    return org_lines[0] if org_lines else None
+
+
+def _own_line(lines: dict[str, list[OutboundLine]], e: LiveExecution) -> OutboundLine | None:
+    """Return the line an attempt was dialed from, if it still exists (no fallback)."""
+    return next((line for line in lines.get(e.organization_id, []) if line.id == e.line_id), None)
+
+
+def _waits_for(found: tuple[Attempted, int | None] | None, execution_id: int) -> bool:
+    """Tell whether a reminder (as ``attempted`` returned it) still waits for this attempt."""
+    return (
+        found is not None
+        and found[1] == execution_id
+        and found[0].status is ReminderStatus.IN_PROGRESS
+    )
+
+
+def _no_line(execution_id: int, now: datetime) -> Finished:
+    return Finished(execution_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE)
+
+
+def _new_execution(
+    r: DueReminder,
+    status: ExecutionStatus,
+    line_id: str | None,
+    now: datetime,
+    lease_until: datetime | None,
+) -> NewExecution:
+    missed = status is ExecutionStatus.MISSED
+    return NewExecution(
+        user_id=r.user_id,
+        organization_id=r.organization_id,
+        reminder_id=r.id,
+        reminder_title=r.title,
+        status=status,
+        attempt=r.attempted.retry_count + 1,
+        line_id=line_id,
+        to=r.phone_number,
+        message=r.message,
+        scheduled_for=r.due_at,
+        executed_at=None if missed else now,
+        lease_until=lease_until,
+        error_message=MISSED_MESSAGE if missed else None,
+        ended_at=now if missed else None,
+        occurrence_at=r.attempted.scheduled_at,
+    )
+
+
+def _live_from(new_id: int, row: NewExecution) -> LiveExecution:
+    return LiveExecution(
+        id=new_id,
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        reminder_id=row.reminder_id,
+        title=row.reminder_title or "Call",
+        status=row.status,
+        attempt=row.attempt,
+        line_id=row.line_id,
+        to=row.to,
+        message=row.message,
+        scheduled_for=row.scheduled_for,
+        executed_at=row.executed_at,
+        call_id=None,
+        occurrence_at=row.occurrence_at,
+    )

@@ -1,0 +1,114 @@
+"""The dispatcher's storage port and the due reminders it claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from dialcues_core.accounts.model import OutboundLine, ProviderSettings
+from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.reminders.steps import Attempted, NextStep
+
+
+# ----------------------------------------------------------------------------- dispatch
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A reminder whose attempt is due, as the claim sees it."""
+
+    id: int
+    user_id: str
+    organization_id: str
+    title: str
+    message: str
+    phone_number: str
+    line_id: str | None
+    due_at: datetime
+    attempted: Attempted
+
+
+class DispatchStore(Protocol):
+    """The dispatcher's storage primitives; the caller holds the transaction."""
+
+    def due_reminders(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[DueReminder]:
+        """Return due reminders in due order (not of ``skip_orgs``), locked (skip locked)."""
+        ...
+
+    def queued_executions(
+        self, now: datetime, limit: int, skip_orgs: set[str] | None = None
+    ) -> list[LiveExecution]:
+        """Return due ``queued`` executions (not of ``skip_orgs``), locked (skip locked)."""
+        ...
+
+    def expired_executions(self, now: datetime, limit: int) -> list[LiveExecution]:
+        """Return ``in_progress`` executions whose lease ended, locked (skip locked)."""
+        ...
+
+    def insert_executions(self, rows: list[NewExecution]) -> list[int]:
+        """Insert executions; return their ids in the same order."""
+        ...
+
+    def start_executions(
+        self, starts: list[tuple[int, str | None]], now: datetime, lease_until: datetime
+    ) -> None:
+        """Mark queued executions ``in_progress`` with a lease: (execution id, line id dialed).
+
+        A line id of None keeps the execution's line.
+        """
+        ...
+
+    def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
+        """Push the lease of executions forward."""
+        ...
+
+    def mark_dialing(self, pairs: list[tuple[int, int]], now: datetime) -> None:
+        """Set reminders ``in_progress`` with their new execution: (reminder id, execution id)."""
+        ...
+
+    def set_reminder_steps(
+        self, steps: list[tuple[int, NextStep, int | None]], now: datetime
+    ) -> None:
+        """Write reminders' next steps: (reminder id, step, last execution id or None)."""
+        ...
+
+    def lines_of(self, org_ids: set[str]) -> dict[str, list[OutboundLine]]:
+        """Return each organization's lines (default first)."""
+        ...
+
+    def providers_of(self, org_ids: set[str]) -> dict[str, ProviderSettings | None]:
+        """Return each organization's provider settings."""
+        ...
+
+    def in_flight(self, org_id: str) -> int:
+        """Count the organization's provider calls in the air (lock the count on PostgreSQL)."""
+        ...
+
+    def executions_by_id(self, ids: list[int]) -> dict[int, LiveExecution]:
+        """Return executions by id (locked for this transaction)."""
+        ...
+
+    def execution_by_call_id(self, call_id: str) -> LiveExecution | None:
+        """Return the execution of a provider call id."""
+        ...
+
+    def attempted(self, reminder_ids: list[int]) -> dict[int, tuple[Attempted, int | None]]:
+        """Return each reminder's policy view and its last execution id (locked)."""
+        ...
+
+    def record_call_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Store provider call ids on executions that have none yet."""
+        ...
+
+    def record_outcomes(self, outcomes: list[tuple[int, OutcomeRecord]]) -> None:
+        """Write attempts' final facts and release their leases."""
+        ...
+
+    def requeue(self, execution_id: int, due_at: datetime) -> None:
+        """Put an execution back to ``queued`` until ``due_at`` (provider throttling)."""
+        ...
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest time anything is due (reminders or queued executions)."""
+        ...

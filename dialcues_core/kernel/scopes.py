@@ -1,0 +1,114 @@
+"""Scopes: the names, and the rule that a use case demands one of its principal."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Final, TypeVar, cast
+
+from dialcues_core.accounts.model import Principal
+
+UseCase = TypeVar("UseCase", bound=Callable[..., Any])
+READ_REMINDERS = "reminders:read"
+WRITE_REMINDERS = "reminders:write"
+READ_EXECUTIONS = "executions:read"
+READ_LINES = "lines:read"
+WRITE_CALLS = "calls:write"
+READ_USAGE = "usage:read"
+MANAGE_WEBHOOKS = "webhooks:manage"
+#: Every scope a credential may carry; a key created without ``--scopes`` has them all.
+ALL_SCOPES: tuple[str, ...] = (
+    "reminders:read",
+    "reminders:write",
+    "executions:read",
+    "lines:read",
+    "calls:write",
+    "usage:read",
+    "webhooks:manage",
+)
+
+
+_REQUIRED_SCOPES: ContextVar[list[str] | None] = ContextVar(
+    "dialcues_required_scopes", default=None
+)
+"""The scopes :meth:`Principal.require` was asked for in the innermost recording, if any."""
+
+
+@contextmanager
+def recording_scopes() -> Iterator[list[str]]:
+    """Record every scope :meth:`Principal.require` checks while the block runs.
+
+    Yields the list the scopes are appended to (each once, in order). The recording belongs to
+    the current context (thread or task); a nested recording also adds its scopes to the outer
+    one when it ends. Idempotency uses it to store what a use case required with its reply, so
+    a replay demands the same scopes.
+    """
+    required: list[str] = []
+    token = _REQUIRED_SCOPES.set(required)
+    try:
+        yield required
+    finally:
+        _REQUIRED_SCOPES.reset(token)
+        outer = _REQUIRED_SCOPES.get()
+        if outer is not None:
+            outer.extend(s for s in required if s not in outer)
+
+
+_SCOPE_ATTRIBUTE: Final = "required_scope"
+"""The attribute :func:`requires` sets on a use case: the scope it demands."""
+
+
+def requires(scope: str) -> Callable[[UseCase], UseCase]:
+    """Make a use-case method demand ``scope`` of its principal before it does anything else.
+
+    The method takes the principal as its first argument after ``self`` (sync or ``async``).
+    The check is :meth:`Principal.require` (so :func:`recording_scopes` sees it), and the
+    scope is kept on the method as ``required_scope``: an edge that must parse a request
+    before calling the use case checks it first with :func:`check_scope`, so a credential
+    lacking the scope is refused the same way whatever it sent.
+    """
+
+    def decorate(method: UseCase) -> UseCase:
+        wrap = _checked_async if inspect.iscoroutinefunction(method) else _checked_sync
+        checked = wrap(method, scope)
+        setattr(checked, _SCOPE_ATTRIBUTE, scope)
+        return cast(UseCase, checked)
+
+    return decorate
+
+
+def _checked_sync(method: Callable[..., Any], scope: str) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def checked(self: object, principal: Principal, *args: Any, **kwargs: Any) -> Any:
+        principal.require(scope)
+        return method(self, principal, *args, **kwargs)
+
+    return checked
+
+
+def _checked_async(method: Callable[..., Any], scope: str) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def checked(self: object, principal: Principal, *args: Any, **kwargs: Any) -> Any:
+        principal.require(scope)
+        return await method(self, principal, *args, **kwargs)
+
+    return checked
+
+
+def required_scope(use_case: Callable[..., Any]) -> str | None:
+    """Return the scope a use case (plain or bound method) demands; None when it has no rule."""
+    scope = getattr(use_case, _SCOPE_ATTRIBUTE, None)
+    return scope if isinstance(scope, str) else None
+
+
+def check_scope(principal: Principal, use_case: Callable[..., Any]) -> None:
+    """Raise ``insufficient_scope`` unless ``principal`` may run ``use_case`` (:func:`requires`).
+
+    A use case without a scope rule passes: the rule stays with the use case, in the core.
+    """
+    scope = required_scope(use_case)
+    if scope is not None:
+        principal.require(scope)

@@ -1,0 +1,1 @@
+"""Running the platform: heartbeats, health, the database watchdog."""

@@ -1,0 +1,1 @@
+"""The API platform around every request: idempotency, rate limits, usage, smoke."""

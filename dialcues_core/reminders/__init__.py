@@ -1,0 +1,1 @@
+"""What and when: the reminder, its states, its repetition and its edits."""

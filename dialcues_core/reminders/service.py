@@ -1,0 +1,190 @@
+"""Use cases of the reminder side: schedule, edit, pause, resume, delete, list; executions.
+
+Each public method is one transaction. Payloads arrive as decoded JSON mappings (the wire's
+field names) and are validated here, so both edges share every rule; query parameters arrive
+as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dialcues_core.accounts.lines import line_for, parse_line_id
+from dialcues_core.accounts.model import OutboundLine, Principal
+from dialcues_core.accounts.ports import LineRepository
+from dialcues_core.calls.ports import ExecutionRepository
+from dialcues_core.errors import ResourceNotFound, ValidationFailed
+from dialcues_core.kernel.fields import (
+    MISSING,
+    FieldReader,
+    _given,
+    _parse_id,
+    _single_values,
+    choice_parser,
+    parse_message,
+    parse_page,
+    parse_positive_int,
+    parse_search,
+    parse_title,
+    parse_utc_bound,
+    require_object,
+)
+from dialcues_core.kernel.moments import parse_local_moment, parse_zone
+from dialcues_core.kernel.paging import Page
+from dialcues_core.kernel.phone import parse_phone_number
+from dialcues_core.kernel.ports import ChangeListener, Clock, Transactions
+from dialcues_core.kernel.scopes import READ_REMINDERS, WRITE_REMINDERS, requires
+from dialcues_core.reminders import lifecycle
+from dialcues_core.reminders.edit import _Edit, _only_pause, _pause_in_the_air
+from dialcues_core.reminders.fields import CREATE_FIELDS, _read_recurrence
+from dialcues_core.reminders.lifecycle import Action
+from dialcues_core.reminders.model import Reminder, ReminderStatus
+from dialcues_core.reminders.ports import ReminderQuery, ReminderRepository
+from dialcues_core.reminders.schedule import _parse_optional_moment, _Schedule
+
+REMINDER_SORTS = ("scheduled_at_asc", "scheduled_at_desc", "updated_at_desc")
+REMINDER_QUERY = frozenset(
+    {"status", "search", "date_from", "date_to", "sort", "page", "page_size"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRepositories:
+    """The repositories the reminder use cases need."""
+
+    transactions: Transactions
+    reminders: ReminderRepository
+    executions: ExecutionRepository
+    lines: LineRepository
+
+
+class Reminders:
+    """Schedule and manage reminders on behalf of a principal."""
+
+    def __init__(self, repos: ReminderRepositories, clock: Clock):
+        self.repos = repos
+        self.clock = clock
+        self.listeners: list[ChangeListener] = []
+
+    # ------------------------------------------------------------------ create
+    @requires(WRITE_REMINDERS)
+    def create(self, principal: Principal, payload: Mapping[str, Any]) -> Reminder:
+        """Validate ``payload`` (the contract's create fields) and schedule the reminder."""
+        payload = require_object(payload)
+        reader = FieldReader(payload, CREATE_FIELDS)
+        title = reader.read("title", parse_title, required=True)
+        message = reader.read("message", parse_message, required=True)
+        phone = reader.read("phone_number", parse_phone_number, required=True)
+        zone = reader.read("timezone", parse_zone, required=True)
+        when = reader.read("scheduled_at", parse_local_moment, required=True)
+        line_id = reader.read("vapi_line_id", parse_line_id)
+        spec = _read_recurrence(reader, None, None)
+        end = reader.read("recurrence_end_at", _parse_optional_moment)
+        now = self.clock.now()
+        schedule = None
+        if zone is not MISSING and when is not MISSING and spec is not MISSING:
+            schedule = _Schedule.build(reader, zone[0], when, spec, end, now)
+        reader.raise_if_any()
+        assert schedule is not None
+        with self.repos.transactions.atomic():
+            line = self._line_for(principal, line_id)
+            reminder = Reminder(
+                id=0,
+                user_id=principal.user_id,
+                organization_id=principal.organization_id,
+                title=title,
+                message=message,
+                phone_number=phone,
+                scheduled_at=schedule.first,
+                timezone=zone[0],
+                local_time=schedule.anchor,
+                status=ReminderStatus.SCHEDULED,
+                line_id=line.id,
+                line_label=line.label,
+                recurrence=schedule.rule,
+                retry_count=0,
+                next_attempt_at=None,
+                last_execution_id=None,
+                created_at=now,
+                updated_at=now,
+            )
+            stored = self.repos.reminders.add(reminder)
+        self._changed(stored.scheduled_at)
+        return stored
+
+    def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
+        return line_for(self.repos.lines, principal, line_id)
+
+    # ------------------------------------------------------------------ read
+    @requires(READ_REMINDERS)
+    def get(self, principal: Principal, reminder_id: Any) -> Reminder:
+        """Return the principal's reminder or raise ``not_found``."""
+        rid = _parse_id(reminder_id, "reminder")
+        reminder = self.repos.reminders.get(principal.user_id, rid)
+        if reminder is None:
+            raise ResourceNotFound("reminder", reminder_id)
+        return reminder
+
+    @requires(READ_REMINDERS)
+    def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
+        """Return one page of the principal's reminders (query parameters as strings)."""
+        reader = FieldReader(_single_values(params), REMINDER_QUERY)
+        status = reader.read("status", choice_parser(s.value for s in ReminderStatus))
+        query = ReminderQuery(
+            status=ReminderStatus(status) if status is not MISSING else None,
+            search=_given(reader.read("search", parse_search)),
+            date_from=_given(reader.read("date_from", parse_utc_bound)),
+            date_to=_given(reader.read("date_to", parse_utc_bound)),
+            sort=_given(reader.read("sort", choice_parser(REMINDER_SORTS))) or "scheduled_at_asc",
+            page=_given(reader.read("page", parse_page)) or 1,
+            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+        )
+        reader.raise_if_any()
+        return self.repos.reminders.list(principal.user_id, query)
+
+    # ------------------------------------------------------------------ update
+    @requires(WRITE_REMINDERS)
+    def update(
+        self, principal: Principal, reminder_id: Any, payload: Mapping[str, Any]
+    ) -> Reminder:
+        """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
+        payload = require_object(payload)
+        rid = _parse_id(reminder_id, "reminder")
+        if not payload:
+            raise ValidationFailed({}, "The request body must name at least one field to change.")
+        with self.repos.transactions.atomic():
+            current = self.repos.reminders.get_for_update(principal.user_id, rid)
+            if current is None:
+                raise ResourceNotFound("reminder", reminder_id)
+            if current.status is ReminderStatus.IN_PROGRESS and _only_pause(payload):
+                updated = _pause_in_the_air(current, self.clock.now())
+            else:
+                lifecycle.transition(current.status, Action.UPDATE)
+                updated = _Edit(current, payload, self.clock.now(), self).apply()
+            self.repos.reminders.save(updated)
+        self._changed(updated.next_attempt_at or updated.scheduled_at)
+        return updated
+
+    # ------------------------------------------------------------------ delete
+    @requires(WRITE_REMINDERS)
+    def delete(self, principal: Principal, reminder_id: Any) -> None:
+        """Delete the reminder for good; its executions stay listed.
+
+        A reminder whose call is in the air may be deleted: the call is not cut, its outcome
+        is still recorded on its execution, and nothing more is dialed.
+        """
+        rid = _parse_id(reminder_id, "reminder")
+        with self.repos.transactions.atomic():
+            current = self.repos.reminders.get_for_update(principal.user_id, rid)
+            if current is None:
+                raise ResourceNotFound("reminder", reminder_id)
+            lifecycle.transition(current.status, Action.DELETE)
+            self.repos.reminders.delete(principal.user_id, rid)
+        self._changed(None)
+
+    def _changed(self, due: datetime | None) -> None:
+        for listener in self.listeners:
+            listener(due)

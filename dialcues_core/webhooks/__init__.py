@@ -1,0 +1,1 @@
+"""Signed webhook subscriptions, the outbox and its delivery policy."""
