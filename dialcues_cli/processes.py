@@ -83,7 +83,7 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
 
     offloader = dc.offloader()
     app = create_app(dc, offloader, dispatching=dispatch)
-    add_provider_routes(app, dc.attempts(), offloader)
+    add_provider_routes(app, dc, offloader)
     grace = _grace(settings)
     runner = await _bound(
         "rest_port", start_rest(app, settings.host, settings.rest_port, shutdown_timeout=grace)

@@ -52,12 +52,14 @@ from dialcues_core.adapters.peewee.reminders import PeeweeReminderRepository
 from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
+from dialcues_core.adapters.providers.vapi.events import VapiMessageReader
 from dialcues_core.calls.executions import Executions
 from dialcues_core.calls.ports import Dialer
 from dialcues_core.calls.service import CallRepositories, Calls
 from dialcues_core.config import Settings
 from dialcues_core.dispatch.attempts import Attempts
 from dialcues_core.dispatch.dispatcher import Dispatcher
+from dialcues_core.dispatch.provider_events import ProviderEvents
 from dialcues_core.errors import StorageUnavailable
 from dialcues_core.kernel.ports import Clock
 from dialcues_core.kernel.scopes import ALL_SCOPES
@@ -101,6 +103,8 @@ class Dialcues:
     idempotency: Idempotency
     webhooks: Webhooks
     operations: Operations
+    provider_events: ProviderEvents
+    """Providers' server messages (``POST /api/providers/<provider>/events``)."""
 
     @classmethod
     def open(
@@ -150,10 +154,10 @@ class Dialcues:
             clock,
             authenticator,
         )
-        repos = ReminderRepositories(
-            transactions, PeeweeReminderRepository(), PeeweeExecutionRepository(), lines
-        )
+        repos = ReminderRepositories(transactions, PeeweeReminderRepository(), lines)
+        executions = PeeweeExecutionRepository()
         reminders = Reminders(repos, clock)
+        readers = {"vapi": VapiMessageReader()}
         return cls(
             settings=settings,
             clock=clock,
@@ -166,7 +170,8 @@ class Dialcues:
             idempotency=Idempotency(
                 PeeweeIdempotencyStore(), transactions, clock, reminders.listeners
             ),
-            executions=Executions(repos),
+            executions=Executions(executions),
+            provider_events=ProviderEvents(_attempts(settings, clock, db, transactions), readers),
             webhooks=Webhooks(
                 PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
             ),
@@ -180,7 +185,7 @@ class Dialcues:
             ),
             smoke=Smoke(
                 SmokeRepositories(
-                    transactions, lines, repos.reminders, repos.executions, PeeweeSmokeStore()
+                    transactions, lines, repos.reminders, executions, PeeweeSmokeStore()
                 ),
                 clock,
                 reminders.listeners,
@@ -189,10 +194,7 @@ class Dialcues:
 
     def attempts(self) -> Attempts:
         """Return the dispatcher's synchronous use cases over this database (with the outbox)."""
-        outbox = Outbox(PeeweeOutboxStore(self.db), self.clock)
-        return Attempts(
-            PeeweeDispatchStore(self.db), self.transactions, self.clock, self.settings, outbox
-        )
+        return _attempts(self.settings, self.clock, self.db, self.transactions)
 
     def deliverer(self, offloader: Offloader) -> WebhookDeliverer:
         """Build the webhook deliverer (run it beside the dispatcher; stop it with ``stop``)."""
@@ -280,6 +282,14 @@ class Dialcues:
         finally:
             if not self.db.is_closed():
                 self.db.close()
+
+
+def _attempts(
+    settings: Settings, clock: Clock, db: pw.Database, transactions: PeeweeTransactions
+) -> Attempts:
+    """Build the dispatcher's use cases, writing webhook events through the outbox."""
+    outbox = Outbox(PeeweeOutboxStore(db), clock)
+    return Attempts(PeeweeDispatchStore(db), transactions, clock, settings, outbox)
 
 
 __all__ = ["Dialcues"]

@@ -1,37 +1,33 @@
-"""``POST /api/providers/vapi/events``: Vapi's server messages about our calls.
+"""``POST /api/providers/<provider>/events``: providers' server messages about our calls.
 
-The route only parses: the payload names a call and may carry an event (the Vapi adapter's
-parser); the core checks ``x-vapi-secret`` — the execution's call token or the organization's
-secret — in constant time, whatever the message's type, and applies the event idempotently.
-An unknown execution or a wrong secret is a 401 that changes nothing; an unreachable database
-is a 503 (Vapi's message is then recovered by lease reconciliation).
+The route forwards bytes: the core's provider reader parses the message, the core checks the
+credential (the execution's call token or the organization's secret) in constant time,
+whatever the message's type, and applies the event idempotently. An unknown execution or a
+wrong credential is a 401 that changes nothing; an unreachable database a 503 (the message is
+then recovered by lease reconciliation).
 """
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from dialcues_core.adapters.providers.vapi.voice import message_call, parse_server_message
-from dialcues_core.dispatch.attempts import Attempts
-from dialcues_core.errors import ValidationFailed
+from dialcues_core import Dialcues
+from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS
 from dialcues_core.offload import Offloader
 
-VAPI_EVENTS_PATH = "/api/providers/vapi/events"
+
+def add_provider_routes(app: web.Application, dc: Dialcues, offloader: Offloader) -> None:
+    """Register each provider's events route on ``app``."""
+    for provider, path in PROVIDER_EVENT_PATHS.items():
+        app.router.add_post(path, _receiving(provider, dc, offloader))
 
 
-def add_provider_routes(app: web.Application, attempts: Attempts, offloader: Offloader) -> None:
-    """Register the provider webhook routes on ``app``."""
-
-    async def vapi_events(request: web.Request) -> web.Response:
-        try:
-            payload = json.loads(await request.read())
-        except ValueError:
-            raise ValidationFailed({}, "The request body must be JSON.") from None
-        secret = request.headers.get("x-vapi-secret")
-        about, event = message_call(payload), parse_server_message(payload)
-        applied = await offloader.run(attempts.receive_provider_message, secret, about, event)
+def _receiving(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:
+    async def receive(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        applied = await offloader.run(dc.provider_events.receive, provider, headers, body)
         return web.json_response({"received": True, "applied": applied})
 
-    app.router.add_post(VAPI_EVENTS_PATH, vapi_events)
+    return receive

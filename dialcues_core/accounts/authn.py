@@ -20,7 +20,8 @@ class Authenticator:
     Found keys are cached for ``cache_seconds`` (so a revocation in another process takes
     effect within that bound); ``last_used_at`` is kept in memory and written by
     :meth:`flush_usage`, never by a request. OAuth access tokens (``dc_at_…``) are accepted
-    wherever keys are: they go to ``tokens`` (see :class:`~dialcues_core.accounts.oauth.AccessTokens`).
+    wherever keys are: they go to ``tokens``
+    (see :class:`~dialcues_core.accounts.oauth.AccessTokens`).
     """
 
     def __init__(

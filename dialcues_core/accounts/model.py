@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from dialcues_core.errors import InsufficientScope
-from dialcues_core.kernel.scopes import _REQUIRED_SCOPES, ALL_SCOPES
+from dialcues_core.kernel.scopes import ALL_SCOPES, demand
 
 
 class Provider(StrEnum):
@@ -116,13 +115,10 @@ class Principal:
     def require(self, scope: str) -> None:
         """Raise ``insufficient_scope`` (naming ``scope``) unless the credential carries it.
 
-        Inside :func:`recording_scopes` the scope is also recorded (checked or refused).
+        Inside :func:`~dialcues_core.kernel.scopes.recording_scopes` the scope is also
+        recorded (checked or refused).
         """
-        required = _REQUIRED_SCOPES.get()
-        if required is not None and scope not in required:
-            required.append(scope)
-        if scope not in self.scopes:
-            raise InsufficientScope(scope)
+        demand(scope, self.scopes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """OAuth 2.1 client credentials: clients of a user, and the access tokens they obtain.
 
-A client belongs to one user and carries a subset of :data:`~dialcues_core.kernel.scopes.ALL_SCOPES`.
+A client belongs to one user and carries a subset of
+:data:`~dialcues_core.kernel.scopes.ALL_SCOPES`.
 Its id is opaque (``cli_…``); its secret (``dc_cs_`` + 43 base62, about 256 bits) is shown
 once, at creation, and stored as SHA-256 only — like API keys, a fast hash suffices for a
 random secret. The token endpoint (:meth:`OAuth.issue_token`) checks the secret in constant

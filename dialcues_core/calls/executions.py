@@ -7,7 +7,7 @@ from typing import Any
 
 from dialcues_core.accounts.model import Principal
 from dialcues_core.calls.model import Execution, ExecutionStatus
-from dialcues_core.calls.ports import ExecutionQuery
+from dialcues_core.calls.ports import ExecutionQuery, ExecutionRepository
 from dialcues_core.errors import ResourceNotFound
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -22,7 +22,6 @@ from dialcues_core.kernel.fields import (
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.scopes import READ_EXECUTIONS, requires
-from dialcues_core.reminders.service import ReminderRepositories
 
 EXECUTION_QUERY = frozenset({"status", "reminder_id", "date_from", "date_to", "page", "page_size"})
 
@@ -30,14 +29,14 @@ EXECUTION_QUERY = frozenset({"status", "reminder_id", "date_from", "date_to", "p
 class Executions:
     """Read a principal's executions."""
 
-    def __init__(self, repos: ReminderRepositories):
-        self.repos = repos
+    def __init__(self, executions: ExecutionRepository):
+        self.executions = executions
 
     @requires(READ_EXECUTIONS)
     def get(self, principal: Principal, execution_id: Any) -> Execution:
         """Return the principal's execution or raise ``not_found``."""
         eid = _parse_id(execution_id, "execution")
-        execution = self.repos.executions.get(principal.user_id, eid)
+        execution = self.executions.get(principal.user_id, eid)
         if execution is None:
             raise ResourceNotFound("execution", execution_id)
         return execution
@@ -56,4 +55,4 @@ class Executions:
             page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
-        return self.repos.executions.list(principal.user_id, query)
+        return self.executions.list(principal.user_id, query)

@@ -4,6 +4,7 @@ call repositories, and the execution records the dispatcher writes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -81,6 +82,35 @@ class CallEvent:
     def is_final(self) -> bool:
         """Tell whether the call is over."""
         return self.status == "ended"
+
+
+PROVIDER_EVENT_PATHS: dict[str, str] = {"vapi": "/api/providers/vapi/events"}
+"""Where, under the public URL, each provider sends its server messages about our calls."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMessage:
+    """What a provider's server message says, as its adapter read it.
+
+    ``secret`` is the credential it carried (a call token or the organization's secret);
+    ``about`` the call it names, whatever its type (to authenticate it); ``event`` what to
+    apply, or None for a type that changes nothing.
+    """
+
+    secret: str | None
+    about: CallEvent | None
+    event: CallEvent | None
+
+
+class MessageReader(Protocol):
+    """Reads one provider's server messages from the bytes and headers that carried them."""
+
+    def read(self, headers: Mapping[str, str], body: bytes) -> ServerMessage:
+        """Return what the message says; raise ``validation_error`` if it is not JSON.
+
+        ``headers`` have lower-case names.
+        """
+        ...
 
 
 class CallEventSink(Protocol):

@@ -7,11 +7,21 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
-from dialcues_core.accounts.model import Principal
+from dialcues_core.errors import InsufficientScope
 
 UseCase = TypeVar("UseCase", bound=Callable[..., Any])
+
+
+class Scoped(Protocol):
+    """Whoever acts (a principal): refuses a scope its credential lacks."""
+
+    def require(self, scope: str) -> None:
+        """Raise ``insufficient_scope`` unless the credential carries ``scope``."""
+        ...
+
+
 READ_REMINDERS = "reminders:read"
 WRITE_REMINDERS = "reminders:write"
 READ_EXECUTIONS = "executions:read"
@@ -34,12 +44,24 @@ ALL_SCOPES: tuple[str, ...] = (
 _REQUIRED_SCOPES: ContextVar[list[str] | None] = ContextVar(
     "dialcues_required_scopes", default=None
 )
-"""The scopes :meth:`Principal.require` was asked for in the innermost recording, if any."""
+"""The scopes :func:`demand` was asked for in the innermost recording, if any."""
+
+
+def demand(scope: str, granted: frozenset[str]) -> None:
+    """Raise ``insufficient_scope`` (naming ``scope``) unless ``granted`` carries it.
+
+    Inside :func:`recording_scopes` the scope is also recorded (checked or refused).
+    """
+    required = _REQUIRED_SCOPES.get()
+    if required is not None and scope not in required:
+        required.append(scope)
+    if scope not in granted:
+        raise InsufficientScope(scope)
 
 
 @contextmanager
 def recording_scopes() -> Iterator[list[str]]:
-    """Record every scope :meth:`Principal.require` checks while the block runs.
+    """Record every scope :func:`demand` checks while the block runs.
 
     Yields the list the scopes are appended to (each once, in order). The recording belongs to
     the current context (thread or task); a nested recording also adds its scopes to the outer
@@ -65,7 +87,7 @@ def requires(scope: str) -> Callable[[UseCase], UseCase]:
     """Make a use-case method demand ``scope`` of its principal before it does anything else.
 
     The method takes the principal as its first argument after ``self`` (sync or ``async``).
-    The check is :meth:`Principal.require` (so :func:`recording_scopes` sees it), and the
+    The check is the principal's ``require`` (so :func:`recording_scopes` sees it), and the
     scope is kept on the method as ``required_scope``: an edge that must parse a request
     before calling the use case checks it first with :func:`check_scope`, so a credential
     lacking the scope is refused the same way whatever it sent.
@@ -82,7 +104,7 @@ def requires(scope: str) -> Callable[[UseCase], UseCase]:
 
 def _checked_sync(method: Callable[..., Any], scope: str) -> Callable[..., Any]:
     @functools.wraps(method)
-    def checked(self: object, principal: Principal, *args: Any, **kwargs: Any) -> Any:
+    def checked(self: object, principal: Scoped, *args: Any, **kwargs: Any) -> Any:
         principal.require(scope)
         return method(self, principal, *args, **kwargs)
 
@@ -91,7 +113,7 @@ def _checked_sync(method: Callable[..., Any], scope: str) -> Callable[..., Any]:
 
 def _checked_async(method: Callable[..., Any], scope: str) -> Callable[..., Any]:
     @functools.wraps(method)
-    async def checked(self: object, principal: Principal, *args: Any, **kwargs: Any) -> Any:
+    async def checked(self: object, principal: Scoped, *args: Any, **kwargs: Any) -> Any:
         principal.require(scope)
         return await method(self, principal, *args, **kwargs)
 
@@ -104,7 +126,7 @@ def required_scope(use_case: Callable[..., Any]) -> str | None:
     return scope if isinstance(scope, str) else None
 
 
-def check_scope(principal: Principal, use_case: Callable[..., Any]) -> None:
+def check_scope(principal: Scoped, use_case: Callable[..., Any]) -> None:
     """Raise ``insufficient_scope`` unless ``principal`` may run ``use_case`` (:func:`requires`).
 
     A use case without a scope rule passes: the rule stays with the use case, in the core.

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialcues_core.accounts.lines import parse_line_id
+from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.errors import MissingOutboundLine, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -32,7 +33,6 @@ from dialcues_core.reminders.schedule import (
     _rule,
     spec_of,
 )
-from dialcues_core.reminders.service import Reminders
 
 
 def _only_pause(payload: Mapping[str, Any]) -> bool:
@@ -72,11 +72,11 @@ class _Edit:
     """
 
     def __init__(
-        self, current: Reminder, payload: Mapping[str, Any], now: datetime, owner: Reminders
+        self, current: Reminder, payload: Mapping[str, Any], now: datetime, lines: LineRepository
     ):
         self.current = current
         self.now = now
-        self.owner = owner
+        self.lines = lines
         self.reader = FieldReader(payload, UPDATE_FIELDS)
 
     def apply(self) -> Reminder:
@@ -107,7 +107,7 @@ class _Edit:
         return dataclasses.replace(r, **changes, status=status, updated_at=self.now)
 
     def _line(self, line_id: str | None) -> tuple[str | None, str | None]:
-        lines = self.owner.repos.lines
+        lines = self.lines
         line = (
             lines.get(self.current.organization_id, line_id)
             if line_id is not None

@@ -15,7 +15,6 @@ from typing import Any
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import OutboundLine, Principal
 from dialcues_core.accounts.ports import LineRepository
-from dialcues_core.calls.ports import ExecutionRepository
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -57,7 +56,6 @@ class ReminderRepositories:
 
     transactions: Transactions
     reminders: ReminderRepository
-    executions: ExecutionRepository
     lines: LineRepository
 
 
@@ -163,7 +161,7 @@ class Reminders:
                 updated = _pause_in_the_air(current, self.clock.now())
             else:
                 lifecycle.transition(current.status, Action.UPDATE)
-                updated = _Edit(current, payload, self.clock.now(), self).apply()
+                updated = _Edit(current, payload, self.clock.now(), self.repos.lines).apply()
             self.repos.reminders.save(updated)
         self._changed(updated.next_attempt_at or updated.scheduled_at)
         return updated

@@ -1,4 +1,4 @@
-"""Key format, checksum, hashing and ids (``dialcues_core.keys``).
+"""Key format, checksum, hashing and ids (``accounts.keys``, ``kernel.crypto`` of the core).
 
 The checksum tests compute CRC32/base62 independently of the module, so a change to the
 algorithm shows up here and not only as "still self-consistent".

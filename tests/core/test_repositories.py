@@ -9,7 +9,7 @@ write (executions) are inserted through the row classes. Times are fixed literal
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -25,15 +25,16 @@ from dialcues_core.accounts.model import (
     ProviderSettings,
     User,
 )
+from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.accounts.service import AccountRepositories
 from dialcues_core.adapters.peewee import database
 from dialcues_core.adapters.peewee.tables import ExecutionRow, SchemaVersionRow
 from dialcues_core.calls.model import Execution, ExecutionStatus
-from dialcues_core.calls.ports import ExecutionQuery
+from dialcues_core.calls.ports import ExecutionQuery, ExecutionRepository
 from dialcues_core.errors import AlreadyExists
+from dialcues_core.kernel.ports import Transactions
 from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
-from dialcues_core.reminders.ports import ReminderQuery
-from dialcues_core.reminders.service import ReminderRepositories
+from dialcues_core.reminders.ports import ReminderQuery, ReminderRepository
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,10 +57,21 @@ def accounts(dc: Dialcues) -> AccountRepositories:
     return dc.accounts.repos
 
 
+@dataclass(frozen=True)
+class Repos:
+    """The reminder-side repositories as wired, and the execution repository."""
+
+    transactions: Transactions
+    reminders: ReminderRepository
+    lines: LineRepository
+    executions: ExecutionRepository
+
+
 @pytest.fixture
-def repos(dc: Dialcues) -> ReminderRepositories:
-    """The reminder-side repositories as wired."""
-    return dc.reminders.repos
+def repos(dc: Dialcues) -> Repos:
+    """The reminder-side repositories as wired, and the execution repository."""
+    wired = dc.reminders.repos
+    return Repos(wired.transactions, wired.reminders, wired.lines, dc.executions.executions)
 
 
 @pytest.fixture
@@ -154,7 +166,7 @@ def a_reminder(t: Tenant, **changes: Any) -> Reminder:
     return replace(base, **changes)
 
 
-def add_reminders(repos: ReminderRepositories, t: Tenant, *titles: str) -> list[Reminder]:
+def add_reminders(repos: Repos, t: Tenant, *titles: str) -> list[Reminder]:
     """Store one reminder per title, an hour apart from ``AT`` on; return them in order."""
     return [
         repos.reminders.add(a_reminder(t, title=title, scheduled_at=AT + timedelta(hours=i)))
@@ -181,13 +193,13 @@ def add_execution(t: Tenant, **columns: Any) -> int:
     return int(ExecutionRow.insert(**values).execute())
 
 
-def titles(repos: ReminderRepositories, t: Tenant, **query: Any) -> list[str]:
+def titles(repos: Repos, t: Tenant, **query: Any) -> list[str]:
     """The titles of one page of the tenant's reminders."""
     page = repos.reminders.list(t.user.id, ReminderQuery(**query))
     return [r.title for r in page.items]
 
 
-def execution_ids(repos: ReminderRepositories, t: Tenant, **query: Any) -> list[int]:
+def execution_ids(repos: Repos, t: Tenant, **query: Any) -> list[int]:
     """The ids of one page of the tenant's executions."""
     page = repos.executions.list(t.user.id, ExecutionQuery(**query))
     return [e.id for e in page.items]
@@ -562,7 +574,7 @@ def test_remove_of_another_organizations_line_keeps_it(
 
 
 def test_remove_clears_the_line_of_reminders_fixed_on_it(
-    dc: Dialcues, repos: ReminderRepositories, alice: Tenant
+    dc: Dialcues, repos: Repos, alice: Tenant
 ) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
@@ -574,7 +586,7 @@ def test_remove_clears_the_line_of_reminders_fixed_on_it(
 
 
 def test_remove_of_another_organizations_line_keeps_its_reminders_line(
-    dc: Dialcues, repos: ReminderRepositories, alice: Tenant, bob: Tenant
+    dc: Dialcues, repos: Repos, alice: Tenant, bob: Tenant
 ) -> None:
     # Bob's organization asking to remove Alice's line must not touch Alice's data.
     stored = repos.reminders.add(a_reminder(alice))
@@ -607,7 +619,7 @@ def test_set_default_of_another_organizations_line_is_false_and_changes_nothing(
 
 
 # ----------------------------------------------------------------------------- reminders
-def test_add_assigns_distinct_ids(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_add_assigns_distinct_ids(repos: Repos, alice: Tenant) -> None:
     first = repos.reminders.add(a_reminder(alice))
     second = repos.reminders.add(a_reminder(alice))
 
@@ -615,9 +627,7 @@ def test_add_assigns_distinct_ids(repos: ReminderRepositories, alice: Tenant) ->
     assert second.id != first.id
 
 
-def test_reminder_reads_back_equal_to_the_one_added(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_reminder_reads_back_equal_to_the_one_added(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(
         a_reminder(
             alice,
@@ -654,7 +664,7 @@ RULES = {
 
 @pytest.mark.parametrize("rule", RULES.values(), ids=RULES.keys())
 def test_recurrence_rule_reads_back_equal(
-    repos: ReminderRepositories, alice: Tenant, rule: RecurrenceRule
+    repos: Repos, alice: Tenant, rule: RecurrenceRule
 ) -> None:
     stored = repos.reminders.add(a_reminder(alice, recurrence=rule))
 
@@ -664,9 +674,7 @@ def test_recurrence_rule_reads_back_equal(
     assert got.recurrence == rule
 
 
-def test_reminder_line_label_is_read_from_its_line(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_reminder_line_label_is_read_from_its_line(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice, line_label=None))
 
     got = repos.reminders.get(alice.user.id, stored.id)
@@ -675,9 +683,7 @@ def test_reminder_line_label_is_read_from_its_line(
     assert got.line_label == "Main"
 
 
-def test_reminder_without_a_line_has_no_line_label(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_reminder_without_a_line_has_no_line_label(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice, line_id=None, line_label=None))
 
     got = repos.reminders.get(alice.user.id, stored.id)
@@ -686,17 +692,13 @@ def test_reminder_without_a_line_has_no_line_label(
     assert (got.line_id, got.line_label) == (None, None)
 
 
-def test_another_users_reminder_is_none(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
-) -> None:
+def test_another_users_reminder_is_none(repos: Repos, alice: Tenant, bob: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
     assert repos.reminders.get(bob.user.id, stored.id) is None
 
 
-def test_get_for_update_returns_the_users_reminder(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_get_for_update_returns_the_users_reminder(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
     with repos.transactions.atomic():
@@ -706,7 +708,7 @@ def test_get_for_update_returns_the_users_reminder(
 
 
 def test_get_for_update_of_another_users_reminder_is_none(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
+    repos: Repos, alice: Tenant, bob: Tenant
 ) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
@@ -716,9 +718,7 @@ def test_get_for_update_of_another_users_reminder_is_none(
     assert got is None
 
 
-def test_save_writes_every_changed_field(
-    dc: Dialcues, repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_save_writes_every_changed_field(dc: Dialcues, repos: Repos, alice: Tenant) -> None:
     other_line = dc.accounts.add_line(alice.org.id, "simulated", "+14155550199", label="Backup")
     stored = repos.reminders.add(a_reminder(alice))
     changed = replace(
@@ -746,7 +746,7 @@ def test_save_writes_every_changed_field(
     assert repos.reminders.get(alice.user.id, stored.id) == changed
 
 
-def test_save_can_clear_the_recurrence(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_save_can_clear_the_recurrence(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice, recurrence=RULES["cron"]))
 
     repos.reminders.save(replace(stored, recurrence=None))
@@ -756,7 +756,7 @@ def test_save_can_clear_the_recurrence(repos: ReminderRepositories, alice: Tenan
     assert got.recurrence is None
 
 
-def test_delete_removes_the_reminder(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_delete_removes_the_reminder(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
     repos.reminders.delete(alice.user.id, stored.id)
@@ -765,7 +765,7 @@ def test_delete_removes_the_reminder(repos: ReminderRepositories, alice: Tenant)
 
 
 def test_delete_by_another_user_keeps_the_reminder(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
+    repos: Repos, alice: Tenant, bob: Tenant
 ) -> None:
     stored = repos.reminders.add(a_reminder(alice))
 
@@ -775,16 +775,14 @@ def test_delete_by_another_user_keeps_the_reminder(
 
 
 # ---------------------------------------------------------------- reminders: listing
-def test_list_returns_only_the_users_reminders(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
-) -> None:
+def test_list_returns_only_the_users_reminders(repos: Repos, alice: Tenant, bob: Tenant) -> None:
     add_reminders(repos, alice, "mine")
     add_reminders(repos, bob, "theirs")
 
     assert titles(repos, alice) == ["mine"]
 
 
-def test_list_filters_by_status(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_list_filters_by_status(repos: Repos, alice: Tenant) -> None:
     repos.reminders.add(a_reminder(alice, title="scheduled"))
     repos.reminders.add(a_reminder(alice, title="paused", status=ReminderStatus.PAUSED))
     repos.reminders.add(a_reminder(alice, title="failed", status=ReminderStatus.FAILED))
@@ -792,9 +790,7 @@ def test_list_filters_by_status(repos: ReminderRepositories, alice: Tenant) -> N
     assert titles(repos, alice, status=ReminderStatus.PAUSED) == ["paused"]
 
 
-def test_list_date_from_is_inclusive_and_date_to_exclusive(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_list_date_from_is_inclusive_and_date_to_exclusive(repos: Repos, alice: Tenant) -> None:
     add_reminders(repos, alice, "13h", "14h", "15h", "16h")
 
     listed = titles(
@@ -808,7 +804,7 @@ def test_list_date_from_is_inclusive_and_date_to_exclusive(
 
 
 def test_list_date_bounds_compare_instants_whatever_their_offset(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     add_reminders(repos, alice, "13h", "14h", "15h")
     new_york = timezone(timedelta(hours=-4))
@@ -819,7 +815,7 @@ def test_list_date_bounds_compare_instants_whatever_their_offset(
 
 
 @pytest.fixture
-def tied(repos: ReminderRepositories, alice: Tenant) -> list[Reminder]:
+def tied(repos: Repos, alice: Tenant) -> list[Reminder]:
     """Three reminders: ``early``, then ``tie 1`` and ``tie 2`` at the same instants."""
     later = AT + timedelta(hours=1)
     return [
@@ -830,19 +826,19 @@ def tied(repos: ReminderRepositories, alice: Tenant) -> list[Reminder]:
 
 
 def test_list_sorts_by_scheduled_at_ascending_then_id_by_default(
-    repos: ReminderRepositories, alice: Tenant, tied: list[Reminder]
+    repos: Repos, alice: Tenant, tied: list[Reminder]
 ) -> None:
     assert titles(repos, alice) == ["early", "tie 1", "tie 2"]
 
 
 def test_list_sorts_by_scheduled_at_descending_then_id_descending(
-    repos: ReminderRepositories, alice: Tenant, tied: list[Reminder]
+    repos: Repos, alice: Tenant, tied: list[Reminder]
 ) -> None:
     assert titles(repos, alice, sort="scheduled_at_desc") == ["tie 2", "tie 1", "early"]
 
 
 def test_list_sorts_by_updated_at_descending_then_id_descending(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     later = START + timedelta(hours=1)
     repos.reminders.add(a_reminder(alice, title="tie 1", updated_at=later))
@@ -855,9 +851,7 @@ def test_list_sorts_by_updated_at_descending_then_id_descending(
     assert listed == ["latest", "tie 2", "tie 1", "oldest"]
 
 
-def test_list_returns_the_requested_page_and_the_total(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_list_returns_the_requested_page_and_the_total(repos: Repos, alice: Tenant) -> None:
     add_reminders(repos, alice, "1", "2", "3", "4", "5")
 
     page = repos.reminders.list(alice.user.id, ReminderQuery(page=2, page_size=2))
@@ -866,9 +860,7 @@ def test_list_returns_the_requested_page_and_the_total(
     assert (page.total, page.page, page.page_size, page.total_pages) == (5, 2, 2, 3)
 
 
-def test_list_page_past_the_end_is_empty_but_keeps_the_total(
-    repos: ReminderRepositories, alice: Tenant
-) -> None:
+def test_list_page_past_the_end_is_empty_but_keeps_the_total(repos: Repos, alice: Tenant) -> None:
     add_reminders(repos, alice, "1", "2", "3", "4", "5")
 
     page = repos.reminders.list(alice.user.id, ReminderQuery(page=4, page_size=2))
@@ -876,21 +868,21 @@ def test_list_page_past_the_end_is_empty_but_keeps_the_total(
     assert (page.items, page.total) == ([], 5)
 
 
-def test_list_of_nothing_has_no_pages(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_list_of_nothing_has_no_pages(repos: Repos, alice: Tenant) -> None:
     page = repos.reminders.list(alice.user.id, ReminderQuery())
 
     assert (page.items, page.total, page.total_pages) == ([], 0, 0)
 
 
 def test_search_matches_the_title_ignoring_case_but_not_accents(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     add_reminders(repos, alice, "École du lac", "Ecole sans accent", "Gym")
 
     assert titles(repos, alice, search="école") == ["École du lac"]
 
 
-def test_search_folds_sharp_s_like_str_casefold(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_folds_sharp_s_like_str_casefold(repos: Repos, alice: Tenant) -> None:
     # "Straße".casefold() == "STRASSE".casefold() == "strasse": the contract's case-insensitive
     # match is Python's full case folding, on every backend.
     add_reminders(repos, alice, "Hauptstraße 5", "Hauptstrase 5")
@@ -898,14 +890,14 @@ def test_search_folds_sharp_s_like_str_casefold(repos: ReminderRepositories, ali
     assert titles(repos, alice, search="STRASSE") == ["Hauptstraße 5"]
 
 
-def test_search_matches_the_message(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_matches_the_message(repos: Repos, alice: Tenant) -> None:
     repos.reminders.add(a_reminder(alice, title="A", message="Call the DENTIST"))
     repos.reminders.add(a_reminder(alice, title="B", message="Call mom"))
 
     assert titles(repos, alice, search="dentist") == ["A"]
 
 
-def test_search_sees_a_saved_title(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_sees_a_saved_title(repos: Repos, alice: Tenant) -> None:
     stored = repos.reminders.add(a_reminder(alice, title="Old name"))
     repos.reminders.save(replace(stored, title="Renamed"))
 
@@ -916,7 +908,7 @@ def test_search_sees_a_saved_title(repos: ReminderRepositories, alice: Tenant) -
 
 
 def test_search_matches_within_title_or_message_not_across_them(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     # The contract: a substring of the title or of the message; "morning\ncall" is neither.
     repos.reminders.add(a_reminder(alice, title="Morning", message="call mom"))
@@ -924,19 +916,19 @@ def test_search_matches_within_title_or_message_not_across_them(
     assert titles(repos, alice, search="morning\ncall") == []
 
 
-def test_search_treats_percent_literally(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_treats_percent_literally(repos: Repos, alice: Tenant) -> None:
     add_reminders(repos, alice, "50% off", "500 off", "plain")
 
     assert titles(repos, alice, search="0%") == ["50% off"]
 
 
-def test_search_treats_underscore_literally(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_treats_underscore_literally(repos: Repos, alice: Tenant) -> None:
     add_reminders(repos, alice, "snake_case", "snakeXcase", "plain")
 
     assert titles(repos, alice, search="e_c") == ["snake_case"]
 
 
-def test_search_combines_with_the_other_filters(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_search_combines_with_the_other_filters(repos: Repos, alice: Tenant) -> None:
     repos.reminders.add(a_reminder(alice, title="gym scheduled"))
     repos.reminders.add(a_reminder(alice, title="gym paused", status=ReminderStatus.PAUSED))
     repos.reminders.add(a_reminder(alice, title="yoga paused", status=ReminderStatus.PAUSED))
@@ -945,7 +937,7 @@ def test_search_combines_with_the_other_filters(repos: ReminderRepositories, ali
 
 
 # ----------------------------------------------------------------------------- executions
-def test_execution_reads_back_with_every_field(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_execution_reads_back_with_every_field(repos: Repos, alice: Tenant) -> None:
     executed = datetime(2026, 3, 25, 13, 0, 0, 412_000, tzinfo=UTC)
     execution_id = add_execution(
         alice,
@@ -983,16 +975,14 @@ def test_execution_reads_back_with_every_field(repos: ReminderRepositories, alic
     )
 
 
-def test_another_users_execution_is_none(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
-) -> None:
+def test_another_users_execution_is_none(repos: Repos, alice: Tenant, bob: Tenant) -> None:
     execution_id = add_execution(alice)
 
     assert repos.executions.get(bob.user.id, execution_id) is None
 
 
 def test_execution_list_is_the_users_newest_first_by_id(
-    repos: ReminderRepositories, alice: Tenant, bob: Tenant
+    repos: Repos, alice: Tenant, bob: Tenant
 ) -> None:
     # executed_at runs backwards so that only the id can explain the order
     first = add_execution(alice, executed_at=AT + timedelta(hours=2))
@@ -1003,14 +993,14 @@ def test_execution_list_is_the_users_newest_first_by_id(
     assert execution_ids(repos, alice) == [third, second, first]
 
 
-def test_execution_list_filters_by_status(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_execution_list_filters_by_status(repos: Repos, alice: Tenant) -> None:
     add_execution(alice, status="completed")
     busy = add_execution(alice, status="busy")
 
     assert execution_ids(repos, alice, status=ExecutionStatus.BUSY) == [busy]
 
 
-def test_execution_list_filters_by_reminder(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_execution_list_filters_by_reminder(repos: Repos, alice: Tenant) -> None:
     of_one = add_execution(alice, reminder_id=1)
     add_execution(alice, reminder_id=2)
     add_execution(alice, reminder_id=None)
@@ -1019,7 +1009,7 @@ def test_execution_list_filters_by_reminder(repos: ReminderRepositories, alice: 
 
 
 def test_execution_list_date_from_is_inclusive_and_date_to_exclusive_on_executed_at(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     ids = [add_execution(alice, executed_at=AT + timedelta(hours=h)) for h in range(4)]
     add_execution(alice, executed_at=None, status="queued")
@@ -1031,7 +1021,7 @@ def test_execution_list_date_from_is_inclusive_and_date_to_exclusive_on_executed
     assert listed == [ids[2], ids[1]]
 
 
-def test_execution_list_pages(repos: ReminderRepositories, alice: Tenant) -> None:
+def test_execution_list_pages(repos: Repos, alice: Tenant) -> None:
     ids = [add_execution(alice) for _ in range(5)]
 
     page = repos.executions.list(alice.user.id, ExecutionQuery(page=2, page_size=2))
@@ -1040,7 +1030,7 @@ def test_execution_list_pages(repos: ReminderRepositories, alice: Tenant) -> Non
 
 
 def test_execution_keeps_its_reminder_id_and_title_after_the_reminder_is_deleted(
-    repos: ReminderRepositories, alice: Tenant
+    repos: Repos, alice: Tenant
 ) -> None:
     reminder = repos.reminders.add(a_reminder(alice, title="Pills"))
     execution_id = add_execution(alice, reminder_id=reminder.id, reminder_title="Pills")

@@ -100,7 +100,7 @@ async def running_stack(url: str, dispatch: bool = True, **changes: Any) -> Asyn
         key = dc.accounts.create_api_key(user.id).raw
         offloader = dc.offloader(threads=4)
         app = create_app(dc, offloader)
-        add_provider_routes(app, dc.attempts(), offloader)
+        add_provider_routes(app, dc, offloader)
         runner = await start_rest(app, "127.0.0.1", port)
         stack = Stack(dc, vapi, public, key, org.id, user.id, line.id, session)
         stack.env = worker_env(url, public)

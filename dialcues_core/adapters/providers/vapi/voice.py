@@ -39,7 +39,7 @@ import aiohttp
 from dialcues_core.accounts.model import ProviderSettings
 from dialcues_core.adapters.clock import SystemClock
 from dialcues_core.calls.calltoken import call_token
-from dialcues_core.calls.ports import CallEvent, CallRequest
+from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS, CallEvent, CallRequest
 from dialcues_core.errors import (
     ProviderRejected,
     ProviderThrottled,
@@ -58,7 +58,7 @@ __all__ = [
     "parse_server_message",
 ]
 
-EVENTS_PATH: Final = "/api/providers/vapi/events"
+EVENTS_PATH: Final = PROVIDER_EVENT_PATHS["vapi"]
 """Where, under the public URL, Vapi sends the server messages of the calls we place."""
 
 SECRET_HEADER: Final = "x-vapi-secret"
