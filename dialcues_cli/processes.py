@@ -139,8 +139,7 @@ async def _run_until_stopped(
         if stop_serving is not None:
             stopping.append(stop_serving())
         await _within(deadline.left(2.0), asyncio.gather(*stopping), "stopping")
-        await _within(deadline.left(2.0), runtime.close(), "draining")
-        await _within(deadline.left(1.0), offloader.run(dc.usage.flush), "writing usage events")
+        await _within(deadline.left(1.0), runtime.close(), "draining and writing usage")
         await _within(deadline.left(0.0), asyncio.to_thread(offloader.shutdown), "closing")
         deadline.disarm()
     return lost

@@ -67,6 +67,7 @@ from dialcues_core.offload import Offloader
 from dialcues_core.operations.heartbeat import Heartbeat
 from dialcues_core.operations.model import HealthReport
 from dialcues_core.operations.service import Operations
+from dialcues_core.platform.admission import Admission
 from dialcues_core.platform.idempotency import Idempotency
 from dialcues_core.platform.ratelimit import RateLimiter, build_limiter
 from dialcues_core.platform.smoke import Smoke, SmokeRepositories
@@ -97,6 +98,8 @@ class Dialcues:
     executions: Executions
     usage: UsageLog
     limiter: RateLimiter | None
+    admission: Admission
+    """Identify, charge and refuse every public request; observers see each outcome."""
     """This process's rate limiter (None when ``DIALCUES_RATE_LIMITS=off``)."""
     calls: Calls
     smoke: Smoke
@@ -158,6 +161,10 @@ class Dialcues:
         executions = PeeweeExecutionRepository()
         reminders = Reminders(repos, clock)
         readers = {"vapi": VapiMessageReader()}
+        limiter = build_limiter(settings.rate_limits, clock)
+        usage = UsageLog(PeeweeUsageRepository(), transactions)
+        admission = Admission(authenticator, limiter)
+        admission.observers.append(usage.observe)
         return cls(
             settings=settings,
             clock=clock,
@@ -175,9 +182,10 @@ class Dialcues:
             webhooks=Webhooks(
                 PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
             ),
-            usage=UsageLog(PeeweeUsageRepository(), transactions),
+            usage=usage,
             operations=Operations(PeeweeOperationsStore(), transactions, clock),
-            limiter=build_limiter(settings.rate_limits, clock),
+            limiter=limiter,
+            admission=admission,
             calls=Calls(
                 CallRepositories(transactions, PeeweeCallRepository(), lines),
                 clock,

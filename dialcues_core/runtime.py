@@ -9,7 +9,8 @@
         await runtime.stop_claiming()
     offloader.shutdown()
 
-It runs the API-key usage flush and the idempotency sweep always, and — when it dispatches —
+It runs the usage-event writer (every second, and as soon as a batch is full), the API-key
+usage flush and the idempotency sweep always, and — when it dispatches —
 the dispatcher, the webhook deliverer and the heartbeat (which is also the database
 watchdog: :attr:`Runtime.lost`). Leaving it stops claiming, lets the creates in flight finish,
 releases claimed attempts never sent, stops the deliverer, marks the heartbeat stopped and
@@ -30,6 +31,7 @@ from dialcues_core.errors import StorageUnavailable
 from dialcues_core.kernel.outage import OutageNotice
 from dialcues_core.offload import Offloader
 from dialcues_core.operations.heartbeat import Heartbeat
+from dialcues_core.platform.usage import UsageLog, flush_every
 
 log = logging.getLogger("dialcues.runtime")
 
@@ -66,6 +68,11 @@ class RuntimeHost(Protocol):
 
     def flush_key_usage(self) -> int:
         """Write pending API-key ``last_used_at`` times."""
+        ...
+
+    @property
+    def usage(self) -> UsageLog:
+        """The usage events of public requests, queued in memory."""
         ...
 
     def sweep_idempotency_keys(self) -> int:
@@ -107,6 +114,8 @@ class Runtime:
         stack = self._stack
         await stack.__aenter__()
         try:
+            stack.push_async_callback(self._write_last, self.host.usage.flush, "usage events")
+            await stack.enter_async_context(_task(flush_every(self.host.usage, self._run)))
             await stack.enter_async_context(
                 _every(
                     KEY_USAGE_FLUSH_SECONDS, self._run, self.host.flush_key_usage, "API key usage"
@@ -183,6 +192,18 @@ async def _running(service: Service, name: str) -> AsyncIterator[None]:
                 raise  # our own stop was cut short (a shutdown budget): do not swallow it
         except Exception:
             log.exception("%s failed while stopping", name)
+
+
+@contextlib.asynccontextmanager
+async def _task(work: Awaitable[None]) -> AsyncIterator[None]:
+    """Run ``work`` as a task while the block runs; cancel it after."""
+    task = asyncio.ensure_future(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager

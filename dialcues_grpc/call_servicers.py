@@ -24,7 +24,7 @@ class CallServicer(_Servicer, calls_pb2_grpc.CallServiceServicer):
         self, request: calls_pb2.PlaceCallRequest, context: Context
     ) -> executions_pb2.Execution:
         """Queue a call for the dispatcher; return its execution."""
-        who = await self.who(context, self.dc.calls.place)
+        who = await self.who(context)
         payload = call_convert.place_call(request)
         effect = functools.partial(self.dc.calls.place, who, payload)
         return await idempotent(self, context, request, who, effect, convert.execution)
@@ -38,5 +38,5 @@ class AgentServicer(_Servicer, calls_pb2_grpc.AgentServiceServicer):
         self, request: calls_pb2.SmokeRequest, context: Context
     ) -> calls_pb2.SmokeResponse:
         """Run the smoke flow; return its steps."""
-        who = await self.who(context, self.dc.smoke.run)
+        who = await self.who(context)
         return call_convert.smoke(await self.dc.smoke.run(who, self.offloader.run))

@@ -1,28 +1,26 @@
-"""The platform around every public RPC: identify, charge the rate limiter, refuse, audit.
+"""The platform around every public RPC: the core's admission path, then its observers.
 
 A ``grpc.aio.ServerInterceptor`` wraps each unary method of the public services (the
-administration services, health and reflection pass through untouched), in REST's order:
-
-1. identify the caller from the ``authorization`` metadata (the same :class:`ApiKeyAuth` the
-   servicers use: API keys and OAuth access tokens);
-2. charge its bucket — ``read`` for ``Get*``/``List*``/``WhoAmI``, ``write`` for the other
-   RPCs — or, without valid credentials, the ``anon`` bucket of the peer address; the limit
-   headers go out as trailing metadata with lower-case names (``x-ratelimit-limit``,
-   ``x-ratelimit-remaining``, ``x-ratelimit-reset``, ``ratelimit-policy``, ``ratelimit``) on
-   every reply, errors included;
-3. refuse: an empty bucket is RESOURCE_EXHAUSTED ``rate_limited`` with a ``RetryInfo``
-   (before a failed authentication's UNAUTHENTICATED), a failed authentication its own status;
-4. run the servicer (the core checks the scope; idempotency wraps the core call);
-5. record one usage event: ``method`` ``GRPC``, ``route`` the full method name, ``status``
-   the status code's number (0 OK), ``code`` the ``ErrorInfo`` reason of an error, the
-   replay flag from :func:`dialcues_grpc.idempotency.is_replay`, and the request id.
+administration services, health and reflection pass through untouched). It extracts the
+``authorization`` credential, the peer address and the RPC's use case
+(:data:`dialcues_grpc.rpcs.USES`) and hands them to the core
+(:meth:`~dialcues_core.platform.admission.Admission.admit`), which identifies the caller,
+charges the bucket the use case declares (or the ``anon`` bucket of the peer), and refuses in
+the contract's order — RESOURCE_EXHAUSTED ``rate_limited`` with a ``RetryInfo`` before a
+failed authentication's UNAUTHENTICATED, then PERMISSION_DENIED ``insufficient_scope``. The
+limit headers go out as trailing metadata with lower-case names (``x-ratelimit-limit``,
+``x-ratelimit-remaining``, ``x-ratelimit-reset``, ``ratelimit-policy``, ``ratelimit``) on
+every reply, errors included. After the servicer, one request outcome goes to the core's
+observers (the usage log: ``method`` ``GRPC``, ``route`` the full method name, ``status``
+the status code's number, ``code`` the ``ErrorInfo`` reason, the replay flag, the request
+id).
 
 The request id comes first of all: a valid ``x-request-id`` metadata entry (REST's
 ``X-Request-Id`` rule: 1–128 characters of ``A-Z a-z 0-9 - _ . :``), else a fresh one. It
 goes back as *initial* metadata ``x-request-id``, sent before anything else, so every reply
 carries it — errors included (a client reads it with ``await call.initial_metadata()``).
 
-Servicers still call ``self.who(context)``: it returns the principal step 1 found (through
+Servicers call ``self.who(context)``: it returns the principal admitted here (through
 :data:`dialcues_grpc.auth.ADMITTED`), without authenticating the call again.
 """
 
@@ -31,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from typing import Any, Final, NoReturn
 
 import grpc
@@ -39,30 +36,25 @@ from google.rpc import error_details_pb2, status_pb2
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
-from dialcues_core.errors import DialcuesError, RateLimited
+from dialcues_core.errors import DialcuesError
 from dialcues_core.offload import Offloader
-from dialcues_core.platform.ratelimit import READ, WRITE, Decision
-from dialcues_core.platform.usage import UsageEvent, request_id_or_new
-from dialcues_grpc.auth import ADMITTED, ApiKeyAuth
+from dialcues_core.platform.admission import Refused, RequestOutcome
+from dialcues_core.platform.ratelimit import Decision
+from dialcues_core.platform.usage import request_id_or_new
+from dialcues_grpc.auth import ADMITTED, bearer_token
 from dialcues_grpc.errors import internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay
+from dialcues_grpc.rpcs import use_cases
 
 logger = logging.getLogger("dialcues.grpc")
 
 GRPC_METHOD: Final = "GRPC"
 """The ``method`` of a gRPC usage event."""
-READ_PREFIXES: Final = ("Get", "List", "WhoAmI")
-"""RPC names charged to the ``read`` bucket; every other RPC is a ``write``."""
 STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
 REQUEST_ID_KEY: Final = "x-request-id"
 """The metadata key of the request id, both ways."""
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
-
-
-def rpc_class(method: str) -> str:
-    """Return the bucket class of a full method name (``/pkg.Service/Name``)."""
-    return READ if method.rsplit("/", 1)[-1].startswith(READ_PREFIXES) else WRITE
 
 
 def peer_address(context: Any) -> str:
@@ -107,7 +99,8 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         record_usage: bool = True,
     ):
         self.dc = dc
-        self.auth = ApiKeyAuth(dc.authenticator, offloader)
+        self.offloader = offloader
+        self.use_cases = use_cases(dc)
         self.public_services = frozenset(public_services)
         self.record_usage = record_usage
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
@@ -150,34 +143,42 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 ADMITTED.reset(admitted)
                 if self.record_usage:
                     ms = (time.perf_counter() - started) * 1000
-                    replay = is_replay(context)
-                    outcome = (code, reason)
-                    self.dc.usage.record(_event(method, rid, who, arrived, outcome, ms, replay))
+                    self.dc.admission.observe(
+                        RequestOutcome(
+                            occurred_at=arrived,
+                            request_id=rid,
+                            principal=who[0] if who else None,
+                            method=GRPC_METHOD,
+                            route=method,
+                            status=int(code.value[0]),
+                            code=reason,
+                            latency_ms=ms,
+                            replay=is_replay(context),
+                        )
+                    )
 
         return behavior
 
     async def _admit(self, method: str, context: Any, who: list[Principal]) -> tuple[Any, ...]:
-        """Identify and charge the caller; abort on a refusal; return the limit trailers."""
-        limiter = self.dc.limiter
-        trailers: tuple[tuple[str, str], ...] = ()
+        """Admit the call through the core; abort on a refusal; return the limit trailers."""
+        admission = self.dc.admission
+        credential, peer = bearer_token(context), peer_address(context)
         try:
-            principal = await self.auth.principal(context)
+            admitted = await admission.admit(
+                credential, peer, self.use_cases.get(method), self.offloader.run
+            )
+        except Refused as refused:
+            if refused.principal is not None:
+                who.append(refused.principal)
+            trailers = limit_trailers(refused.decision) if refused.decision else ()
+            await _abort(context, rich_status(refused.error), trailers)
         except Exception as exc:
-            if limiter is not None:
-                decision = limiter.charge_anonymous(peer_address(context))
-                trailers = limit_trailers(decision)
-                if not decision.allowed:
-                    await _abort(context, rich_status(RateLimited(decision.retry_after)), trailers)
-            await _abort(context, _status_of(exc), trailers)
-        who.append(principal)
-        ADMITTED.set(principal)
-        if limiter is None:
+            await _abort(context, _status_of(exc), ())
+        who.append(admitted.principal)
+        ADMITTED.set(admitted.principal)
+        if admitted.decision is None:
             return ()
-        credential = principal.api_key_id or principal.client_id or principal.user_id
-        decision = limiter.charge(rpc_class(method), credential)
-        trailers = limit_trailers(decision)
-        if not decision.allowed:
-            await _abort(context, rich_status(RateLimited(decision.retry_after)), trailers)
+        trailers = limit_trailers(admitted.decision)
         context.set_trailing_metadata(trailers)
         return trailers
 
@@ -200,29 +201,3 @@ def _status_of(exc: Exception) -> grpc.Status:
         return rich_status(exc)
     logger.error("Unexpected error while authenticating an RPC", exc_info=exc)
     return internal_status()
-
-
-def _event(
-    method: str,
-    rid: str,
-    who: list[Principal],
-    arrived: datetime,
-    outcome: tuple[grpc.StatusCode, str | None],
-    ms: float,
-    replay: bool,
-) -> UsageEvent:
-    principal = who[0] if who else None
-    return UsageEvent(
-        occurred_at=arrived,
-        request_id=rid,
-        api_key_id=principal.api_key_id if principal else None,
-        client_id=principal.client_id if principal else None,
-        user_id=principal.user_id if principal else None,
-        organization_id=principal.organization_id if principal else None,
-        method=GRPC_METHOD,
-        route=method,
-        status=int(outcome[0].value[0]),
-        code=outcome[1],
-        latency_ms=round(ms, 3),
-        idempotent_replay=replay,
-    )

@@ -15,7 +15,6 @@ from google.protobuf import empty_pb2
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
-from dialcues_core.kernel.scopes import check_scope
 from dialcues_core.offload import Offloader
 from dialcues_grpc import convert, paging
 from dialcues_grpc._pb.dialcues.v1 import (
@@ -53,15 +52,14 @@ class _Servicer:
         self.offloader = offloader
         self.auth = ApiKeyAuth(dc.authenticator, offloader)
 
-    async def who(self, context: Context, use_case: Callable[..., Any] | None = None) -> Principal:
+    async def who(self, context: Context) -> Principal:
         """Return the principal of the call (or raise the core's auth error).
 
-        With ``use_case``, also check the scope it requires (the core's rule) before the
-        request is converted, so a credential lacking it is PERMISSION_DENIED whatever it sent.
+        The platform interceptor admitted the call: the scope of its use case was checked
+        before the request was converted, so a credential lacking it is PERMISSION_DENIED
+        whatever it sent.
         """
         who = await self.auth.principal(context)
-        if use_case is not None:
-            check_scope(who, use_case)
         refuse_malformed_request()
         return who
 
@@ -87,7 +85,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.CreateReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Schedule a reminder."""
-        who = await self.who(context, self.dc.reminders.create)
+        who = await self.who(context)
         payload = convert.create_reminder(request)
         effect = functools.partial(self.dc.reminders.create, who, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -97,7 +95,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.GetReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Return one of the caller's reminders."""
-        who = await self.who(context, self.dc.reminders.get)
+        who = await self.who(context)
         rid = convert.object_id(request)
         return convert.reminder(await self.run(self.dc.reminders.get, who, rid))
 
@@ -106,7 +104,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.ListRemindersRequest, context: Context
     ) -> reminders_pb2.ListRemindersResponse:
         """Return one page of the caller's reminders."""
-        who = await self.who(context, self.dc.reminders.list)
+        who = await self.who(context)
         params, token = convert.reminder_query(request)
         params = paging.apply_token("reminders", params, token)
         found = await self.run(self.dc.reminders.list, who, params)
@@ -117,7 +115,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.UpdateReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Change the masked fields of a reminder."""
-        who = await self.who(context, self.dc.reminders.update)
+        who = await self.who(context)
         rid, payload = convert.update_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -127,7 +125,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.PauseReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Pause a reminder."""
-        who = await self.who(context, self.dc.reminders.update)
+        who = await self.who(context)
         rid, payload = convert.pause_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -137,7 +135,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.ResumeReminderRequest, context: Context
     ) -> reminders_pb2.Reminder:
         """Resume a paused reminder."""
-        who = await self.who(context, self.dc.reminders.update)
+        who = await self.who(context)
         rid, payload = convert.resume_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
         return await idempotent(self, context, request, who, effect, convert.reminder)
@@ -147,7 +145,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         self, request: reminders_pb2.DeleteReminderRequest, context: Context
     ) -> empty_pb2.Empty:
         """Delete a reminder for good."""
-        who = await self.who(context, self.dc.reminders.delete)
+        who = await self.who(context)
         rid = convert.object_id(request)
         effect = functools.partial(self.dc.reminders.delete, who, rid)
         return await idempotent(self, context, request, who, effect, lambda _: convert.empty())
@@ -161,7 +159,7 @@ class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer)
         self, request: executions_pb2.ListExecutionsRequest, context: Context
     ) -> executions_pb2.ListExecutionsResponse:
         """Return one page of the caller's executions, newest first."""
-        who = await self.who(context, self.dc.executions.list)
+        who = await self.who(context)
         params, token = convert.execution_query(request)
         params = paging.apply_token("executions", params, token)
         found = await self.run(self.dc.executions.list, who, params)
@@ -172,7 +170,7 @@ class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer)
         self, request: executions_pb2.GetExecutionRequest, context: Context
     ) -> executions_pb2.Execution:
         """Return one of the caller's executions."""
-        who = await self.who(context, self.dc.executions.get)
+        who = await self.who(context)
         eid = convert.object_id(request)
         return convert.execution(await self.run(self.dc.executions.get, who, eid))
 
@@ -185,7 +183,7 @@ class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
         self, request: lines_pb2.ListLinesRequest, context: Context
     ) -> lines_pb2.ListLinesResponse:
         """Return the caller's organization's lines."""
-        who = await self.who(context, self.dc.accounts.lines_of)
+        who = await self.who(context)
         return convert.lines(await self.run(self.dc.accounts.lines_of, who))
 
 

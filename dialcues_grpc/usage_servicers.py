@@ -16,7 +16,7 @@ class UsageServicer(_Servicer, usage_pb2_grpc.UsageServiceServicer):
         self, request: usage_pb2.ListUsageEventsRequest, context: Context
     ) -> usage_pb2.ListUsageEventsResponse:
         """Return one page of the user's usage events, newest first."""
-        who = await self.who(context, self.dc.usage.list)
+        who = await self.who(context)
         params, token = usage_convert.usage_query(request)
         params = paging.apply_token("usage_events", params, token)
         found = await self.run(self.dc.usage.list, who, params)

@@ -26,7 +26,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.CreateWebhookSubscriptionRequest, context: Context
     ) -> webhooks_pb2.WebhookSubscriptionWithSecret:
         """Subscribe; the secret is in this response only."""
-        who = await self.who(context, self.dc.webhooks.create)
+        who = await self.who(context)
         effect = functools.partial(self.dc.webhooks.create, who, wc.new_subscription(request))
         return await idempotent(self, context, request, who, effect, wc.issued)
 
@@ -35,7 +35,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.ListWebhookSubscriptionsRequest, context: Context
     ) -> webhooks_pb2.ListWebhookSubscriptionsResponse:
         """Return one page of the caller's subscriptions."""
-        who = await self.who(context, self.dc.webhooks.list)
+        who = await self.who(context)
         params, token = wc.page_query(request)
         params = paging.apply_token("webhooks", params, token)
         found = await self.run(self.dc.webhooks.list, who, params)
@@ -46,7 +46,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.GetWebhookSubscriptionRequest, context: Context
     ) -> webhooks_pb2.WebhookSubscription:
         """Return one of the caller's subscriptions."""
-        who = await self.who(context, self.dc.webhooks.get)
+        who = await self.who(context)
         return wc.subscription(await self.run(self.dc.webhooks.get, who, request.id))
 
     @translated
@@ -54,7 +54,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.UpdateWebhookSubscriptionRequest, context: Context
     ) -> webhooks_pb2.WebhookSubscription:
         """Change the masked fields of a subscription."""
-        who = await self.who(context, self.dc.webhooks.update)
+        who = await self.who(context)
         sid, payload = wc.update(request)
         effect = functools.partial(self.dc.webhooks.update, who, sid, payload)
         return await idempotent(self, context, request, who, effect, wc.subscription)
@@ -64,7 +64,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.DeleteWebhookSubscriptionRequest, context: Context
     ) -> empty_pb2.Empty:
         """Delete a subscription."""
-        who = await self.who(context, self.dc.webhooks.delete)
+        who = await self.who(context)
         effect = functools.partial(self.dc.webhooks.delete, who, request.id)
         return await idempotent(self, context, request, who, effect, lambda _: convert.empty())
 
@@ -73,7 +73,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.RotateWebhookSecretRequest, context: Context
     ) -> webhooks_pb2.WebhookSubscriptionWithSecret:
         """Issue a new secret; the old one signs beside it for 24 hours."""
-        who = await self.who(context, self.dc.webhooks.rotate_secret)
+        who = await self.who(context)
         effect = functools.partial(self.dc.webhooks.rotate_secret, who, request.id)
         return await idempotent(self, context, request, who, effect, wc.issued)
 
@@ -82,7 +82,7 @@ class WebhookServicer(_Servicer, webhooks_pb2_grpc.WebhookServiceServicer):
         self, request: webhooks_pb2.ListWebhookDeliveriesRequest, context: Context
     ) -> webhooks_pb2.ListWebhookDeliveriesResponse:
         """Return one page of a subscription's delivery attempts, newest first."""
-        who = await self.who(context, self.dc.webhooks.deliveries)
+        who = await self.who(context)
         params, token = wc.page_query(request)
         listing = f"webhook-deliveries:{request.id}"
         params = paging.apply_token(listing, params, token)

@@ -13,25 +13,21 @@ charges the rate limiter first); :mod:`dialcues_rest.platform` draws the whole o
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
 
-While the app runs, a background task writes the queued usage events every second (and as
-soon as a batch is full); cleaning the app up writes the rest, so a clean shutdown loses none.
+The app starts no background work: the host's :class:`~dialcues_core.runtime.Runtime` writes
+the queued usage events (every second, as soon as a batch is full, and once more when it is
+left), whether REST, gRPC or both serve the requests.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from dialcues_core import Dialcues
-from dialcues_core.errors import StorageUnavailable
 from dialcues_core.offload import Offloader
-from dialcues_core.platform.usage import flush_every
 from dialcues_rest import auth, errors, routes
-from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER
+from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, USE_CASES
 from dialcues_rest.handlers import MAX_BODY_BYTES
 from dialcues_rest.platform import platform_middleware
 
@@ -59,23 +55,9 @@ def create_app(
     app[DIALCUES] = dc
     app[OFFLOADER] = offloader
     app[DISPATCHING] = dispatching
-    app.cleanup_ctx.append(_write_usage_events)
+    app[USE_CASES] = routes.use_cases(dc)
     routes.add_routes(app.router)
     return app
-
-
-async def _write_usage_events(app: web.Application) -> AsyncIterator[None]:
-    """Flush usage events in the background while the app runs, and once more at cleanup."""
-    usage, offloader = app[DIALCUES].usage, app[OFFLOADER]
-    task = asyncio.create_task(flush_every(usage, offloader.run))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    try:
-        await offloader.run(usage.flush)
-    except StorageUnavailable as exc:
-        logger.warning("%d usage events could not be written: %s", usage.pending, exc.detail)
 
 
 async def start_rest(

@@ -34,3 +34,6 @@ ERROR_CODE: Final = web.RequestKey("error_code", str)
 
 RATE_LIMIT: Final = web.RequestKey("rate_limit", Decision)
 """The rate-limit decision charged for the request (its headers go on the reply)."""
+
+USE_CASES: Final = web.AppKey("use_cases", dict)
+"""Each route handler's core use case (``routes.use_cases``): its rate class and scope."""

@@ -1,20 +1,22 @@
-"""Authentication of every request, before routing (see ``docs/public-api.md``).
+"""Admission of every request, before routing (see ``docs/public-api.md``).
 
-The middleware only *extracts* the credential; the core decides, in the contract's order
-(``unauthorized``, ``invalid_api_key``, ``api_key_revoked``, ``api_key_expired``). Because it
-runs before the matched handler (or the router's 404/405), an unknown route answers 401
-without valid credentials and 404 with them.
+The middleware only *extracts*: the bearer credential, the client address
+(``request.remote``: the peer, since no forwarding header is trusted) and the use case of the
+matched route (``routes.Route.uses``). The core's
+:class:`~dialcues_core.platform.admission.Admission` decides, in the contract's order: it
+identifies the caller (``unauthorized``, ``invalid_api_key``, ``api_key_revoked``,
+``api_key_expired``), charges the bucket the use case declares — or, for a caller it could
+not identify, the ``anon`` bucket of the address — refusing with ``rate_limited`` (429)
+before a failed authentication's 401 (which is what throttles key guessing), and then checks
+the use case's scope (``insufficient_scope``, 403). A request no route answers (404, 405)
+runs no use case and is charged by its method. The decision is stored under ``RATE_LIMIT``
+(the outer middleware sends its headers on whatever the reply is), the caller under
+``PRINCIPAL`` (the usage event of a 429 or a 403 names it).
 
-Under ``/api/public/v1`` it also charges the rate limiter (when limits are on) before anything
-can refuse the request: the credential's ``read``/``write`` bucket once the caller is known,
-else the ``anon`` bucket of the client address (``request.remote``: the peer, since no
-forwarding header is trusted). The decision is stored under ``RATE_LIMIT`` (the outer
-middleware sends its headers on whatever the reply is); an empty bucket refuses with
-``rate_limited`` (429) — before a failed authentication's 401, which is what throttles key
-guessing. A known caller is stored under ``PRINCIPAL`` before its bucket is charged, so the
-usage event of its 429 names it. Scope refusals (403) come later, from the core, and carry
-the headers too. The token endpoint alone refuses in OAuth's shape, ``{"error":
-"rate_limited", "error_description"}`` (its clients read no other).
+Because it runs before the matched handler (or the router's 404/405), an unknown route
+answers 401 without valid credentials and 404 with them. Only requests under
+``/api/public/v1`` are charged. The token endpoint alone refuses in OAuth's shape,
+``{"error": "rate_limited", "error_description"}`` (its clients read no other).
 """
 
 from __future__ import annotations
@@ -27,8 +29,17 @@ from aiohttp.typedefs import Handler
 
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import RateLimited
-from dialcues_core.platform.ratelimit import Decision, RateLimiter
-from dialcues_rest.appkeys import DIALCUES, ERROR_CODE, OFFLOADER, PRINCIPAL, RATE_LIMIT
+from dialcues_core.kernel.scopes import READ, WRITE
+from dialcues_core.platform.admission import Refused, Runner
+from dialcues_core.platform.ratelimit import Decision
+from dialcues_rest.appkeys import (
+    DIALCUES,
+    ERROR_CODE,
+    OFFLOADER,
+    PRINCIPAL,
+    RATE_LIMIT,
+    USE_CASES,
+)
 from dialcues_rest.oauth_handlers import OAuthError, oauth_error
 
 LIMITED_BASE: Final = "/api/public/v1"
@@ -70,71 +81,61 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
-async def principal_of(request: web.Request) -> Principal:
-    """Return who the request's API key acts as, or raise the core's auth error.
-
-    The hot path is the authenticator's in-memory cache (no thread hop); a miss goes to
-    the database through the offloader.
-    """
-    raw = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
-    authenticator = request.app[DIALCUES].authenticator
-    principal = authenticator.peek(raw)
-    if principal is None:
-        principal = await request.app[OFFLOADER].run(authenticator.authenticate, raw)
-    return principal
-
-
 def is_limited(path: str) -> bool:
     """Tell whether ``path`` is under the rate-limited public API."""
     return path.startswith(_LIMITED_PREFIX) or path == LIMITED_BASE
 
 
-def credential_of(principal: Principal) -> str:
-    """Return the id whose buckets a principal's requests are charged to (key or client)."""
-    return principal.api_key_id or principal.client_id or principal.user_id
-
-
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Store the request's :class:`Principal` under ``PRINCIPAL`` (public paths excepted).
+    """Admit the request through the core (module docstring); store its principal.
 
-    Under the public API with limits on, charge the caller's bucket first (module docstring).
+    Public paths skip credentials (the token endpoint and the limited public ones charge the
+    ``anon`` bucket of the address); provider webhooks authenticate their own way.
     """
-    limiter = request.app[DIALCUES].limiter
-    if limiter is not None and request.path == TOKEN_PATH:
-        try:
-            admit(request, limiter.charge_anonymous(request.remote))
-        except RateLimited as exc:
-            return token_refusal(request, exc)
-        return await handler(request)
-    if limiter is None or not is_limited(request.path):
-        if not is_public(request.path):
-            request[PRINCIPAL] = await principal_of(request)
-        return await handler(request)
+    dc = request.app[DIALCUES]
+    admission = dc.admission
     if is_public(request.path):
-        admit(request, limiter.charge_anonymous(request.remote))
+        if request.path == TOKEN_PATH or is_limited(request.path):
+            decision = admission.charge_anonymous(request.remote)
+            if decision is not None:
+                request[RATE_LIMIT] = decision
+                if not decision.allowed:
+                    if request.path == TOKEN_PATH:
+                        return token_refusal(request, RateLimited(decision.retry_after))
+                    raise RateLimited(decision.retry_after)
         return await handler(request)
-    return await _charged(request, handler, limiter)
-
-
-async def _charged(
-    request: web.Request, handler: Handler, limiter: RateLimiter
-) -> web.StreamResponse:
+    raw = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
+    known = request.app[USE_CASES]
+    use_case = known.get(request.match_info.handler)
+    # A request no route answers (404, 405) runs no use case: it is charged by its method.
+    unrouted = None if request.match_info.handler in known else _method_class(request.method)
+    limited = is_limited(request.path)
     try:
-        found = await principal_of(request)
-    except Exception:
-        admit(request, limiter.charge_anonymous(request.remote))  # 429 wins over the 401
-        raise
-    request[PRINCIPAL] = found  # first: a refusal's usage event names the caller
-    admit(request, limiter.charge_credential(credential_of(found), request.method))
+        admitted = await admission.admit(
+            raw, request.remote or "", use_case, _runner(request), charge=limited, rate=unrouted
+        )
+    except Refused as refused:
+        _remember(request, refused.decision, refused.principal)
+        raise refused.error from refused.__cause__
+    _remember(request, admitted.decision, admitted.principal)
     return await handler(request)
 
 
-def admit(request: web.Request, decision: Decision) -> None:
-    """Remember ``decision`` for the reply's headers; raise ``rate_limited`` if it refuses."""
-    request[RATE_LIMIT] = decision
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after)
+def _method_class(method: str) -> str:
+    return READ if method in (hdrs.METH_GET, hdrs.METH_HEAD) else WRITE
+
+
+def _runner(request: web.Request) -> Runner:
+    return request.app[OFFLOADER].run
+
+
+def _remember(request: web.Request, decision: Decision | None, who: Principal | None) -> None:
+    """Keep the caller (for the usage event) and the decision (for the limit headers)."""
+    if who is not None:
+        request[PRINCIPAL] = who
+    if decision is not None:
+        request[RATE_LIMIT] = decision
 
 
 def token_refusal(request: web.Request, exc: RateLimited) -> web.Response:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
@@ -18,7 +17,6 @@ from aiohttp import web
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
 from dialcues_core.kernel.fields import FieldReader, require_object
-from dialcues_core.kernel.scopes import check_scope
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
 from dialcues_rest.idempotency import idempotent
@@ -30,19 +28,16 @@ Query = dict[str, str | list[str]]
 
 
 # ----------------------------------------------------------------------------- parsing
-def principal(request: web.Request, use_case: Callable[..., Any] | None = None) -> Principal:
-    """Return the request's principal (set by the auth middleware).
+def principal(request: web.Request) -> Principal:
+    """Return the request's principal, admitted by the auth middleware.
 
-    With ``use_case``, also check the scope it requires (the core's rule): a handler that
-    parses its query or body before the core call asks first, so a credential lacking the
-    scope gets ``insufficient_scope`` whatever it sent.
+    The admission path already checked the scope of the route's use case, before anything of
+    the request was parsed: a credential lacking it got ``insufficient_scope`` whatever it
+    sent.
     """
     if PRINCIPAL not in request:  # a public path reached a private handler: never anonymously
         raise MissingCredentials()
-    who = request[PRINCIPAL]
-    if use_case is not None:
-        check_scope(who, use_case)
-    return who
+    return request[PRINCIPAL]
 
 
 def query_params(request: web.Request) -> Query:
@@ -149,7 +144,7 @@ async def get_api_health(request: web.Request) -> web.Response:
 async def create_reminder(request: web.Request) -> web.Response:
     """``POST /reminders``: schedule a reminder (201)."""
     dc = request.app[DIALCUES]
-    who = principal(request, dc.reminders.create)
+    who = principal(request)
     no_query(request)
     payload = await json_body(request)
     return await idempotent(
@@ -171,7 +166,7 @@ async def list_reminders(request: web.Request) -> web.Response:
 async def get_reminder(request: web.Request) -> web.Response:
     """``GET /reminders/{id}``: one of the user's reminders."""
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.reminders.get)
+    who = principal(request)
     no_query(request)
     found = await request.app[OFFLOADER].run(dc.reminders.get, who, rid)
     return reply(schemas.reminder(found))
@@ -180,7 +175,7 @@ async def get_reminder(request: web.Request) -> web.Response:
 async def update_reminder(request: web.Request) -> web.Response:
     """``PATCH /reminders/{id}``: edit, pause, resume or revive a reminder."""
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.reminders.update)
+    who = principal(request)
     no_query(request)
     payload = await json_body(request)
     return await idempotent(
@@ -193,7 +188,7 @@ async def update_reminder(request: web.Request) -> web.Response:
 async def delete_reminder(request: web.Request) -> web.Response:
     """``DELETE /reminders/{id}``: delete for good (204, empty body)."""
     dc, rid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.reminders.delete)
+    who = principal(request)
     no_query(request)
     await no_fields(request)
     return await idempotent(
@@ -216,7 +211,7 @@ async def list_executions(request: web.Request) -> web.Response:
 async def get_execution(request: web.Request) -> web.Response:
     """``GET /executions/{id}``: one of the user's call attempts."""
     dc, eid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.executions.get)
+    who = principal(request)
     no_query(request)
     found = await request.app[OFFLOADER].run(dc.executions.get, who, eid)
     return reply(schemas.execution(found))
@@ -225,7 +220,7 @@ async def get_execution(request: web.Request) -> web.Response:
 async def list_lines(request: web.Request) -> web.Response:
     """``GET /lines``: the organization's outbound lines."""
     dc = request.app[DIALCUES]
-    who = principal(request, dc.accounts.lines_of)
+    who = principal(request)
     no_query(request)
     found = await request.app[OFFLOADER].run(dc.accounts.lines_of, who)
     return reply(schemas.lines(found))

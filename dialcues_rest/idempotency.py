@@ -5,7 +5,7 @@ to :func:`idempotent`::
 
     async def create_reminder(request):
         dc = request.app[DIALCUES]
-        who = principal(request, dc.reminders.create)  # the scope first
+        who = principal(request)  # admitted: the scope is checked
         no_query(request)
         payload = await json_body(request)
         return await idempotent(

@@ -22,16 +22,20 @@ to an undeclared method, so it is described once under ``components.responses``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from aiohttp import web
 from pydantic import BaseModel
 
 from dialcues_core import __version__
+
+if TYPE_CHECKING:
+    from dialcues_rest.routes import Route
 from dialcues_rest import wire
 from dialcues_rest.handlers import no_query
 from dialcues_rest.openapi_parts import (
@@ -54,19 +58,22 @@ DESCRIPTION: Final = (
 )
 
 
-def document(
-    routes: Iterable[tuple[str, str, object]], operations: Mapping[tuple[str, str], Operation]
-) -> Json:
-    """Return the OpenAPI 3.1 document of ``routes`` (``(method, path, handler)`` triples).
+def document(routes: Iterable[Route], operations: Mapping[tuple[str, str], Operation]) -> Json:
+    """Return the OpenAPI 3.1 document of ``routes``.
 
-    ``operations`` holds the metadata of each route (``operations.OPERATIONS``).
+    ``operations`` holds the metadata of each route (``operations.OPERATIONS``); the scope of
+    each comes from the route's use case (:func:`~dialcues_rest.routes.route_scope`).
     """
-    pairs = [(method, path) for method, path, _ in routes]
+    from dialcues_rest.routes import route_scope  # the route table imports this module
+
+    routes = list(routes)
+    pairs = [(route.method, route.path) for route in routes]
     check_coverage(pairs, operations)
     paths: Json = {}
     models: dict[str, type[BaseModel]] = {}
-    for method, path in pairs:
-        op = operations[(method, path)]
+    for route in routes:
+        method, path = route.method, route.path
+        op = dataclasses.replace(operations[(method, path)], scope=route_scope(route))
         paths.setdefault(path, {})[method.lower()] = operation(method, path, op)
         models.update(op.models())
     return {

@@ -1,5 +1,8 @@
 """Per-operation metadata of every route in ``routes.ROUTES``: the OpenAPI document's input.
 
+The scope of each operation is not written here: the document takes it from the use case the
+route runs (``Route.uses``), where the core declares it.
+
 Keyed by ``(method, path)`` exactly as the route table spells them; ``openapi.document``
 refuses a route without an entry here (and an entry without a route).
 """
@@ -11,15 +14,6 @@ from typing import Any, Final
 
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.kernel.fields import MAX_PAGE
-from dialcues_core.kernel.scopes import (
-    MANAGE_WEBHOOKS,
-    READ_EXECUTIONS,
-    READ_LINES,
-    READ_REMINDERS,
-    READ_USAGE,
-    WRITE_CALLS,
-    WRITE_REMINDERS,
-)
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.service import REMINDER_SORTS
 from dialcues_rest import wire
@@ -109,7 +103,6 @@ def _webhook(operation_id: str, summary: str, response: Any, **more: Any) -> Ope
         summary,
         "webhooks",
         response,
-        scope=MANAGE_WEBHOOKS,
         path_id=SUBSCRIPTION_ID,
         **more,
     )
@@ -208,7 +201,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "reminders",
         wire.Reminder,
         status=201,
-        scope=WRITE_REMINDERS,
         request=wire.CreateReminder,
         notes=(
             "`scheduled_at` is a local time in `timezone` (or an instant) in the future; "
@@ -221,7 +213,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "One page of the user's reminders.",
         "reminders",
         wire.ReminderPage,
-        scope=READ_REMINDERS,
         query=REMINDER_QUERY,
     ),
     ("GET", f"{BASE}/reminders/{{id}}"): Operation(
@@ -229,14 +220,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "One of the user's reminders.",
         "reminders",
         wire.Reminder,
-        scope=READ_REMINDERS,
     ),
     ("PATCH", f"{BASE}/reminders/{{id}}"): Operation(
         "updateReminder",
         "Edit, pause, resume or revive a reminder.",
         "reminders",
         wire.Reminder,
-        scope=WRITE_REMINDERS,
         request=wire.UpdateReminder,
         notes="Only `scheduled`, `paused` and `failed` reminders change (else `invalid_state`).",
     ),
@@ -246,7 +235,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "reminders",
         None,
         status=204,
-        scope=WRITE_REMINDERS,
         notes="A reminder `in_progress` cannot be deleted (`invalid_state`). No body, or `{}`.",
         errors=(413,),
     ),
@@ -255,7 +243,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "One page of the user's call attempts, newest first.",
         "executions",
         wire.ExecutionPage,
-        scope=READ_EXECUTIONS,
         query=EXECUTION_QUERY,
     ),
     ("GET", f"{BASE}/executions/{{id}}"): Operation(
@@ -263,14 +250,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "One of the user's call attempts.",
         "executions",
         wire.Execution,
-        scope=READ_EXECUTIONS,
     ),
     ("GET", f"{BASE}/lines"): Operation(
         "listLines",
         "The organization's outbound lines.",
         "lines",
         wire.LineList,
-        scope=READ_LINES,
     ),
     ("POST", f"{BASE}/calls"): Operation(
         "placeCall",
@@ -278,7 +263,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "calls",
         wire.Execution,
         status=201,
-        scope=WRITE_CALLS,
         request=wp.PlaceCall,
         notes="An organization without a line is `missing_outbound_line`.",
     ),
@@ -287,7 +271,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "Run the end-to-end self-check (a simulated call), leaving nothing behind.",
         "calls",
         wp.SmokeReport,
-        scope=WRITE_REMINDERS,
         request=wp.SmokeRequest,
         request_required=False,
         idempotent=False,
@@ -302,7 +285,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "One page of the user's usage events, newest first.",
         "usage",
         wp.UsageEventPage,
-        scope=READ_USAGE,
         query=USAGE_QUERY,
         notes="Events are listed once written (within about a second of their request).",
     ),

@@ -28,7 +28,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from dialcues_core import Dialcues
-from dialcues_core.platform.usage import UsageEvent, UsageLog, request_id_or_new
+from dialcues_core.platform.admission import RequestOutcome
+from dialcues_core.platform.usage import request_id_or_new
 from dialcues_rest.appkeys import ERROR_CODE, IDEMPOTENT_REPLAY, PRINCIPAL, RATE_LIMIT, REQUEST_ID
 from dialcues_rest.auth import LIMITED_BASE, is_limited
 
@@ -53,31 +54,27 @@ def stamp(request: web.Request, headers: MutableMapping[str, str], rid: str) -> 
         headers.update(decision.headers())
 
 
-def usage_event(request: web.Request, status: int, occurred_at: datetime, ms: float) -> UsageEvent:
-    """Build the usage event of an answered request (``occurred_at``: when it arrived)."""
-    who = request.get(PRINCIPAL)
-    return UsageEvent(
+def outcome(request: web.Request, status: int, occurred_at: datetime, ms: float) -> RequestOutcome:
+    """Describe an answered request for the observers (``occurred_at``: when it arrived)."""
+    return RequestOutcome(
         occurred_at=occurred_at,
         request_id=request.get(REQUEST_ID),
-        api_key_id=who.api_key_id if who is not None else None,
-        client_id=who.client_id if who is not None else None,
-        user_id=who.user_id if who is not None else None,
-        organization_id=who.organization_id if who is not None else None,
+        principal=request.get(PRINCIPAL),
         method=request.method,
         route=route_template(request),
         status=status,
         code=request.get(ERROR_CODE),
-        latency_ms=round(ms, 3),
-        idempotent_replay=request.get(IDEMPOTENT_REPLAY, False),
+        latency_ms=ms,
+        replay=request.get(IDEMPOTENT_REPLAY, False),
     )
 
 
 def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
     """Return the outermost middleware (module docstring) for the platform ``dc``.
 
-    ``record_usage=False`` skips usage events (benchmarks measuring the bare facade only).
+    ``record_usage=False`` tells no observer (benchmarks measuring the bare facade only).
     """
-    usage: UsageLog | None = dc.usage if record_usage else None
+    admission = dc.admission if record_usage else None
     clock = dc.clock
 
     @web.middleware
@@ -100,8 +97,8 @@ def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
             elapsed_ms = (time.perf_counter() - started) * 1000
             if access_logger.isEnabledFor(logging.INFO):
                 _log_access_line(request.method, request.path, status, elapsed_ms)
-            if usage is not None and is_limited(request.path):
-                usage.record(usage_event(request, status, arrived, elapsed_ms))
+            if admission is not None and is_limited(request.path):
+                admission.observe(outcome(request, status, arrived, elapsed_ms))
 
     return platform
 

@@ -2,50 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, get_type_hints
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from dialcues_core.kernel.scopes import required_scope
 from dialcues_rest import call_handlers, oauth_handlers, openapi, usage_handlers
 from dialcues_rest import handlers as h
 from dialcues_rest import webhook_handlers as wh
 
+if TYPE_CHECKING:
+    from dialcues_core import Dialcues
+
 BASE: Final = "/api/public/v1"
 """Base path of every public route; a breaking change gets ``/v2``."""
+SUBSCRIPTIONS: Final = f"{BASE}/webhooks/subscriptions"
 
-ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
-    ("GET", "/healthz", h.get_health),
-    ("POST", "/api/oauth/token", oauth_handlers.issue_token),
-    ("GET", f"{BASE}/openapi.json", openapi.get_openapi),
-    ("GET", f"{BASE}/me", h.get_me),
-    ("GET", f"{BASE}/health", h.get_api_health),
-    ("POST", f"{BASE}/reminders", h.create_reminder),
-    ("GET", f"{BASE}/reminders", h.list_reminders),
-    ("GET", f"{BASE}/reminders/{{id}}", h.get_reminder),
-    ("PATCH", f"{BASE}/reminders/{{id}}", h.update_reminder),
-    ("DELETE", f"{BASE}/reminders/{{id}}", h.delete_reminder),
-    ("GET", f"{BASE}/executions", h.list_executions),
-    ("GET", f"{BASE}/executions/{{id}}", h.get_execution),
-    ("GET", f"{BASE}/lines", h.list_lines),
-    ("GET", f"{BASE}/usage/events", usage_handlers.list_usage_events),
-    ("POST", f"{BASE}/calls", call_handlers.place_call),
-    ("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke),
-    ("POST", f"{BASE}/webhooks/subscriptions", wh.create_subscription),
-    ("GET", f"{BASE}/webhooks/subscriptions", wh.list_subscriptions),
-    ("GET", f"{BASE}/webhooks/subscriptions/{{id}}", wh.get_subscription),
-    ("PATCH", f"{BASE}/webhooks/subscriptions/{{id}}", wh.update_subscription),
-    ("DELETE", f"{BASE}/webhooks/subscriptions/{{id}}", wh.delete_subscription),
-    ("POST", f"{BASE}/webhooks/subscriptions/{{id}}/rotate-secret", wh.rotate_secret),
-    ("GET", f"{BASE}/webhooks/subscriptions/{{id}}/deliveries", wh.list_deliveries),
+
+class Route(NamedTuple):
+    """One route: its method and path, its handler, and the core use case it runs.
+
+    ``uses`` names the use case as an attribute path on :class:`~dialcues_core.Dialcues`
+    (``"reminders.create"``); the admission path takes the route's rate class and scope from
+    it, and the OpenAPI document its scope. None: a route without a use case (``/me``,
+    ``/health``: reads that need any valid credential; the public routes need none).
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    uses: str | None = None
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route("GET", "/healthz", h.get_health),
+    Route("POST", "/api/oauth/token", oauth_handlers.issue_token),
+    Route("GET", f"{BASE}/openapi.json", openapi.get_openapi),
+    Route("GET", f"{BASE}/me", h.get_me),
+    Route("GET", f"{BASE}/health", h.get_api_health),
+    Route("POST", f"{BASE}/reminders", h.create_reminder, "reminders.create"),
+    Route("GET", f"{BASE}/reminders", h.list_reminders, "reminders.list"),
+    Route("GET", f"{BASE}/reminders/{{id}}", h.get_reminder, "reminders.get"),
+    Route("PATCH", f"{BASE}/reminders/{{id}}", h.update_reminder, "reminders.update"),
+    Route("DELETE", f"{BASE}/reminders/{{id}}", h.delete_reminder, "reminders.delete"),
+    Route("GET", f"{BASE}/executions", h.list_executions, "executions.list"),
+    Route("GET", f"{BASE}/executions/{{id}}", h.get_execution, "executions.get"),
+    Route("GET", f"{BASE}/lines", h.list_lines, "accounts.lines_of"),
+    Route("GET", f"{BASE}/usage/events", usage_handlers.list_usage_events, "usage.list"),
+    Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
+    Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),
+    Route("POST", SUBSCRIPTIONS, wh.create_subscription, "webhooks.create"),
+    Route("GET", SUBSCRIPTIONS, wh.list_subscriptions, "webhooks.list"),
+    Route("GET", f"{SUBSCRIPTIONS}/{{id}}", wh.get_subscription, "webhooks.get"),
+    Route("PATCH", f"{SUBSCRIPTIONS}/{{id}}", wh.update_subscription, "webhooks.update"),
+    Route("DELETE", f"{SUBSCRIPTIONS}/{{id}}", wh.delete_subscription, "webhooks.delete"),
+    Route(
+        "POST", f"{SUBSCRIPTIONS}/{{id}}/rotate-secret", wh.rotate_secret, "webhooks.rotate_secret"
+    ),
+    Route("GET", f"{SUBSCRIPTIONS}/{{id}}/deliveries", wh.list_deliveries, "webhooks.deliveries"),
 )
-"""(method, path, handler) of every route; ``GET`` routes also answer ``HEAD``."""
+"""Every route; ``GET`` routes also answer ``HEAD``."""
+
+
+def use_case_of(dc: Dialcues, route: Route) -> Callable[..., Any] | None:
+    """Return the bound use case a route runs on ``dc``, or None."""
+    return attrgetter(route.uses)(dc) if route.uses is not None else None
+
+
+def route_scope(route: Route) -> str | None:
+    """Return the scope a route's use case demands (from the core's declaration), or None."""
+    if route.uses is None:
+        return None
+    from dialcues_core import Dialcues
+
+    owner, _, name = route.uses.partition(".")
+    return required_scope(getattr(get_type_hints(Dialcues)[owner], name))
+
+
+def use_cases(dc: Dialcues) -> dict[Handler, Callable[..., Any] | None]:
+    """Return each handler's use case on ``dc`` (the admission path looks them up)."""
+    return {route.handler: use_case_of(dc, route) for route in ROUTES}
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     """Register :data:`ROUTES` on ``router``."""
-    for method, path, handler in ROUTES:
-        if method == "GET":
-            router.add_get(path, handler)  # and HEAD
+    for route in ROUTES:
+        if route.method == "GET":
+            router.add_get(route.path, route.handler)  # and HEAD
         else:
-            router.add_route(method, path, handler)
+            router.add_route(route.method, route.path, route.handler)

@@ -38,7 +38,7 @@ def _deleted(_: None) -> web.Response:
 async def create_subscription(request: web.Request) -> web.Response:
     """``POST /webhooks/subscriptions``: subscribe (201, with the secret shown once)."""
     webhooks = request.app[DIALCUES].webhooks
-    who = principal(request, webhooks.create)
+    who = principal(request)
     no_query(request)
     payload = await json_body(request)
     effect = functools.partial(webhooks.create, who, payload)
@@ -57,7 +57,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 async def get_subscription(request: web.Request) -> web.Response:
     """``GET /webhooks/subscriptions/{id}``: one of the user's subscriptions."""
     dc, sid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.webhooks.get)
+    who = principal(request)
     no_query(request)
     found = await request.app[OFFLOADER].run(dc.webhooks.get, who, sid)
     return reply(ws.subscription(found))
@@ -66,7 +66,7 @@ async def get_subscription(request: web.Request) -> web.Response:
 async def update_subscription(request: web.Request) -> web.Response:
     """``PATCH /webhooks/subscriptions/{id}``: change ``url``, ``events`` or ``enabled``."""
     dc, sid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.webhooks.update)
+    who = principal(request)
     no_query(request)
     payload = await json_body(request)
     effect = functools.partial(dc.webhooks.update, who, sid, payload)
@@ -76,7 +76,7 @@ async def update_subscription(request: web.Request) -> web.Response:
 async def delete_subscription(request: web.Request) -> web.Response:
     """``DELETE /webhooks/subscriptions/{id}``: unsubscribe (204)."""
     dc, sid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.webhooks.delete)
+    who = principal(request)
     no_query(request)
     await no_fields(request)
     effect = functools.partial(dc.webhooks.delete, who, sid)
@@ -87,7 +87,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
     """``POST /webhooks/subscriptions/{id}/rotate-secret``: a new secret (the old one signs
     beside it for 24 hours). The body may be empty or ``{}``; any field in it is refused."""
     dc, sid = request.app[DIALCUES], request.match_info["id"]
-    who = principal(request, dc.webhooks.rotate_secret)
+    who = principal(request)
     no_query(request)
     await no_fields(request)
     effect = functools.partial(dc.webhooks.rotate_secret, who, sid)

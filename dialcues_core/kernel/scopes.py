@@ -82,8 +82,16 @@ def recording_scopes() -> Iterator[list[str]]:
 _SCOPE_ATTRIBUTE: Final = "required_scope"
 """The attribute :func:`requires` sets on a use case: the scope it demands."""
 
+_RATE_ATTRIBUTE: Final = "rate_class"
+"""The attribute :func:`requires` sets on a use case: the rate-limit bucket it is charged to."""
 
-def requires(scope: str) -> Callable[[UseCase], UseCase]:
+READ: Final = "read"
+"""The bucket of operations that change nothing."""
+WRITE: Final = "write"
+"""The bucket of every other operation."""
+
+
+def requires(scope: str, *, rate: str | None = None) -> Callable[[UseCase], UseCase]:
     """Make a use-case method demand ``scope`` of its principal before it does anything else.
 
     The method takes the principal as its first argument after ``self`` (sync or ``async``).
@@ -91,12 +99,19 @@ def requires(scope: str) -> Callable[[UseCase], UseCase]:
     scope is kept on the method as ``required_scope``: an edge that must parse a request
     before calling the use case checks it first with :func:`check_scope`, so a credential
     lacking the scope is refused the same way whatever it sent.
+
+    ``rate`` is the rate-limit bucket the use case is charged to (:func:`rate_class`): by
+    default ``read`` for a scope ending in ``:read``, else ``write``; a use case that reads
+    under a broader scope (listing webhook subscriptions under ``webhooks:manage``) says
+    ``rate=READ``.
     """
+    bucket = rate or (READ if scope.endswith(":read") else WRITE)
 
     def decorate(method: UseCase) -> UseCase:
         wrap = _checked_async if inspect.iscoroutinefunction(method) else _checked_sync
         checked = wrap(method, scope)
         setattr(checked, _SCOPE_ATTRIBUTE, scope)
+        setattr(checked, _RATE_ATTRIBUTE, bucket)
         return cast(UseCase, checked)
 
     return decorate
@@ -124,6 +139,12 @@ def required_scope(use_case: Callable[..., Any]) -> str | None:
     """Return the scope a use case (plain or bound method) demands; None when it has no rule."""
     scope = getattr(use_case, _SCOPE_ATTRIBUTE, None)
     return scope if isinstance(scope, str) else None
+
+
+def rate_class(use_case: Callable[..., Any] | None) -> str:
+    """Return the bucket a use case is charged to; one without a rule (WhoAmI) is a read."""
+    bucket = getattr(use_case, _RATE_ATTRIBUTE, None)
+    return bucket if isinstance(bucket, str) else READ
 
 
 def check_scope(principal: Scoped, use_case: Callable[..., Any]) -> None:

@@ -4,8 +4,9 @@ A bucket holds up to ``capacity`` tokens and refills at ``rate`` tokens per seco
 takes one token, or is refused when less than one is left (a refused request takes nothing).
 Buckets are keyed by ``(class, subject)``:
 
-* ``read`` (``GET``/``HEAD``) and ``write`` (every other method) per credential — an API key
-  id or an OAuth client id;
+* ``read`` and ``write`` per credential — an API key id or an OAuth client id — as the use
+  case declares (:func:`~dialcues_core.kernel.scopes.rate_class`; the admission path of
+  :mod:`dialcues_core.platform.admission` charges them);
 * ``anon`` per client address, for requests without valid credentials (a failed
   authentication is charged here, before it is refused).
 
@@ -32,18 +33,11 @@ from typing import Final
 
 from dialcues_core.config import RateLimit
 from dialcues_core.kernel.ports import Clock
+from dialcues_core.kernel.scopes import READ, WRITE
 
-READ: Final = "read"
-WRITE: Final = "write"
 ANON: Final = "anon"
-READ_METHODS: Final = frozenset({"GET", "HEAD"})
 _EPSILON: Final = 1e-9
 """Float slack: 19.999999999 tokens are 20 (refill arithmetic is inexact)."""
-
-
-def request_class(method: str) -> str:
-    """Return the bucket class of an HTTP method: ``read`` for GET/HEAD, else ``write``."""
-    return READ if method in READ_METHODS else WRITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +101,6 @@ class RateLimiter:
                 tokens = max(0.0, tokens - 1)
             self._buckets[key] = (tokens, now)
         return self._decision(policy, limit, tokens, allowed)
-
-    def charge_credential(self, credential_id: str, method: str) -> Decision:
-        """Charge a request of a valid credential to its ``read`` or ``write`` bucket."""
-        return self.charge(request_class(method), credential_id)
 
     def charge_anonymous(self, address: str | None) -> Decision:
         """Charge a request without valid credentials to its address's ``anon`` bucket."""

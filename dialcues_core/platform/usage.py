@@ -50,6 +50,7 @@ from dialcues_core.kernel.outage import OutageNotice
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Transactions
 from dialcues_core.kernel.scopes import READ_USAGE, requires
+from dialcues_core.platform.admission import RequestOutcome
 
 log = logging.getLogger("dialcues.usage")
 
@@ -136,6 +137,26 @@ class UsageLog:
         self._pending.append(event)
         if len(self._pending) == self.batch_size and self.wake is not None:
             self.wake()
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        """Record the usage event of an answered public request (the admission's observer)."""
+        who = outcome.principal
+        self.record(
+            UsageEvent(
+                occurred_at=outcome.occurred_at,
+                request_id=outcome.request_id,
+                api_key_id=who.api_key_id if who is not None else None,
+                client_id=who.client_id if who is not None else None,
+                user_id=who.user_id if who is not None else None,
+                organization_id=who.organization_id if who is not None else None,
+                method=outcome.method,
+                route=outcome.route,
+                status=outcome.status,
+                code=outcome.code,
+                latency_ms=round(outcome.latency_ms, 3),
+                idempotent_replay=outcome.replay,
+            )
+        )
 
     @property
     def pending(self) -> int:

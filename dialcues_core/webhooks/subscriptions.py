@@ -30,7 +30,7 @@ from dialcues_core.kernel.fields import (
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Clock, Transactions
-from dialcues_core.kernel.scopes import MANAGE_WEBHOOKS, requires
+from dialcues_core.kernel.scopes import MANAGE_WEBHOOKS, READ, requires
 from dialcues_core.webhooks.model import (
     EVENT_TYPES,
     DisabledReason,
@@ -119,20 +119,20 @@ class Webhooks:
         return IssuedSecret(subscription, secret)
 
     # ------------------------------------------------------------------ read
-    @requires(MANAGE_WEBHOOKS)
+    @requires(MANAGE_WEBHOOKS, rate=READ)
     def get(self, principal: Principal, subscription_id: Any) -> WebhookSubscription:
         """Return the principal's subscription or raise ``not_found``."""
         with self.tx.atomic():
             return self._owned(principal, subscription_id)
 
-    @requires(MANAGE_WEBHOOKS)
+    @requires(MANAGE_WEBHOOKS, rate=READ)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[WebhookSubscription]:
         """Return one page of the principal's subscriptions, oldest first."""
         page, size = _paging(params)
         with self.tx.atomic():
             return self.repo.list(principal.user_id, page, size)
 
-    @requires(MANAGE_WEBHOOKS)
+    @requires(MANAGE_WEBHOOKS, rate=READ)
     def deliveries(
         self, principal: Principal, subscription_id: Any, params: Mapping[str, Any]
     ) -> Page[WebhookDelivery]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from dialcues_core.config import RateLimit, parse_rate_limits
-from dialcues_core.platform.ratelimit import RateLimiter, build_limiter, request_class
+from dialcues_core.kernel.scopes import READ, WRITE, rate_class, requires
+from dialcues_core.platform.ratelimit import RateLimiter, build_limiter
 from dialcues_core.testing import FakeClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -69,11 +71,11 @@ def test_slow_anon_bucket_reports_whole_seconds(limiter: RateLimiter, clock: Fak
 
 
 def test_buckets_are_per_credential_and_per_class(limiter: RateLimiter) -> None:
-    limiter.charge_credential("key_a", "POST")
-    limiter.charge_credential("key_a", "PATCH")
-    assert not limiter.charge_credential("key_a", "DELETE").allowed
-    assert limiter.charge_credential("key_b", "POST").allowed
-    assert limiter.charge_credential("key_a", "GET").allowed
+    limiter.charge("write", "key_a")
+    limiter.charge("write", "key_a")
+    assert not limiter.charge("write", "key_a").allowed
+    assert limiter.charge("write", "key_b").allowed
+    assert limiter.charge("read", "key_a").allowed
 
 
 def test_anon_buckets_are_per_address(limiter: RateLimiter) -> None:
@@ -82,12 +84,24 @@ def test_anon_buckets_are_per_address(limiter: RateLimiter) -> None:
     assert limiter.charge_anonymous("10.0.0.2").allowed
 
 
-@pytest.mark.parametrize(
-    ("method", "kind"),
-    [("GET", "read"), ("HEAD", "read"), ("POST", "write"), ("PATCH", "write"), ("DELETE", "write")],
-)
-def test_request_class_of_each_method(method: str, kind: str) -> None:
-    assert request_class(method) == kind
+def test_a_use_case_is_charged_as_its_scope_or_its_declaration_says() -> None:
+    class Cases:
+        @requires("reminders:read")
+        def read(self, principal: Any) -> None: ...
+
+        @requires("reminders:write")
+        def write(self, principal: Any) -> None: ...
+
+        @requires("webhooks:manage", rate=READ)
+        def listing(self, principal: Any) -> None: ...
+
+    cases = Cases()
+    assert [rate_class(cases.read), rate_class(cases.write), rate_class(cases.listing)] == [
+        READ,
+        WRITE,
+        READ,
+    ]
+    assert rate_class(None) == READ  # no use case (WhoAmI, /me): a read
 
 
 def test_headers_follow_the_ietf_draft_and_the_x_names(limiter: RateLimiter) -> None:

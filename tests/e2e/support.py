@@ -18,6 +18,7 @@ from fakes.vapi_server import FakeVapi, start_fake_vapi
 
 from dialcues_core import Dialcues
 from dialcues_core.dispatch.dispatcher import Dispatcher
+from dialcues_core.runtime import Runtime
 from dialcues_core.testing import insert_reminders, one_off_reminder
 from dialcues_rest.app import create_app, start_rest
 from dialcues_rest.provider_events import add_provider_routes
@@ -104,19 +105,15 @@ async def running_stack(url: str, dispatch: bool = True, **changes: Any) -> Asyn
         runner = await start_rest(app, "127.0.0.1", port)
         stack = Stack(dc, vapi, public, key, org.id, user.id, line.id, session)
         stack.env = worker_env(url, public)
-        task = None
-        if dispatch:
-            stack.dispatcher = dc.dispatcher(offloader)
-            task = asyncio.create_task(stack.dispatcher.run())
+        runtime = Runtime(dc, offloader, dispatch=dispatch)
+        await runtime.start()
+        stack.dispatcher = runtime.dispatcher
         try:
             yield stack
         finally:
-            if stack.dispatcher is not None and task is not None:
-                await stack.dispatcher.stop()
-                await task
-                for dialer in stack.dispatcher.dialers.values():
-                    await dialer.close()
+            await runtime.stop_claiming()
             await runner.cleanup()
+            await runtime.close()
             offloader.shutdown()
             dc.close()
 

@@ -14,6 +14,7 @@ from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
+from dialcues_core.runtime import Runtime
 from dialcues_grpc import start_grpc
 
 
@@ -27,8 +28,13 @@ async def grpc_offloader() -> AsyncIterator[Offloader]:
 
 @pytest.fixture
 async def serve(dc: Dialcues, grpc_offloader: Offloader) -> AsyncIterator[ServeFn]:
-    """Start servers with ``start_grpc`` on 127.0.0.1:0 (admin token as given)."""
+    """Start servers with ``start_grpc`` on 127.0.0.1:0 (admin token as given).
+
+    A host's :class:`Runtime` runs beside them (it writes their usage events).
+    """
     started: list[Server] = []
+    runtime = Runtime(dc, grpc_offloader, dispatch=False)
+    await runtime.start()
 
     async def start(admin_token: str | None = None, offloader: Offloader | None = None) -> Server:
         pool = offloader or grpc_offloader
@@ -41,6 +47,7 @@ async def serve(dc: Dialcues, grpc_offloader: Offloader) -> AsyncIterator[ServeF
         for channel in running.channels:
             await channel.close()
         await running.server.stop(None)
+    await runtime.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
+from dialcues_core.runtime import Runtime
 from dialcues_core.testing import FakeClock
 from dialcues_rest.app import create_app, start_rest
 from rest.support import START, Api
@@ -53,7 +54,7 @@ async def serve(dc: Dialcues, offloader: Offloader) -> AsyncIterator[ServeFn]:
     pending usage events through the offloader) before either is closed.
     """
     runners: list[web.AppRunner] = []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, Runtime(dc, offloader, dispatch=False):
 
         async def start(app: web.Application) -> Api:
             runner = await start_rest(app, "127.0.0.1", 0)

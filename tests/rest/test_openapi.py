@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from dialcues_rest.openapi import app_document, check_coverage, document, to_yaml
 from dialcues_rest.openapi_parts import PROBLEM_JSON
 from dialcues_rest.operations import OPERATIONS
-from dialcues_rest.routes import BASE, ROUTES
+from dialcues_rest.routes import BASE, ROUTES, Route
 from rest.support import Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +28,12 @@ def _operations(doc: dict) -> list[tuple[str, str, dict]]:
 
 
 def test_every_route_has_metadata_and_every_metadata_a_route() -> None:
-    routes = {(method, path) for method, path, _ in ROUTES}
+    routes = {(route.method, route.path) for route in ROUTES}
     assert routes == set(OPERATIONS)
 
 
 def test_a_route_without_metadata_cannot_be_documented() -> None:
-    extra = (*ROUTES, ("GET", f"{BASE}/undocumented", None))
+    extra = (*ROUTES, Route("GET", f"{BASE}/undocumented", ROUTES[0].handler))
     with pytest.raises(LookupError, match="undocumented"):
         document(extra, OPERATIONS)
 
@@ -66,7 +66,7 @@ def test_the_validator_refuses_a_broken_document() -> None:
 
 def test_every_route_of_the_table_is_a_path_of_the_document() -> None:
     documented = {(m.upper(), p) for m, p, _ in _operations(app_document())}
-    assert documented == {(method, path) for method, path, _ in ROUTES}
+    assert documented == {(route.method, route.path) for route in ROUTES}
 
 
 def test_every_response_declares_the_request_id_header() -> None:

@@ -8,6 +8,7 @@ from conftest import Tenant
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_rest import routes
+from dialcues_rest.openapi import app_document
 from dialcues_rest.operations import OPERATIONS
 from rest.support import Api
 
@@ -33,7 +34,7 @@ def contract_scope(method: str, path: str) -> str | None:
 def scoped_routes() -> list[tuple[str, str, str]]:
     """Every route of the route table under the API base that needs a scope, with it."""
     found = []
-    for method, template, _ in routes.ROUTES:
+    for method, template, *_ in routes.ROUTES:
         if not template.startswith(routes.BASE + "/"):
             continue
         path = template[len(routes.BASE) :]
@@ -52,10 +53,23 @@ def test_the_table_covers_every_family_of_the_contract() -> None:
     assert len(ROUTES) >= 18
 
 
+def test_each_routes_use_case_demands_the_contracts_scope() -> None:
+    for route in routes.ROUTES:
+        operation = OPERATIONS[(route.method, route.path)]
+        if route.path.startswith(routes.BASE + "/") and not operation.public:
+            expected = contract_scope(route.method, route.path[len(routes.BASE) :])
+            assert routes.route_scope(route) == expected, route
+
+
 def test_the_openapi_document_states_the_contracts_scopes() -> None:
-    for (method, template), operation in OPERATIONS.items():
-        if template.startswith(routes.BASE + "/") and not operation.public:
-            assert operation.scope == contract_scope(method, template[len(routes.BASE) :])
+    document = app_document()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            if path.startswith(routes.BASE + "/") and operation.get("security") != []:
+                scope = contract_scope(method.upper(), path[len(routes.BASE) :])
+                assert operation["description"].startswith(
+                    f"Scope `{scope}`." if scope else "Any valid credential."
+                ), (method, path)
 
 
 def key_without(dc: Dialcues, tenant: Tenant, scope: str) -> str:

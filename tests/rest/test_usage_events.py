@@ -10,6 +10,7 @@ from conftest import Tenant, make_tenant
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow
 from dialcues_core.offload import Offloader
+from dialcues_core.runtime import Runtime
 from dialcues_core.testing import FakeClock
 from dialcues_rest.app import create_app, start_rest
 from rest.support import Api, reminder_payload
@@ -122,12 +123,13 @@ async def test_listing_needs_the_usage_read_scope(anon: Api, dc: Dialcues, tenan
 async def test_a_clean_shutdown_loses_no_event(
     dc: Dialcues, offloader: Offloader, tenant: Tenant
 ) -> None:
-    runner = await start_rest(create_app(dc, offloader), "127.0.0.1", 0)
-    host, port = runner.addresses[0][:2]
-    async with aiohttp.ClientSession() as session:
-        client = Api(session, f"http://{host}:{port}", tenant.api_key)
-        for _ in range(25):
-            assert (await client.get("/me")).status == 200
-    await runner.cleanup()
+    async with Runtime(dc, offloader, dispatch=False):
+        runner = await start_rest(create_app(dc, offloader), "127.0.0.1", 0)
+        host, port = runner.addresses[0][:2]
+        async with aiohttp.ClientSession() as session:
+            client = Api(session, f"http://{host}:{port}", tenant.api_key)
+            for _ in range(25):
+                assert (await client.get("/me")).status == 200
+        await runner.cleanup()  # stop serving first, then leave the runtime: it writes the rest
     assert dc.usage.pending == 0
     assert UsageEventRow.select().count() == 25

@@ -1,0 +1,50 @@
+"""Each public RPC's core use case: where its rate class and its scope come from.
+
+The platform interceptor admits every call through the core
+(:class:`~dialcues_core.platform.admission.Admission`): it charges the bucket the use case
+declares (``read`` or ``write``) and checks its scope before the servicer runs, exactly as
+REST does for its routes. A use case is named by its attribute path on
+:class:`~dialcues_core.Dialcues`; None is an RPC without one (``WhoAmI``: a read that any
+valid credential may make). A test derives the registered services' methods and requires an
+entry for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any, Final
+
+from dialcues_core import Dialcues
+
+_V1: Final = "/dialcues.v1."
+
+USES: Final[dict[str, str | None]] = {
+    f"{_V1}ReminderService/CreateReminder": "reminders.create",
+    f"{_V1}ReminderService/GetReminder": "reminders.get",
+    f"{_V1}ReminderService/ListReminders": "reminders.list",
+    f"{_V1}ReminderService/UpdateReminder": "reminders.update",
+    f"{_V1}ReminderService/PauseReminder": "reminders.update",
+    f"{_V1}ReminderService/ResumeReminder": "reminders.update",
+    f"{_V1}ReminderService/DeleteReminder": "reminders.delete",
+    f"{_V1}ExecutionService/ListExecutions": "executions.list",
+    f"{_V1}ExecutionService/GetExecution": "executions.get",
+    f"{_V1}LineService/ListLines": "accounts.lines_of",
+    f"{_V1}IdentityService/WhoAmI": None,
+    f"{_V1}UsageService/ListUsageEvents": "usage.list",
+    f"{_V1}CallService/PlaceCall": "calls.place",
+    f"{_V1}AgentService/Smoke": "smoke.run",
+    f"{_V1}WebhookService/CreateWebhookSubscription": "webhooks.create",
+    f"{_V1}WebhookService/ListWebhookSubscriptions": "webhooks.list",
+    f"{_V1}WebhookService/GetWebhookSubscription": "webhooks.get",
+    f"{_V1}WebhookService/UpdateWebhookSubscription": "webhooks.update",
+    f"{_V1}WebhookService/DeleteWebhookSubscription": "webhooks.delete",
+    f"{_V1}WebhookService/RotateWebhookSecret": "webhooks.rotate_secret",
+    f"{_V1}WebhookService/ListWebhookDeliveries": "webhooks.deliveries",
+}
+"""Full method name → the use case it runs (attribute path on ``Dialcues``), or None."""
+
+
+def use_cases(dc: Dialcues) -> dict[str, Callable[..., Any] | None]:
+    """Return each public RPC's bound use case on ``dc``."""
+    return {rpc: attrgetter(path)(dc) if path else None for rpc, path in USES.items()}
