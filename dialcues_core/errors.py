@@ -8,8 +8,6 @@ secrets or raw vendor payloads)::
     DialcuesError
     ├── InvalidArgument               (400 / INVALID_ARGUMENT)
     │   ├── ValidationFailed          validation_error
-    │   ├── MissingOutboundLine       missing_outbound_line
-    │   ├── InvalidState              invalid_state
     │   └── InvalidScope              invalid_scope (the OAuth token endpoint)
     ├── Unauthenticated               (401 / UNAUTHENTICATED)
     │   ├── MissingCredentials        unauthorized
@@ -24,6 +22,8 @@ secrets or raw vendor payloads)::
     ├── NotFound                      (404 / NOT_FOUND)
     │   └── ResourceNotFound          not_found
     ├── FailedPrecondition            (400 / FAILED_PRECONDITION)
+    │   ├── MissingOutboundLine       missing_outbound_line
+    │   └── InvalidState              invalid_state
     ├── Conflict                      (409 / ALREADY_EXISTS)
     │   ├── AlreadyExists             already_exists
     │   ├── IdempotencyMismatch       idempotency_mismatch (409 / ALREADY_EXISTS)
@@ -114,14 +114,14 @@ class ValidationFailed(InvalidArgument):
         return cls({field: problem})
 
 
-class MissingOutboundLine(InvalidArgument):
+class MissingOutboundLine(FailedPrecondition):
     """The organization has no outbound line to call from."""
 
     code = "missing_outbound_line"
     default_message = "The organization has no outbound line to call from."
 
 
-class InvalidState(InvalidArgument):
+class InvalidState(FailedPrecondition):
     """The reminder's state does not allow the requested change."""
 
     code = "invalid_state"

@@ -15,9 +15,9 @@ The two idempotency conflicts get this edge's own message: the key is the reques
 ``request_id`` here, not REST's ``Idempotency-Key`` header.
 
 The status code comes from the first class in the error's MRO found in
-:data:`STATUS_BY_CATEGORY`. Two concrete errors override their category
-(``InvalidArgument``): ``invalid_state`` and ``missing_outbound_line`` are about the state of
-the system, not the request, which gRPC spells FAILED_PRECONDITION. Errors mapped to INTERNAL
+:data:`STATUS_BY_CATEGORY` (``invalid_state`` and ``missing_outbound_line`` are
+FailedPrecondition in the core's own tree: REST answers them 400, gRPC FAILED_PRECONDITION).
+Errors mapped to INTERNAL
 (provider errors, which should never reach a client) and any other exception are logged with
 their traceback and answered with a bare ``internal_error``.
 """
@@ -42,8 +42,6 @@ from dialcues_core.errors import (
     IdempotencyInProgress,
     IdempotencyMismatch,
     InvalidArgument,
-    InvalidState,
-    MissingOutboundLine,
     NotFound,
     PermissionDenied,
     ProviderError,
@@ -63,8 +61,6 @@ INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry wit
 
 STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
     IdempotencyInProgress: grpc.StatusCode.ABORTED,
-    InvalidState: grpc.StatusCode.FAILED_PRECONDITION,
-    MissingOutboundLine: grpc.StatusCode.FAILED_PRECONDITION,
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,

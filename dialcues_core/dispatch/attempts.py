@@ -23,6 +23,8 @@ from dialcues_core.dispatch.ports import DispatchStore, DueReminder
 from dialcues_core.errors import ProviderEventRejected
 from dialcues_core.kernel.crypto import hashes_match
 from dialcues_core.kernel.ports import Clock, Transactions
+from dialcues_core.reminders import lifecycle
+from dialcues_core.reminders.lifecycle import Action
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 from dialcues_core.webhooks.outbox import NoOutbox, Outbox
@@ -173,7 +175,13 @@ class Attempts:
             for r, line in chosen
         ]
         ids = self.store.insert_executions(rows)
-        self.store.mark_dialing([(r.id, i) for (r, _), i in zip(chosen, ids, strict=True)], now)
+        self.store.mark_dialing(
+            [
+                (r.id, i, lifecycle.transition(r.attempted.status, Action.DIAL))
+                for (r, _), i in zip(chosen, ids, strict=True)
+            ],
+            now,
+        )
         claimed: list[Claimed] = []
         for (r, line), row, new_id in zip(chosen, rows, ids, strict=True):
             live = _live_from(new_id, row)

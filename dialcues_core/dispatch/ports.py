@@ -8,6 +8,7 @@ from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 
 
@@ -63,8 +64,9 @@ class DispatchStore(Protocol):
         """Push the lease of executions forward."""
         ...
 
-    def mark_dialing(self, pairs: list[tuple[int, int]], now: datetime) -> None:
-        """Set reminders ``in_progress`` with their new execution: (reminder id, execution id)."""
+    def mark_dialing(self, dialing: list[tuple[int, int, ReminderStatus]], now: datetime) -> None:
+        """Write the status of reminders being dialed (the lifecycle's ``DIAL``) and their new
+        execution: (reminder id, execution id, status)."""
         ...
 
     def set_reminder_steps(

@@ -160,12 +160,15 @@ class PeeweeDispatchStore:
             [(to_ms(lease_until), i) for i in ids],
         )
 
-    def mark_dialing(self, pairs: list[tuple[int, int]], now: datetime) -> None:
-        """Set reminders in progress with their new execution."""
+    def mark_dialing(self, dialing: list[tuple[int, int, ReminderStatus]], now: datetime) -> None:
+        """Write the status of reminders being dialed and their new execution."""
         self._many(
-            "UPDATE reminders SET status = 'in_progress', due_at = NULL, last_execution_id = ?,"
+            "UPDATE reminders SET status = ?, due_at = NULL, last_execution_id = ?,"
             " updated_at = ? WHERE id = ?",
-            [(execution_id, to_ms(now), reminder_id) for reminder_id, execution_id in pairs],
+            [
+                (status.value, execution_id, to_ms(now), reminder_id)
+                for reminder_id, execution_id, status in dialing
+            ],
         )
 
     def set_reminder_steps(
