@@ -23,7 +23,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy dialcues_core dialcues_rest dialcues_grpc
+	$(BIN)/mypy dialcues_core dialcues_rest dialcues_grpc dialcues_cli
 	$(BIN)/lint-imports
 
 check: lint test

@@ -19,7 +19,7 @@ import pytest
 from conftest import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
-from dialcues_core.adapters.peewee import database, tables
+from dialcues_core.adapters.peewee import database, migrations
 from dialcues_core.adapters.peewee.calls import PeeweeSmokeStore
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
 from dialcues_core.calls.model import ExecutionStatus
@@ -89,10 +89,17 @@ def legacy_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def _at_v5(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dialcues]:
+    """Migrate to v5, then add (without recording v7 or v8) the columns those migrations add.
+
+    The frozen v1–v5 made the ids v6 rebuilds; today's repositories, which write the rows v6
+    must keep, also need the later columns, which v7 and v8 add only where missing.
+    """
     with monkeypatch.context() as m:
         m.setattr(database, "MIGRATIONS", database.MIGRATIONS[:_V5])
-        m.setattr(tables.NeverReusedIdField, "ddl", pw.BigAutoField.ddl)
         platform = Dialcues.open(settings=settings_for(url), clock=FakeClock(START))
+    with platform.db.atomic():
+        migrations.temporary_lines(platform.db)
+        migrations.production_dispatch(platform.db)
     assert database.current_version(platform.db) == _V5
     yield platform
     platform.close()

@@ -1,0 +1,23 @@
+-- Migration v1 on postgres, frozen as it shipped: never edit it; add a new migration instead.
+CREATE TABLE IF NOT EXISTS "schema_version" ("id" SERIAL NOT NULL PRIMARY KEY, "version" INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS "organizations" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "created_at" BIGINT NOT NULL, "provider" VARCHAR(20), "provider_api_key" TEXT, "provider_assistant_id" VARCHAR(255), "provider_webhook_secret" TEXT, "provider_base_url" VARCHAR(500), "provider_concurrency" INTEGER, "provider_retry_delays" VARCHAR(255));
+CREATE TABLE IF NOT EXISTS "users" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "organization_id" VARCHAR(40) NOT NULL, "email" VARCHAR(320) NOT NULL, "name" VARCHAR(255) NOT NULL, "created_at" BIGINT NOT NULL, FOREIGN KEY ("organization_id") REFERENCES "organizations" ("id"));
+CREATE INDEX IF NOT EXISTS "users_organization_id" ON "users" ("organization_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "users_organization_id_email" ON "users" ("organization_id", "email");
+CREATE TABLE IF NOT EXISTS "api_keys" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "name" VARCHAR(255), "prefix" VARCHAR(20) NOT NULL, "last4" VARCHAR(4) NOT NULL, "key_hash" VARCHAR(64) NOT NULL, "scopes" VARCHAR(500) NOT NULL, "created_at" BIGINT NOT NULL, "last_used_at" BIGINT, "expires_at" BIGINT, "revoked_at" BIGINT, FOREIGN KEY ("user_id") REFERENCES "users" ("id"));
+CREATE INDEX IF NOT EXISTS "api_keys_user_id" ON "api_keys" ("user_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "api_keys_key_hash" ON "api_keys" ("key_hash");
+CREATE TABLE IF NOT EXISTS "outbound_lines" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "organization_id" VARCHAR(40) NOT NULL, "provider" VARCHAR(20) NOT NULL, "provider_line_id" VARCHAR(255), "phone_number" VARCHAR(16) NOT NULL, "label" VARCHAR(255), "is_default" BOOLEAN NOT NULL, "created_at" BIGINT NOT NULL, FOREIGN KEY ("organization_id") REFERENCES "organizations" ("id"));
+CREATE INDEX IF NOT EXISTS "outbound_lines_organization_id" ON "outbound_lines" ("organization_id");
+CREATE TABLE IF NOT EXISTS "reminders" ("id" BIGSERIAL NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "title" VARCHAR(255) NOT NULL, "message" TEXT NOT NULL, "phone_number" VARCHAR(16) NOT NULL, "scheduled_at" BIGINT NOT NULL, "timezone" VARCHAR(64) NOT NULL, "local_time" VARCHAR(19) NOT NULL, "status" VARCHAR(16) NOT NULL, "line_id" VARCHAR(40), "recurrence_kind" VARCHAR(16), "interval_days" INTEGER, "weekdays" VARCHAR(20), "cron" VARCHAR(255), "recurrence_end_at" BIGINT, "retry_count" INTEGER NOT NULL, "next_attempt_at" BIGINT, "last_execution_id" BIGINT, "due_at" BIGINT, "search_text" TEXT NOT NULL, "created_at" BIGINT NOT NULL, "updated_at" BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS "reminders_due_at" ON "reminders" ("due_at");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_scheduled_at_id" ON "reminders" ("user_id", "scheduled_at", "id");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_status_scheduled_at_id" ON "reminders" ("user_id", "status", "scheduled_at", "id");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_updated_at_id" ON "reminders" ("user_id", "updated_at", "id");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_search_text" ON "reminders" ("user_id", "search_text");
+CREATE TABLE IF NOT EXISTS "executions" ("id" BIGSERIAL NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "reminder_id" BIGINT, "reminder_title" VARCHAR(255), "status" VARCHAR(16) NOT NULL, "attempt" INTEGER NOT NULL, "call_id" VARCHAR(100), "line_id" VARCHAR(40), "to_number" VARCHAR(16) NOT NULL, "message" TEXT, "scheduled_for" BIGINT NOT NULL, "executed_at" BIGINT, "ended_at" BIGINT, "ended_reason" VARCHAR(255), "duration_s" INTEGER, "cost" DOUBLE PRECISION, "error_message" TEXT, "lease_until" BIGINT, "due_at" BIGINT, "created_at" BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS "executions_reminder_id" ON "executions" ("reminder_id");
+CREATE INDEX IF NOT EXISTS "executions_call_id" ON "executions" ("call_id");
+CREATE INDEX IF NOT EXISTS "executions_due_at" ON "executions" ("due_at");
+CREATE INDEX IF NOT EXISTS "executions_user_id_id" ON "executions" ("user_id", "id");
+CREATE INDEX IF NOT EXISTS "executions_status_lease_until" ON "executions" ("status", "lease_until");

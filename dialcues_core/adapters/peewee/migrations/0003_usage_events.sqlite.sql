@@ -1,0 +1,3 @@
+-- Migration v3 on sqlite, frozen as it shipped: never edit it; add a new migration instead.
+CREATE TABLE IF NOT EXISTS "usage_events" ("id" INTEGER NOT NULL PRIMARY KEY, "occurred_at" INTEGER NOT NULL, "request_id" VARCHAR(128), "api_key_id" VARCHAR(64), "client_id" VARCHAR(64), "user_id" VARCHAR(40), "organization_id" VARCHAR(40), "method" VARCHAR(8) NOT NULL, "route" VARCHAR(255), "status" INTEGER NOT NULL, "code" VARCHAR(64), "latency_ms" REAL NOT NULL, "idempotent_replay" INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS "usage_events_user_id_occurred_at_id" ON "usage_events" ("user_id", "occurred_at", "id");

@@ -1,0 +1,9 @@
+-- Migration v5 on sqlite, frozen as it shipped: never edit it; add a new migration instead.
+CREATE TABLE IF NOT EXISTS "webhook_subscriptions" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "url" VARCHAR(2048) NOT NULL, "events" VARCHAR(255) NOT NULL, "enabled" INTEGER NOT NULL, "disabled_reason" VARCHAR(40), "secret" VARCHAR(100) NOT NULL, "previous_secret" VARCHAR(100), "previous_expires_at" INTEGER, "failing_since" INTEGER, "last_success_at" INTEGER, "created_at" INTEGER NOT NULL, "updated_at" INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS "webhook_subscriptions_user_id_created_at_id" ON "webhook_subscriptions" ("user_id", "created_at", "id");
+CREATE TABLE IF NOT EXISTS "webhook_outbox" ("id" INTEGER NOT NULL PRIMARY KEY, "message_id" VARCHAR(40) NOT NULL, "subscription_id" VARCHAR(40) NOT NULL, "event_type" VARCHAR(40) NOT NULL, "body" TEXT NOT NULL, "status" VARCHAR(16) NOT NULL, "attempts" INTEGER NOT NULL, "next_attempt_at" INTEGER, "lease_until" INTEGER, "created_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "webhook_outbox_message_id" ON "webhook_outbox" ("message_id");
+CREATE INDEX IF NOT EXISTS "webhook_outbox_subscription_id" ON "webhook_outbox" ("subscription_id");
+CREATE INDEX IF NOT EXISTS "webhook_outbox_status_next_attempt_at" ON "webhook_outbox" ("status", "next_attempt_at");
+CREATE TABLE IF NOT EXISTS "webhook_deliveries" ("id" INTEGER NOT NULL PRIMARY KEY, "subscription_id" VARCHAR(40) NOT NULL, "message_id" VARCHAR(40) NOT NULL, "event_type" VARCHAR(40) NOT NULL, "attempt" INTEGER NOT NULL, "status_code" INTEGER, "latency_ms" INTEGER NOT NULL, "error" TEXT, "attempted_at" INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS "webhook_deliveries_subscription_id_id" ON "webhook_deliveries" ("subscription_id", "id");
