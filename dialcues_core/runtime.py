@@ -227,13 +227,8 @@ async def _every(
             except Exception:
                 log.exception("periodic work on %s failed", what)
 
-    task = asyncio.create_task(loop())
-    try:
+    async with _task(loop()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _being_cancelled() -> bool:

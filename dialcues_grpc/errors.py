@@ -7,7 +7,7 @@ the ``grpc-status-details-bin`` trailer) carrying:
   error's scalar details (``resource``/``id`` of a ``not_found``, ``status``/``action`` of an
   ``invalid_state``);
 * for ``validation_error``, a ``BadRequest`` with one violation per bad field, named after
-  the request field (see :func:`dialcues_grpc.convert.violation_field`);
+  the request field (see :func:`dialcues_grpc.request_fields.violation_field`);
 * for ``rate_limited``, ``idempotency_in_progress`` and ``unavailable``, a ``RetryInfo`` (REST's
   ``Retry-After``).
 
@@ -50,7 +50,7 @@ from dialcues_core.errors import (
     Unavailable,
     ValidationFailed,
 )
-from dialcues_grpc import convert
+from dialcues_grpc import request_fields
 from dialcues_grpc.auth import AdminAuth
 
 logger = logging.getLogger("dialcues.grpc")
@@ -110,7 +110,7 @@ def _bad_request(exc: ValidationFailed) -> error_details_pb2.BadRequest:
     return error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
-                field=convert.violation_field(name), description=problem
+                field=request_fields.violation_field(name), description=problem
             )
             for name, problem in sorted(exc.fields.items())
         ]
@@ -160,7 +160,7 @@ def translated(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     """Wrap a unary servicer method so that every error aborts through the table.
 
     A request holding a NUL in any text field is refused
-    (:func:`dialcues_grpc.convert.refuse_nul`) before anything reads it: for an
+    (:func:`dialcues_grpc.request_fields.refuse_nul`) before anything reads it: for an
     administration RPC here, after the admin check; for a public one by the servicer's
     ``who`` (through :data:`CURRENT_REQUEST`), after authentication and the scope check, so
     the caller sees UNAUTHENTICATED or PERMISSION_DENIED first, as over REST.
@@ -197,14 +197,14 @@ def _refuse_malformed(servicer: object, request: object, context: Any) -> None:
     admin = getattr(servicer, "admin", None)
     if isinstance(admin, AdminAuth):
         admin.check(context)
-        convert.refuse_nul(request)
+        request_fields.refuse_nul(request)
 
 
 def refuse_malformed_request() -> None:
     """Refuse the running RPC's request if it holds a NUL in any text (public servicers)."""
     request = CURRENT_REQUEST.get()
     if request is not None:
-        convert.refuse_nul(request)
+        request_fields.refuse_nul(request)
 
 
 class TrailedStatus(NamedTuple):

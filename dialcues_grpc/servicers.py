@@ -16,7 +16,7 @@ from google.protobuf import empty_pb2
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.offload import Offloader
-from dialcues_grpc import convert, paging
+from dialcues_grpc import admin_convert, convert, paging
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -208,21 +208,23 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
     ) -> organizations_pb2.Organization:
         """Create an organization."""
         org = await self.run(self.dc.accounts.create_organization, request.name)
-        return convert.organization(org)
+        return admin_convert.organization(org)
 
     @translated
     async def GetOrganization(  # noqa: N802
         self, request: organizations_pb2.GetOrganizationRequest, context: Context
     ) -> organizations_pb2.Organization:
         """Return an organization (provider secrets masked)."""
-        return convert.organization(await self.run(self.dc.accounts.get_organization, request.id))
+        return admin_convert.organization(
+            await self.run(self.dc.accounts.get_organization, request.id)
+        )
 
     @translated
     async def CreateUser(  # noqa: N802
         self, request: organizations_pb2.CreateUserRequest, context: Context
     ) -> common_pb2.User:
         """Create a user."""
-        created = await self.run(self.dc.accounts.create_user, *convert.new_user(request))
+        created = await self.run(self.dc.accounts.create_user, *admin_convert.new_user(request))
         return convert.user(created)
 
     @translated
@@ -237,8 +239,10 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         self, request: organizations_pb2.SetProviderSettingsRequest, context: Context
     ) -> organizations_pb2.Organization:
         """Set the organization's provider account (secrets write-only)."""
-        org_id, fields = convert.provider_settings(request)
-        return convert.organization(await self.run(self.dc.accounts.set_provider, org_id, fields))
+        org_id, fields = admin_convert.provider_settings(request)
+        return admin_convert.organization(
+            await self.run(self.dc.accounts.set_provider, org_id, fields)
+        )
 
 
 class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
@@ -249,22 +253,26 @@ class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):
         self, request: api_keys_pb2.CreateApiKeyRequest, context: Context
     ) -> api_keys_pb2.CreateApiKeyResponse:
         """Create a key; the raw key is in this response only."""
-        issued = await self.run(self.dc.accounts.create_api_key, **convert.new_api_key(request))
-        return convert.issued_api_key(issued)
+        issued = await self.run(
+            self.dc.accounts.create_api_key, **admin_convert.new_api_key(request)
+        )
+        return admin_convert.issued_api_key(issued)
 
     @translated
     async def ListApiKeys(  # noqa: N802
         self, request: api_keys_pb2.ListApiKeysRequest, context: Context
     ) -> api_keys_pb2.ListApiKeysResponse:
         """Return a user's keys."""
-        return convert.api_keys(await self.run(self.dc.accounts.list_api_keys, request.user_id))
+        return admin_convert.api_keys(
+            await self.run(self.dc.accounts.list_api_keys, request.user_id)
+        )
 
     @translated
     async def RevokeApiKey(  # noqa: N802
         self, request: api_keys_pb2.RevokeApiKeyRequest, context: Context
     ) -> api_keys_pb2.ApiKey:
         """Revoke a key."""
-        return convert.api_key(await self.run(self.dc.accounts.revoke_api_key, request.id))
+        return admin_convert.api_key(await self.run(self.dc.accounts.revoke_api_key, request.id))
 
 
 class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineServiceServicer):
@@ -275,8 +283,8 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
         self, request: outbound_lines_pb2.AddLineRequest, context: Context
     ) -> outbound_lines_pb2.OutboundLine:
         """Add a line."""
-        line = await self.run(self.dc.accounts.add_line, **convert.new_line(request))
-        return convert.outbound_line(line)
+        line = await self.run(self.dc.accounts.add_line, **admin_convert.new_line(request))
+        return admin_convert.outbound_line(line)
 
     @translated
     async def ListLines(  # noqa: N802
@@ -284,20 +292,20 @@ class OutboundLineServicer(_AdminServicer, outbound_lines_pb2_grpc.OutboundLineS
     ) -> outbound_lines_pb2.ListOutboundLinesResponse:
         """Return an organization's lines."""
         found = await self.run(self.dc.accounts.list_lines, request.organization_id)
-        return convert.outbound_lines(found)
+        return admin_convert.outbound_lines(found)
 
     @translated
     async def SetDefaultLine(  # noqa: N802
         self, request: outbound_lines_pb2.SetDefaultLineRequest, context: Context
     ) -> outbound_lines_pb2.OutboundLine:
         """Make a line the organization's default."""
-        line = await self.run(self.dc.accounts.set_default_line, *convert.line_ref(request))
-        return convert.outbound_line(line)
+        line = await self.run(self.dc.accounts.set_default_line, *admin_convert.line_ref(request))
+        return admin_convert.outbound_line(line)
 
     @translated
     async def RemoveLine(  # noqa: N802
         self, request: outbound_lines_pb2.RemoveLineRequest, context: Context
     ) -> empty_pb2.Empty:
         """Remove a line."""
-        await self.run(self.dc.accounts.remove_line, *convert.line_ref(request))
+        await self.run(self.dc.accounts.remove_line, *admin_convert.line_ref(request))
         return convert.empty()

@@ -12,13 +12,13 @@ from dialcues_core.errors import ResourceNotFound
 from dialcues_core.kernel.fields import (
     MISSING,
     FieldReader,
-    _given,
-    _parse_id,
-    _single_values,
     choice_parser,
+    given,
+    parse_id,
     parse_page,
     parse_positive_int,
     parse_utc_bound,
+    single_values,
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.scopes import READ_EXECUTIONS, requires
@@ -35,7 +35,7 @@ class Executions:
     @requires(READ_EXECUTIONS)
     def get(self, principal: Principal, execution_id: Any) -> Execution:
         """Return the principal's execution or raise ``not_found``."""
-        eid = _parse_id(execution_id, "execution")
+        eid = parse_id(execution_id, "execution")
         execution = self.executions.get(principal.user_id, eid)
         if execution is None:
             raise ResourceNotFound("execution", execution_id)
@@ -44,15 +44,15 @@ class Executions:
     @requires(READ_EXECUTIONS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Execution]:
         """Return one page of the principal's executions, newest first."""
-        reader = FieldReader(_single_values(params), EXECUTION_QUERY)
+        reader = FieldReader(single_values(params), EXECUTION_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ExecutionStatus))
         query = ExecutionQuery(
             status=ExecutionStatus(status) if status is not MISSING else None,
-            reminder_id=_given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
-            date_from=_given(reader.read("date_from", parse_utc_bound)),
-            date_to=_given(reader.read("date_to", parse_utc_bound)),
-            page=_given(reader.read("page", parse_page)) or 1,
-            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+            reminder_id=given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
+            date_from=given(reader.read("date_from", parse_utc_bound)),
+            date_to=given(reader.read("date_to", parse_utc_bound)),
+            page=given(reader.read("page", parse_page)) or 1,
+            page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
         return self.executions.list(principal.user_id, query)

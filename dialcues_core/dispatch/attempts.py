@@ -4,6 +4,10 @@ Each public method is one transaction over the :class:`DispatchStore`. The execu
 committed ``in_progress`` (with a lease) *before* any provider is called; outcomes are applied
 idempotently (an execution already final is left alone; an event whose call id differs from
 the stored one is ignored).
+
+It runs past 400 lines on purpose: every transaction that moves an attempt (claim, record a
+call id, finish, release, reconcile, give up) is here side by side, so the exactly-once rules
+they share (the lease, the occurrence, the lateness cap) are read and changed in one place.
 """
 
 from __future__ import annotations

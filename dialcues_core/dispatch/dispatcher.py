@@ -19,6 +19,10 @@
 Operator signals: WARNING for a provider's 429 (with its ``Retry-After``), an unknown create,
 an unreachable provider and an outcome learnt only by reconciliation (its events are not
 arriving: check ``DIALCUES_PUBLIC_URL``); ERROR for ``outcome_unknown``.
+
+A little past 400 lines because the loop, its recorder and its outage handling share one
+state (the tasks in flight, the pending outcomes, the wake event); the transactions themselves
+live in :mod:`dialcues_core.dispatch.attempts`.
 """
 
 from __future__ import annotations

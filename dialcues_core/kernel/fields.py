@@ -175,7 +175,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold().replace(SEARCH_SEPARATOR, " ")
 
 
-def _parse_id(value: Any, kind: str) -> int:
+def parse_id(value: Any, kind: str) -> int:
     text = str(value)
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise ResourceNotFound(kind, value)
@@ -189,16 +189,25 @@ def require_object(payload: Any) -> Mapping[str, Any]:
     return payload
 
 
-def _single_values(params: Mapping[str, Any]) -> dict[str, Any]:
+def single_values(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return query parameters with one value each; a parameter given twice is refused.
+
+    Every repeated parameter is named in one ``validation_error`` (a query string may repeat
+    a name; none of the contract's parameters takes several values).
+    """
     values: dict[str, Any] = {}
+    repeated: dict[str, str] = {}
     for name, value in params.items():
         if isinstance(value, list):
             if len(value) != 1:
-                raise ValidationFailed.one(name, "must be given once")
+                repeated[name] = "must be given once"
+                continue
             value = value[0]
         values[name] = value
+    if repeated:
+        raise ValidationFailed(repeated)
     return values
 
 
-def _given(value: Any) -> Any:
+def given(value: Any) -> Any:
     return None if value is MISSING else value

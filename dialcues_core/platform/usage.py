@@ -39,11 +39,12 @@ from typing import Any, Final, NamedTuple, Protocol, TypeVar
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import StorageUnavailable
 from dialcues_core.kernel.fields import (
-    MISSING,
     FieldReader,
+    given,
     parse_page,
     parse_positive_int,
     parse_utc_bound,
+    single_values,
     text_parser,
 )
 from dialcues_core.kernel.outage import OutageNotice
@@ -188,15 +189,15 @@ class UsageLog:
     @requires(READ_USAGE)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[UsageEvent]:
         """Return one page of the principal's user's events, newest first (``usage:read``)."""
-        reader = FieldReader(_single_values(params), USAGE_QUERY)
+        reader = FieldReader(single_values(params), USAGE_QUERY)
         query = UsageQuery(
-            date_from=_given(reader.read("date_from", parse_utc_bound)),
-            date_to=_given(reader.read("date_to", parse_utc_bound)),
-            route=_given(reader.read("route", text_parser(255))),
-            status=_given(reader.read("status", parse_positive_int(0, 999))),
-            code=_given(reader.read("code", text_parser(64))),
-            page=_given(reader.read("page", parse_page)) or 1,
-            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+            date_from=given(reader.read("date_from", parse_utc_bound)),
+            date_to=given(reader.read("date_to", parse_utc_bound)),
+            route=given(reader.read("route", text_parser(255))),
+            status=given(reader.read("status", parse_positive_int(0, 999))),
+            code=given(reader.read("code", text_parser(64))),
+            page=given(reader.read("page", parse_page)) or 1,
+            page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
         return self.repo.list(principal.user_id, query)
@@ -235,21 +236,3 @@ async def flush_every(usage: UsageLog, run: Runner[int], seconds: float = 1.0) -
                 log.exception("writing usage events failed; retrying at the next tick")
     finally:
         usage.wake = None
-
-
-def _single_values(params: Mapping[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    reader = FieldReader({}, ())
-    for name, value in params.items():
-        if isinstance(value, list):
-            if len(value) != 1:
-                reader.fail(name, "must be given once")
-                continue
-            value = value[0]
-        values[name] = value
-    reader.raise_if_any()
-    return values
-
-
-def _given(value: Any) -> Any:
-    return None if value is MISSING else value

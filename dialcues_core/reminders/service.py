@@ -19,10 +19,9 @@ from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
     FieldReader,
-    _given,
-    _parse_id,
-    _single_values,
     choice_parser,
+    given,
+    parse_id,
     parse_message,
     parse_page,
     parse_positive_int,
@@ -30,6 +29,7 @@ from dialcues_core.kernel.fields import (
     parse_title,
     parse_utc_bound,
     require_object,
+    single_values,
 )
 from dialcues_core.kernel.moments import parse_local_moment, parse_zone
 from dialcues_core.kernel.paging import Page
@@ -120,7 +120,7 @@ class Reminders:
     @requires(READ_REMINDERS)
     def get(self, principal: Principal, reminder_id: Any) -> Reminder:
         """Return the principal's reminder or raise ``not_found``."""
-        rid = _parse_id(reminder_id, "reminder")
+        rid = parse_id(reminder_id, "reminder")
         reminder = self.repos.reminders.get(principal.user_id, rid)
         if reminder is None:
             raise ResourceNotFound("reminder", reminder_id)
@@ -129,16 +129,16 @@ class Reminders:
     @requires(READ_REMINDERS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
         """Return one page of the principal's reminders (query parameters as strings)."""
-        reader = FieldReader(_single_values(params), REMINDER_QUERY)
+        reader = FieldReader(single_values(params), REMINDER_QUERY)
         status = reader.read("status", choice_parser(s.value for s in ReminderStatus))
         query = ReminderQuery(
             status=ReminderStatus(status) if status is not MISSING else None,
-            search=_given(reader.read("search", parse_search)),
-            date_from=_given(reader.read("date_from", parse_utc_bound)),
-            date_to=_given(reader.read("date_to", parse_utc_bound)),
-            sort=_given(reader.read("sort", choice_parser(REMINDER_SORTS))) or "scheduled_at_asc",
-            page=_given(reader.read("page", parse_page)) or 1,
-            page_size=_given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
+            search=given(reader.read("search", parse_search)),
+            date_from=given(reader.read("date_from", parse_utc_bound)),
+            date_to=given(reader.read("date_to", parse_utc_bound)),
+            sort=given(reader.read("sort", choice_parser(REMINDER_SORTS))) or "scheduled_at_asc",
+            page=given(reader.read("page", parse_page)) or 1,
+            page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
         return self.repos.reminders.list(principal.user_id, query)
@@ -150,7 +150,7 @@ class Reminders:
     ) -> Reminder:
         """Apply a PATCH: edit fields, pause, resume or revive (rules in the contract)."""
         payload = require_object(payload)
-        rid = _parse_id(reminder_id, "reminder")
+        rid = parse_id(reminder_id, "reminder")
         if not payload:
             raise ValidationFailed({}, "The request body must name at least one field to change.")
         with self.repos.transactions.atomic():
@@ -174,7 +174,7 @@ class Reminders:
         A reminder whose call is in the air may be deleted: the call is not cut, its outcome
         is still recorded on its execution, and nothing more is dialed.
         """
-        rid = _parse_id(reminder_id, "reminder")
+        rid = parse_id(reminder_id, "reminder")
         with self.repos.transactions.atomic():
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
             if current is None:

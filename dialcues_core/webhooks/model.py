@@ -1,8 +1,8 @@
 """Webhook nouns and ports: subscriptions, outbox messages, delivery attempts, their stores.
 
-Kept apart from ``model`` and ``ports`` so that the webhook slice is one place to read:
-the nouns are frozen dataclasses, the stores Protocols implemented in
-``adapters.peewee.webhooks``. Every store method runs inside the caller's transaction.
+The nouns are frozen dataclasses; the stores are Protocols, kept beside them (they are few and
+read together), implemented in ``adapters.peewee.webhooks``. Every store method runs inside
+the caller's transaction.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from dialcues_core.kernel.fields import (
     parse_page,
     parse_positive_int,
     require_object,
+    single_values,
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Clock, Transactions
@@ -212,14 +213,7 @@ def _switch(current: WebhookSubscription, enabled: bool) -> dict[str, Any]:
 
 def _paging(params: Mapping[str, Any]) -> tuple[int, int]:
     """Read ``page`` (≥ 1, default 1) and ``page_size`` (1–100, default 20)."""
-    values: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, list):
-            if len(value) != 1:
-                raise ValidationFailed.one(name, "must be given once")
-            value = value[0]
-        values[name] = value
-    reader = FieldReader(values, PAGE_FIELDS)
+    reader = FieldReader(single_values(params), PAGE_FIELDS)
     page = reader.read("page", parse_page)
     size = reader.read("page_size", parse_positive_int(1, 100))
     reader.raise_if_any()

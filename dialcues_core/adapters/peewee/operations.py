@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from dialcues_core.adapters.peewee.database import MigrationLock
+from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.reminders import reminder_from_row
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
@@ -192,6 +193,6 @@ def _again(
 def _snapshot(db: pw.Database, version: str) -> None:
     """Record the TZif data of every zone of this tzdata version."""
     TzdataRow.delete().execute()
-    rows = [{"name": n, "version": version, "tzif": zone_data(n)} for n in sorted(zone_names())]
-    for start in range(0, len(rows), 100):
-        TzdataRow.insert_many(rows[start : start + 100]).execute()
+    mark = db.param
+    sql = f"INSERT INTO tzdata_zones (name, version, tzif) VALUES ({mark}, {mark}, {mark})"
+    execute_many(db, sql, [(n, version, zone_data(n)) for n in sorted(zone_names())])

@@ -3,6 +3,10 @@
 Instants are stored as integer milliseconds since the Unix epoch (UTC) on every backend: one
 representation, exact comparisons, compact indexes. A reminder's local wall-clock anchor is
 stored as ISO text beside its zone.
+
+Every row class is in this one module (past 400 lines) because :data:`ALL_TABLES`, the
+foreign keys between capabilities and the migrations test read them together; each capability's
+repository module imports only the rows it writes.
 """
 
 from __future__ import annotations
