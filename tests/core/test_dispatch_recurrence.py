@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import make_tenant, settings_for
+from support.platform import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal

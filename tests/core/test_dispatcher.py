@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from conftest import Tenant, make_tenant
-from conftest import settings_for as settings_for
+from support.platform import Tenant, make_tenant
+from support.platform import settings_for as settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Provider

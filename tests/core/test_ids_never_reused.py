@@ -16,7 +16,7 @@ from typing import Any
 
 import peewee as pw
 import pytest
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee import database, migrations

@@ -12,7 +12,7 @@ from typing import Any
 
 import peewee as pw
 import pytest
-from conftest import reset_postgres
+from support.databases import reset_postgres
 
 from dialcues_core.adapters.peewee import database, migrations, tables
 
@@ -24,18 +24,18 @@ Schema = dict[str, Any]
 
 
 @pytest.fixture
-def db(any_url: str) -> Iterator[pw.Database]:
+def db(empty_url: str) -> Iterator[pw.Database]:
     """An empty database of each backend in turn."""
-    opened = database.open_database(any_url)
+    opened = database.open_database(empty_url)
     opened.connect()
     yield opened
     opened.close()
 
 
-def test_upgrading_step_by_step_equals_creating_fresh(db: pw.Database, any_url: str) -> None:
+def test_upgrading_step_by_step_equals_creating_fresh(db: pw.Database, empty_url: str) -> None:
     reached = database.migrate(db)
     upgraded = schema_of(db)
-    empty(db, any_url)
+    empty(db, empty_url)
     with db.bind_ctx(tables.ALL_TABLES):
         db.create_tables(tables.ALL_TABLES)
     fresh = schema_of(db)
@@ -46,12 +46,12 @@ def test_upgrading_step_by_step_equals_creating_fresh(db: pw.Database, any_url: 
         assert upgraded[table] == fresh[table], f"table {table}"
 
 
-def test_every_migration_runs_in_order_from_every_version(db: pw.Database, any_url: str) -> None:
+def test_every_migration_runs_in_order_from_every_version(db: pw.Database, empty_url: str) -> None:
     """Stopping after any version and resuming later reaches the same schema."""
     database.migrate(db)
     target = schema_of(db)
     for stop in range(1, len(database.MIGRATIONS)):
-        empty(db, any_url)
+        empty(db, empty_url)
         with pytest.MonkeyPatch.context() as m:
             m.setattr(database, "MIGRATIONS", database.MIGRATIONS[:stop])
             assert database.migrate(db) == stop

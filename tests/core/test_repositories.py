@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import (
@@ -1068,9 +1068,9 @@ def test_migrating_a_migrated_database_keeps_its_data(
 
 
 @pytest.fixture
-def unmigrated(any_url: str) -> Iterator[Dialcues]:
+def unmigrated(empty_url: str) -> Iterator[Dialcues]:
     """The platform bound to an empty database of each backend, not migrated."""
-    platform = Dialcues.open(settings=settings_for(any_url), migrate=False)
+    platform = Dialcues.open(settings=settings_for(empty_url), migrate=False)
     yield platform
     platform.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal

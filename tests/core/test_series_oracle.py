@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from conftest import make_tenant, settings_for
 from oracle.series import (
     DELAYS,
     GRACE,
@@ -46,6 +45,7 @@ from oracle.series import (
     wall,
     zone,
 )
+from support.platform import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
@@ -59,6 +59,18 @@ from dialcues_core.testing import FakeClock
 SEED = "dialcues-series-oracle-1"
 SERIES_CASES = 3000
 SCENARIOS = 320
+FAST_SAMPLE = 100
+"""The first cases of each generated family run in ``make test-fast``; the rest are ``slow``."""
+
+
+def cases(count: int, name: str) -> list[Any]:
+    """``range(count)`` as parameters with fixed ids, all past :data:`FAST_SAMPLE` ``slow``."""
+    return [
+        pytest.param(i, id=f"{name}-{i:04d}", marks=[pytest.mark.slow] if i >= FAST_SAMPLE else [])
+        for i in range(count)
+    ]
+
+
 OCCURRENCES = 8
 PHONE = "+14155552671"
 
@@ -494,7 +506,7 @@ def _at(items: list[str], index: int) -> str:
     return items[index] if index < len(items) else "(nothing)"
 
 
-@pytest.mark.parametrize("index", range(SERIES_CASES), ids=lambda i: f"series-{i:04d}")
+@pytest.mark.parametrize("index", cases(SERIES_CASES, "series"))
 def test_series_rings_as_the_oracle_says(env: Env, index: int) -> None:
     """A generated series rings at exactly the oracle's instants, then ends where it says.
 
@@ -840,7 +852,7 @@ def step(rng: random.Random, d: Drive) -> bool:
     return True
 
 
-@pytest.mark.parametrize("index", range(SCENARIOS), ids=lambda i: f"scenario-{i:04d}")
+@pytest.mark.parametrize("index", cases(SCENARIOS, "scenario"))
 def test_scenario_matches_the_oracle(env: Env, index: int) -> None:
     """A reminder driven through random rings, edits, pauses and late runs stays as predicted."""
     rng = random.Random(f"{SEED}:scenario:{index}")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow

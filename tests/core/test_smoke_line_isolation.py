@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Tenant, settings_for
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import OutboundLine

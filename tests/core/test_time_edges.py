@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.operations import follow_tzdata

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.errors import InsufficientScope, StorageUnavailable, ValidationFailed

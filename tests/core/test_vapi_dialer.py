@@ -22,16 +22,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 from fakes.vapi_server import (
-    MESSAGE_MODELS,
     Failure,
     FakeVapi,
     MessageOrder,
     check_message,
+    sdk_models,
     start_fake_vapi,
 )
 from support.vapi_sdk import strict_errors
-from vapi.types.call import Call
-from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
 from dialcues_core.adapters.providers.vapi.voice import (
@@ -50,6 +48,8 @@ from dialcues_core.errors import (
     ProviderUnreachable,
 )
 from dialcues_core.kernel.crypto import hashes_match
+
+pytestmark = pytest.mark.xdist_group("vapi_sdk")  # one worker pays the SDK's ~10 s import
 
 API_KEY = "vapi-private-key-1234"
 SECRET = "whsec-5678"
@@ -179,8 +179,8 @@ async def test_the_create_body_holds_only_what_vapis_schema_has(vapi: FakeVapi) 
 
 def test_the_create_body_passes_the_sdks_create_outbound_call_dto_strictly() -> None:
     body = build_call_body(call_request("http://x"), "https://dialcues.example/x")
-    assert strict_errors(CreateOutboundCallDto, body, closed_enums=True) == []
-    CreateOutboundCallDto.model_validate(body)  # and the SDK's own (lax) validation
+    assert strict_errors(sdk_models().create, body, closed_enums=True) == []
+    sdk_models().create.model_validate(body)  # and the SDK's own (lax) validation
 
 
 def test_the_server_block_names_the_call_token_and_the_messages_outcomes_need() -> None:
@@ -250,9 +250,9 @@ def test_the_strict_validator_refuses_what_vapis_schema_lacks(
     change: dict[str, Any], expected: str
 ) -> None:
     body = {**build_call_body(call_request("http://x"), "http://127.0.0.1:1/e"), **change}
-    errors = strict_errors(CreateOutboundCallDto, body, closed_enums=True)
+    errors = strict_errors(sdk_models().create, body, closed_enums=True)
     assert any(error.startswith(expected) for error in errors), errors
-    CreateOutboundCallDto.model_validate(body)  # the SDK alone lets these through
+    sdk_models().create.model_validate(body)  # the SDK alone lets these through
 
 
 @pytest.mark.parametrize(("change", "expected"), MISPLACED)
@@ -564,12 +564,12 @@ async def test_every_message_the_fake_sends_passes_the_sdks_models_strictly(
     assert receiver.received and vapi.faults == []
     for _, _, payload in receiver.received:
         assert set(payload) == {"message"}
-        model = MESSAGE_MODELS[payload["message"]["type"]]
+        model = sdk_models().messages[payload["message"]["type"]]
         # Strict but for the documented top-level extras of real end-of-call reports.
         assert check_message(payload) == []
         model.model_validate(payload["message"])
-        assert strict_errors(Call, payload["message"]["call"]) == []
-    assert [strict_errors(Call, call) for call in vapi.calls] == [[]]
+        assert strict_errors(sdk_models().call, payload["message"]["call"]) == []
+    assert [strict_errors(sdk_models().call, call) for call in vapi.calls] == [[]]
 
 
 @pytest.mark.parametrize(

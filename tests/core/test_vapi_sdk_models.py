@@ -11,14 +11,13 @@ import typing
 from typing import Any
 
 import pytest
+from fakes.vapi_server import sdk_models
 from support.vapi_sdk import assert_strict, reachable_models, strict_errors
-from vapi.types.call import Call
-from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
-from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
-from vapi.types.server_message_status_update import ServerMessageStatusUpdate
 from vapi.types.server_message_status_update_phone_number import (
     ServerMessageStatusUpdatePhoneNumber,
 )
+
+pytestmark = pytest.mark.xdist_group("vapi_sdk")  # one worker pays the SDK's ~10 s import
 
 CALL = {
     "id": "c-1",
@@ -59,8 +58,8 @@ def a_create(**changes: Any) -> dict[str, Any]:
 
 
 def test_a_rich_valid_create_passes() -> None:
-    assert strict_errors(CreateOutboundCallDto, a_create(), closed_enums=True) == []
-    CreateOutboundCallDto.model_validate(a_create())
+    assert strict_errors(sdk_models().create, a_create(), closed_enums=True) == []
+    sdk_models().create.model_validate(a_create())
 
 
 @pytest.mark.parametrize(
@@ -87,12 +86,12 @@ def test_a_rich_valid_create_passes() -> None:
     ],
 )
 def test_unknown_keys_are_refused_at_any_depth(change: dict[str, Any], expected: str) -> None:
-    errors = strict_errors(CreateOutboundCallDto, a_create(**change))
+    errors = strict_errors(sdk_models().create, a_create(**change))
     assert any(error.startswith(expected) for error in errors), errors
 
 
 def test_only_the_camel_case_json_names_are_keys() -> None:
-    errors = strict_errors(CreateOutboundCallDto, {"phone_number_id": "pn-1"})
+    errors = strict_errors(sdk_models().create, {"phone_number_id": "pn-1"})
     assert errors == [
         "/phone_number_id: property phone_number_id should not exist "
         "(not a field of CreateOutboundCallDto)"
@@ -125,7 +124,7 @@ def test_only_the_camel_case_json_names_are_keys() -> None:
     ],
 )
 def test_json_types_are_checked_without_coercion(data: dict[str, Any], expected: list[str]) -> None:
-    errors = strict_errors(CreateOutboundCallDto, data)
+    errors = strict_errors(sdk_models().create, data)
     assert len(errors) == len(expected)
     for error, start in zip(errors, expected, strict=True):
         assert error.startswith(start), errors
@@ -133,39 +132,41 @@ def test_json_types_are_checked_without_coercion(data: dict[str, Any], expected:
 
 def test_an_int_is_a_float_and_null_fills_an_optional() -> None:
     overrides = {"maxDurationSeconds": 60, "firstMessage": None, "server": None}
-    assert strict_errors(CreateOutboundCallDto, {"assistantOverrides": overrides}) == []
+    assert strict_errors(sdk_models().create, {"assistantOverrides": overrides}) == []
 
 
 def test_required_fields_and_nulls_are_checked() -> None:
-    assert strict_errors(Call, {**CALL, "id": None}) == ["/id: must not be null (str)"]
+    assert strict_errors(sdk_models().call, {**CALL, "id": None}) == ["/id: must not be null (str)"]
     missing = {key: value for key, value in CALL.items() if key != "orgId"}
-    assert strict_errors(Call, missing) == ["/orgId: is required (Call)"]
-    assert strict_errors(Call, {**CALL, "createdAt": "yesterday"})[0].startswith(
+    assert strict_errors(sdk_models().call, missing) == ["/orgId: is required (Call)"]
+    assert strict_errors(sdk_models().call, {**CALL, "createdAt": "yesterday"})[0].startswith(
         "/createdAt: is not a valid datetime"
     )
-    assert strict_errors(Call, {**CALL, "createdAt": 1700000000})[0].startswith(
+    assert strict_errors(sdk_models().call, {**CALL, "createdAt": 1700000000})[0].startswith(
         "/createdAt: must be an ISO 8601 string"
     )
-    assert strict_errors(Call, CALL) == []
+    assert strict_errors(sdk_models().call, CALL) == []
 
 
 def test_the_document_itself_must_be_an_object() -> None:
-    assert strict_errors(Call, None) == ["/: must not be null (Call)"]
-    assert strict_errors(Call, "call") == ["/: must be an object (Call), not a string"]
+    assert strict_errors(sdk_models().call, None) == ["/: must not be null (Call)"]
+    assert strict_errors(sdk_models().call, "call") == ["/: must be an object (Call), not a string"]
 
 
 def test_open_enums_take_new_strings_and_closed_ones_refuse_them() -> None:
     new_reason = {**CALL, "endedReason": "a-reason-vapi-adds-next-month"}
-    assert strict_errors(Call, new_reason) == []  # what Vapi sends may be newer than the SDK
-    assert strict_errors(Call, new_reason, closed_enums=True)[0].startswith(
+    assert (
+        strict_errors(sdk_models().call, new_reason) == []
+    )  # what Vapi sends may be newer than the SDK
+    assert strict_errors(sdk_models().call, new_reason, closed_enums=True)[0].startswith(
         "/endedReason: must be one of"
     )
-    assert strict_errors(Call, {**CALL, "endedReason": 7}) == [
+    assert strict_errors(sdk_models().call, {**CALL, "endedReason": 7}) == [
         "/endedReason: must be a string (an enum value), not a number"
     ]
     typo = {"assistantOverrides": {"serverMessages": ["status-update", "end-of-call-reports"]}}
-    assert strict_errors(CreateOutboundCallDto, typo) == []
-    assert strict_errors(CreateOutboundCallDto, typo, closed_enums=True)[0].startswith(
+    assert strict_errors(sdk_models().create, typo) == []
+    assert strict_errors(sdk_models().create, typo, closed_enums=True)[0].startswith(
         "/assistantOverrides/serverMessages/1: must be one of"
     )
 
@@ -197,7 +198,9 @@ def test_a_value_fitting_no_member_names_the_closest() -> None:
 
 def test_a_union_of_open_tags_checks_the_member_the_type_names() -> None:
     # both members' ``type`` is an open enum, so the SDK's StatusUpdate would take a report
-    union = typing.Union[ServerMessageStatusUpdate, ServerMessageEndOfCallReport]  # noqa: UP007
+    status_model = sdk_models().messages["status-update"]
+    report_model = sdk_models().messages["end-of-call-report"]
+    union: Any = typing.Union[status_model, report_model]  # noqa: UP007 (the SDK's own spelling)
     status = {"type": "status-update", "status": "ended", "call": CALL}
     report = {
         "type": "end-of-call-report",
@@ -208,7 +211,7 @@ def test_a_union_of_open_tags_checks_the_member_the_type_names() -> None:
     }
     assert strict_errors(union, status) == strict_errors(union, report) == []
     mislabelled = {**status, "type": "end-of-call-report"}
-    assert strict_errors(ServerMessageStatusUpdate, mislabelled) == []  # alone it fits...
+    assert strict_errors(status_model, mislabelled) == []  # alone it fits...
     errors = strict_errors(union, mislabelled)  # ...but its tag names the report
     assert "/status: property status should not exist" in " ".join(errors)
     assert any(error.startswith("/artifact: is required") for error in errors)
@@ -217,8 +220,10 @@ def test_a_union_of_open_tags_checks_the_member_the_type_names() -> None:
 def test_lists_of_unions_are_checked_item_by_item() -> None:
     said = {"message": "hi", "time": 1.0, "endTime": 1.5, "secondsFromStart": 0.5}
     messages = [{"role": "user", **said}, {"role": "bot", **said, "source": "model"}]
-    assert strict_errors(Call, {**CALL, "messages": messages}) == []
-    errors = strict_errors(Call, {**CALL, "messages": [*messages, {"role": "bot", **said, "x": 1}]})
+    assert strict_errors(sdk_models().call, {**CALL, "messages": messages}) == []
+    errors = strict_errors(
+        sdk_models().call, {**CALL, "messages": [*messages, {"role": "bot", **said, "x": 1}]}
+    )
     # no tag tells these members apart (``role`` is a plain string): the closest is named
     assert errors[0].startswith("/messages/2: matches none of UserMessage, SystemMessage, Bot")
     assert "/messages/2/x: property x should not exist" in errors[1]
@@ -226,15 +231,16 @@ def test_lists_of_unions_are_checked_item_by_item() -> None:
 
 def test_assert_strict_lists_the_problems() -> None:
     with pytest.raises(AssertionError, match=r"not a strict Call:\n  /orgId: is required"):
-        assert_strict(Call, {key: value for key, value in CALL.items() if key != "orgId"})
-    assert_strict(Call, CALL)
+        assert_strict(
+            sdk_models().call, {key: value for key, value in CALL.items() if key != "orgId"}
+        )
+    assert_strict(sdk_models().call, CALL)
 
 
-@pytest.mark.parametrize(
-    "model",
-    [CreateOutboundCallDto, Call, ServerMessageStatusUpdate, ServerMessageEndOfCallReport],
-)
-def test_every_model_reachable_from_what_we_check_resolves(model: type) -> None:
+@pytest.mark.parametrize("name", ["create", "call", "status-update", "end-of-call-report"])
+def test_every_model_reachable_from_what_we_check_resolves(name: str) -> None:
+    models = sdk_models()
+    model = {"create": models.create, "call": models.call}.get(name) or models.messages[name]
     # a forward reference the validator cannot follow would raise TypeError here
     reachable = reachable_models(model)
     assert model in reachable and len(reachable) > 1000

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.http.webhook_sender import PRIVATE_REFUSED, WebhookDeliverer

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
+from support.platform import settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.dispatch.dispatcher import Dispatcher

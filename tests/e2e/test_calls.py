@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
+from support.platform import settings_for
 
 from dialcues_core import Dialcues
 from e2e.support import BASE, VAPI_LINE_NUMBER, Stack, free_port, running_stack, start_worker

@@ -37,8 +37,8 @@ import aiohttp
 import grpc
 import psycopg
 import pytest
-from conftest import settings_for
 from fakes.vapi_server import FakeVapi, start_fake_vapi
+from support.platform import settings_for
 from support.private_pg import PrivateCluster, private_cluster
 
 from dialcues_core import Dialcues

@@ -17,7 +17,7 @@ import textwrap
 from datetime import UTC, datetime
 
 import aiohttp
-from conftest import make_tenant, settings_for
+from support.platform import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow

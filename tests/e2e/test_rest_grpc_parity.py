@@ -26,7 +26,7 @@ import aiohttp
 import grpc
 import pytest
 import pytest_asyncio
-from conftest import make_tenant, settings_for
+from support.platform import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts import keys

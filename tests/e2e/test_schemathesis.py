@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_tenant, settings_for
+from support.platform import make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from e2e.support import free_port

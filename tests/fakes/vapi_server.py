@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import re
 import uuid
 from collections import deque
@@ -53,10 +54,6 @@ import aiohttp
 import pydantic
 from aiohttp import web
 from support.vapi_sdk import strict_errors
-from vapi.types.call import Call
-from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
-from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
-from vapi.types.server_message_status_update import ServerMessageStatusUpdate
 
 from dialcues_core.adapters.providers.simulated.voice import simulated_reason
 
@@ -66,12 +63,38 @@ Json = dict[str, Any]
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 SECRET_HEADER = "x-vapi-secret"
-MESSAGE_MODELS: dict[str, type[pydantic.BaseModel]] = {
-    "status-update": ServerMessageStatusUpdate,
-    "end-of-call-report": ServerMessageEndOfCallReport,
-}
-"""The SDK model each message type the fake sends must satisfy (the members of the SDK's
-``ServerMessageMessage`` union; the union itself takes 20 s more to import)."""
+
+
+@functools.cache
+def sdk_models() -> SdkModels:
+    """Vapi's own models, imported on first use: they take about 10 s to import, which only
+    the tests that talk to the fake should pay (once per process)."""
+    from vapi.types.call import Call
+    from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
+    from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
+    from vapi.types.server_message_status_update import ServerMessageStatusUpdate
+
+    return SdkModels(
+        call=Call,
+        create=CreateOutboundCallDto,
+        messages={
+            "status-update": ServerMessageStatusUpdate,
+            "end-of-call-report": ServerMessageEndOfCallReport,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class SdkModels:
+    """The SDK models the fake checks its traffic against."""
+
+    call: type[pydantic.BaseModel]
+    create: type[pydantic.BaseModel]
+    messages: dict[str, type[pydantic.BaseModel]]
+    """The model each message type the fake sends must satisfy (the members of the SDK's
+    ``ServerMessageMessage`` union; the union itself takes 20 s more to import)."""
+
+
 DEFAULT_LINE_NUMBER = "+14155550100"
 LIST_QUERY = frozenset(
     {
@@ -165,7 +188,7 @@ def validate_create(body: object) -> list[str]:
     The SDK's ``CreateOutboundCallDto``, strictly (unknown keys at any depth, types, closed
     enums), then what the SDK's types cannot say: E.164, the name's length, a server URL.
     """
-    errors = strict_errors(CreateOutboundCallDto, body, closed_enums=True)
+    errors = strict_errors(sdk_models().create, body, closed_enums=True)
     if not isinstance(body, dict):
         return errors
     customer = body.get("customer")
@@ -186,13 +209,13 @@ def check_message(payload: object) -> list[str]:
     """Return what the SDK refuses in a server message the fake built (none: valid).
 
     The envelope is ``{"message": …}`` (the SDK's ``ServerMessage``); the message is checked
-    strictly against the SDK model of its type (:data:`MESSAGE_MODELS`), open enums open.
+    strictly against the SDK model of its type (:func:`sdk_models`), open enums open.
     """
     if not isinstance(payload, dict) or set(payload) != {"message"}:
         return ["/: a server message is exactly {'message': {…}}"]
     message = payload["message"]
     kind = message.get("type") if isinstance(message, dict) else None
-    model = MESSAGE_MODELS.get(str(kind))
+    model = sdk_models().messages.get(str(kind))
     if model is None:
         return [f"/message/type: the fake sends no {kind!r} message"]
     documented = {k: message.pop(k) for k in list(REPORT_EXTRAS) if k in message}
@@ -323,6 +346,7 @@ class FakeVapi:
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
         """Listen on 127.0.0.1 (a free port); set :attr:`base_url`."""
+        sdk_models()  # imported before serving: a first request must not wait the ~10 s it takes
         app = web.Application()
         app.router.add_post("/call", self._create)
         app.router.add_post("/call/phone", self._create)
@@ -459,7 +483,7 @@ class FakeVapi:
         }
         if "name" in body:
             call["name"] = body["name"]
-        self._audit("call", strict_errors(Call, call))
+        self._audit("call", strict_errors(sdk_models().call, call))
         self.calls.append(call)
         created = copy.deepcopy(call)
         if self.deliver_before_response:
@@ -513,7 +537,7 @@ class FakeVapi:
         ended = (started + timedelta(seconds=self.call_duration)) if started else self.now()
         cost = 0.0 if refused else self.cost
         self._update(call, status="ended", endedReason=reason, endedAt=_iso(ended), cost=cost)
-        self._audit("ended call", strict_errors(Call, call))
+        self._audit("ended call", strict_errors(sdk_models().call, call))
 
     def _end_messages(self, snapshot: Json, ended: Json) -> list[Json]:
         status = self._status_update(snapshot, "ended", ended["endedReason"])

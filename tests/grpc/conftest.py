@@ -1,16 +1,12 @@
-"""Fixtures of the gRPC suite: real grpc.aio servers on 127.0.0.1:0 over the SQLite ``dc``.
-
-A pytest plugin, loaded by each test module with ``pytest_plugins = ("grpc_fixtures",)``
-(see ``grpc_support`` for why there is no conftest here).
-"""
+"""Fixtures of the gRPC suite: real grpc.aio servers on 127.0.0.1:0 over the SQLite ``dc``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import Tenant
 from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader

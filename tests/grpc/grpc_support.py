@@ -1,9 +1,7 @@
 """Helpers of the gRPC suite: stubs with a credential, payloads, row setup, failures.
 
-The fixtures are in ``grpc_fixtures`` (each test module loads them with
-``pytest_plugins = ("grpc_fixtures",)``): this folder cannot hold a ``conftest.py`` (it would
-replace the root conftest module that other suites import by name) nor an ``__init__.py`` (a
-package named ``grpc`` on ``sys.path`` would shadow grpcio).
+The fixtures are in this folder's ``conftest.py``. The folder has no ``__init__.py``: a
+package named ``grpc`` on ``sys.path`` would shadow grpcio.
 """
 
 from __future__ import annotations
@@ -15,11 +13,11 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+from support.platform import Tenant
 
 from dialcues_core.adapters.peewee.tables import ExecutionRow
 from dialcues_grpc._pb.dialcues.v1 import (

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from conftest import Tenant
 from google.protobuf import timestamp_pb2
 from grpc_support import Server, Stubs, fails
+from support.platform import Tenant
 
 from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import (
@@ -18,8 +18,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     organizations_pb2,
     outbound_lines_pb2,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 O = organizations_pb2  # noqa: E741
 K = api_keys_pb2

@@ -6,15 +6,13 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-from conftest import Tenant
 from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs, fails, list_services
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts import keys
 from dialcues_core.adapters.peewee.tables import ApiKeyRow
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2, organizations_pb2, reminders_pb2
-
-pytest_plugins = ("grpc_fixtures",)
 
 ADMIN_SERVICES = {
     "dialcues.v1.OrganizationService",
@@ -46,7 +44,11 @@ async def test_no_bearer_credential_is_unauthorized(
     await expect_unauthenticated(who_am_i(server.stubs(None), metadata), "unauthorized")
 
 
-@pytest.mark.parametrize("token", ["garbage", "dc_live_wrongchecksum", keys.generate_key()])
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", "dc_live_wrongchecksum", keys.generate_key()],
+    ids=["garbage", "bad-checksum", "unknown-well-formed"],
+)
 async def test_a_malformed_or_unknown_key_is_invalid(server: Server, token: str) -> None:
     await expect_unauthenticated(who_am_i(server.stubs(token)), "invalid_api_key")
 

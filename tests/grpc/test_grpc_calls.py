@@ -8,16 +8,14 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant
 from grpc_support import Stubs, fails
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
 from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_core.offload import Offloader
 from dialcues_grpc._pb.dialcues.v1 import calls_pb2, calls_pb2_grpc, executions_pb2
-
-pytest_plugins = ("grpc_fixtures",)
 
 NUMBER = "+14155552671"
 STEPS = ["create_line", "create_reminder", "dispatch", "outcome", "cleanup"]

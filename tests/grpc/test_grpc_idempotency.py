@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
-from conftest import Tenant, make_tenant
 from grpc_support import Server, Stubs, fails, reminder_request
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
@@ -21,8 +21,6 @@ from dialcues_grpc import convert
 from dialcues_grpc._pb.dialcues.v1 import reminders_pb2
 from dialcues_grpc.idempotency import fingerprint, is_replay, stored_reply
 from dialcues_grpc.server import add_services
-
-pytest_plugins = ("grpc_fixtures",)
 
 R = reminders_pb2
 

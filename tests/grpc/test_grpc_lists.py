@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-from conftest import Tenant
 from google.protobuf import timestamp_pb2
 from grpc_support import Stubs, add_execution, fails, local
+from support.platform import Tenant
 
 from dialcues_grpc._pb.dialcues.v1 import executions_pb2, reminders_pb2
-
-pytest_plugins = ("grpc_fixtures",)
 
 R = reminders_pb2
 E = executions_pb2

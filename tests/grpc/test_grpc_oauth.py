@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-from conftest import Tenant, settings_for
 from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs, fails, list_services
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.oauth import IssuedClient
@@ -20,8 +20,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     oauth_clients_pb2_grpc,
     reminders_pb2,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 C = oauth_clients_pb2
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow

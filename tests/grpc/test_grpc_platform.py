@@ -11,10 +11,10 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant, settings_for
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from grpc_support import Server, Stubs, fails, reminder_request
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow
@@ -28,8 +28,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     usage_pb2,
     usage_pb2_grpc,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOW = int(START.timestamp())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from conftest import Tenant, make_tenant
 from grpc_support import Server, Stubs, add_execution, fails
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_grpc._pb.dialcues.v1 import (
@@ -15,8 +15,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2,
     lines_pb2,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 E = executions_pb2
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from conftest import Tenant, make_tenant
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from grpc_support import FUTURE, FUTURE_UTC, Server, Stubs, fails, local, reminder_request
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ReminderRow
 from dialcues_grpc._pb.dialcues.v1 import common_pb2, reminders_pb2
-
-pytest_plugins = ("grpc_fixtures",)
 
 R = reminders_pb2
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from grpc_support import Server, Stubs, fails, reminder_request
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow
@@ -30,8 +30,6 @@ from dialcues_core.reminders.model import Reminder
 from dialcues_grpc import convert
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2, reminders_pb2
 from dialcues_grpc.idempotency import fingerprint, stored_reply
-
-pytest_plugins = ("grpc_fixtures",)
 
 FRESH = re.compile(r"[0-9a-f]{32}")
 """The shape of an id the server makes up."""

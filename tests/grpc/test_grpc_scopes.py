@@ -15,9 +15,9 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant
 from google.protobuf import descriptor_pool, field_mask_pb2, timestamp_pb2
 from grpc_support import Server, add_execution, failure, local, reminder_request
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES
@@ -32,8 +32,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     webhooks_pb2,
 )
 from dialcues_grpc.server import PUBLIC_SERVICES
-
-pytest_plugins = ("grpc_fixtures",)
 
 R, E, W = reminders_pb2, executions_pb2, webhooks_pb2
 HOOK_URL = "https://93.184.215.14/hooks"

@@ -15,8 +15,6 @@ from grpc_support import ServeFn, Server, list_services
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
 
-pytest_plugins = ("grpc_fixtures",)
-
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

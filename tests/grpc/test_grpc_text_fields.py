@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
-from conftest import Tenant, settings_for
 from google.protobuf import field_mask_pb2
 from grpc_support import Failure, Stubs, fails, reminder_request
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
@@ -26,8 +26,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 NUL = "must not contain NUL characters"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import Tenant
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from grpc_support import Stubs, fails, reminder_request
+from support.platform import Tenant
 
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
@@ -25,8 +25,6 @@ from dialcues_grpc._pb.dialcues.v1 import (
     usage_pb2,
     usage_pb2_grpc,
 )
-
-pytest_plugins = ("grpc_fixtures",)
 
 FIRST = -62_135_596_800
 """0001-01-01T00:00:00Z, the first second a Timestamp may hold."""

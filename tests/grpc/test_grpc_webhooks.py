@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import grpc
-from conftest import Tenant
 from google.protobuf import field_mask_pb2
 from grpc_support import Stubs, fails
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import webhooks_pb2, webhooks_pb2_grpc
-
-pytest_plugins = ("grpc_fixtures",)
 
 W = webhooks_pb2
 URL = "https://93.184.215.14/hooks"

@@ -6,19 +6,19 @@ assertions are literal and "time passes" is one call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import Tenant, make_tenant, settings_for
+from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
 from dialcues_core.runtime import Runtime
 from dialcues_core.testing import FakeClock
 from dialcues_rest.app import create_app, start_rest
-from rest.support import START, Api
+from rest.support import START, Api, ServeFn
 
 
 @pytest.fixture
@@ -41,9 +41,6 @@ async def offloader() -> AsyncIterator[Offloader]:
     pool = Offloader(threads=4)
     yield pool
     pool.shutdown()
-
-
-ServeFn = Callable[[web.Application], Awaitable["Api"]]
 
 
 @pytest.fixture

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from conftest import Tenant
+from aiohttp import web
 from multidict import CIMultiDictProxy
+from support.platform import Tenant
 
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
 
 BASE = "/api/public/v1"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 _UNSET: Any = object()
+
+ServeFn = Callable[[web.Application], Awaitable["Api"]]
+"""Serve an app on 127.0.0.1:0 and return an anonymous client of it (the ``serve`` fixture)."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from conftest import Tenant, make_tenant
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.keys import generate_key

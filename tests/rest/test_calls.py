@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import ExecutionRow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from rest.support import OMIT, Api, reminder_payload

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import Tenant
+from support.platform import Tenant
 
 from rest.support import Api, add_execution
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
@@ -38,8 +38,7 @@ from dialcues_core.reminders.model import Reminder
 from dialcues_core.reminders.service import Reminders
 from dialcues_rest.app import create_app
 from dialcues_rest.errors import status_of
-from rest.conftest import ServeFn
-from rest.support import Api
+from rest.support import Api, ServeFn
 
 SECRET = "postgres://admin:hunter2@db"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Tenant
+from support.platform import Tenant
 
 from rest.support import Api, add_execution
 

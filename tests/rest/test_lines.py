@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Tenant, make_tenant
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.testing import FakeClock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Tenant
+from support.platform import Tenant
 
 from rest.support import Api
 

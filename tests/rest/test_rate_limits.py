@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import aiohttp
 import pytest
-from conftest import Tenant, settings_for
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.config import RateLimit

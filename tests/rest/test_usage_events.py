@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from conftest import Tenant, make_tenant
+from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Tenant
+from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import Tenant
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from support.platform import Tenant
 
 from dialcues_core.kernel.fields import parse_message, parse_title
 from dialcues_core.kernel.phone import parse_phone_number
