@@ -71,7 +71,7 @@ def serve_app(db_url: str, log_level: str, platform: str = "") -> None:
 
     ``platform`` non-empty: rate limits on (never refusing) and usage events recorded.
     """
-    from dialcues_core import Dialcues
+    from dialcues_core import Dialcues, Runtime
     from dialcues_core.config import Settings, parse_rate_limits
     from dialcues_core.offload import Offloader
     from dialcues_rest.app import create_app
@@ -83,7 +83,11 @@ def serve_app(db_url: str, log_level: str, platform: str = "") -> None:
     )
     limits = parse_rate_limits(NEVER_REFUSE) if platform else None
     dc = Dialcues.open(settings=Settings(database_url=db_url, rate_limits=limits))
-    asyncio.run(_serve(lambda: create_app(dc, Offloader(), record_usage=bool(platform))))
+    offloader = Offloader()
+    # The platform mode enters the runtime (without dispatching) as `dialcues serve` does:
+    # it is what writes the usage events the app queues.
+    runtime = Runtime(dc, offloader, dispatch=False) if platform else None
+    asyncio.run(_serve(lambda: create_app(dc, offloader, record_usage=bool(platform)), runtime))
 
 
 def baseline_app(db_path: str, keys: dict[str, str]) -> object:
@@ -118,12 +122,13 @@ def serve_baseline(db_path: str, key: str) -> None:
     asyncio.run(_serve(lambda: baseline_app(db_path, {f"Bearer {key}": "usr_bench"})))
 
 
-async def _serve(build: object) -> None:
+async def _serve(build: object, runtime: object = None) -> None:
     from aiohttp import web
 
+    if runtime is not None:  # writes the usage events while serving, as in production
+        await runtime.start()  # type: ignore[attr-defined]
     runner = web.AppRunner(build(), access_log=None)  # type: ignore[operator]
-    # (cleanup is never reached: the process is terminated; the platform's events are
-    # flushed by the app's background task meanwhile, as in production)
+    # (cleanup is never reached: the process is terminated when the driver is done)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

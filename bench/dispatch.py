@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # the support package
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Provider
@@ -174,7 +175,7 @@ def _pg_worker(count: int, ready: Any, go: Any, result: Any) -> None:
 
 def run_pg_workers(workers: int, count: int) -> float:
     """Seed PostgreSQL and dispatch ``count`` reminders with ``workers`` processes."""
-    from tests.conftest import reset_postgres
+    from support.databases import reset_postgres  # tests/ is on sys.path (top)
 
     reset_postgres()
     dc = Dialcues.open(settings=settings(PG_URL))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # the support package
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
@@ -99,7 +100,7 @@ def measure(dc: Dialcues, me: Principal, repeat: int = 50) -> dict[str, tuple[fl
 def run(url_for: str, users: int) -> dict[str, tuple[float, float]]:
     """Seed a fresh database with ``users`` users and measure."""
     if url_for == "postgres":
-        from tests.conftest import PG_URL, reset_postgres
+        from support.databases import PG_URL, reset_postgres  # tests/ is on sys.path (top)
 
         reset_postgres()
         url = PG_URL

@@ -3,9 +3,11 @@
 The composition order of every request, one place each:
 
 1. here: the request id (a valid incoming ``X-Request-Id``, else a fresh one);
-2. :func:`dialcues_rest.auth.authenticate`: identify the caller and charge its bucket (or the
-   ``anon`` bucket of its address), then refuse on authentication or on the limit;
-3. the handler: the core use case (which checks the scope), with idempotency around it;
+2. :func:`dialcues_rest.auth.authenticate`: the core's admission
+   (:mod:`dialcues_core.platform.admission`) identifies the caller, charges its bucket (or the
+   ``anon`` bucket of its address) and refuses in the contract's order — the limit, then
+   authentication, then ``insufficient_scope`` for the route's use case;
+3. the handler: the core use case, with idempotency around it;
 4. :func:`dialcues_rest.errors.render_errors` (between 1 and 2) turns any refusal into the
    error reply and records its code under ``ERROR_CODE``;
 5. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),

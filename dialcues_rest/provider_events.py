@@ -26,7 +26,9 @@ def add_provider_routes(app: web.Application, dc: Dialcues, offloader: Offloader
 def _receiving(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:
     async def receive(request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        headers = {name.lower(): value for name, value in request.headers.items()}
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():  # a repeated header: the first one counts
+            headers.setdefault(name.lower(), value)
         applied = await offloader.run(dc.provider_events.receive, provider, headers, body)
         return web.json_response({"received": True, "applied": applied})
 

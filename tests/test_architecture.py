@@ -33,29 +33,28 @@ def test_importing_the_errors_loads_no_database_http_or_grpc_library() -> None:
     assert loaded == "[]"
 
 
-def test_the_package_root_offers_dialcues_and_its_version() -> None:
+def test_the_package_root_offers_dialcues_its_runtime_and_its_version() -> None:
     import dialcues_core
 
-    assert set(dialcues_core.__all__) == {"Dialcues", "__version__"}
+    assert set(dialcues_core.__all__) == {"Dialcues", "Runtime", "__version__"}
     assert dialcues_core.Dialcues.__name__ == "Dialcues"
+    assert dialcues_core.Runtime.__name__ == "Runtime"
     assert dialcues_core.__version__.count(".") == 2
 
 
-def test_a_probe_module_importing_peewee_or_aiohttp_in_a_capability_breaks_the_build(
-    tmp_path: Path,
-) -> None:
-    # The walls deny by default: a new module in a domain package that imports a framework
-    # fails import-linter without anyone editing a list of modules.
+def _lint_a_copy_with(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run import-linter over a copy of the tree with ``files`` (path -> source) added."""
     copy = tmp_path / "tree"
     shutil.copytree(
         ROOT,
         copy,
         ignore=shutil.ignore_patterns(".git", ".venv", "*.db", "__pycache__", ".*_cache"),
     )
-    (copy / "dialcues_core" / "reminders" / "probe.py").write_text(
-        "import aiohttp\nimport peewee\n"
-    )
-    result = subprocess.run(
+    for relative, source in files.items():
+        target = copy / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source)
+    return subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports")],
         cwd=copy,
         capture_output=True,
@@ -64,9 +63,34 @@ def test_a_probe_module_importing_peewee_or_aiohttp_in_a_capability_breaks_the_b
         env={**os.environ, "PYTHONPATH": str(copy)},
     )
 
+
+def test_a_probe_module_importing_peewee_or_aiohttp_in_a_capability_breaks_the_build(
+    tmp_path: Path,
+) -> None:
+    # The walls deny by default: a new module in a domain package that imports a framework
+    # fails import-linter without anyone editing a list of modules.
+    result = _lint_a_copy_with(
+        tmp_path, {"dialcues_core/reminders/probe.py": "import aiohttp\nimport peewee\n"}
+    )
+
     assert result.returncode != 0
     assert "dialcues_core.reminders.probe -> peewee" in result.stdout
     assert "dialcues_core.reminders.probe -> aiohttp" in result.stdout
+
+
+def test_a_new_capability_no_layer_names_breaks_the_build(tmp_path: Path) -> None:
+    # The layers are exhaustive: a new package (here a consent capability reaching for the
+    # peewee adapter) is refused until pyproject.toml places it in a layer.
+    result = _lint_a_copy_with(
+        tmp_path,
+        {
+            "dialcues_core/consent/__init__.py": "",
+            "dialcues_core/consent/records.py": "import dialcues_core.adapters.peewee\n",
+        },
+    )
+
+    assert result.returncode != 0
+    assert "dialcues_core.consent" in result.stdout
 
 
 def test_every_rest_route_keeps_its_rate_class_now_its_use_case_decides(dc: Dialcues) -> None:

@@ -16,11 +16,13 @@ def test_readme_opens_with_exactly_the_two_commands() -> None:
     assert commands == ["make run", "make test"]
 
 
-def test_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_embedding_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both blocks of the section: the synchronous use cases, then a Runtime dialing in asyncio.
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Embedding the core", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    assert code is not None
+    section = text.split("## Embedding the core", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)
-    exec(compile(code.group(1), "README.md", "exec"), {})
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     assert (tmp_path / "reminders.db").exists()

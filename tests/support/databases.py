@@ -48,10 +48,16 @@ def admin(*statements: str) -> None:
 
 _FINGERPRINT_SQL = (
     "SELECT (SELECT string_agg(table_name || '.' || column_name || ' ' || data_type || ' '"
-    " || is_nullable || ' ' || coalesce(column_default, ''), ',' ORDER BY table_name, column_name)"
+    " || coalesce(character_maximum_length, 0) || ' ' || is_nullable || ' '"
+    " || coalesce(column_default, ''), ',' ORDER BY table_name, column_name)"
     " FROM information_schema.columns WHERE table_schema = 'public')"
     " || (SELECT coalesce(string_agg(indexdef, ',' ORDER BY indexname), '')"
     " FROM pg_indexes WHERE schemaname = 'public')"
+    " || (SELECT coalesce(string_agg(c.conrelid::regclass::text || ' ' || c.conname || ' '"
+    " || pg_get_constraintdef(c.oid), ',' ORDER BY 1), '') FROM pg_constraint c"
+    " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public')"
+    " || (SELECT count(*) FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid"
+    " JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = 'public')"
 )
 _migrated_schemas: dict[str, str] = {}
 """Per database: the schema fingerprint right after this process migrated it from empty."""
@@ -61,8 +67,9 @@ def clear_migrated_postgres(url: str) -> None:
     """Leave the database at ``url`` at the latest schema with no rows and fresh sequences.
 
     Emptying and migrating costs about 250 ms a test; when the schema is exactly what this
-    process's last fresh migration made (same columns, defaults, indexes and versions), deleting
-    the rows instead costs a few milliseconds. A test that changed the schema (a dropped
+    process's last fresh migration made (same columns, lengths, defaults, indexes,
+    constraints, trigger count and versions), deleting the rows instead costs a few
+    milliseconds. A test that changed the schema (a dropped
     column, an extra table) is caught by the fingerprint and gets the full reset.
     """
     from dialcues_core.adapters.peewee.database import migrate, open_database

@@ -148,9 +148,12 @@ class PeeweeDispatchStore:
     ) -> None:
         """Mark queued executions in progress with a lease, on the line they are dialed from."""
         self._many(
-            "UPDATE executions SET status = 'in_progress', executed_at = ?, lease_until = ?,"
+            "UPDATE executions SET status = ?, executed_at = ?, lease_until = ?,"
             " due_at = NULL, line_id = COALESCE(?, line_id) WHERE id = ?",
-            [(to_ms(now), to_ms(lease_until), line_id, i) for i, line_id in starts],
+            [
+                (ExecutionStatus.IN_PROGRESS.value, to_ms(now), to_ms(lease_until), line_id, i)
+                for i, line_id in starts
+            ],
         )
 
     def extend_leases(self, ids: list[int], lease_until: datetime) -> None:
@@ -201,8 +204,8 @@ class PeeweeDispatchStore:
     def requeue(self, execution_id: int, due_at: datetime) -> None:
         """Put an execution back to queued until ``due_at``."""
         self._sql(
-            "UPDATE executions SET status = 'queued', due_at = ?, lease_until = NULL WHERE id = ?",
-            (to_ms(due_at), execution_id),
+            "UPDATE executions SET status = ?, due_at = ?, lease_until = NULL WHERE id = ?",
+            (ExecutionStatus.QUEUED.value, to_ms(due_at), execution_id),
         )
 
     # ------------------------------------------------------------------ lookups

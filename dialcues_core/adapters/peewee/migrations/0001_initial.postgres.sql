@@ -12,9 +12,8 @@ CREATE INDEX IF NOT EXISTS "outbound_lines_organization_id" ON "outbound_lines" 
 CREATE TABLE IF NOT EXISTS "reminders" ("id" BIGSERIAL NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "title" VARCHAR(255) NOT NULL, "message" TEXT NOT NULL, "phone_number" VARCHAR(16) NOT NULL, "scheduled_at" BIGINT NOT NULL, "timezone" VARCHAR(64) NOT NULL, "local_time" VARCHAR(19) NOT NULL, "status" VARCHAR(16) NOT NULL, "line_id" VARCHAR(40), "recurrence_kind" VARCHAR(16), "interval_days" INTEGER, "weekdays" VARCHAR(20), "cron" VARCHAR(255), "recurrence_end_at" BIGINT, "retry_count" INTEGER NOT NULL, "next_attempt_at" BIGINT, "last_execution_id" BIGINT, "due_at" BIGINT, "search_text" TEXT NOT NULL, "created_at" BIGINT NOT NULL, "updated_at" BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS "reminders_due_at" ON "reminders" ("due_at");
 CREATE INDEX IF NOT EXISTS "reminders_user_id_scheduled_at_id" ON "reminders" ("user_id", "scheduled_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_status_scheduled_at_id" ON "reminders" ("user_id", "status", "scheduled_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_updated_at_id" ON "reminders" ("user_id", "updated_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_search_text" ON "reminders" ("user_id", "search_text");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_status_scheduled_at" ON "reminders" ("user_id", "status", "scheduled_at");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_updated_at" ON "reminders" ("user_id", "updated_at");
 CREATE TABLE IF NOT EXISTS "executions" ("id" BIGSERIAL NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "reminder_id" BIGINT, "reminder_title" VARCHAR(255), "status" VARCHAR(16) NOT NULL, "attempt" INTEGER NOT NULL, "call_id" VARCHAR(100), "line_id" VARCHAR(40), "to_number" VARCHAR(16) NOT NULL, "message" TEXT, "scheduled_for" BIGINT NOT NULL, "executed_at" BIGINT, "ended_at" BIGINT, "ended_reason" VARCHAR(255), "duration_s" INTEGER, "cost" DOUBLE PRECISION, "error_message" TEXT, "lease_until" BIGINT, "due_at" BIGINT, "created_at" BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS "executions_reminder_id" ON "executions" ("reminder_id");
 CREATE INDEX IF NOT EXISTS "executions_call_id" ON "executions" ("call_id");

@@ -12,9 +12,8 @@ CREATE INDEX IF NOT EXISTS "outbound_lines_organization_id" ON "outbound_lines" 
 CREATE TABLE IF NOT EXISTS "reminders" ("id" INTEGER NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "title" VARCHAR(255) NOT NULL, "message" TEXT NOT NULL, "phone_number" VARCHAR(16) NOT NULL, "scheduled_at" INTEGER NOT NULL, "timezone" VARCHAR(64) NOT NULL, "local_time" VARCHAR(19) NOT NULL, "status" VARCHAR(16) NOT NULL, "line_id" VARCHAR(40), "recurrence_kind" VARCHAR(16), "interval_days" INTEGER, "weekdays" VARCHAR(20), "cron" VARCHAR(255), "recurrence_end_at" INTEGER, "retry_count" INTEGER NOT NULL, "next_attempt_at" INTEGER, "last_execution_id" INTEGER, "due_at" INTEGER, "search_text" TEXT NOT NULL, "created_at" INTEGER NOT NULL, "updated_at" INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS "reminders_due_at" ON "reminders" ("due_at");
 CREATE INDEX IF NOT EXISTS "reminders_user_id_scheduled_at_id" ON "reminders" ("user_id", "scheduled_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_status_scheduled_at_id" ON "reminders" ("user_id", "status", "scheduled_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_updated_at_id" ON "reminders" ("user_id", "updated_at", "id");
-CREATE INDEX IF NOT EXISTS "reminders_user_id_search_text" ON "reminders" ("user_id", "search_text");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_status_scheduled_at" ON "reminders" ("user_id", "status", "scheduled_at");
+CREATE INDEX IF NOT EXISTS "reminders_user_id_updated_at" ON "reminders" ("user_id", "updated_at");
 CREATE TABLE IF NOT EXISTS "executions" ("id" INTEGER NOT NULL PRIMARY KEY, "user_id" VARCHAR(40) NOT NULL, "organization_id" VARCHAR(40) NOT NULL, "reminder_id" INTEGER, "reminder_title" VARCHAR(255), "status" VARCHAR(16) NOT NULL, "attempt" INTEGER NOT NULL, "call_id" VARCHAR(100), "line_id" VARCHAR(40), "to_number" VARCHAR(16) NOT NULL, "message" TEXT, "scheduled_for" INTEGER NOT NULL, "executed_at" INTEGER, "ended_at" INTEGER, "ended_reason" VARCHAR(255), "duration_s" INTEGER, "cost" REAL, "error_message" TEXT, "lease_until" INTEGER, "due_at" INTEGER, "created_at" INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS "executions_reminder_id" ON "executions" ("reminder_id");
 CREATE INDEX IF NOT EXISTS "executions_call_id" ON "executions" ("call_id");

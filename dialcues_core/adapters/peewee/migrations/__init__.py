@@ -7,8 +7,12 @@ step by step and one created fresh end with the same schema, and a test says so
 (``tests/core/test_migrations.py``). To change the schema, append a migration; never edit a
 shipped one.
 
-v7 and v8 add their columns only when absent because before the freeze v1 created the row
-classes of its day: databases started since v7 or v8 already have the columns.
+Before the freeze, v1 (and v2) created the row classes of their day, so a database's schema
+depended on the release that created it. v7, v8 and v9 therefore add columns only where they
+are missing, and v9 repairs what changed without a migration back then: the reminders'
+listing indexes (replaced in November 2026) and ``idempotency_keys.scopes``. The schemas
+those older releases created are kept as test fixtures (``tests/core/migration_fixtures/``)
+and each must upgrade to the fresh schema.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def production_dispatch(db: pw.Database) -> None:
     add_column(db, "reminders", "recurrence_end_local", sqlite=local, postgres=local)
 
 
+def schema_repairs(db: pw.Database) -> None:
+    """v9: what changed before the freeze without a migration (see the module's docstring)."""
+    run_script("0009_schema_repairs", db)
+    add_column(db, "idempotency_keys", "scopes", sqlite="TEXT", postgres="TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     partial(run_script, "0001_initial"),
     partial(run_script, "0002_idempotency"),
@@ -70,5 +80,6 @@ MIGRATIONS: list[Migration] = [
     ids_never_reused,  # v6
     temporary_lines,  # v7
     production_dispatch,  # v8
+    schema_repairs,  # v9
 ]
 """Migration ``n`` is ``MIGRATIONS[n - 1]``; ``schema_version`` records each one applied."""
