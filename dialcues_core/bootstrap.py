@@ -39,6 +39,8 @@ from dialcues_core.adapters.peewee.accounts import (
     PeeweeOrganizationRepository,
     PeeweeUserRepository,
 )
+from dialcues_core.adapters.peewee.audit import PeeweeAuditStore
+from dialcues_core.adapters.peewee.calling import PeeweePolicyStore
 from dialcues_core.adapters.peewee.calls import PeeweeCallRepository, PeeweeSmokeStore
 from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import PeeweeExecutionRepository
@@ -53,6 +55,8 @@ from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
 from dialcues_core.adapters.providers.vapi.events import VapiMessageReader
+from dialcues_core.audit.service import AuditTrail
+from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calls.executions import Executions
 from dialcues_core.calls.ports import Dialer
 from dialcues_core.calls.service import CallRepositories, Calls
@@ -108,6 +112,10 @@ class Dialcues:
     operations: Operations
     provider_events: ProviderEvents
     """Providers' server messages (``POST /api/providers/<provider>/events``)."""
+    audit: AuditTrail
+    """The audit trail (``GET /audit/events``)."""
+    policies: CallingPolicies
+    """Organizations' calling policies (read by users, changed by operators)."""
 
     @classmethod
     def open(
@@ -165,7 +173,10 @@ class Dialcues:
         usage = UsageLog(PeeweeUsageRepository(), transactions)
         admission = Admission(authenticator, limiter)
         admission.observers.append(usage.observe)
+        audit = AuditTrail(PeeweeAuditStore(), clock)
         return cls(
+            audit=audit,
+            policies=CallingPolicies(PeeweePolicyStore(), transactions, clock, settings, audit),
             settings=settings,
             clock=clock,
             db=db,

@@ -6,6 +6,7 @@ Every name here is the one in ``configuration.md``; nothing reads the environmen
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -40,8 +41,14 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     admin_token: str | None = None
     log_level: str = "info"
-    grace_seconds: int = 1800
+    max_lateness_seconds: int = 3600
+    """The lateness cap of organizations that set none (``DIALCUES_GRACE_SECONDS`` is its
+    older name, read when the new one is unset)."""
     retry_delays: tuple[int, ...] = (300, 900)
+    calling_window: str = "08:00-21:00"
+    """The window of organizations that set none: ``HH:MM-HH:MM``, a profile, or ``off``."""
+    frequency_caps: tuple[int | None, int | None] = (6, None)
+    """The caps (per 24 hours, per 30 days; ``None``: no cap) of organizations that set none."""
     lease_seconds: int = 120
     worker_concurrency: int = 64
     simulated_delay: float = 0.5
@@ -63,6 +70,8 @@ class Settings:
         problems: dict[str, str] = {}
         for env_name, (attr, parse) in PARSERS.items():
             raw = environ.get(env_name)
+            if env_name == GRACE_ALIAS and environ.get("DIALCUES_MAX_LATENESS_SECONDS"):
+                continue  # both set: the new name wins
             if raw is None or raw == "":
                 continue
             try:
@@ -95,6 +104,54 @@ def parse_seconds_list(raw: str) -> tuple[int, ...]:
     if any(v < 0 for v in values):
         raise ValueError("seconds must not be negative")
     return values
+
+
+def deprecation_warnings(environ: Mapping[str, str]) -> list[str]:
+    """One sentence per deprecated setting in use (the CLI logs them at start)."""
+    if environ.get(GRACE_ALIAS) and not environ.get("DIALCUES_MAX_LATENESS_SECONDS"):
+        return [
+            "DIALCUES_GRACE_SECONDS is deprecated: it is read as DIALCUES_MAX_LATENESS_SECONDS"
+            " (the lateness cap); rename it"
+        ]
+    return []
+
+
+_WINDOW = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
+WINDOW_PROFILES = ("default", "us_strict")
+
+
+def parse_calling_window(raw: str) -> str:
+    """``HH:MM-HH:MM`` (every day, start ≤ end), ``default``, ``us_strict`` or ``off``."""
+    text = raw.strip()
+    if text == "off" or text in WINDOW_PROFILES:
+        return text
+    match = _WINDOW.fullmatch(text)
+    if match is None:
+        raise ValueError("must be HH:MM-HH:MM, a profile (default, us_strict) or off")
+    start, end = text.split("-")
+    if start > end:
+        raise ValueError("start must not be after end (a window never crosses midnight)")
+    return text
+
+
+def parse_frequency_caps(raw: str) -> tuple[int | None, int | None]:
+    """``24h=6,30d=off`` (each a number or ``off``; a missing one is off), or ``off``."""
+    text = raw.strip()
+    if text == "off":
+        return (None, None)
+    found: dict[str, int | None] = {"24h": None, "30d": None}
+    limits = {"24h": 100, "30d": 1000}
+    for part in text.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep or key not in found:
+            raise ValueError("must look like 24h=6,30d=off (each a number or off), or off")
+        value = value.strip()
+        if value == "off":
+            continue
+        if not value.isdigit() or not 1 <= int(value) <= limits[key]:
+            raise ValueError(f"{key} must be off or a whole number from 1 to {limits[key]}")
+        found[key] = int(value)
+    return (found["24h"], found["30d"])
 
 
 def parse_rate_limits(raw: str) -> dict[str, RateLimit] | None:
@@ -153,6 +210,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _lateness(raw: str) -> int:
+    value = int(raw)
+    if not 60 <= value <= 86400:
+        raise ValueError("must be a whole number of seconds from 60 to 86400")
+    return value
+
+
 def _database_url(raw: str) -> str:
     if not raw.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ValueError("must be sqlite:///PATH or postgresql://user@host:port/db")
@@ -167,7 +231,10 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIALCUES_PUBLIC_URL": ("public_url", lambda raw: raw.rstrip("/")),
     "DIALCUES_ADMIN_TOKEN": ("admin_token", str),
     "DIALCUES_LOG_LEVEL": ("log_level", _log_level),
-    "DIALCUES_GRACE_SECONDS": ("grace_seconds", _positive_int),
+    "DIALCUES_GRACE_SECONDS": ("max_lateness_seconds", _positive_int),  # the older name
+    "DIALCUES_MAX_LATENESS_SECONDS": ("max_lateness_seconds", _lateness),
+    "DIALCUES_CALLING_WINDOW": ("calling_window", parse_calling_window),
+    "DIALCUES_FREQUENCY_CAPS": ("frequency_caps", parse_frequency_caps),
     "DIALCUES_RETRY_DELAYS": ("retry_delays", parse_seconds_list),
     "DIALCUES_LEASE_SECONDS": ("lease_seconds", _positive_int),
     "DIALCUES_WORKER_CONCURRENCY": ("worker_concurrency", _positive_int),
@@ -179,3 +246,5 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIALCUES_DB_FAILURE_EXIT_SECONDS": ("db_failure_exit_seconds", _non_negative_int),
     "DIALCUES_SHUTDOWN_SECONDS": ("shutdown_seconds", _positive_float),
 }
+
+GRACE_ALIAS = "DIALCUES_GRACE_SECONDS"

@@ -329,6 +329,9 @@ def execution(e: Execution) -> executions_pb2.Execution:
         duration_s=e.duration_s,
         cost=e.cost,
         error_message=e.error_message,
+        purpose=e.purpose,
+        occurrence_at=_timestamp(e.occurrence_at or e.scheduled_for, millis=True),
+        skip_reason=e.skip_reason,
     )
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from dialcues_core.audit.model import ACTIONS as AUDIT_ACTIONS
+from dialcues_core.audit.service import SUBJECT_TYPES
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.kernel.fields import MAX_PAGE
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.service import REMINDER_SORTS
 from dialcues_rest import wire
+from dialcues_rest import wire_calling as wc
 from dialcues_rest import wire_platform as wp
 from dialcues_rest.openapi_parts import Json, Operation, query_parameter
 from dialcues_rest.routes import BASE
@@ -89,6 +92,24 @@ USAGE_QUERY: Final = (
         "Only this error code.",
         {"type": "string", "pattern": wire.trimmed_text_pattern(64)},
     ),
+    PAGE,
+    PAGE_SIZE,
+)
+
+AUDIT_QUERY: Final = (
+    query_parameter("action", "Only this action.", {"type": "string", "enum": list(AUDIT_ACTIONS)}),
+    query_parameter(
+        "subject_type",
+        "Only events about this kind of subject.",
+        {"type": "string", "enum": list(SUBJECT_TYPES)},
+    ),
+    query_parameter(
+        "subject_id",
+        "Only events about this subject (with `subject_type`, or alone).",
+        {"type": "string", "pattern": wire.trimmed_text_pattern(100)},
+    ),
+    _bound("date_from", "occurred_at", inclusive=True),
+    _bound("date_to", "occurred_at", inclusive=False),
     PAGE,
     PAGE_SIZE,
 )
@@ -287,6 +308,24 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         wp.UsageEventPage,
         query=USAGE_QUERY,
         notes="Events are listed once written (within about a second of their request).",
+    ),
+    ("GET", f"{BASE}/policy"): Operation(
+        "getPolicy",
+        "The organization's calling policy: what applies, every default filled in.",
+        "calling",
+        wc.Policy,
+        notes=(
+            "`inherited` names the fields the platform's settings give (not set for the"
+            " organization). Operators change the policy (`dialcues orgs set-policy`, gRPC"
+            " `OrganizationService.UpdateCallingPolicy`)."
+        ),
+    ),
+    ("GET", f"{BASE}/audit/events"): Operation(
+        "listAuditEvents",
+        "One page of the organization's audit events, newest first.",
+        "calling",
+        wc.AuditEventPage,
+        query=AUDIT_QUERY,
     ),
     ("POST", SUBSCRIPTIONS): _webhook(
         "createSubscription",

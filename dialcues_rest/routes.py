@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from dialcues_core.kernel.scopes import required_scope
-from dialcues_rest import call_handlers, oauth_handlers, openapi, usage_handlers
+from dialcues_rest import call_handlers, calling_handlers, oauth_handlers, openapi, usage_handlers
 from dialcues_rest import handlers as h
 from dialcues_rest import webhook_handlers as wh
 
@@ -52,6 +52,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", f"{BASE}/executions/{{id}}", h.get_execution, "executions.get"),
     Route("GET", f"{BASE}/lines", h.list_lines, "accounts.lines_of"),
     Route("GET", f"{BASE}/usage/events", usage_handlers.list_usage_events, "usage.list"),
+    Route("GET", f"{BASE}/policy", calling_handlers.get_policy, "policies.get"),
+    Route("GET", f"{BASE}/audit/events", calling_handlers.list_audit_events, "audit.list"),
     Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
     Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),
     Route("POST", SUBSCRIPTIONS, wh.create_subscription, "webhooks.create"),

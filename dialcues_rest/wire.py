@@ -72,6 +72,17 @@ ExecutionStatus = Literal[
     "failed",
     "missed",
     "canceled",
+    "skipped",
+]
+Purpose = Literal["informational", "marketing"]
+SkipReason = Literal[
+    "suppressed",
+    "consent_missing",
+    "outside_calling_window",
+    "retry_window_closed",
+    "frequency_cap",
+    "vetoed",
+    "predial_unavailable",
 ]
 Instant = AwareDatetime
 """An RFC 3339 UTC time with ``Z``."""
@@ -189,6 +200,9 @@ class Execution(Response):
     duration_s: int | None
     cost: float | None
     error_message: str | None
+    purpose: Purpose
+    occurrence_at: Instant
+    skip_reason: SkipReason | None
 
 
 class PageFields(Response):

@@ -82,6 +82,8 @@ class ApiKey:
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    all_scopes: bool = False
+    """Created without an explicit list: ``scopes`` is every scope there is (and grows)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,7 @@ class OAuth:
             secret_hash=keys.hash_key(secret),
             scopes=clean_scopes,
             created_at=self.clock.now(),
+            all_scopes=scopes is None,
         )
         with self.repos.transactions.atomic():
             self.repos.clients.add(client)

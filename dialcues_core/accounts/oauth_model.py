@@ -28,6 +28,8 @@ class OAuthClient:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    all_scopes: bool = False
+    """Created without an explicit list: ``scopes`` is every scope there is (and grows)."""
 
     @property
     def client_id(self) -> str:

@@ -136,6 +136,7 @@ class Accounts:
             scopes=clean_scopes,
             created_at=self.clock.now(),
             expires_at=expiry,
+            all_scopes=scopes is None,
         )
         with self.repos.transactions.atomic():
             self.repos.api_keys.add(key)

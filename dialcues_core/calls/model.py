@@ -19,6 +19,8 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
     MISSED = "missed"
     CANCELED = "canceled"
+    SKIPPED = "skipped"
+    """The gate refused the attempt (``skip_reason`` says why); nothing was dialed."""
 
     @property
     def is_final(self) -> bool:
@@ -52,3 +54,6 @@ class Execution:
     duration_s: int | None
     cost: float | None
     error_message: str | None
+    purpose: str = "informational"
+    occurrence_at: datetime | None = None
+    skip_reason: str | None = None

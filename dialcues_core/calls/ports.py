@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
+from dialcues_core.calling.shapes import Bypass
+from dialcues_core.calling.windows import Window
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.kernel.paging import Page
 
@@ -164,6 +166,9 @@ class NewExecution:
     ended_at: datetime | None = None
     occurrence_at: datetime | None = None
     """The occurrence this attempt belongs to (None: ``scheduled_for``, e.g. a call placed now)."""
+    skip_reason: str | None = None
+    """Why the gate refused it (``status`` ``skipped``); else None."""
+    purpose: str = "informational"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,11 @@ class LiveExecution:
     """When a ``queued`` execution is due (placed, or requeued after a throttle); else None."""
     occurrence_at: datetime | None = None
     """The occurrence the attempt belongs to; its lateness cap counts from it."""
+    purpose: str = "informational"
+    timezone: str | None = None
+    """A call placed now: the recipient's zone it was given, if any."""
+    calling_window: Window | Bypass | None = None
+    """A call placed now: its own window (a bypass), else the organization's."""
 
     @property
     def occurrence(self) -> datetime:

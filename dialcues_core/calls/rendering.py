@@ -26,4 +26,7 @@ def execution_payload(e: Execution) -> dict[str, Any]:
         "duration_s": e.duration_s,
         "cost": e.cost,
         "error_message": e.error_message,
+        "purpose": e.purpose,
+        "occurrence_at": millis(e.occurrence_at or e.scheduled_for),
+        "skip_reason": e.skip_reason,
     }

@@ -17,12 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.calling.gate import SKIP_MESSAGES, Plan, SkipReason
 from dialcues_core.calls.calltoken import token_matches
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.outcomes import classify
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.config import Settings
 from dialcues_core.dispatch import policy
+from dialcues_core.dispatch.gatekeeper import Gatekeeper, Judged, cap_of
 from dialcues_core.dispatch.ports import DispatchStore, DueReminder
 from dialcues_core.errors import ProviderEventRejected
 from dialcues_core.kernel.crypto import hashes_match
@@ -35,7 +37,7 @@ from dialcues_core.webhooks.outbox import NoOutbox, Outbox
 
 log = logging.getLogger("dialcues.dispatcher")
 
-MISSED_MESSAGE = "missed: the platform was down past the grace window"
+MISSED_MESSAGE = "missed: the attempt could not be placed before the occurrence's lateness cap"
 MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
 ORPHAN_MESSAGE = "not dialed: the reminder was paused or deleted before its attempt"
 UNKNOWN_MESSAGE = (
@@ -139,30 +141,71 @@ class Attempts:
     def _claim_batch(
         self, queued: list[LiveExecution], due: list[DueReminder], now: datetime
     ) -> tuple[list[Claimed], set[str]]:
-        """Start what the provider budget admits; return it and the organizations refused."""
+        """Pass each attempt through the gate; start what it and the provider budget admit.
+
+        Returns what was claimed and the organizations the budget refused. An attempt whose
+        number another claim holds (PostgreSQL) is left for the next round.
+        """
         orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
         lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
+        keeper = Gatekeeper(self.store, self.settings, providers, now)
+        keeper.load(orgs)
+        numbers = [(e.organization_id, e.to) for e in queued]
+        numbers += [(r.organization_id, r.phone_number) for r in due]
+        taken = keeper.lock(numbers)
         budget = _Budget(self.store, providers)
-        claimed = self._start_queued(queued, now, lines, providers, budget)
-        dial = []
+        claimed = self._start_queued(
+            [e for e in queued if (e.organization_id, e.to) in taken],
+            now,
+            lines,
+            providers,
+            budget,
+            keeper,
+        )
+        dial: list[DueReminder] = []
+        waits: list[tuple[int, NextStep, int | None]] = []
         for r in due:
-            if self._missed(r, now):
+            number = (r.organization_id, r.phone_number)
+            if number not in taken:
                 continue
-            if budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id)):
+            judged = keeper.for_reminder(r.organization_id, r.attempted)
+            plan = judged.decision.plan
+            if plan is Plan.MISSED:
+                self._missed(r, now)
+            elif plan is Plan.WAIT:
+                assert judged.decision.at is not None
+                waits.append((r.id, policy.after_wait(r.attempted, judged.decision.at), None))
+            elif plan is Plan.SKIP:
+                self._skip(r, judged, now)
+            elif budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id)):
                 dial.append(r)
+                keeper.placed(number)
+        self.store.set_reminder_steps(waits, now)
         claimed += self._start_reminders(dial, now, lines, providers)
         return claimed, budget.refused
 
-    def _missed(self, r: DueReminder, now: datetime) -> bool:
-        if not policy.is_missed(r.attempted.scheduled_at, now, self.settings.grace_seconds):
-            return False
+    def _missed(self, r: DueReminder, now: datetime) -> None:
         row = _new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
         (missed_id,) = self.store.insert_executions([row])
         step = policy.after_missed(r.attempted, now)
         self.store.set_reminder_steps([(r.id, step, missed_id)], now)
         self.outbox.finished([(r.user_id, missed_id)])
         self.outbox.steps([(r.user_id, r.id, step)])
-        return True
+
+    def _skip(self, r: DueReminder, judged: Judged, now: datetime) -> None:
+        """The gate refused the attempt: one ``skipped`` execution; the occurrence ends."""
+        reason = judged.decision.reason
+        assert reason is not None
+        row = replace(
+            _new_execution(r, ExecutionStatus.SKIPPED, r.line_id, now, None),
+            error_message=SKIP_MESSAGES.get(reason, f"Not dialed: {reason.value}."),
+            skip_reason=reason.value,
+        )
+        (skipped_id,) = self.store.insert_executions([row])
+        step = policy.after_skip(r.attempted)
+        self.store.set_reminder_steps([(r.id, step, skipped_id)], now)
+        self.outbox.skipped([(r.user_id, skipped_id)])
+        self.outbox.steps([(r.user_id, r.id, step)])
 
     def _start_reminders(
         self,
@@ -203,6 +246,7 @@ class Attempts:
         lines: dict[str, list[OutboundLine]],
         providers: dict[str, ProviderSettings | None],
         budget: _Budget,
+        keeper: Gatekeeper,
     ) -> list[Claimed]:
         claimed: list[Claimed] = []
         occurrences = self.store.attempted([e.reminder_id for e in queued if e.reminder_id])
@@ -211,11 +255,14 @@ class Attempts:
             if e.reminder_id is not None and not _waits_for(found, e.id):
                 self._cancel_orphan(e, now)
                 continue
-            if self._queued_missed(e, found[0] if found else None, now):
+            attempted = found[0] if found else None
+            judged = self._judge_queued(keeper, e, attempted)
+            if not self._queued_passes(e, attempted, judged, now):
                 continue
             line = _line(lines, e.line_id, e.organization_id)
             if line is not None and not budget.admit(e.organization_id, line):
                 continue
+            keeper.placed((e.organization_id, e.to))
             self.store.start_executions([(e.id, line.id if line else None)], now, now + self.lease)
             if line is None:
                 self._finish_all([_no_line(e.id, now)], now)
@@ -233,25 +280,54 @@ class Attempts:
         self.store.record_outcomes([(e.id, canceled)])
         self.outbox.finished([(e.user_id, e.id)])
 
-    def _queued_missed(self, e: LiveExecution, attempted: Attempted | None, now: datetime) -> bool:
-        """Record a queued attempt found past the grace window as missed; tell if it was.
+    def _judge_queued(
+        self, keeper: Gatekeeper, e: LiveExecution, attempted: Attempted | None
+    ) -> Judged:
+        """A reminder's requeued attempt is judged by its reminder's rules and occurrence;
+        a call placed now by its own (the organization's cap from its creation)."""
+        if attempted is not None:
+            return keeper.for_reminder(e.organization_id, attempted)
+        return keeper.for_call(e)
+
+    def _queued_passes(
+        self, e: LiveExecution, attempted: Attempted | None, judged: Judged, now: datetime
+    ) -> bool:
+        """Apply the gate's decision to a queued attempt; tell whether it may be dialed now.
 
         Lateness counts from the occurrence's own time (``occurrence_at``; for a call placed
         now, its creation): a provider's throttle and a stopping worker's release are waits
-        inside the grace window, never past it (responsible-calling.md: no attempt "that
-        waited" is placed after its deadline).
+        inside the cap, never past it (no attempt "that waited" is placed after its deadline).
         """
-        occurrence = e.occurrence_at or (attempted.scheduled_at if attempted else e.scheduled_for)
-        if not policy.is_missed(occurrence, now, self.settings.grace_seconds):
+        plan = judged.decision.plan
+        if plan is Plan.DIAL:
+            return True
+        if plan is Plan.WAIT:
+            assert judged.decision.at is not None
+            self.store.requeue(e.id, judged.decision.at)
             return False
-        missed = OutcomeRecord(ExecutionStatus.MISSED, now, None, None, None, MISSED_MESSAGE, None)
-        self.store.record_outcomes([(e.id, missed)])
-        self.outbox.finished([(e.user_id, e.id)])
+        if plan is Plan.MISSED:
+            status, message, reason = ExecutionStatus.MISSED, MISSED_MESSAGE, None
+        else:
+            reason = judged.decision.reason
+            assert reason is not None
+            status = ExecutionStatus.SKIPPED
+            message = SKIP_MESSAGES.get(reason, f"Not dialed: {reason.value}.")
+        record = OutcomeRecord(status, now, None, None, None, message, None)
+        self.store.record_outcomes([(e.id, record)])
+        if reason is not None:
+            self.store.set_skip_reason(e.id, reason.value)
+            self.outbox.skipped([(e.user_id, e.id)])
+        else:
+            self.outbox.finished([(e.user_id, e.id)])
         if attempted is not None and e.reminder_id is not None:
-            step = policy.after_missed(attempted, now)
+            step = (
+                policy.after_missed(attempted, now)
+                if plan is Plan.MISSED
+                else policy.after_skip(attempted)
+            )
             self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
             self.outbox.steps([(e.user_id, e.reminder_id, step)])
-        return True
+        return False
 
     def reclaim_expired(self, limit: int) -> list[Claimed]:
         """Take over attempts whose lease ran out (their worker died or the call is long).
@@ -272,7 +348,9 @@ class Attempts:
                 for e in expired
                 if (line := _own_line(lines, e)) is not None
             ]
-            lineless = [e for e in expired if _own_line(lines, e) is None and self.past_cap(e)]
+            lineless = [
+                e for e in expired if _own_line(lines, e) is None and self._past_cap(e, now)
+            ]
             for e in lineless:
                 log.error("execution %s ends outcome_unknown: its line was removed", e.id)
             unknown = [
@@ -296,16 +374,13 @@ class Attempts:
     def requeue(self, execution_id: int, retry_after: float | None) -> None:
         """The provider throttled the create: wait, without using the retry budget.
 
-        The wait is the provider's ``Retry-After``, else the organization's next retry delay.
+        The wait is the provider's ``Retry-After``, else the retry policy's ``failed`` delay
+        for the attempt's number, or 60 s when that list is null.
         """
         with self.tx.atomic():
             seconds = retry_after
             if seconds is None:
-                e = self.store.executions_by_id([execution_id]).get(execution_id)
-                org = e.organization_id if e is not None else ""
-                delays = self._delays({org}).get(org) or (60,)
-                attempt = e.attempt if e is not None else 1
-                seconds = delays[min(attempt - 1, len(delays) - 1)]
+                seconds = self._throttle_wait(execution_id)
             self.store.requeue(execution_id, self.clock.now() + timedelta(seconds=seconds))
 
     def release(self, execution_ids: list[int]) -> None:
@@ -322,8 +397,13 @@ class Attempts:
                 self.store.requeue(execution_id, now)
 
     def past_cap(self, execution: LiveExecution) -> bool:
-        """Tell whether an attempt's occurrence is past its lateness cap (the grace window)."""
-        return policy.is_missed(execution.occurrence, self.clock.now(), self.settings.grace_seconds)
+        """Tell whether an attempt's occurrence is past its organization's lateness cap."""
+        with self.tx.atomic():
+            return self._past_cap(execution, self.clock.now())
+
+    def _past_cap(self, execution: LiveExecution, now: datetime) -> bool:
+        cap = cap_of(self.store, self.settings, execution.organization_id)
+        return now - execution.occurrence > cap
 
     def finish(self, batch: list[Finished]) -> list[Finished]:
         """Apply final outcomes in one transaction; return those that changed something."""
@@ -361,7 +441,8 @@ class Attempts:
         )
         owned = [(f, e) for f, e in applied if e.reminder_id is not None]
         states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
-        delays = self._delays({e.organization_id for _, e in owned})
+        orgs = {e.organization_id for _, e in owned}
+        keeper = Gatekeeper(self.store, self.settings, self.store.providers_of(orgs), now)
         self.outbox.finished((e.user_id, e.id) for _, e in applied)
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
@@ -369,18 +450,49 @@ class Attempts:
             if not _waits_for(found, e.id):
                 continue  # the reminder moved on (deleted, paused, edited): leave it alone
             assert found is not None
-            step = policy.after_outcome(
-                found[0],
+            attempted = found[0]
+            rules = keeper.effective(e.organization_id).for_attempt(
+                attempted.calling_window, attempted.max_lateness_seconds, attempted.retry_policy
+            )
+            step, closed = policy.after_outcome(
+                attempted,
                 f.status,
                 f.retry,
-                now,
-                delays[e.organization_id],
-                self.settings.grace_seconds,
+                f.ended_at or now,
+                rules,
+                attempted.place(rules.basis),
             )
-            steps.append((e.reminder_id or 0, step, None))
+            last = self._closed(e, closed, now) if closed is not None else None
+            steps.append((e.reminder_id or 0, step, last))
             self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
         self.store.set_reminder_steps(steps, now)
         return [f for f, _ in applied]
+
+    def _closed(self, e: LiveExecution, closed: policy.Closed, now: datetime) -> int:
+        """Record the retry the window and the cap left no room for (``skipped``)."""
+        reason = SkipReason.RETRY_WINDOW_CLOSED
+        row = NewExecution(
+            user_id=e.user_id,
+            organization_id=e.organization_id,
+            reminder_id=e.reminder_id,
+            reminder_title=e.title,
+            status=ExecutionStatus.SKIPPED,
+            attempt=closed.attempt,
+            line_id=e.line_id,
+            to=e.to,
+            message=e.message,
+            scheduled_for=closed.scheduled_for,
+            executed_at=None,
+            lease_until=None,
+            error_message=SKIP_MESSAGES[reason],
+            ended_at=now,
+            occurrence_at=e.occurrence,
+            skip_reason=reason.value,
+            purpose=e.purpose,
+        )
+        (skipped_id,) = self.store.insert_executions([row])
+        self.outbox.skipped([(e.user_id, skipped_id)])
+        return skipped_id
 
     def _applicable(self, batch: list[Finished]) -> list[tuple[Finished, LiveExecution]]:
         """Keep the outcomes of live executions, once each, whose call id is not foreign."""
@@ -397,15 +509,17 @@ class Attempts:
             applied.append((f, e))
         return applied
 
-    def _delays(self, org_ids: set[str]) -> dict[str, tuple[int, ...]]:
-        """Return each organization's retry delays (its provider override, else the default)."""
-        providers = self.store.providers_of(org_ids)
-        delays: dict[str, tuple[int, ...]] = {}
-        for org in org_ids:
-            provider = providers.get(org)
-            override = provider.retry_delays if provider is not None else None
-            delays[org] = override if override is not None else self.settings.retry_delays
-        return delays
+    def _throttle_wait(self, execution_id: int) -> int:
+        """Seconds a throttled create waits without ``Retry-After`` (the ``failed`` list)."""
+        e = self.store.executions_by_id([execution_id]).get(execution_id)
+        if e is None:
+            return 60
+        providers = self.store.providers_of({e.organization_id})
+        keeper = Gatekeeper(self.store, self.settings, providers, self.clock.now())
+        failed = keeper.effective(e.organization_id).retry.failed
+        if not failed:
+            return 60
+        return failed[min(e.attempt, len(failed)) - 1]
 
     # ------------------------------------------------------------------ events
     def receive_provider_message(
@@ -533,8 +647,9 @@ def _new_execution(
         executed_at=None if missed else now,
         lease_until=lease_until,
         error_message=MISSED_MESSAGE if missed else None,
-        ended_at=now if missed else None,
+        ended_at=now if missed or status is ExecutionStatus.SKIPPED else None,
         occurrence_at=r.attempted.scheduled_at,
+        purpose=r.attempted.purpose,
     )
 
 
@@ -554,4 +669,5 @@ def _live_from(new_id: int, row: NewExecution) -> LiveExecution:
         executed_at=row.executed_at,
         call_id=None,
         occurrence_at=row.occurrence_at,
+        purpose=row.purpose,
     )

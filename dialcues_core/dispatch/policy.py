@@ -1,55 +1,101 @@
-"""What a reminder does next after an attempt's outcome, or when it is found too late. Pure.
+"""What a reminder does next after an attempt's outcome, a skip, or being found too late. Pure.
 
-The rules (``public-api-v1.md``, "What the dispatcher guarantees"):
+The rules (``public-api-v1.md`` "What the dispatcher guarantees", as ``responsible-calling.md``
+§5–6 amend them):
 
-* delivered (``completed``/``voicemail``), or an outcome not worth retrying: a one-off is
-  ``completed`` (delivered) or ``failed``; a recurring reminder moves to its next occurrence
-  after the current one (``scheduled``, ``retry_count`` 0) or is ``completed`` when the series
-  has ended;
-* a retryable outcome with budget left: ``scheduled`` again, ``retry_count`` + 1,
-  ``next_attempt_at`` = now + the next delay — but only while that time is within the grace
-  window of the occurrence and before the series' next occurrence (a retry still pending
-  when the next occurrence comes due is dropped);
-* an occurrence found more than the grace window late (measured from the occurrence itself,
-  retries included) is not dialed: one ``missed`` execution, and a one-off becomes ``failed``
-  while a series moves to its next *future* occurrence.
+* delivered (``completed``, or ``voicemail`` when voicemail is not retried), an outcome not
+  worth retrying, or the occurrence's attempt budget spent: a one-off is ``completed`` (its
+  last dialed attempt delivered) or ``failed``; a recurring reminder moves to its next
+  occurrence after the current one (``scheduled``, ``retry_count`` 0) or is ``completed``
+  when the series has ended;
+* otherwise the retry waits the retry policy's delay for that outcome, counted from the
+  attempt's end, moved to the calling window's opening. When that lies past the occurrence's
+  deadline (the lateness cap, and strictly before the series' next occurrence) the retry is
+  not scheduled: the occurrence ends and one ``skipped`` execution (``retry_window_closed``)
+  records the attempt that would have been;
+* a skip by the gate ends the occurrence the same way; an occurrence found past its deadline
+  is ``missed``: a one-off becomes ``failed``, a series moves to its next *future* occurrence.
 
-Retries and late runs never shift a series: occurrences are always computed from the rule.
+Retries, waits and late runs never shift a series: occurrences are always computed from the rule.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dialcues_core.calling import gate
+from dialcues_core.calling.policy import AttemptRules
+from dialcues_core.calling.zones import Place
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.reminders import lifecycle, recurrence
 from dialcues_core.reminders.lifecycle import Action
 from dialcues_core.reminders.model import RecurrenceRule, ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 
+OUTCOME_KEYS: dict[ExecutionStatus, str] = {
+    ExecutionStatus.BUSY: "busy",
+    ExecutionStatus.NO_ANSWER: "no_answer",
+    ExecutionStatus.FAILED: "failed",
+    ExecutionStatus.VOICEMAIL: "voicemail",
+}
+"""The retry policy's delay list each outcome reads."""
 
-def is_missed(scheduled_at: datetime, now: datetime, grace_seconds: int) -> bool:
-    """Tell whether an occurrence is too late to dial."""
-    return now - scheduled_at > timedelta(seconds=grace_seconds)
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A retry that could not be placed before the deadline (recorded ``skipped``)."""
+
+    scheduled_for: datetime
+    attempt: int
+
+
+def deadline_of(r: Attempted, cap: timedelta) -> datetime:
+    """The last instant an attempt of the reminder's current occurrence may be placed."""
+    return gate.deadline(r.scheduled_at, cap, _after(r.rule, r.scheduled_at))
 
 
 def after_outcome(
     r: Attempted,
     status: ExecutionStatus,
     retry: bool,
-    now: datetime,
-    delays: tuple[int, ...],
-    grace_seconds: int,
-) -> NextStep:
-    """Return the reminder's next step after an attempt ended with ``status``."""
-    if not status.is_delivered and retry and r.retry_count < len(delays):
-        retry_at = now + timedelta(seconds=delays[r.retry_count])
-        upcoming = _after(r.rule, r.scheduled_at)
-        in_grace = retry_at - r.scheduled_at <= timedelta(seconds=grace_seconds)
-        if in_grace and (upcoming is None or retry_at < upcoming):
-            state = lifecycle.transition(r.status, Action.RETRY)
-            return NextStep(state, r.scheduled_at, r.retry_count + 1, retry_at)
-    return _move_on(r, r.scheduled_at, delivered=status.is_delivered)
+    ended_at: datetime,
+    rules: AttemptRules,
+    place: Place,
+) -> tuple[NextStep, Closed | None]:
+    """Return the reminder's next step after an attempt ended with ``status`` (and the
+    skipped retry to record, when the window and the cap leave it no room)."""
+    attempt = r.retry_count + 1
+    delay = _delay(status, retry, attempt, rules)
+    if delay is None:
+        return _move_on(r, r.scheduled_at, delivered=status.is_delivered), None
+    wanted = ended_at + timedelta(seconds=delay)
+    at = gate.opening(rules.rules, place, wanted, deadline_of(r, rules.cap))
+    if at is None:
+        moved = _move_on(r, r.scheduled_at, delivered=status.is_delivered)
+        return moved, Closed(wanted, attempt + 1)
+    state = lifecycle.transition(r.status, Action.RETRY)
+    return NextStep(state, r.scheduled_at, r.retry_count + 1, at), None
+
+
+def _delay(status: ExecutionStatus, retry: bool, attempt: int, rules: AttemptRules) -> int | None:
+    key = OUTCOME_KEYS.get(status)
+    if key is None:
+        return None  # completed, canceled, …: never retried
+    if status is not ExecutionStatus.VOICEMAIL and not retry:
+        return None  # a failure the outcome table does not retry
+    return rules.retry.delay(key, attempt)
+
+
+def after_wait(r: Attempted, at: datetime) -> NextStep:
+    """The gate moved the attempt to ``at`` (the window's opening, a cap freeing)."""
+    state = lifecycle.transition(r.status, Action.WAIT)
+    return NextStep(state, r.scheduled_at, r.retry_count, at)
+
+
+def after_skip(r: Attempted) -> NextStep:
+    """The gate refused the attempt: the occurrence ends (not delivered)."""
+    return _move_on(r, r.scheduled_at, delivered=False)
 
 
 def after_missed(r: Attempted, now: datetime) -> NextStep:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
+from dialcues_core.calling.policy import CallingPolicy
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
@@ -107,10 +108,33 @@ class DispatchStore(Protocol):
         """Write attempts' final facts and release their leases."""
         ...
 
+    def set_skip_reason(self, execution_id: int, reason: str) -> None:
+        """Record why the gate refused a queued attempt."""
+        ...
+
     def requeue(self, execution_id: int, due_at: datetime) -> None:
         """Put an execution back to ``queued`` until ``due_at`` (provider throttling)."""
         ...
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest time anything is due (reminders or queued executions)."""
+        ...
+
+    # the gate
+    def policies_of(self, org_ids: set[str]) -> dict[str, CallingPolicy]:
+        """Return the stored calling policies of these organizations (absent: never set)."""
+        ...
+
+    def placed_attempts(
+        self, numbers: set[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], list[datetime]]:
+        """Return when each (organization, number) was dialed after ``since`` (what the
+        frequency caps count)."""
+        ...
+
+    def lock_numbers(
+        self, numbers: list[tuple[str, str]], exclusive: set[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Take the numbers' claim locks without waiting (exclusive where caps are counted,
+        else shared); return the numbers whose lock was taken."""
         ...

@@ -29,6 +29,8 @@ READ_LINES = "lines:read"
 WRITE_CALLS = "calls:write"
 READ_USAGE = "usage:read"
 MANAGE_WEBHOOKS = "webhooks:manage"
+READ_POLICY = "policy:read"
+READ_AUDIT = "audit:read"
 #: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
     "reminders:read",
@@ -38,7 +40,18 @@ ALL_SCOPES: tuple[str, ...] = (
     "calls:write",
     "usage:read",
     "webhooks:manage",
+    "policy:read",
+    "audit:read",
 )
+
+ALL_SCOPES_MARK = "*"
+"""How a credential created without an explicit list stores its scopes: every scope of the
+day it is used, so it gains the scopes later releases add (``telephony.md`` §0 #4). An
+explicit list never grows."""
+
+SCOPES_BEFORE_RESPONSIBLE_CALLING: tuple[str, ...] = ALL_SCOPES[:7]
+"""The full list before ``policy:read`` and ``audit:read`` (migration v10 marks a credential
+holding exactly these as all-scopes)."""
 
 
 _REQUIRED_SCOPES: ContextVar[list[str] | None] = ContextVar(

@@ -28,6 +28,7 @@ class Action(StrEnum):
     DELETE = "deleted"
     DIAL = "dialed"
     RETRY = "retried"
+    WAIT = "held for the calling window or a frequency cap"
     ADVANCE = "advanced"
     FINISH = "finished"
 
@@ -41,6 +42,7 @@ TRANSITIONS: dict[Action, dict[S, frozenset[S]]] = {
     Action.DELETE: {s: frozenset({s}) for s in S},
     Action.DIAL: {S.SCHEDULED: frozenset({S.IN_PROGRESS})},
     Action.RETRY: {S.IN_PROGRESS: frozenset({S.SCHEDULED})},
+    Action.WAIT: {S.SCHEDULED: frozenset({S.SCHEDULED})},
     Action.ADVANCE: {
         S.IN_PROGRESS: frozenset({S.SCHEDULED}),
         S.SCHEDULED: frozenset({S.SCHEDULED}),

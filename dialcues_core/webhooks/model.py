@@ -18,6 +18,7 @@ from dialcues_core.kernel.paging import Page
 EVENT_TYPES: tuple[str, ...] = (
     "execution.started",
     "execution.finished",
+    "execution.skipped",
     "reminder.completed",
     "reminder.failed",
 )

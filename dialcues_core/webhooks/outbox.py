@@ -82,6 +82,13 @@ class Outbox:
         """Note executions that reached a final outcome: (user id, execution id)."""
         self._add("execution.finished", executions)
 
+    def skipped(self, executions: Iterable[tuple[str, int]]) -> None:
+        """Note executions recorded ``skipped``: ``execution.skipped`` and, as for any final
+        outcome, ``execution.finished``."""
+        pairs = list(executions)
+        self._add("execution.skipped", pairs)
+        self._add("execution.finished", pairs)
+
     def steps(self, steps: Iterable[tuple[str, int, NextStep]]) -> None:
         """Note reminders' next steps that end them: (user id, reminder id, step)."""
         for user_id, reminder_id, step in steps:

@@ -4,7 +4,7 @@ Every use case needs the ``webhooks:manage`` scope (checked first) and acts on t
 own subscriptions: another user's is ``not_found``. A secret (``whsec_`` + base64 of 24
 random bytes, the Standard Webhooks form) is returned only by ``create`` and
 ``rotate_secret``; after a rotation the old secret keeps signing beside the new one for
-:data:`ROTATION_OVERLAP`. URLs are checked by :mod:`dialcues_core.webhooks.urls` (outside the
+:data:`ROTATION_OVERLAP`. URLs are checked by :mod:`dialcues_core.kernel.urls` (outside the
 transaction: a DNS lookup must not hold the database).
 """
 
@@ -32,6 +32,7 @@ from dialcues_core.kernel.fields import (
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import MANAGE_WEBHOOKS, READ, requires
+from dialcues_core.kernel.urls import Resolver, parse_webhook_url, system_resolver
 from dialcues_core.webhooks.model import (
     EVENT_TYPES,
     DisabledReason,
@@ -40,7 +41,6 @@ from dialcues_core.webhooks.model import (
     WebhookRepository,
     WebhookSubscription,
 )
-from dialcues_core.webhooks.urls import Resolver, parse_webhook_url, system_resolver
 
 ROTATION_OVERLAP = timedelta(hours=24)
 SECRET_PREFIX = "whsec_"

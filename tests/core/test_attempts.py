@@ -44,7 +44,7 @@ def dc(any_url: str, clock: FakeClock) -> Iterator[Dialcues]:
     """The platform on each backend in turn, on the fake clock."""
     platform = Dialcues.open(
         settings=settings_for(
-            any_url, retry_delays=(300, 900), grace_seconds=1800, lease_seconds=120
+            any_url, retry_delays=(300, 900), max_lateness_seconds=1800, lease_seconds=120
         ),
         clock=clock,
     )

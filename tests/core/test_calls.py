@@ -195,7 +195,7 @@ def test_call_nobody_dialed_within_the_grace_window_is_missed(
     dc, clock = clocked
     tenant = make_tenant(dc)
     placed = dc.calls.place(tenant.principal, call())
-    clock.advance(timedelta(seconds=dc.settings.grace_seconds + 1).total_seconds())
+    clock.advance(timedelta(seconds=dc.settings.max_lateness_seconds + 1).total_seconds())
     assert dc.attempts().claim(10) == []
     assert dc.executions.get(tenant.principal, placed.id).status is ExecutionStatus.MISSED
 

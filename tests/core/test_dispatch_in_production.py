@@ -48,7 +48,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def dc(any_url: str, clock: FakeClock) -> Iterator[Dialcues]:
     """The platform on each backend in turn, on the fake clock."""
-    settings = settings_for(any_url, retry_delays=(300, 900), grace_seconds=1800)
+    settings = settings_for(any_url, retry_delays=(300, 900), max_lateness_seconds=1800)
     platform = Dialcues.open(settings=settings.replace(lease_seconds=120), clock=clock)
     yield platform
     platform.close()

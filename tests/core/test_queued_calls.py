@@ -34,7 +34,8 @@ def clock() -> FakeClock:
 def dc(sqlite_url: str, clock: FakeClock) -> Iterator[Dialcues]:
     """The platform on a SQLite file and the fake clock, grace 30 minutes."""
     platform = Dialcues.open(
-        settings=settings_for(sqlite_url, grace_seconds=GRACE, lease_seconds=120), clock=clock
+        settings=settings_for(sqlite_url, max_lateness_seconds=GRACE, lease_seconds=120),
+        clock=clock,
     )
     yield platform
     platform.close()

@@ -92,6 +92,8 @@ def test_every_scoped_use_case_of_the_platform_states_its_scope(dc: Dialcues) ->
         dc.webhooks.update: "webhooks:manage",
         dc.webhooks.delete: "webhooks:manage",
         dc.webhooks.rotate_secret: "webhooks:manage",
+        dc.policies.get: "policy:read",
+        dc.audit.list: "audit:read",
     }
     assert {use_case: required_scope(use_case) for use_case in use_cases} == use_cases
     assert set(use_cases.values()) == set(ALL_SCOPES)

@@ -1,13 +1,23 @@
-"""The pure retry/advance policy: what a reminder does after an outcome or when found late."""
+"""The pure retry/advance policy: what a reminder does after an outcome or when found late.
+
+The suite's policy is the compatibility one (``DIALCUES_RETRY_DELAYS=300,900``: three
+attempts) with a 30-minute lateness cap and no calling window; windows and the other retry
+rules have their own tests (``test_window_oracle.py``, ``test_calling_gate.py``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
+from dialcues_core.calling import gate
+from dialcues_core.calling.policy import AttemptRules
+from dialcues_core.calling.retry import RetryPolicy
+from dialcues_core.calling.shapes import FrequencyCaps
+from dialcues_core.calling.zones import NO_ZONES, Place, WindowBasis
 from dialcues_core.calls.model import ExecutionStatus
-from dialcues_core.dispatch.policy import after_missed, after_outcome, is_missed
+from dialcues_core.dispatch.policy import after_missed, after_outcome
 from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 
@@ -42,9 +52,25 @@ def series(
     return Attempted(status or ReminderStatus.IN_PROGRESS, at(scheduled_at), rule, retry_count)
 
 
+RULES = AttemptRules(
+    rules=None,
+    basis=WindowBasis.STRICTEST,
+    cap=timedelta(seconds=GRACE),
+    retry=RetryPolicy.from_delays(DELAYS),
+    caps=FrequencyCaps(None, None),
+)
+NOWHERE = Place("UTC", NO_ZONES)
+
+
 def outcome(r: Attempted, status: ExecutionStatus, retry: bool, now: str) -> NextStep:
-    """Apply the policy with the suite's delays (300 s, 900 s) and grace (30 min)."""
-    return after_outcome(r, status, retry, at(now), DELAYS, GRACE)
+    """Apply the policy with the suite's delays (300 s, 900 s) and cap (30 min)."""
+    step, _ = after_outcome(r, status, retry, at(now), RULES, NOWHERE)
+    return step
+
+
+def is_missed(occurrence: datetime, now: datetime, cap: int) -> bool:
+    """The gate's check 3: past the occurrence's deadline (a one-off: occurrence + cap)."""
+    return now > gate.deadline(occurrence, timedelta(seconds=cap), None)
 
 
 # ----------------------------------------------------------------------------- delivered

@@ -181,7 +181,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """One SQLite platform for the module (each case deletes its reminder when done)."""
     path: Path = tmp_path_factory.mktemp("series-oracle") / "dialcues.db"
     clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
-    settings = settings_for(f"sqlite:///{path}", retry_delays=DELAYS, grace_seconds=1800)
+    settings = settings_for(f"sqlite:///{path}", retry_delays=DELAYS, max_lateness_seconds=1800)
     platform = Dialcues.open(settings=settings, clock=clock)
     tenant = make_tenant(platform)
     second = platform.accounts.add_line(tenant.org.id, "simulated", "+14155550101", label="Two")

@@ -24,12 +24,12 @@ from dialcues_core.adapters.peewee.webhooks import PeeweeWebhookRepository
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.dispatch.attempts import Finished
 from dialcues_core.errors import InsufficientScope, ResourceNotFound, ValidationFailed
+from dialcues_core.kernel.urls import is_public_address
 from dialcues_core.testing import FakeClock
 from dialcues_core.webhooks.delivery import headers, sign
 from dialcues_core.webhooks.model import DueMessage
 from dialcues_core.webhooks.outbox import execution_payload
 from dialcues_core.webhooks.subscriptions import Webhooks
-from dialcues_core.webhooks.urls import is_public_address
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PUBLIC_URL = "https://93.184.215.14/hooks"

@@ -126,6 +126,8 @@ def worker_env(url: str, public_url: str) -> dict[str, str]:
             "DIALCUES_DATABASE_URL": url,
             "DIALCUES_PUBLIC_URL": public_url,
             "DIALCUES_RATE_LIMITS": "off",
+            "DIALCUES_CALLING_WINDOW": "off",
+            "DIALCUES_FREQUENCY_CAPS": "off",
             "DIALCUES_RETRY_DELAYS": "1,1",
             "DIALCUES_LEASE_SECONDS": "3",
             "DIALCUES_LOG_LEVEL": "warning",

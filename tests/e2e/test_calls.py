@@ -144,6 +144,8 @@ async def serve_process(url: str, vapi: FakeVapi) -> AsyncIterator[tuple[str, st
         DIALCUES_DATABASE_URL=url,
         DIALCUES_PUBLIC_URL=root,
         DIALCUES_RATE_LIMITS="off",
+        DIALCUES_CALLING_WINDOW="off",
+        DIALCUES_FREQUENCY_CAPS="off",
         DIALCUES_LOG_LEVEL="warning",
     )
     proc = await asyncio.create_subprocess_exec(

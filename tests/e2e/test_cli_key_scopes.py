@@ -43,6 +43,8 @@ async def serving(db: Path) -> AsyncIterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALCUES_")}
     env["DIALCUES_RATE_LIMITS"] = "off"
+    env["DIALCUES_CALLING_WINDOW"] = "off"
+    env["DIALCUES_FREQUENCY_CAPS"] = "off"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialcues_cli.main", "serve", "--no-dispatcher",
         "--rest-port", str(port), "--grpc-port", str(free_port()),

@@ -36,6 +36,8 @@ def _server_env(url: str) -> dict[str, str]:
         {
             "DIALCUES_DATABASE_URL": url,
             "DIALCUES_RATE_LIMITS": "off",
+            "DIALCUES_CALLING_WINDOW": "off",
+            "DIALCUES_FREQUENCY_CAPS": "off",
             "DIALCUES_WEBHOOKS_ALLOW_PRIVATE": "1",
             "DIALCUES_LOG_LEVEL": "warning",
             "DIALCUES_SIMULATED_DELAY": "0.05",

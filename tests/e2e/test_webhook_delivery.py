@@ -112,6 +112,8 @@ def seed(tmp_path: Path, schedule: str) -> Platform:
             "DIALCUES_REST_PORT": str(port),
             "DIALCUES_GRPC_PORT": str(free_port()),
             "DIALCUES_RATE_LIMITS": "off",
+            "DIALCUES_CALLING_WINDOW": "off",
+            "DIALCUES_FREQUENCY_CAPS": "off",
             "DIALCUES_RETRY_DELAYS": "1",
             "DIALCUES_SIMULATED_DELAY": "0.2",
             "DIALCUES_WEBHOOKS_ALLOW_PRIVATE": "1",

@@ -102,6 +102,8 @@ def environment(db: Path, rest_port: int) -> dict[str, str]:
             "DIALCUES_REST_PORT": str(rest_port),
             "DIALCUES_GRPC_PORT": str(free_port()),
             "DIALCUES_RATE_LIMITS": "off",
+            "DIALCUES_CALLING_WINDOW": "off",
+            "DIALCUES_FREQUENCY_CAPS": "off",
             "DIALCUES_WEBHOOKS_ALLOW_PRIVATE": "1",
             "DIALCUES_WEBHOOK_RETRY_SCHEDULE": "2,2",
             "DIALCUES_LOG_LEVEL": "warning",

@@ -627,7 +627,10 @@ class ReminderModel:
         due = self.due_at
         if due is None or due > now:
             return None
-        if now - self.scheduled_at > GRACE:
+        upcoming = self.series.next_after(self.scheduled_at) if self.rule else None
+        if now - self.scheduled_at > GRACE or (upcoming is not None and now >= upcoming):
+            # past the occurrence's deadline (responsible-calling.md: the cap, and strictly
+            # before the series' next occurrence)
             self.executions.append("missed")
             self._move_on(now, delivered=False)
             return "missed"
@@ -653,6 +656,9 @@ class ReminderModel:
         retry_at = now + timedelta(seconds=DELAYS[self.retry_count])
         upcoming = self.series.next_after(self.scheduled_at) if self.rule else None
         if retry_at - self.scheduled_at > GRACE or (upcoming is not None and retry_at >= upcoming):
+            # responsible-calling.md section 6: past the deadline, one skipped execution
+            # (retry_window_closed) is recorded and the occurrence ends
+            self.executions.append("skipped")
             return False
         self.status = "scheduled"
         self.retry_count += 1

@@ -45,6 +45,9 @@ async def test_get_returns_every_field_with_millisecond_times(api: Api, tenant: 
         "duration_s": 42,
         "cost": 0.031,
         "error_message": None,
+        "purpose": "informational",
+        "occurrence_at": "2026-03-25T13:00:00.000Z",
+        "skip_reason": None,
     }
 
 

@@ -23,6 +23,8 @@ def contract_scope(method: str, path: str) -> str | None:
         "/calls": "calls:write",
         "/usage/events": "usage:read",
         "/webhooks/": "webhooks:manage",
+        "/policy": "policy:read",  # responsible-calling.md section 17
+        "/audit/events": "audit:read",
     }
     found = [scope for prefix, scope in prefixes.items() if path.startswith(prefix)]
     if found:

@@ -12,8 +12,15 @@ from dialcues_core.config import Settings
 
 
 def settings_for(url: str, **changes: object) -> Settings:
-    """Settings for tests: rate limits off, fast simulated dialer, short key cache."""
-    base = Settings(database_url=url, rate_limits=None, simulated_delay=0.05)
+    """Settings for tests: rate limits, the calling window and frequency caps off (as
+    ``responsible-calling.md`` §19 asks of tests not about them), a fast simulated dialer."""
+    base = Settings(
+        database_url=url,
+        rate_limits=None,
+        simulated_delay=0.05,
+        calling_window="off",
+        frequency_caps=(None, None),
+    )
     return base.replace(**changes)
 
 

@@ -35,9 +35,9 @@ from aiohttp.resolver import DefaultResolver
 from dialcues_core.errors import StorageUnavailable
 from dialcues_core.kernel.outage import OutageNotice
 from dialcues_core.kernel.ports import Clock
+from dialcues_core.kernel.urls import host_and_port, is_public_address
 from dialcues_core.webhooks.delivery import Deliveries, headers
 from dialcues_core.webhooks.model import AttemptResult, DueMessage
-from dialcues_core.webhooks.urls import host_and_port, is_public_address
 
 log = logging.getLogger("dialcues.webhooks")
 Offload = Callable[..., Awaitable[Any]]

@@ -23,8 +23,11 @@ from dialcues_core.adapters.peewee.tables import (
     OrganizationRow,
     ReminderRow,
     UserRow,
+    read_scopes,
+    stored_scopes,
 )
 from dialcues_core.errors import AlreadyExists
+from dialcues_core.kernel.scopes import ALL_SCOPES_MARK
 
 
 # ----------------------------------------------------------------------------- organizations
@@ -120,7 +123,7 @@ class PeeweeApiKeyRepository:
             prefix=key.prefix,
             last4=key.last4,
             key_hash=key.key_hash,
-            scopes=",".join(key.scopes),
+            scopes=stored_scopes(key.scopes, key.all_scopes),
             created_at=key.created_at,
             expires_at=key.expires_at,
         )
@@ -165,7 +168,8 @@ def _api_key(row: Any) -> ApiKey:
         prefix=row.prefix,
         last4=row.last4,
         key_hash=row.key_hash,
-        scopes=tuple(s for s in row.scopes.split(",") if s),
+        scopes=read_scopes(row.scopes),
+        all_scopes=row.scopes == ALL_SCOPES_MARK,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,

@@ -8,14 +8,21 @@ same row. Hot statements are written as SQL once per backend; rows are plain tup
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
 import peewee as pw
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.adapters.peewee.calling import policy_from_row
 from dialcues_core.adapters.peewee.healing import execute_many
-from dialcues_core.adapters.peewee.tables import from_ms, to_ms
+from dialcues_core.adapters.peewee.tables import CallingPolicyRow, from_ms, to_ms
+from dialcues_core.calling.policy import CallingPolicy
+from dialcues_core.calling.retry import parse_retry_policy
+from dialcues_core.calling.shapes import window_from_stored
+from dialcues_core.calling.zones import NumberZones
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.dispatch.ports import DueReminder
@@ -25,7 +32,8 @@ from dialcues_core.reminders.steps import Attempted, NextStep
 _REMINDER_COLS = (
     "id, user_id, organization_id, title, message, phone_number, line_id, due_at, status, "
     "scheduled_at, timezone, local_time, recurrence_kind, interval_days, weekdays, cron, "
-    "recurrence_end_at, retry_count"
+    "recurrence_end_at, retry_count, purpose, calling_window, max_lateness_seconds, "
+    "retry_policy, number_zones"
 )
 _LINE_COLS = (
     "id, organization_id, provider, phone_number, label, is_default, created_at, provider_line_id"
@@ -36,7 +44,8 @@ _PROVIDER_COLS = (
 )
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
-    "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at"
+    "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at, "
+    "purpose, timezone, calling_window"
 )
 
 
@@ -122,21 +131,85 @@ class PeeweeDispatchStore:
             f" WHERE id IN ({marks}){lock}",
             reminder_ids,
         )
-        return {row[0]: (_attempted(row), row[18]) for row in cursor.fetchall()}
+        return {row[0]: (_attempted(row), row[23]) for row in cursor.fetchall()}
+
+    # ------------------------------------------------------------------ the gate
+    def policies_of(self, org_ids: set[str]) -> dict[str, CallingPolicy]:
+        """The stored calling policies of these organizations (absent: never set)."""
+        if not org_ids:
+            return {}
+        rows = CallingPolicyRow.select().where(
+            CallingPolicyRow.organization_id.in_(sorted(org_ids))
+        )
+        return {row.organization_id: policy_from_row(row) for row in rows}
+
+    def placed_attempts(
+        self, numbers: set[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], list[datetime]]:
+        """When each (organization, number) was dialed after ``since``: the attempts the
+        frequency caps count (placed, and not ``provider_unreachable``: nothing was sent)."""
+        if not numbers:
+            return {}
+        orgs = sorted({org for org, _ in numbers})
+        tos = sorted({to for _, to in numbers})
+        cursor = self._sql(
+            "SELECT organization_id, to_number, executed_at FROM executions"
+            f" WHERE organization_id IN ({','.join('?' * len(orgs))})"
+            f" AND to_number IN ({','.join('?' * len(tos))}) AND executed_at > ?"
+            f" AND status IN ({','.join('?' * len(_COUNTED))})"
+            " AND NOT (status = ? AND error_message LIKE ?)",
+            (
+                *orgs,
+                *tos,
+                to_ms(since),
+                *_COUNTED,
+                ExecutionStatus.FAILED.value,
+                "provider_unreachable%",
+            ),
+        )
+        placed: dict[tuple[str, str], list[datetime]] = {}
+        for org, to, at in cursor.fetchall():
+            if (org, to) in numbers:
+                placed.setdefault((org, to), []).append(from_ms(at))
+        return placed
+
+    def lock_numbers(
+        self, numbers: list[tuple[str, str]], exclusive: set[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Take the numbers' transaction-scoped locks without waiting; return those taken.
+
+        On PostgreSQL, ``pg_try_advisory_xact_lock`` (exclusive: the number's frequency caps
+        are counted) or its ``_shared`` form, in sorted order; a number whose lock another
+        claim holds is left for the next round. SQLite's single writer serializes anyway.
+        """
+        if not self.pg:
+            return set(numbers)
+        taken: set[tuple[str, str]] = set()
+        for pair in sorted(set(numbers)):
+            kind = (
+                "pg_try_advisory_xact_lock"
+                if pair in exclusive
+                else ("pg_try_advisory_xact_lock_shared")
+            )
+            (got,) = self._sql(f"SELECT {kind}(?)", (number_lock_key(*pair),)).fetchone()
+            if got:
+                taken.add(pair)
+        return taken
 
     # ------------------------------------------------------------------ writing
     def insert_executions(self, rows: list[NewExecution]) -> list[int]:
         """Insert executions; return their ids in order."""
         if not rows:
             return []
-        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows))
+        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows))
         params: list[Any] = []
         for r in rows:
             params.extend(_execution_params(r))
         cursor = self._sql(
             "INSERT INTO executions (user_id, organization_id, reminder_id, reminder_title,"
             " status, attempt, line_id, to_number, message, scheduled_for, executed_at,"
-            " lease_until, error_message, ended_at, created_at, due_at, occurrence_at)"
+            " lease_until, error_message, ended_at, created_at, due_at, occurrence_at,"
+            " skip_reason, purpose)"
             f" VALUES {values}"
             " RETURNING id",
             params,
@@ -200,6 +273,10 @@ class PeeweeDispatchStore:
             " due_at = NULL WHERE id = ?",
             [_outcome_params(execution_id, o) for execution_id, o in outcomes],
         )
+
+    def set_skip_reason(self, execution_id: int, reason: str) -> None:
+        """Record why the gate refused a queued attempt (its outcome is written already)."""
+        self._sql("UPDATE executions SET skip_reason = ? WHERE id = ?", (reason, execution_id))
 
     def requeue(self, execution_id: int, due_at: datetime) -> None:
         """Put an execution back to queued until ``due_at``."""
@@ -312,6 +389,8 @@ def _execution_params(r: NewExecution) -> tuple[Any, ...]:
         to_ms(r.executed_at or r.scheduled_for),
         to_ms(r.scheduled_for) if r.status is ExecutionStatus.QUEUED else None,
         to_ms(r.occurrence_at) if r.occurrence_at else None,
+        r.skip_reason,
+        r.purpose,
     )
 
 
@@ -354,7 +433,19 @@ def _attempted(row: tuple[Any, ...]) -> Attempted:
             cron=row[15],
             end_at=from_ms(row[16]) if row[16] is not None else None,
         )
-    return Attempted(ReminderStatus(row[8]), from_ms(row[9]), rule, row[17])
+    return Attempted(
+        ReminderStatus(row[8]),
+        from_ms(row[9]),
+        rule,
+        row[17],
+        timezone=row[10],
+        phone_number=row[5],
+        number_zones=NumberZones.from_stored(row[22]),
+        calling_window=window_from_stored(row[19]),
+        max_lateness_seconds=row[20],
+        retry_policy=parse_retry_policy(json.loads(row[21])) if row[21] else None,
+        purpose=row[18],
+    )
 
 
 def _due(row: tuple[Any, ...]) -> DueReminder:
@@ -388,4 +479,28 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         call_id=row[12],
         due_at=from_ms(row[13]) if row[13] is not None else None,
         occurrence_at=from_ms(row[14]) if row[14] is not None else None,
+        purpose=row[15],
+        timezone=row[16],
+        calling_window=window_from_stored(row[17]),
     )
+
+
+_COUNTED = tuple(
+    s.value
+    for s in (
+        ExecutionStatus.IN_PROGRESS,
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.VOICEMAIL,
+        ExecutionStatus.NO_ANSWER,
+        ExecutionStatus.BUSY,
+        ExecutionStatus.CANCELED,
+        ExecutionStatus.FAILED,
+    )
+)
+"""The statuses of attempts the frequency caps count (responsible-calling.md §9)."""
+
+
+def number_lock_key(organization_id: str, number: str) -> int:
+    """The advisory-lock key of one organization's number (a signed 64-bit hash)."""
+    digest = hashlib.blake2b(f"{organization_id}:{number}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -63,4 +63,7 @@ def execution_from_row(row: Any) -> Execution:
         duration_s=row.duration_s,
         cost=row.cost,
         error_message=row.error_message,
+        purpose=row.purpose,
+        occurrence_at=row.occurrence_at or row.scheduled_for,
+        skip_reason=row.skip_reason,
     )

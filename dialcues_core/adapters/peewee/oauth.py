@@ -7,7 +7,14 @@ from typing import Any
 
 from dialcues_core.accounts.model import User
 from dialcues_core.accounts.oauth_model import AccessToken, OAuthClient
-from dialcues_core.adapters.peewee.tables import AccessTokenRow, OAuthClientRow, UserRow
+from dialcues_core.adapters.peewee.tables import (
+    AccessTokenRow,
+    OAuthClientRow,
+    UserRow,
+    read_scopes,
+    stored_scopes,
+)
+from dialcues_core.kernel.scopes import ALL_SCOPES_MARK
 
 
 class PeeweeOAuthClientRepository:
@@ -21,7 +28,7 @@ class PeeweeOAuthClientRepository:
             organization_id=client.organization_id,
             name=client.name,
             secret_hash=client.secret_hash,
-            scopes=",".join(client.scopes),
+            scopes=stored_scopes(client.scopes, client.all_scopes),
             created_at=client.created_at,
         )
 
@@ -89,7 +96,8 @@ def _client(row: Any) -> OAuthClient:
         organization_id=row.organization_id,
         name=row.name,
         secret_hash=row.secret_hash,
-        scopes=_scopes(row.scopes),
+        scopes=read_scopes(row.scopes),
+        all_scopes=row.scopes == ALL_SCOPES_MARK,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )

@@ -16,6 +16,8 @@ from typing import Any
 
 import peewee as pw
 
+from dialcues_core.kernel.scopes import ALL_SCOPES, ALL_SCOPES_MARK
+
 database_proxy = pw.DatabaseProxy()
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -182,6 +184,15 @@ class ReminderRow(BaseRow):
     search_text = pw.TextField()
     created_at = InstantField()
     updated_at = InstantField()
+    purpose = pw.CharField(
+        max_length=16, default="informational", constraints=[pw.SQL("DEFAULT 'informational'")]
+    )
+    calling_window = pw.TextField(null=True)
+    """The reminder's own window (JSON: hours, a profile or a bypass), else the organization's."""
+    max_lateness_seconds = pw.IntegerField(null=True)
+    retry_policy = pw.TextField(null=True)
+    number_zones = pw.TextField(null=True)
+    """The zones of the number when it was set (``geo:``/``any:`` then names)."""
 
     class Meta:
         table_name = "reminders"
@@ -223,12 +234,22 @@ class ExecutionRow(BaseRow):
     due_at = InstantField(null=True, index=True)
     occurrence_at = InstantField(null=True)
     created_at = InstantField()
+    purpose = pw.CharField(
+        max_length=16, default="informational", constraints=[pw.SQL("DEFAULT 'informational'")]
+    )
+    skip_reason = pw.CharField(max_length=32, null=True)
+    calling_window = pw.TextField(null=True)
+    """A call placed now: its own window (a bypass), else the organization's."""
+    timezone = pw.CharField(max_length=64, null=True)
+    """A call placed now: the ``timezone`` it was given (the recipient's location)."""
 
     class Meta:
         table_name = "executions"
         indexes = (
             (("user_id", "id"), False),
             (("status", "lease_until"), False),
+            # the frequency caps count one organization's attempts to one number
+            (("organization_id", "to_number", "executed_at"), False),
         )
 
 
@@ -402,6 +423,55 @@ class TzdataRow(BaseRow):
         table_name = "tzdata_zones"
 
 
+class CallingPolicyRow(BaseRow):
+    """An organization's calling policy; a null inheritable field follows the settings."""
+
+    organization_id = pw.CharField(max_length=40, primary_key=True)
+    calling_window = pw.TextField(null=True)
+    window_basis = pw.CharField(max_length=16)
+    blocked_dates = pw.TextField()
+    allow_window_bypass = pw.BooleanField()
+    max_lateness_seconds = pw.IntegerField(null=True)
+    retry_policy = pw.TextField(null=True)
+    frequency_caps = pw.TextField(null=True)
+    caller_name = pw.CharField(max_length=100, null=True)
+    callback_number = pw.CharField(max_length=16, null=True)
+    ai_disclosure = pw.BooleanField()
+    opening_template = pw.TextField(null=True)
+    snooze_default_minutes = pw.IntegerField()
+    require_consent_for_informational = pw.BooleanField()
+    predial_url = pw.CharField(max_length=2048, null=True)
+    predial_timeout_ms = pw.IntegerField(null=True)
+    predial_on_failure = pw.CharField(max_length=8, null=True)
+    predial_secret = pw.CharField(max_length=100, null=True)
+    predial_previous_secret = pw.CharField(max_length=100, null=True)
+    predial_previous_expires_at = InstantField(null=True)
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "calling_policies"
+
+
+class AuditEventRow(BaseRow):
+    """One audited change (kept at least five years; nothing deletes them)."""
+
+    id = pw.CharField(max_length=40, primary_key=True)
+    organization_id = pw.CharField(max_length=40)
+    occurred_at = InstantField()
+    action = pw.CharField(max_length=40)
+    actor_type = pw.CharField(max_length=20)
+    actor_id = pw.CharField(max_length=100, null=True)
+    actor_user_id = pw.CharField(max_length=40, null=True)
+    subject_type = pw.CharField(max_length=20)
+    subject_id = pw.CharField(max_length=100)
+    detail = pw.TextField()
+    request_id = pw.CharField(max_length=100, null=True)
+
+    class Meta:
+        table_name = "audit_events"
+        indexes = ((("organization_id", "occurred_at", "id"), False),)
+
+
 ALL_TABLES: list[type[BaseRow]] = [
     SchemaVersionRow,
     OrganizationRow,
@@ -419,7 +489,21 @@ ALL_TABLES: list[type[BaseRow]] = [
     WebhookDeliveryRow,
     WorkerRow,
     TzdataRow,
+    CallingPolicyRow,
+    AuditEventRow,
 ]
 """Every row class, in an order where each table comes after those it references. The schema
 is made by the frozen migrations (``migrations/``), never from this list; a test checks that
 creating these tables fresh gives the schema the migrations reach."""
+
+
+def stored_scopes(scopes: tuple[str, ...], all_scopes: bool) -> str:
+    """A credential's scopes as stored: the all-scopes mark, or the list comma-separated."""
+    return ALL_SCOPES_MARK if all_scopes else ",".join(scopes)
+
+
+def read_scopes(text: str) -> tuple[str, ...]:
+    """A credential's stored scopes read back (the mark means every scope there is now)."""
+    if text == ALL_SCOPES_MARK:
+        return ALL_SCOPES
+    return tuple(s for s in text.split(",") if s)

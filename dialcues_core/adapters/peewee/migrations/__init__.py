@@ -71,6 +71,106 @@ def schema_repairs(db: pw.Database) -> None:
     add_column(db, "idempotency_keys", "scopes", sqlite="TEXT", postgres="TEXT")
 
 
+def calling_policy(db: pw.Database) -> None:
+    """v10: calling policies, the audit trail, the gate's columns, the all-scopes mark.
+
+    Organizations existing before it get their ``caller_name`` from their name (so Vapi calls
+    keep an identification), with one ``policy.updated`` audit event by the system; executions
+    get ``occurrence_at = scheduled_for`` where unknown; keys and OAuth clients holding every
+    scope of their day are marked all-scopes (they gain ``policy:read`` and ``audit:read``).
+    """
+    run_script("0010_calling_policy", db)
+    text, small, integer = "TEXT", "VARCHAR(16)", "INTEGER"
+    purpose = "VARCHAR(16) NOT NULL DEFAULT 'informational'"
+    for column, kind in (
+        ("purpose", purpose),
+        ("calling_window", text),
+        ("max_lateness_seconds", integer),
+        ("retry_policy", text),
+        ("number_zones", text),
+    ):
+        add_column(db, "reminders", column, sqlite=kind, postgres=kind)
+    for column, kind in (
+        ("purpose", purpose),
+        ("skip_reason", "VARCHAR(32)"),
+        ("calling_window", text),
+        ("timezone", "VARCHAR(64)"),
+    ):
+        add_column(db, "executions", column, sqlite=kind, postgres=kind)
+    del small
+    db.execute_sql(
+        "UPDATE executions SET occurrence_at = scheduled_for WHERE occurrence_at IS NULL"
+    )
+    _mark_all_scopes(db)
+    _caller_names(db)
+
+
+_SCOPES_OF_V9 = frozenset(
+    {
+        "reminders:read",
+        "reminders:write",
+        "executions:read",
+        "lines:read",
+        "calls:write",
+        "usage:read",
+        "webhooks:manage",
+    }
+)
+"""Every scope there was before v10 (frozen here: the migration must not follow today's list)."""
+
+
+def _mark_all_scopes(db: pw.Database) -> None:
+    for table in ("api_keys", "oauth_clients"):
+        rows = db.execute_sql(f"SELECT id, scopes FROM {table}").fetchall()
+        full = [
+            (key_id,)
+            for key_id, scopes in rows
+            if frozenset(s for s in scopes.split(",") if s) == _SCOPES_OF_V9
+        ]
+        if full:
+            placeholder = "%s" if isinstance(db, pw.PostgresqlDatabase) else "?"
+            db.cursor().executemany(
+                f"UPDATE {table} SET scopes = '*' WHERE id = {placeholder}", full
+            )
+
+
+def _caller_names(db: pw.Database) -> None:
+    import json
+    import secrets
+    import time
+
+    rows = db.execute_sql(
+        "SELECT o.id, o.name FROM organizations o"
+        " WHERE NOT EXISTS (SELECT 1 FROM calling_policies p WHERE p.organization_id = o.id)"
+    ).fetchall()
+    now = int(time.time() * 1000)  # noqa: TID251 - a migration stamps its own change
+    truthy = "TRUE" if isinstance(db, pw.PostgresqlDatabase) else "1"
+    falsy = "FALSE" if isinstance(db, pw.PostgresqlDatabase) else "0"
+    placeholder = "%s" if isinstance(db, pw.PostgresqlDatabase) else "?"
+    for org_id, name in rows:
+        caller = " ".join(name.replace("{", "").replace("}", "").split())[:100].strip() or None
+        db.execute_sql(
+            "INSERT INTO calling_policies (organization_id, window_basis, blocked_dates,"
+            " allow_window_bypass, caller_name, ai_disclosure, snooze_default_minutes,"
+            " require_consent_for_informational, updated_at) VALUES"
+            f" ({placeholder}, 'strictest', '[]', {truthy}, {placeholder}, {truthy}, 10,"
+            f" {falsy}, {placeholder})",
+            (org_id, caller, now),
+        )
+        detail = json.dumps({"changed": {"caller_name": {"from": None, "to": caller}}})
+        event_id = "aud_" + "".join(
+            secrets.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+            for _ in range(20)
+        )
+        db.execute_sql(
+            "INSERT INTO audit_events (id, organization_id, occurred_at, action, actor_type,"
+            " subject_type, subject_id, detail) VALUES"
+            f" ({placeholder}, {placeholder}, {placeholder}, 'policy.updated', 'system',"
+            f" 'organization', {placeholder}, {placeholder})",
+            (event_id, org_id, now, org_id, detail),
+        )
+
+
 MIGRATIONS: list[Migration] = [
     partial(run_script, "0001_initial"),
     partial(run_script, "0002_idempotency"),
@@ -81,5 +181,6 @@ MIGRATIONS: list[Migration] = [
     temporary_lines,  # v7
     production_dispatch,  # v8
     schema_repairs,  # v9
+    calling_policy,  # v10
 ]
 """Migration ``n`` is ``MIGRATIONS[n - 1]``; ``schema_version`` records each one applied."""

@@ -21,6 +21,7 @@ class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_STATUS_BUSY: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_FAILED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_MISSED: _ClassVar[ExecutionStatus]
+    EXECUTION_STATUS_SKIPPED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_CANCELED: _ClassVar[ExecutionStatus]
 EXECUTION_STATUS_UNSPECIFIED: ExecutionStatus
 EXECUTION_STATUS_QUEUED: ExecutionStatus
@@ -31,10 +32,11 @@ EXECUTION_STATUS_NO_ANSWER: ExecutionStatus
 EXECUTION_STATUS_BUSY: ExecutionStatus
 EXECUTION_STATUS_FAILED: ExecutionStatus
 EXECUTION_STATUS_MISSED: ExecutionStatus
+EXECUTION_STATUS_SKIPPED: ExecutionStatus
 EXECUTION_STATUS_CANCELED: ExecutionStatus
 
 class Execution(_message.Message):
-    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message")
+    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +52,9 @@ class Execution(_message.Message):
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_AT_FIELD_NUMBER: _ClassVar[int]
+    SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
     id: int
     reminder_id: int
     reminder_title: str
@@ -65,7 +70,10 @@ class Execution(_message.Message):
     duration_s: int
     cost: float
     error_message: str
-    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ...) -> None: ...
+    purpose: str
+    occurrence_at: _timestamp_pb2.Timestamp
+    skip_reason: str
+    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
     __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token")

@@ -1,0 +1,76 @@
+"""Audit events on SQLite and PostgreSQL (appended in the caller's transaction)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from dialcues_core.adapters.peewee.tables import AuditEventRow
+from dialcues_core.audit.model import Actor, AuditEvent
+
+
+class PeeweeAuditStore:
+    """The ``audit_events`` table."""
+
+    def add_audit_event(self, event: AuditEvent) -> None:
+        """Append one event."""
+        AuditEventRow.insert(
+            id=event.id,
+            organization_id=event.organization_id,
+            occurred_at=event.occurred_at,
+            action=event.action,
+            actor_type=event.actor.type,
+            actor_id=None if event.actor.id is None else str(event.actor.id),
+            actor_user_id=event.actor.user_id,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            detail=json.dumps(event.detail, sort_keys=True, default=str),
+            request_id=event.request_id,
+        ).execute()
+
+    def list_audit_events(
+        self,
+        organization_id: str,
+        *,
+        action: str | None,
+        subject_type: str | None,
+        subject_id: str | None,
+        date_from: datetime | None,
+        date_to: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[AuditEvent], int]:
+        """One page, newest first, and the total matching."""
+        where = AuditEventRow.organization_id == organization_id
+        if action is not None:
+            where &= AuditEventRow.action == action
+        if subject_type is not None:
+            where &= AuditEventRow.subject_type == subject_type
+        if subject_id is not None:
+            where &= AuditEventRow.subject_id == subject_id
+        if date_from is not None:
+            where &= AuditEventRow.occurred_at >= date_from
+        if date_to is not None:
+            where &= AuditEventRow.occurred_at <= date_to
+        query = AuditEventRow.select().where(where)
+        rows = query.order_by(AuditEventRow.occurred_at.desc(), AuditEventRow.id.desc())
+        return [_event(r) for r in rows.offset(offset).limit(limit)], query.count()
+
+
+def _event(row: Any) -> AuditEvent:
+    stored: str | None = row.actor_id
+    actor_id: str | int | None = stored
+    if row.actor_type == "recipient" and stored is not None and stored.isdigit():
+        actor_id = int(stored)  # an execution's id
+    return AuditEvent(
+        id=row.id,
+        organization_id=row.organization_id,
+        occurred_at=row.occurred_at,
+        action=row.action,
+        actor=Actor(row.actor_type, actor_id, row.actor_user_id),
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        detail=json.loads(row.detail),
+        request_id=row.request_id,
+    )

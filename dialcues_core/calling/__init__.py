@@ -1,0 +1,1 @@
+"""Responsible calling: the calling policy, windows, the lateness cap, retries, the gate."""

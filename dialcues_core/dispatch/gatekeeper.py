@@ -1,0 +1,117 @@
+"""The gate as the claim runs it: the rules of each organization, the numbers' counts. Per batch.
+
+One :class:`Gatekeeper` serves one claim transaction: it reads the organizations' calling
+policies once, takes the claimed numbers' locks (PostgreSQL; SQLite's single writer needs
+none), counts their placed attempts once, and then decides each attempt with
+:func:`dialcues_core.calling.gate.decide` — counting the attempts it lets through, so a batch
+never overfills a cap. Suppression and consent (checks 1–2) will slot in before the time checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dialcues_core.accounts.model import ProviderSettings
+from dialcues_core.calling import gate
+from dialcues_core.calling.gate import CapCounts, Decision
+from dialcues_core.calling.policy import AttemptRules, CallingPolicy, EffectivePolicy
+from dialcues_core.calling.zones import Place, number_zones
+from dialcues_core.calls.ports import LiveExecution
+from dialcues_core.config import Settings
+from dialcues_core.dispatch import policy
+from dialcues_core.dispatch.ports import DispatchStore
+from dialcues_core.reminders.steps import Attempted
+
+Number = tuple[str, str]
+"""(organization id, E.164 number): what the caps count and the claim locks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """An attempt's rules, where its recipient is, and the gate's decision."""
+
+    rules: AttemptRules
+    place: Place
+    decision: Decision
+
+
+class Gatekeeper:
+    """Decide the attempts of one claim batch (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: DispatchStore,
+        settings: Settings,
+        providers: dict[str, ProviderSettings | None],
+        now: datetime,
+    ):
+        self.store = store
+        self.settings = settings
+        self.providers = providers
+        self.now = now
+        self._effective: dict[str, EffectivePolicy] = {}
+        self._placed: dict[Number, list[datetime]] = {}
+
+    def load(self, org_ids: set[str]) -> None:
+        """Read the organizations' policies (one query)."""
+        missing = org_ids - set(self._effective)
+        stored = self.store.policies_of(missing)
+        for org in missing:
+            found = stored.get(org) or CallingPolicy(org)
+            provider = self.providers.get(org)
+            delays = provider.retry_delays if provider is not None else None
+            self._effective[org] = found.effective(self.settings, delays)
+
+    def effective(self, org: str) -> EffectivePolicy:
+        """The organization's rules (``load`` first)."""
+        if org not in self._effective:
+            self.load({org})
+        return self._effective[org]
+
+    def lock(self, numbers: list[Number]) -> set[Number]:
+        """Take the numbers' locks and count their placed attempts; return those taken."""
+        capped = {n for n in numbers if not self.effective(n[0]).caps.off}
+        taken = self.store.lock_numbers(numbers, capped)
+        counted = capped & taken
+        since = self.now - gate.MONTH
+        found = self.store.placed_attempts(counted - set(self._placed), since)
+        for number in counted:
+            self._placed.setdefault(number, found.get(number, []))
+        return taken
+
+    def placed(self, number: Number) -> None:
+        """Count an attempt this batch lets through."""
+        if number in self._placed:
+            self._placed[number].append(self.now)
+
+    def for_reminder(self, org: str, r: Attempted) -> Judged:
+        """Judge a reminder's due attempt."""
+        rules = self.effective(org).for_attempt(
+            r.calling_window, r.max_lateness_seconds, r.retry_policy
+        )
+        place = r.place(rules.basis)
+        deadline = policy.deadline_of(r, rules.cap)
+        return Judged(rules, place, self._decide(org, r.phone_number, deadline, rules, place))
+
+    def for_call(self, e: LiveExecution) -> Judged:
+        """Judge a call placed now (its own window override, the organization's cap from its
+        creation)."""
+        rules = self.effective(e.organization_id).for_attempt(e.calling_window, None, None)
+        place = Place(e.timezone, number_zones(e.to), rules.basis)
+        deadline = e.occurrence + rules.cap
+        return Judged(rules, place, self._decide(e.organization_id, e.to, deadline, rules, place))
+
+    def _decide(
+        self, org: str, to: str, deadline: datetime, rules: AttemptRules, place: Place
+    ) -> Decision:
+        placed = self._placed.get((org, to))
+        counts = CapCounts(placed) if placed is not None else None
+        return gate.decide(self.now, deadline, rules.rules, place, rules.caps, counts)
+
+
+def cap_of(store: DispatchStore, settings: Settings, org: str) -> timedelta:
+    """The organization's lateness cap (its own, else the platform's)."""
+    found = store.policies_of({org}).get(org)
+    seconds = found.max_lateness_seconds if found is not None else None
+    return timedelta(seconds=seconds or settings.max_lateness_seconds)
