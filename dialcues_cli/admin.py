@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from dialcues_cli import policy
 from dialcues_cli.main import emit, open_core
 from dialcues_cli.render import jsonable
 from dialcues_core.adapters.peewee import database
@@ -66,6 +67,7 @@ def _orgs(sub: Any, common: Common) -> None:
     provider.add_argument("--concurrency", type=int)
     provider.add_argument("--retry-delays")
     provider.set_defaults(handler=orgs_set_provider)
+    policy.add_org_commands(sub, common)
 
 
 def orgs_create(args: argparse.Namespace, settings: Settings) -> int:

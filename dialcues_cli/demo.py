@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dialcues_core import Dialcues
+from dialcues_core.audit.model import Actor
 from dialcues_core.config import Settings
 
 DEMO_LINE_NUMBER = "+14155550100"
+DEMO_POLICY = {
+    "caller_name": "Dialcues demo",
+    "calling_window": {"start": "00:00", "end": "23:59"},
+}
+"""responsible-calling §20: the demo names itself and may call at any hour (a simulated line)."""
+DEMO_ACTOR = Actor("admin", "demo")
+"""Who the demo's ``policy.updated`` audit event names: the operator who ran ``serve``."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,9 @@ class DemoTenant:
 
 
 def seed_demo(dc: Dialcues) -> DemoTenant:
-    """Create a demo organization, user, simulated default line and API key."""
+    """Create a demo organization (with its calling policy), user, simulated line and API key."""
     org = dc.accounts.create_organization("Demo")
+    dc.policies.update(org.id, DEMO_POLICY, actor=DEMO_ACTOR)
     user = dc.accounts.create_user(org.id, "demo@example.com", "Demo User")
     line = dc.accounts.add_line(org.id, "simulated", DEMO_LINE_NUMBER, label="Demo line")
     issued = dc.accounts.create_api_key(user.id, name="demo")

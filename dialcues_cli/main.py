@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,10 +17,11 @@ from typing import Any
 
 from dialcues_cli import render
 from dialcues_core import Dialcues
-from dialcues_core.config import Settings
+from dialcues_core.config import Settings, deprecation_warnings
 from dialcues_core.errors import DialcuesError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+log = logging.getLogger("dialcues")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,11 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the full command-line grammar of ``configuration.md``."""
     parser = _Parser(prog="dialcues", description="Phone people when they asked to be reminded.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from dialcues_cli import admin, clients, processes
+    from dialcues_cli import admin, clients, policy, processes
 
     processes.add_commands(commands, _common)
     admin.add_commands(commands, _common)
     clients.add_commands(commands, _common)
+    policy.add_commands(commands, _common)
     return parser
 
 
@@ -54,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ).replace(database_url=args.database_url)
+        configure_logging(settings)
+        for warning in deprecation_warnings(os.environ):
+            log.warning(warning)
         handler: Command = args.handler
         return handler(args, settings)
     except DialcuesError as exc:
@@ -61,6 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send logs to stderr at ``DIALCUES_LOG_LEVEL`` (every command, so warnings are seen)."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
 
 
 def _one_line(exc: DialcuesError) -> str:

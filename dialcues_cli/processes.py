@@ -37,14 +37,6 @@ def add_commands(commands: Any, common: Common) -> None:
     worker.set_defaults(handler=worker_command)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Send logs to stderr at ``DIALCUES_LOG_LEVEL``."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-
-
 DATABASE_LOST_EXIT = 75
 """Exit status of a dispatching process that lost its database (EX_TEMPFAIL: restart me)."""
 
@@ -52,7 +44,6 @@ DATABASE_LOST_EXIT = 75
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the APIs (and dispatch) until SIGINT/SIGTERM, or until the database is lost."""
     settings = settings.replace(host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port)
-    configure_logging(settings)
     dc = Dialcues.open(settings=settings)
     demo = seed_demo(dc) if dc.accounts.is_empty() else None
     lost = asyncio.run(_serve(dc, settings, dispatch=not args.no_dispatcher, demo=demo))
@@ -61,7 +52,6 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     """Dispatch until SIGINT/SIGTERM, or until the database is lost (several may share one)."""
-    configure_logging(settings)
     dc = Dialcues.open(settings=settings)
     lost = asyncio.run(_work(dc, settings))
     return _exit_status("worker", lost)
