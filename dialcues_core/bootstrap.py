@@ -167,16 +167,17 @@ class Dialcues:
         )
         repos = ReminderRepositories(transactions, PeeweeReminderRepository(), lines)
         executions = PeeweeExecutionRepository()
-        reminders = Reminders(repos, clock)
+        audit = AuditTrail(PeeweeAuditStore(), clock)
+        policies = CallingPolicies(PeeweePolicyStore(), transactions, clock, settings, audit)
+        reminders = Reminders(repos, clock, policies, audit)
         readers = {"vapi": VapiMessageReader()}
         limiter = build_limiter(settings.rate_limits, clock)
         usage = UsageLog(PeeweeUsageRepository(), transactions)
         admission = Admission(authenticator, limiter)
         admission.observers.append(usage.observe)
-        audit = AuditTrail(PeeweeAuditStore(), clock)
         return cls(
             audit=audit,
-            policies=CallingPolicies(PeeweePolicyStore(), transactions, clock, settings, audit),
+            policies=policies,
             settings=settings,
             clock=clock,
             db=db,
@@ -200,6 +201,7 @@ class Dialcues:
             calls=Calls(
                 CallRepositories(transactions, PeeweeCallRepository(), lines),
                 clock,
+                policies,
                 reminders.listeners,  # a queued call wakes whoever a reminder change wakes
             ),
             smoke=Smoke(

@@ -23,7 +23,10 @@ secrets or raw vendor payloads)::
     │   └── ResourceNotFound          not_found
     ├── FailedPrecondition            (400 / FAILED_PRECONDITION)
     │   ├── MissingOutboundLine       missing_outbound_line
-    │   └── InvalidState              invalid_state
+    │   ├── InvalidState              invalid_state
+    │   └── PolicyRefusal             (422: the calling policy refuses a well-formed request)
+    │       ├── OutsideCallingWindow  outside_calling_window
+    │       └── FrequencyCapReached   frequency_cap_reached
     ├── Conflict                      (409 / ALREADY_EXISTS)
     │   ├── AlreadyExists             already_exists
     │   ├── IdempotencyMismatch       idempotency_mismatch (409 / ALREADY_EXISTS)
@@ -54,6 +57,8 @@ class DialcuesError(Exception):
 
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "An unexpected error occurred."
+    http_status: ClassVar[int | None] = None
+    """Set by a class whose HTTP status overrides its category's (the 422 policy refusals)."""
 
     def __init__(self, message: str | None = None, details: Mapping[str, Any] | None = None):
         self.message = message or self.default_message
@@ -101,12 +106,22 @@ class ValidationFailed(InvalidArgument):
     code = "validation_error"
     default_message = "The request is invalid."
 
-    def __init__(self, fields: Mapping[str, str], message: str | None = None):
+    def __init__(
+        self,
+        fields: Mapping[str, str],
+        message: str | None = None,
+        reasons: Mapping[str, str] | None = None,
+    ):
         self.fields = dict(fields)
         if message is None:
             names = ", ".join(sorted(self.fields))
             message = f"Invalid value for: {names}." if names else self.default_message
-        super().__init__(message, {"fields": self.fields})
+        details: dict[str, Any] = {"fields": self.fields}
+        if reasons:
+            # a machine-readable reason per field, where the contract names one
+            # (``wider_than_policy``, ``bypass_not_allowed``)
+            details["reasons"] = dict(reasons)
+        super().__init__(message, details)
 
     @classmethod
     def one(cls, field: str, problem: str) -> ValidationFailed:
@@ -131,6 +146,51 @@ class InvalidState(FailedPrecondition):
         super().__init__(
             f"A reminder that is {status} cannot be {action}.",
             {"status": status, "action": action},
+        )
+
+
+class PolicyRefusal(FailedPrecondition):
+    """The calling policy refuses a well-formed request (422; gRPC FAILED_PRECONDITION)."""
+
+    http_status = 422
+
+
+class OutsideCallingWindow(PolicyRefusal):
+    """A one-off outside the calling window, a series never inside it, a call placed now
+    outside it (``responsible-calling.md`` §4.4)."""
+
+    code = "outside_calling_window"
+    default_message = "The reminder's time is outside the calling window."
+
+    def __init__(
+        self,
+        fields: Mapping[str, str],
+        window_zones: list[str],
+        next_allowed_at: str | None,
+        message: str | None = None,
+    ):
+        self.fields = dict(fields)
+        super().__init__(
+            message,
+            {
+                "fields": self.fields,
+                "window_zones": list(window_zones),
+                "next_allowed_at": next_allowed_at,
+            },
+        )
+
+
+class FrequencyCapReached(PolicyRefusal):
+    """``POST /calls`` while the number's frequency cap is full (§9)."""
+
+    code = "frequency_cap_reached"
+    default_message = "The number's frequency cap is full."
+
+    def __init__(self, free_at: str | None, counts: Mapping[str, int]):
+        super().__init__(
+            "The number has been called as often as the frequency caps allow;"
+            " it can be called again at free_at.",
+            {"free_at": free_at, "counts": dict(counts)},
         )
 
 

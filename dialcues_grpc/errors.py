@@ -43,6 +43,7 @@ from dialcues_core.errors import (
     IdempotencyMismatch,
     InvalidArgument,
     NotFound,
+    OutsideCallingWindow,
     PermissionDenied,
     ProviderError,
     ResourceExhausted,
@@ -106,13 +107,13 @@ def _error_info(exc: DialcuesError) -> error_details_pb2.ErrorInfo:
     return error_details_pb2.ErrorInfo(reason=exc.code, domain=DOMAIN, metadata=scalars)
 
 
-def _bad_request(exc: ValidationFailed) -> error_details_pb2.BadRequest:
+def _bad_request(fields: Mapping[str, str]) -> error_details_pb2.BadRequest:
     return error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
                 field=request_fields.violation_field(name), description=problem
             )
-            for name, problem in sorted(exc.fields.items())
+            for name, problem in sorted(fields.items())
         ]
     )
 
@@ -131,8 +132,8 @@ def rich_status(exc: DialcuesError) -> grpc.Status:
     if code is grpc.StatusCode.INTERNAL:
         return internal_status()
     details = [_packed(_error_info(exc))]
-    if isinstance(exc, ValidationFailed):
-        details.append(_packed(_bad_request(exc)))
+    if isinstance(exc, ValidationFailed | OutsideCallingWindow):  # both name their fields
+        details.append(_packed(_bad_request(exc.fields)))
     retry = _retry_info(exc)
     if retry is not None:
         details.append(_packed(retry))

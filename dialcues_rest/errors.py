@@ -80,6 +80,8 @@ HEADER_FIELDS: Final = frozenset({KEY_FIELD})
 
 def status_of(error_class: type[DialcuesError]) -> int | None:
     """Return the HTTP status of a core error class, or None when no category maps it."""
+    if error_class.http_status is not None:  # a 422 policy refusal overrides its category
+        return error_class.http_status
     for cls in error_class.__mro__:
         status = STATUS_BY_CATEGORY.get(cls)
         if status is not None:
@@ -113,7 +115,8 @@ class ErrorReply:
             "code": self.code,
             "request_id": request.get(REQUEST_ID),
         }
-        fields = (self.details or {}).get("fields") if self.code == "validation_error" else None
+        named = ("validation_error", "outside_calling_window")
+        fields = (self.details or {}).get("fields") if self.code in named else None
         if fields is not None:
             body["errors"] = [field_error(request, k, v) for k, v in fields.items()]
         return web.json_response(

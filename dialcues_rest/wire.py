@@ -74,7 +74,6 @@ ExecutionStatus = Literal[
     "canceled",
     "skipped",
 ]
-Purpose = Literal["informational", "marketing"]
 SkipReason = Literal[
     "suppressed",
     "consent_missing",
@@ -105,6 +104,90 @@ class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ----------------------------------------------------------------------------- calling
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+Weekday = Annotated[int, Field(ge=0, le=6)]
+
+
+class WindowHours(BaseModel):
+    """Hours on some weekdays: from ``start`` through the minute ``end`` (``start`` ≤ ``end``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Annotated[str, Field(pattern=HHMM_PATTERN, examples=["09:00"])]
+    end: Annotated[str, Field(pattern=HHMM_PATTERN, examples=["18:00"])]
+    days: list[Weekday] | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=7,
+        json_schema_extra={"uniqueItems": True, "default": [0, 1, 2, 3, 4, 5, 6]},
+    )
+    """Distinct weekdays, 0 = Sunday (default all seven); returned sorted."""
+
+
+class WindowProfile(BaseModel):
+    """A built-in profile: ``default`` (08:00–21:00 every day) or ``us_strict``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: Literal["default", "us_strict"]
+
+
+class WindowBypass(BaseModel):
+    """No window for this reminder or call (audited; allowed by the organization's policy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bypass: Literal[True]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+
+
+class BypassedBy(Response):
+    """Who set a bypass."""
+
+    type: str
+    id: str | int | None
+    user_id: str | None
+
+
+class WindowBypassShown(Response):
+    """A bypass as read back: with who set it and when."""
+
+    bypass: Literal[True]
+    reason: str
+    bypassed_at: Instant | None
+    bypassed_by: BypassedBy
+
+
+CallingWindow = WindowHours | WindowProfile | WindowBypass
+"""A reminder's or call's own window: narrower hours, a profile, or a bypass."""
+Delays = Annotated[list[Annotated[int, Field(ge=1, le=86400)]], Field(min_length=1, max_length=10)]
+
+
+class RetryDelays(BaseModel):
+    """Seconds between attempts by the outcome that ended the previous one (null: not retried)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    busy: Delays | None = None
+    no_answer: Delays | None = None
+    failed: Delays | None = None
+    voicemail: Delays | None = None
+
+
+class RetryPolicy(BaseModel):
+    """The attempt budget of one occurrence and the delays between attempts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(ge=1, le=10)
+    delays: RetryDelays | None = None
+
+
+Lateness = Annotated[int, Field(ge=60, le=86400)]
+Purpose = Literal["informational", "marketing"]
+
+
 # ----------------------------------------------------------------------------- requests
 _CREATE_EXAMPLE: dict[str, JsonValue] = {
     "title": "Stand-up",
@@ -131,6 +214,12 @@ class CreateReminder(Request):
     recurrence_type: RecurrenceType | None = None
     recurrence_config: RecurrenceConfig | None = None
     recurrence_end_at: LocalDateTime | None = None
+    purpose: Purpose | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra={"default": "informational"}
+    )
+    calling_window: CallingWindow | None = None
+    max_lateness_seconds: Lateness | None = None
+    retry_policy: RetryPolicy | None = None
 
 
 class UpdateReminder(Request):
@@ -157,6 +246,10 @@ class UpdateReminder(Request):
     recurrence_type: RecurrenceType | None = None
     recurrence_config: RecurrenceConfig | None = None
     recurrence_end_at: LocalDateTime | None = None
+    purpose: Purpose | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
+    calling_window: CallingWindow | None = None
+    max_lateness_seconds: Lateness | None = None
+    retry_policy: RetryPolicy | None = None
 
 
 # ----------------------------------------------------------------------------- responses
@@ -180,6 +273,13 @@ class Reminder(Response):
     last_execution_id: int | None
     created_at: Instant
     updated_at: Instant
+    purpose: Purpose
+    calling_window: WindowHours | WindowProfile | WindowBypassShown | None
+    max_lateness_seconds: int | None
+    retry_policy: RetryPolicy | None
+    next_eligible_at: Instant | None
+    """When the next attempt may be placed: the window's opening after it is due; null when
+    that is past the deadline or the reminder is not scheduled."""
 
 
 class Execution(Response):

@@ -27,6 +27,8 @@ from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import READ_POLICY, requires
 from dialcues_core.kernel.urls import parse_webhook_url, system_resolver
 
+MAX_ACTOR = 100
+"""The longest name an operator may act under (the CLI's ``--actor``, gRPC's ``actor``)."""
 PREDIAL_SECRET_OVERLAP = timedelta(hours=24)
 """A rotated-out pre-dial secret keeps signing this long."""
 
@@ -73,6 +75,11 @@ class CallingPolicies:
         policy = self.store.policy_of(organization_id) or CallingPolicy(organization_id)
         return PolicyView(policy, self.effective(policy))
 
+    def effective_of(self, organization_id: str) -> EffectivePolicy:
+        """What applies to an organization's attempts now (no existence check)."""
+        stored = self.store.policy_of(organization_id) or CallingPolicy(organization_id)
+        return self.effective(stored)
+
     def effective(self, policy: CallingPolicy) -> EffectivePolicy:
         """What applies, every default filled in."""
         delays = self.store.provider_retry_delays(policy.organization_id)
@@ -95,6 +102,8 @@ class CallingPolicies:
         if not isinstance(changes, Mapping):
             raise ValidationFailed({}, "The policy change must be an object.")
         parsed, problems = _parse(changes, reset)
+        if isinstance(actor.id, str) and not 1 <= len(actor.id.strip()) <= MAX_ACTOR:
+            problems["actor"] = f"must be 1–{MAX_ACTOR} characters long"
         with self.tx.atomic():
             if not self.store.organization_exists(organization_id):
                 raise ResourceNotFound("organization", organization_id)

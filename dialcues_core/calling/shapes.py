@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dialcues_core.calling.windows import PROFILES, Window, hhmm, hours_window
+from dialcues_core.kernel.timefmt import seconds
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_BLOCKED_DATES = 500
@@ -108,7 +109,7 @@ def window_to_json(window: Window | Bypass) -> dict[str, Any]:
         return {
             "bypass": True,
             "reason": window.reason,
-            "bypassed_at": window.bypassed_at,
+            "bypassed_at": seconds(window.bypassed_at),
             "bypassed_by": {
                 "type": window.actor_type,
                 "id": window.actor_id,

@@ -169,6 +169,10 @@ class NewExecution:
     skip_reason: str | None = None
     """Why the gate refused it (``status`` ``skipped``); else None."""
     purpose: str = "informational"
+    timezone: str | None = None
+    """A call placed now: the recipient's zone it was given."""
+    calling_window: Window | Bypass | None = None
+    """A call placed now: its own window or bypass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,4 +227,9 @@ class CallRepository(Protocol):
 
     def queue(self, call: NewExecution) -> Execution:
         """Insert the ``queued`` execution (due at its ``scheduled_for``) and return it."""
+        ...
+
+    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
+        """When the organization's attempts to ``to`` were placed after ``since`` (the
+        attempts the frequency caps count)."""
         ...

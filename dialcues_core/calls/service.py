@@ -11,27 +11,41 @@ the grace window (``DIALCUES_GRACE_SECONDS``: no dispatcher ran) is recorded ``m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import Principal
 from dialcues_core.accounts.ports import LineRepository
+from dialcues_core.calling.admission import parse_override, refuse_outside, stamped
+from dialcues_core.calling.gate import MONTH, CapCounts
+from dialcues_core.calling.service import CallingPolicies
+from dialcues_core.calling.shapes import FrequencyCaps
+from dialcues_core.calling.zones import NO_ZONES, Place, number_zones
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import CallRepository, NewExecution
+from dialcues_core.errors import FrequencyCapReached
 from dialcues_core.kernel.fields import (
     MISSING,
     FieldReader,
+    choice_parser,
+    given,
     parse_message,
     parse_title,
     require_object,
 )
+from dialcues_core.kernel.moments import parse_zone
 from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_core.kernel.ports import ChangeListener, Clock, Transactions
 from dialcues_core.kernel.scopes import WRITE_CALLS, requires
+from dialcues_core.kernel.timefmt import seconds
 
-CALL_FIELDS = frozenset({"to", "message", "title", "vapi_line_id"})
+CALL_FIELDS = frozenset(
+    {"to", "message", "title", "vapi_line_id", "purpose", "timezone", "calling_window"}
+)
+PURPOSES = ("informational", "marketing")
+UNLOCATED = "is required: the location of this number is unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +69,12 @@ class Calls:
         self,
         repos: CallRepositories,
         clock: Clock,
+        policies: CallingPolicies,
         listeners: list[ChangeListener] | None = None,
     ):
         self.repos = repos
         self.clock = clock
+        self.policies = policies
         self.listeners: list[ChangeListener] = listeners if listeners is not None else []
 
     @requires(WRITE_CALLS)
@@ -74,17 +90,51 @@ class Calls:
         message = reader.read("message", parse_message, required=True)
         title = reader.read("title", _parse_optional_title)
         line_id = reader.read("vapi_line_id", parse_line_id)
-        reader.raise_if_any()
+        purpose = given(reader.read("purpose", choice_parser(PURPOSES))) or PURPOSES[0]
+        zone = given(reader.read("timezone", _parse_optional_zone))
         now = self.clock.now()
+        policy = self.policies.effective_of(principal.organization_id)
+        window = given(reader.read("calling_window", lambda v: parse_override(v, policy)))
+        rules = policy.for_attempt(window, None, None)
+        place = Place(zone, number_zones(to) if to is not MISSING else NO_ZONES, policy.basis)
+        if to is not MISSING and rules.rules is not None and not place.located_at(now):
+            reader.fail("timezone", UNLOCATED)
+        reader.raise_if_any()
+        refuse_outside(rules, place, [now], series=False, field="to")
         with self.repos.transactions.atomic():
             line = line_for(self.repos.lines, principal, None if line_id is MISSING else line_id)
+            self._refuse_when_capped(principal.organization_id, to, policy.caps, now)
             call = _queued(
                 principal, line.id, to, message, None if title is MISSING else title, now
+            )
+            call = replace(
+                call,
+                purpose=purpose,
+                timezone=zone,
+                calling_window=stamped(window, now, principal),
+                occurrence_at=now,
             )
             queued = self.repos.calls.queue(call)
         for listener in self.listeners:
             listener(now)
         return queued
+
+    def _refuse_when_capped(
+        self, organization_id: str, to: str, caps: FrequencyCaps, now: datetime
+    ) -> None:
+        """422 ``frequency_cap_reached`` while the number's caps are full (§9)."""
+        if caps.off:
+            return
+        placed = self.repos.calls.placed_attempts(organization_id, to, now - MONTH)
+        counts = CapCounts(placed)
+        free_at = counts.free_at(caps, now)
+        if free_at > now:
+            raise FrequencyCapReached(seconds(free_at), counts.counts(caps, now))
+
+
+def _parse_optional_zone(value: Any) -> str | None:
+    """``timezone``: an IANA zone (where the recipient is), or null."""
+    return None if value is None else parse_zone(value)[0]
 
 
 def _queued(

@@ -25,6 +25,7 @@ class FieldReader:
     def __init__(self, payload: Mapping[str, Any], known: Iterable[str]):
         self.payload = payload
         self.problems: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}
         for name in payload:
             if name not in known:
                 self.problems[name] = "is not a known field"
@@ -43,6 +44,9 @@ class FieldReader:
             return parse(self.payload[name])
         except ValueError as exc:
             self.problems[name] = str(exc)
+            reason = getattr(exc, "reason", None)  # a contract reason (``wider_than_policy``)
+            if isinstance(reason, str):
+                self.reasons[name] = reason
             return MISSING  # type: ignore[no-any-return]
 
     def fail(self, name: str, problem: str) -> None:
@@ -52,7 +56,7 @@ class FieldReader:
     def raise_if_any(self) -> None:
         """Raise ``ValidationFailed`` naming every problem, if there is one."""
         if self.problems:
-            raise ValidationFailed(self.problems)
+            raise ValidationFailed(self.problems, reasons=self.reasons)
 
 
 # ----------------------------------------------------------------------------- text

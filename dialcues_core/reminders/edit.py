@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from dialcues_core.accounts.lines import parse_line_id
 from dialcues_core.accounts.ports import LineRepository
+from dialcues_core.calling.zones import number_zones
 from dialcues_core.errors import MissingOutboundLine, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -33,6 +34,9 @@ from dialcues_core.reminders.schedule import (
     _rule,
     spec_of,
 )
+
+CallingReader = Callable[[FieldReader, datetime], dict[str, Any]]
+"""Reads a PATCH's responsible-calling fields into reminder changes."""
 
 
 def _only_pause(payload: Mapping[str, Any]) -> bool:
@@ -79,8 +83,11 @@ class _Edit:
         self.lines = lines
         self.reader = FieldReader(payload, UPDATE_FIELDS)
 
-    def apply(self) -> Reminder:
-        """Return the updated reminder or raise the first rule it breaks."""
+    def apply(self, read_calling: CallingReader | None = None) -> Reminder:
+        """Return the updated reminder or raise the first rule it breaks.
+
+        ``read_calling`` reads the responsible-calling fields (they never move the schedule).
+        """
         r, reader = self.current, self.reader
         target = reader.read("status", choice_parser(("paused", "scheduled")))
         changes: dict[str, Any] = {}
@@ -97,7 +104,11 @@ class _Edit:
         spec = _read_recurrence(reader, spec_of(r.recurrence), MISSING)
         end = reader.read("recurrence_end_at", _parse_optional_moment)
         line_id = reader.read("vapi_line_id", parse_line_id)
+        if read_calling is not None:
+            changes.update(read_calling(reader, self.now))
         reader.raise_if_any()
+        if "phone_number" in changes:
+            changes["number_zones"] = number_zones(changes["phone_number"])
         if line_id is not MISSING:
             changes["line_id"], changes["line_label"] = self._line(line_id)
         shape = self._shape(zone, when, spec, end)

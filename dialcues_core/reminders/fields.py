@@ -115,8 +115,13 @@ CREATE_FIELDS = frozenset(
         "recurrence_type",
         "recurrence_config",
         "recurrence_end_at",
+        "purpose",
+        "calling_window",
+        "max_lateness_seconds",
+        "retry_policy",
     }
 )
+PURPOSES = ("informational", "marketing")
 UPDATE_FIELDS = CREATE_FIELDS | {"status"}
 
 

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from dialcues_core.calling.retry import RetryPolicy
+from dialcues_core.calling.shapes import Bypass
+from dialcues_core.calling.windows import Window
+from dialcues_core.calling.zones import NumberZones
+
 
 class ReminderStatus(StrEnum):
     """Where a reminder is in its life (see ``lifecycle``)."""
@@ -72,6 +77,16 @@ class Reminder:
     last_execution_id: int | None
     created_at: datetime
     updated_at: datetime
+    purpose: str = "informational"
+    calling_window: Window | Bypass | None = None
+    """The reminder's own window (narrower hours, a profile or a bypass); None: the
+    organization's."""
+    max_lateness_seconds: int | None = None
+    retry_policy: RetryPolicy | None = None
+    number_zones: NumberZones | None = None
+    """The number's zones, stored whenever the number is set (None: not yet computed)."""
+    next_eligible_at: datetime | None = None
+    """Computed on read by the use cases (never stored)."""
 
     @property
     def recurrence_end_at(self) -> datetime | None:

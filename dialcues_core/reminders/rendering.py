@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialcues_core.calling.shapes import window_to_json
 from dialcues_core.kernel.timefmt import seconds
 from dialcues_core.reminders.model import Reminder
 from dialcues_core.reminders.schedule import spec_of
@@ -30,4 +31,9 @@ def reminder_payload(r: Reminder) -> dict[str, Any]:
         "last_execution_id": r.last_execution_id,
         "created_at": seconds(r.created_at),
         "updated_at": seconds(r.updated_at),
+        "purpose": r.purpose,
+        "calling_window": window_to_json(r.calling_window) if r.calling_window else None,
+        "max_lateness_seconds": r.max_lateness_seconds,
+        "retry_policy": r.retry_policy.to_json() if r.retry_policy else None,
+        "next_eligible_at": seconds(r.next_eligible_at),
     }

@@ -7,6 +7,7 @@ as strings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,9 @@ from typing import Any
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import OutboundLine, Principal
 from dialcues_core.accounts.ports import LineRepository
+from dialcues_core.audit.service import AuditTrail
+from dialcues_core.calling.service import CallingPolicies
+from dialcues_core.calling.zones import number_zones
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -37,6 +41,13 @@ from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_core.kernel.ports import ChangeListener, Clock, Transactions
 from dialcues_core.kernel.scopes import READ_REMINDERS, WRITE_REMINDERS, requires
 from dialcues_core.reminders import lifecycle
+from dialcues_core.reminders.calling_fields import (
+    WINDOW_FIELDS,
+    audit_bypass,
+    check_window,
+    read_calling_fields,
+    with_next_eligible,
+)
 from dialcues_core.reminders.edit import _Edit, _only_pause, _pause_in_the_air
 from dialcues_core.reminders.fields import CREATE_FIELDS, _read_recurrence
 from dialcues_core.reminders.lifecycle import Action
@@ -62,9 +73,17 @@ class ReminderRepositories:
 class Reminders:
     """Schedule and manage reminders on behalf of a principal."""
 
-    def __init__(self, repos: ReminderRepositories, clock: Clock):
+    def __init__(
+        self,
+        repos: ReminderRepositories,
+        clock: Clock,
+        policies: CallingPolicies,
+        audit: AuditTrail,
+    ):
         self.repos = repos
         self.clock = clock
+        self.policies = policies
+        self.audit = audit
         self.listeners: list[ChangeListener] = []
 
     # ------------------------------------------------------------------ create
@@ -82,6 +101,8 @@ class Reminders:
         spec = _read_recurrence(reader, None, None)
         end = reader.read("recurrence_end_at", _parse_optional_moment)
         now = self.clock.now()
+        policy = self.policies.effective_of(principal.organization_id)
+        calling = read_calling_fields(reader, policy, principal, now)
         schedule = None
         if zone is not MISSING and when is not MISSING and spec is not MISSING:
             schedule = _Schedule.build(reader, zone[0], when, spec, end, now)
@@ -108,10 +129,14 @@ class Reminders:
                 last_execution_id=None,
                 created_at=now,
                 updated_at=now,
+                number_zones=number_zones(phone),
+                **calling,
             )
+            check_window(reminder, policy)
             stored = self.repos.reminders.add(reminder)
+            audit_bypass(self.audit, stored, principal)
         self._changed(stored.scheduled_at)
-        return stored
+        return with_next_eligible(stored, policy)
 
     def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
         return line_for(self.repos.lines, principal, line_id)
@@ -124,7 +149,7 @@ class Reminders:
         reminder = self.repos.reminders.get(principal.user_id, rid)
         if reminder is None:
             raise ResourceNotFound("reminder", reminder_id)
-        return reminder
+        return with_next_eligible(reminder, self.policies.effective_of(reminder.organization_id))
 
     @requires(READ_REMINDERS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
@@ -141,7 +166,13 @@ class Reminders:
             page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
-        return self.repos.reminders.list(principal.user_id, query)
+        found = self.repos.reminders.list(principal.user_id, query)
+        if not found.items:
+            return found
+        policy = self.policies.effective_of(principal.organization_id)
+        return dataclasses.replace(
+            found, items=[with_next_eligible(r, policy) for r in found.items]
+        )
 
     # ------------------------------------------------------------------ update
     @requires(WRITE_REMINDERS)
@@ -157,14 +188,22 @@ class Reminders:
             current = self.repos.reminders.get_for_update(principal.user_id, rid)
             if current is None:
                 raise ResourceNotFound("reminder", reminder_id)
+            policy = self.policies.effective_of(current.organization_id)
             if current.status is ReminderStatus.IN_PROGRESS and _only_pause(payload):
                 updated = _pause_in_the_air(current, self.clock.now())
             else:
                 lifecycle.transition(current.status, Action.UPDATE)
-                updated = _Edit(current, payload, self.clock.now(), self.repos.lines).apply()
+                edit = _Edit(current, payload, self.clock.now(), self.repos.lines)
+                updated = edit.apply(
+                    lambda reader, now: read_calling_fields(reader, policy, principal, now)
+                )
+                if WINDOW_FIELDS & set(payload):
+                    check_window(updated, policy)
+                if "calling_window" in payload:
+                    audit_bypass(self.audit, updated, principal)
             self.repos.reminders.save(updated)
         self._changed(updated.next_attempt_at or updated.scheduled_at)
-        return updated
+        return with_next_eligible(updated, policy)
 
     # ------------------------------------------------------------------ delete
     @requires(WRITE_REMINDERS)

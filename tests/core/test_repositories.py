@@ -972,6 +972,7 @@ def test_execution_reads_back_with_every_field(repos: Repos, alice: Tenant) -> N
         duration_s=31,
         cost=0.07,
         error_message=None,
+        occurrence_at=AT,  # a row without one reads its scheduled_for
     )
 
 

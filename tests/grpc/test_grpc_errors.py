@@ -17,6 +17,8 @@ EXPECTED: dict[str, grpc.StatusCode] = {
     "validation_error": grpc.StatusCode.INVALID_ARGUMENT,
     "missing_outbound_line": grpc.StatusCode.FAILED_PRECONDITION,
     "invalid_state": grpc.StatusCode.FAILED_PRECONDITION,
+    "outside_calling_window": grpc.StatusCode.FAILED_PRECONDITION,
+    "frequency_cap_reached": grpc.StatusCode.FAILED_PRECONDITION,
     "unauthorized": grpc.StatusCode.UNAUTHENTICATED,
     "invalid_api_key": grpc.StatusCode.UNAUTHENTICATED,
     "api_key_revoked": grpc.StatusCode.UNAUTHENTICATED,

@@ -34,6 +34,11 @@ async def test_create_returns_201_with_every_field_of_the_reminder(
         "last_execution_id": None,
         "created_at": "2026-03-01T12:00:00Z",
         "updated_at": "2026-03-01T12:00:00Z",
+        "purpose": "informational",
+        "calling_window": None,
+        "max_lateness_seconds": None,
+        "retry_policy": None,
+        "next_eligible_at": "2026-03-25T13:00:00Z",
     }
 
 

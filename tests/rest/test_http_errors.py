@@ -16,12 +16,15 @@ from dialcues_core.errors import (
     Conflict,
     DialcuesError,
     FailedPrecondition,
+    FrequencyCapReached,
     InsufficientScope,
     InvalidArgument,
     InvalidScope,
     InvalidState,
     NotFound,
+    OutsideCallingWindow,
     PermissionDenied,
+    PolicyRefusal,
     ProviderError,
     RateLimited,
     ResourceExhausted,
@@ -47,7 +50,7 @@ class FailingReminders(Reminders):
     """A core stub whose listing raises the error it was given."""
 
     def __init__(self, real: Reminders, error: BaseException):
-        super().__init__(real.repos, real.clock)
+        super().__init__(real.repos, real.clock, real.policies, real.audit)
         self.error = error
 
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
@@ -138,6 +141,12 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
         RateLimited: lambda: RateLimited(1),
         InvalidScope: lambda: InvalidScope(["usage:read"]),
         SmokeFailed: lambda: SmokeFailed("dispatch", "no dispatcher answered"),
+        OutsideCallingWindow: lambda: OutsideCallingWindow(
+            {"scheduled_at": "06:30 in America/New_York is outside"},
+            ["America/New_York"],
+            "2026-03-25T12:00:00Z",
+        ),
+        FrequencyCapReached: lambda: FrequencyCapReached("2026-03-26T12:00:00Z", {"per_24h": 6}),
     }
     return special.get(cls, cls)()
 
@@ -168,7 +177,10 @@ CONTRACT_STATUS = {
 
 
 def expected_status(cls: type[DialcuesError]) -> int:
-    """Return the contract's status of a core error class (its nearest category)."""
+    """Return the contract's status of a core error class (its nearest category; a policy
+    refusal is 422, responsible-calling.md section 17)."""
+    if issubclass(cls, PolicyRefusal):
+        return 422
     return next(CONTRACT_STATUS[c] for c in cls.__mro__ if c in CONTRACT_STATUS)
 
 

@@ -6,9 +6,13 @@ exactly what the dispatcher's ``queued_executions`` scan claims.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dialcues_core.accounts.model import OutboundLine
+from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import execution_from_row
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
+from dialcues_core.calling.shapes import window_to_stored
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import NewExecution
 
@@ -31,8 +35,17 @@ class PeeweeCallRepository:
             scheduled_for=call.scheduled_for,
             due_at=call.scheduled_for,
             created_at=call.scheduled_for,
+            occurrence_at=call.occurrence_at or call.scheduled_for,
+            purpose=call.purpose,
+            timezone=call.timezone,
+            calling_window=window_to_stored(call.calling_window),
         )
         return execution_from_row(row)
+
+    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
+        """When the organization's attempts to ``to`` were placed after ``since``."""
+        store = PeeweeDispatchStore(ExecutionRow._meta.database.obj)
+        return store.placed_attempts({(organization_id, to)}, since).get((organization_id, to), [])
 
 
 class PeeweeSmokeStore:

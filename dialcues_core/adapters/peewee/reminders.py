@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -10,6 +11,9 @@ import peewee as pw
 
 from dialcues_core.adapters.peewee.prepared import PreparedInsert, PreparedSelect
 from dialcues_core.adapters.peewee.tables import LineRow, ReminderRow
+from dialcues_core.calling.retry import parse_retry_policy
+from dialcues_core.calling.shapes import window_from_stored, window_to_stored
+from dialcues_core.calling.zones import NumberZones, number_zones
 from dialcues_core.kernel.fields import SEARCH_SEPARATOR, fold
 from dialcues_core.kernel.paging import Page
 from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
@@ -39,7 +43,8 @@ class PeeweeReminderRepository:
         """Store a new reminder and return it with its id."""
         values = reminder_values(reminder)
         new_id = _INSERT_REMINDER.execute(values)  # prepared: the hot path of POST /reminders
-        return _replace_id(reminder, new_id)
+        zones = NumberZones.from_stored(values["number_zones"])
+        return _replace_id(reminder, new_id, zones)
 
     def get(self, user_id: str, reminder_id: int) -> Reminder | None:
         """Return the user's reminder or None (prepared: the hot path of GetReminder)."""
@@ -144,6 +149,13 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "search_text": f"{fold(r.title)}{SEARCH_SEPARATOR}{fold(r.message)}",
         "created_at": r.created_at,
         "updated_at": r.updated_at,
+        "purpose": r.purpose,
+        "calling_window": window_to_stored(r.calling_window),
+        "max_lateness_seconds": r.max_lateness_seconds,
+        "retry_policy": (
+            json.dumps(r.retry_policy.to_json(), sort_keys=True) if r.retry_policy else None
+        ),
+        "number_zones": (r.number_zones or number_zones(r.phone_number)).stored(),
     }
 
 
@@ -189,10 +201,15 @@ def reminder_from_row(row: Any) -> Reminder:
         last_execution_id=row.last_execution_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        purpose=row.purpose,
+        calling_window=window_from_stored(row.calling_window),
+        max_lateness_seconds=row.max_lateness_seconds,
+        retry_policy=parse_retry_policy(json.loads(row.retry_policy)) if row.retry_policy else None,
+        number_zones=NumberZones.from_stored(row.number_zones),
     )
 
 
-def _replace_id(reminder: Reminder, new_id: int) -> Reminder:
+def _replace_id(reminder: Reminder, new_id: int, zones: NumberZones | None) -> Reminder:
     from dataclasses import replace
 
-    return replace(reminder, id=new_id)
+    return replace(reminder, id=new_id, number_zones=zones)
