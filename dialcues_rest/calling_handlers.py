@@ -17,6 +17,15 @@ async def get_policy(request: web.Request) -> web.Response:
     return reply(view.to_json())
 
 
+async def list_occurrences(request: web.Request) -> web.Response:
+    """``GET /reminders/{id}/occurrences``: what the dispatcher will do next (``count`` 1–100)."""
+    dc, rid = request.app[DIALCUES], request.match_info["id"]
+    found = await request.app[OFFLOADER].run(
+        dc.reminders.occurrences, principal(request), rid, query_params(request)
+    )
+    return reply(found)
+
+
 async def list_audit_events(request: web.Request) -> web.Response:
     """``GET /audit/events``: one page of the organization's audit events, newest first.
 

@@ -242,6 +242,25 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "reminders",
         wire.Reminder,
     ),
+    ("GET", f"{BASE}/reminders/{{id}}/occurrences"): Operation(
+        "listOccurrences",
+        "What the dispatcher will do with the reminder's next occurrences, under the policy now.",
+        "reminders",
+        wc.OccurrencePreview,
+        query=(
+            query_parameter(
+                "count",
+                "How many occurrences (default 10).",
+                {"type": "integer", "minimum": 1, "maximum": 100},
+            ),
+        ),
+        notes=(
+            "Foresees the window, blocked dates, the lateness cap, the next-occurrence bound and"
+            " the frequency caps (attempts already placed plus one per earlier previewed"
+            " occurrence); not hook answers or call outcomes. A paused reminder is previewed as"
+            " if resumed now; a completed or failed one has no items."
+        ),
+    ),
     ("PATCH", f"{BASE}/reminders/{{id}}"): Operation(
         "updateReminder",
         "Edit, pause, resume or revive a reminder.",

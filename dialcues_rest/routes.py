@@ -47,6 +47,12 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", f"{BASE}/reminders", h.list_reminders, "reminders.list"),
     Route("GET", f"{BASE}/reminders/{{id}}", h.get_reminder, "reminders.get"),
     Route("PATCH", f"{BASE}/reminders/{{id}}", h.update_reminder, "reminders.update"),
+    Route(
+        "GET",
+        f"{BASE}/reminders/{{id}}/occurrences",
+        calling_handlers.list_occurrences,
+        "reminders.occurrences",
+    ),
     Route("DELETE", f"{BASE}/reminders/{{id}}", h.delete_reminder, "reminders.delete"),
     Route("GET", f"{BASE}/executions", h.list_executions, "executions.list"),
     Route("GET", f"{BASE}/executions/{{id}}", h.get_execution, "executions.get"),

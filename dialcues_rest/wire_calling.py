@@ -42,6 +42,25 @@ class Policy(Response):
     updated_at: str | None
 
 
+class Occurrence(Response):
+    """One previewed occurrence."""
+
+    occurrence_at: Instant
+    local_time: str
+    """The occurrence read in the reminder's zone, ``YYYY-MM-DDTHH:MM:SS``."""
+    plan: Literal["dial", "wait", "skip"]
+    attempt_at: Instant | None
+    reason: str | None
+    window_zones: list[str]
+
+
+class OccurrencePreview(Response):
+    """``GET /reminders/{id}/occurrences``."""
+
+    reminder_id: int
+    items: list[Occurrence]
+
+
 class AuditActor(Response):
     """Who acted."""
 

@@ -23,6 +23,11 @@ class PolicyStore(Protocol):
         """The stored policies of several organizations (absent ones left out)."""
         ...
 
+    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
+        """When the organization's attempts to ``to`` were placed after ``since`` (those the
+        frequency caps count)."""
+        ...
+
     def provider_retry_delays(self, organization_id: str) -> tuple[int, ...] | None:
         """The provider settings' ``retry_delays``, when the organization configured them."""
         ...

@@ -17,6 +17,7 @@ from dialcues_core.accounts.model import Principal
 from dialcues_core.audit.model import Actor
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.fields import POLICY_FIELDS
+from dialcues_core.calling.gate import MONTH, CapCounts
 from dialcues_core.calling.policy import INHERITABLE, CallingPolicy, EffectivePolicy, Predial
 from dialcues_core.calling.ports import PolicyStore
 from dialcues_core.calling.rendering import policy_to_json
@@ -74,6 +75,11 @@ class CallingPolicies:
             raise ResourceNotFound("organization", organization_id)
         policy = self.store.policy_of(organization_id) or CallingPolicy(organization_id)
         return PolicyView(policy, self.effective(policy))
+
+    def placed_to(self, organization_id: str, to: str) -> CapCounts:
+        """The attempts the frequency caps count for one number, over the last 30 days."""
+        now = self.clock.now()
+        return CapCounts(self.store.placed_attempts(organization_id, to, now - MONTH))
 
     def effective_of(self, organization_id: str) -> EffectivePolicy:
         """What applies to an organization's attempts now (no existence check)."""

@@ -228,8 +228,3 @@ class CallRepository(Protocol):
     def queue(self, call: NewExecution) -> Execution:
         """Insert the ``queued`` execution (due at its ``scheduled_for``) and return it."""
         ...
-
-    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
-        """When the organization's attempts to ``to`` were placed after ``since`` (the
-        attempts the frequency caps count)."""
-        ...

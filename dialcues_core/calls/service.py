@@ -19,7 +19,6 @@ from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import Principal
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.calling.admission import parse_override, refuse_outside, stamped
-from dialcues_core.calling.gate import MONTH, CapCounts
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.shapes import FrequencyCaps
 from dialcues_core.calling.zones import NO_ZONES, Place, number_zones
@@ -125,8 +124,7 @@ class Calls:
         """422 ``frequency_cap_reached`` while the number's caps are full (§9)."""
         if caps.off:
             return
-        placed = self.repos.calls.placed_attempts(organization_id, to, now - MONTH)
-        counts = CapCounts(placed)
+        counts = self.policies.placed_to(organization_id, to)
         free_at = counts.free_at(caps, now)
         if free_at > now:
             raise FrequencyCapReached(seconds(free_at), counts.counts(caps, now))

@@ -18,9 +18,12 @@ from dialcues_core.calling.admission import (
 )
 from dialcues_core.calling.fields import parse_lateness, parse_optional_retry
 from dialcues_core.calling.policy import AttemptRules, EffectivePolicy
+from dialcues_core.calling.preview import Foreseen, foresee
 from dialcues_core.calling.shapes import Bypass
 from dialcues_core.calling.zones import Place, number_zones
 from dialcues_core.kernel.fields import MISSING, FieldReader, choice_parser
+from dialcues_core.kernel.localtime import load_zone, to_local
+from dialcues_core.kernel.timefmt import seconds
 from dialcues_core.reminders import recurrence
 from dialcues_core.reminders.fields import PURPOSES
 from dialcues_core.reminders.model import Reminder, ReminderStatus
@@ -110,3 +113,58 @@ def audit_bypass(audit: AuditTrail, r: Reminder, principal: Principal) -> None:
         ("reminder", str(r.id)),
         {"reason": window.reason},
     )
+
+
+def preview(
+    r: Reminder, policy: EffectivePolicy, placed: list[datetime], now: datetime, count: int
+) -> list[Foreseen]:
+    """The next ``count`` occurrences as the gate would judge them now (§14).
+
+    A paused reminder is previewed as if resumed now; one whose call is in the air from its
+    next occurrence; a completed or failed one has none.
+    """
+    rule = r.recurrence
+
+    def upcoming(occurrence: datetime) -> datetime | None:
+        return recurrence.next_occurrence(rule, occurrence) if rule is not None else None
+
+    first: datetime | None = r.scheduled_at
+    due: datetime | None = r.next_attempt_at
+    if r.status is ReminderStatus.PAUSED:
+        due = None
+        if r.scheduled_at <= now:
+            first = recurrence.next_occurrence(rule, now) if rule is not None else None
+    elif r.status is ReminderStatus.IN_PROGRESS:
+        due, first = None, upcoming(r.scheduled_at)
+    elif r.status is not ReminderStatus.SCHEDULED:
+        first = None
+
+    def pairs() -> Iterator[tuple[datetime, datetime]]:
+        at, when = first, due
+        for _ in range(count):
+            if at is None:
+                return
+            yield at, when or at
+            at, when = upcoming(at), None
+
+    rules, place = rules_of(r, policy)
+    return foresee(rules, place, pairs(), upcoming, placed)
+
+
+def preview_to_json(r: Reminder, items: list[Foreseen]) -> dict[str, Any]:
+    """``GET /reminders/{id}/occurrences``: the contract's shape (whole seconds)."""
+    zone = load_zone(r.timezone)
+    return {
+        "reminder_id": r.id,
+        "items": [
+            {
+                "occurrence_at": seconds(f.occurrence_at),
+                "local_time": to_local(f.occurrence_at, zone).isoformat(timespec="seconds"),
+                "plan": f.plan,
+                "attempt_at": seconds(f.attempt_at),
+                "reason": f.reason,
+                "window_zones": list(f.window_zones),
+            }
+            for f in items
+        ],
+    }

@@ -45,6 +45,8 @@ from dialcues_core.reminders.calling_fields import (
     WINDOW_FIELDS,
     audit_bypass,
     check_window,
+    preview,
+    preview_to_json,
     read_calling_fields,
     with_next_eligible,
 )
@@ -55,6 +57,7 @@ from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.reminders.ports import ReminderQuery, ReminderRepository
 from dialcues_core.reminders.schedule import _parse_optional_moment, _Schedule
 
+PREVIEW_QUERY = frozenset({"count"})
 REMINDER_SORTS = ("scheduled_at_asc", "scheduled_at_desc", "updated_at_desc")
 REMINDER_QUERY = frozenset(
     {"status", "search", "date_from", "date_to", "sort", "page", "page_size"}
@@ -173,6 +176,21 @@ class Reminders:
         return dataclasses.replace(
             found, items=[with_next_eligible(r, policy) for r in found.items]
         )
+
+    @requires(READ_REMINDERS)
+    def occurrences(
+        self, principal: Principal, reminder_id: Any, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``GET /reminders/{id}/occurrences``: what the gate will do with the next ``count``
+        occurrences (1–100, default 10) under the policy as it is now."""
+        reader = FieldReader(single_values(params), PREVIEW_QUERY)
+        count = given(reader.read("count", parse_positive_int(1, 100))) or 10
+        reader.raise_if_any()
+        r = self.get(principal, reminder_id)
+        policy = self.policies.effective_of(r.organization_id)
+        placed = list(self.policies.placed_to(r.organization_id, r.phone_number).placed)
+        items = preview(r, policy, placed, self.clock.now(), count)
+        return preview_to_json(r, items)
 
     # ------------------------------------------------------------------ update
     @requires(WRITE_REMINDERS)

@@ -302,3 +302,82 @@ async def test_get_policy_shows_what_applies_and_what_is_inherited(
     for method in ("post", "patch", "put", "delete"):
         reply = await api.call(method.upper(), "/policy", json={})
         assert reply.status == 405
+
+
+async def test_the_preview_shows_waits_dials_and_skips_as_the_contract_example(
+    api: Api, dc: Dialcues, tenant: Tenant
+) -> None:
+    set_policy(
+        dc,
+        tenant,
+        calling_window={"start": "08:00", "end": "21:00"},
+        blocked_dates=["2026-03-27"],
+    )
+    body = await api.create(
+        **NEW_YORK_TO_NY,
+        scheduled_at="2026-03-26T07:30:00",
+        recurrence_type="cron",
+        recurrence_config={"expression": "30 7,12 * * *"},
+    )
+    reply = await api.get(f"/reminders/{body['id']}/occurrences", params={"count": "4"})
+    assert reply.status == 200, reply.text
+    zones = ["America/New_York"]
+    assert reply.body == {
+        "reminder_id": body["id"],
+        "items": [
+            {
+                "occurrence_at": "2026-03-26T11:30:00Z",
+                "local_time": "2026-03-26T07:30:00",
+                "plan": "wait",
+                "attempt_at": "2026-03-26T12:00:00Z",
+                "reason": "outside_calling_window",
+                "window_zones": zones,
+            },
+            {
+                "occurrence_at": "2026-03-26T16:30:00Z",
+                "local_time": "2026-03-26T12:30:00",
+                "plan": "dial",
+                "attempt_at": "2026-03-26T16:30:00Z",
+                "reason": None,
+                "window_zones": zones,
+            },
+            {
+                "occurrence_at": "2026-03-27T11:30:00Z",
+                "local_time": "2026-03-27T07:30:00",
+                "plan": "skip",
+                "attempt_at": None,
+                "reason": "outside_calling_window",
+                "window_zones": zones,
+            },
+            {
+                "occurrence_at": "2026-03-27T16:30:00Z",
+                "local_time": "2026-03-27T12:30:00",
+                "plan": "skip",
+                "attempt_at": None,
+                "reason": "outside_calling_window",
+                "window_zones": zones,
+            },
+        ],
+    }
+    assert body["next_eligible_at"] == reply.body["items"][0]["attempt_at"]
+    bad = await api.get(f"/reminders/{body['id']}/occurrences", params={"count": "101"})
+    assert (bad.status, set(bad.fields)) == (400, {"count"})
+
+
+async def test_the_preview_foresees_a_full_frequency_cap(
+    api: Api, dc: Dialcues, tenant: Tenant
+) -> None:
+    set_policy(dc, tenant, frequency_caps={"per_24h": 2, "per_30d": None})
+    body = await api.create(
+        **NEW_YORK_TO_NY,
+        scheduled_at="2026-03-26T09:00:00",
+        recurrence_type="cron",
+        recurrence_config={"expression": "0 9,10,11 * * *"},
+    )
+    reply = await api.get(f"/reminders/{body['id']}/occurrences", params={"count": "3"})
+    # the third attempt within 24 hours waits past its deadline (the next occurrence): skipped
+    assert [(i["plan"], i["reason"]) for i in reply.body["items"]] == [
+        ("dial", None),
+        ("dial", None),
+        ("skip", "frequency_cap"),
+    ]

@@ -22,6 +22,13 @@ from dialcues_core.calling.zones import WindowBasis
 class PeeweePolicyStore:
     """The ``calling_policies`` table."""
 
+    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
+        """When the organization's attempts to ``to`` were placed after ``since``."""
+        from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
+
+        store = PeeweeDispatchStore(CallingPolicyRow._meta.database.obj)
+        return store.placed_attempts({(organization_id, to)}, since).get((organization_id, to), [])
+
     def organization_exists(self, organization_id: str) -> bool:
         """Tell whether the organization exists."""
         return OrganizationRow.select().where(OrganizationRow.id == organization_id).exists()

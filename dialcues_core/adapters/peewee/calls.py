@@ -6,10 +6,7 @@ exactly what the dispatcher's ``queued_executions`` scan claims.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from dialcues_core.accounts.model import OutboundLine
-from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import execution_from_row
 from dialcues_core.adapters.peewee.tables import ExecutionRow, LineRow, ReminderRow
 from dialcues_core.calling.shapes import window_to_stored
@@ -41,11 +38,6 @@ class PeeweeCallRepository:
             calling_window=window_to_stored(call.calling_window),
         )
         return execution_from_row(row)
-
-    def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
-        """When the organization's attempts to ``to`` were placed after ``since``."""
-        store = PeeweeDispatchStore(ExecutionRow._meta.database.obj)
-        return store.placed_attempts({(organization_id, to)}, since).get((organization_id, to), [])
 
 
 class PeeweeSmokeStore:
