@@ -49,7 +49,12 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations (and follow a tzdata update); print the version reached."""
     dc = open_core(settings)
     version = database.current_version(dc.db)
-    return emit(args, {"version": version}, f"schema version {version}")
+    never = dc.reminders.count_never_inside()
+    return emit(
+        args,
+        {"version": version, "reminders_never_inside": never},
+        f"schema version {version}; {never} scheduled reminders never inside the calling window",
+    )
 
 
 # ----------------------------------------------------------------------------- orgs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -48,4 +49,8 @@ class ReminderRepository(Protocol):
 
     def list(self, user_id: str, query: ReminderQuery) -> Page[Reminder]:
         """Return one page of the user's reminders."""
+        ...
+
+    def scheduled_after(self, after_id: int, limit: int) -> Sequence[Reminder]:
+        """Every user's ``scheduled`` reminders with an id above ``after_id``, by id (operators)."""
         ...

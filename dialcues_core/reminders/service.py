@@ -17,6 +17,7 @@ from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import OutboundLine, Principal
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.audit.service import AuditTrail
+from dialcues_core.calling.policy import EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.zones import number_zones
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
@@ -191,6 +192,22 @@ class Reminders:
         placed = list(self.policies.placed_to(r.organization_id, r.phone_number).placed)
         items = preview(r, policy, placed, self.clock.now(), count)
         return preview_to_json(r, items)
+
+    def count_never_inside(self, batch: int = 500) -> int:
+        """Operators (``migrate --json``): the scheduled reminders none of whose next ten
+        previewed occurrences would be dialed (each would be skipped)."""
+        now, found, last = self.clock.now(), 0, 0
+        policies: dict[str, EffectivePolicy] = {}
+        while page := self.repos.reminders.scheduled_after(last, batch):
+            for r in page:
+                org = r.organization_id
+                if org not in policies:
+                    policies[org] = self.policies.effective_of(org)
+                policy = policies[org]
+                items = preview(r, policy, [], now, 10)
+                found += all(item.attempt_at is None for item in items)
+            last = page[-1].id
+        return found
 
     # ------------------------------------------------------------------ update
     @requires(WRITE_REMINDERS)

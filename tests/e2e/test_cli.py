@@ -37,7 +37,10 @@ def ok_json(db: Path, *args: str) -> Any:
 
 
 def test_migrate_prints_the_schema_version(tmp_path: Path) -> None:
-    assert ok_json(tmp_path / "d.db", "migrate") == {"version": len(MIGRATIONS)}
+    assert ok_json(tmp_path / "d.db", "migrate") == {
+        "version": len(MIGRATIONS),
+        "reminders_never_inside": 0,
+    }
 
 
 def test_admin_commands_create_a_working_tenant(tmp_path: Path) -> None:

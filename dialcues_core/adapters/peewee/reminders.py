@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -100,6 +101,18 @@ class PeeweeReminderRepository:
         rows = self._select().where(ReminderRow.id.in_(page_ids)).order_by(*order)
         items = [reminder_from_row(r) for r in rows] if total else []
         return Page(items, total, query.page, query.page_size)
+
+    def scheduled_after(self, after_id: int, limit: int) -> Sequence[Reminder]:
+        """Every user's ``scheduled`` reminders with an id above ``after_id``, by id."""
+        rows = (
+            self._select()
+            .where(
+                (ReminderRow.status == ReminderStatus.SCHEDULED.value) & (ReminderRow.id > after_id)
+            )
+            .order_by(ReminderRow.id)
+            .limit(limit)
+        )
+        return [reminder_from_row(r) for r in rows]
 
     @staticmethod
     def _select() -> Any:
