@@ -5,7 +5,8 @@ with ``reminder_id`` null. It is **one attempt**: the organization's retry delay
 reminders, so a busy, unanswered or failed call now stays that way (place another to try
 again). Two things still delay it without spending anything: a provider that throttles the
 create (429) puts it back ``queued`` until its ``Retry-After``; and a call nobody dialed within
-the grace window (``DIALCUES_GRACE_SECONDS``: no dispatcher ran) is recorded ``missed``.
+the lateness cap (``max_lateness_seconds``: no dispatcher ran) is recorded ``missed``. It passes
+the calling gate like every attempt (the window, the frequency caps), checked first here.
 """
 
 from __future__ import annotations
