@@ -3,6 +3,7 @@
     .venv/bin/python bench/dispatch.py lateness      # 1,000 due in one second, simulated lines
     .venv/bin/python bench/dispatch.py sqlite        # 10,000 due at once vs a plain-sqlite3 floor
     .venv/bin/python bench/dispatch.py postgres      # 10,000 due, 50 ms creates: 1 vs 2 workers
+    .venv/bin/python bench/dispatch.py gate          # 10,000 due with the calling gate vs off
     .venv/bin/python bench/dispatch.py all
 
 Rate limits are off; every run uses a fresh database (a temporary SQLite file, or the
@@ -39,18 +40,40 @@ PG_URL = os.environ.get("DIALCUES_BENCH_PG_URL", "postgresql://postgres@127.0.0.
 
 
 def settings(url: str, **changes: Any) -> Settings:
-    """Benchmark settings: rate limits off, no simulated delay."""
-    return Settings(database_url=url, rate_limits=None, simulated_delay=0.0).replace(**changes)
+    """Benchmark settings: rate limits off, no simulated delay, and (as
+    ``responsible-calling.md`` §19 asks of benchmarks not about them) the calling window and
+    frequency caps off."""
+    base = Settings(
+        database_url=url,
+        rate_limits=None,
+        simulated_delay=0.0,
+        calling_window="off",
+        frequency_caps=(None, None),
+    )
+    return base.replace(**changes)
 
 
-def seed(dc: Dialcues, count: int, due: datetime) -> None:
-    """Create one tenant and ``count`` one-off reminders all due at ``due``."""
+def seed(dc: Dialcues, count: int, due: datetime, *, distinct: bool = False) -> str:
+    """Create one tenant and ``count`` one-off reminders all due at ``due`` (to one number, or
+    to ``count`` distinct San Francisco numbers); return the organization's id."""
     org = dc.accounts.create_organization("Bench")
     user = dc.accounts.create_user(org.id, "bench@example.com", "Bench")
     line = dc.accounts.add_line(org.id, "simulated", "+14155550100", label="Bench")
-    insert_reminders(
-        dc, [one_off_reminder(user.id, org.id, line.id, due, title="Bench") for _ in range(count)]
+    # distinct numbers end in 1000-9999: none is one of the simulated dialer's outcome numbers
+    numbers = (
+        f"+1415{2_000_000 + (i // 9000) * 10_000 + 1000 + i % 9000:07d}"
+        if distinct
+        else "+14155552671"
+        for i in range(count)
     )
+    insert_reminders(
+        dc,
+        [
+            one_off_reminder(user.id, org.id, line.id, due, title="Bench", phone_number=number)
+            for number in numbers
+        ],
+    )
+    return org.id
 
 
 def finished(dc: Dialcues) -> int:
@@ -222,6 +245,40 @@ def bench_postgres(count: int = 10_000) -> dict[str, float]:
     return {"one": one, "two": two, "duplicates": dup_one + dup_two}
 
 
+# ----------------------------------------------------------------------------- the gate
+GATED_POLICY = {
+    # open at any minute but the last of the day, so the window is read in both zones
+    # (the reminders' UTC and the numbers' America/Los_Angeles) on every claim
+    "calling_window": {"start": "00:00", "end": "23:58"},
+    "frequency_caps": {"per_24h": 6, "per_30d": 10},
+}
+
+
+def bench_gate(count: int = 10_000) -> dict[str, float]:
+    """Dispatch with the gate (window open, caps 6/24 h and 10/30 d, distinct numbers) vs
+    the same run with the window and caps off (``responsible-calling.md`` §22)."""
+    from dialcues_core.audit.model import Actor
+
+    results: dict[str, float] = {}
+    for name, policy in (("off", None), ("gated", GATED_POLICY)):
+        with tempfile.TemporaryDirectory() as tmp:
+            dc = Dialcues.open(settings=settings(f"sqlite:///{tmp}/gate.db"))
+            org = seed(dc, count, datetime.now(UTC) - timedelta(seconds=1), distinct=True)
+            if policy is not None:
+                dc.policies.update(org, policy, actor=Actor("admin", "bench"))
+            results[name] = count / asyncio.run(dispatch_until(dc, count))
+            skipped = ExecutionRow.select().where(ExecutionRow.status == "skipped").count()
+            dc.close()
+        results[f"{name}_skipped"] = skipped
+    ratio = results["gated"] / results["off"]
+    print(
+        f"dispatch with the gate, {count} reminders to distinct numbers: {results['gated']:,.0f}"
+        f" rows/s; window and caps off {results['off']:,.0f} rows/s; ratio {ratio:.0%}"
+        f" (target >= 80 %); skipped {results['gated_skipped']:.0f} (no suppressions yet)"
+    )
+    return results
+
+
 def main(argv: list[str]) -> None:
     """Run the benchmarks named on the command line."""
     which = argv[1:] or ["all"]
@@ -231,6 +288,8 @@ def main(argv: list[str]) -> None:
         bench_sqlite()
     if "postgres" in which or "all" in which:
         bench_postgres()
+    if "gate" in which or "all" in which:
+        bench_gate()
 
 
 if __name__ == "__main__":

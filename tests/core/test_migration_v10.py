@@ -1,0 +1,133 @@
+"""Migration v10 on data a previous release wrote (responsible-calling.md section 20, Done
+when 30): reminders become ``informational``, organizations get a ``caller_name`` (one
+``policy.updated`` audit event by the system), keys holding every scope of their day reach the
+new routes while keys with an explicit list do not, and ``reminders_never_inside`` counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.platform import settings_for
+
+from dialcues_core import Dialcues
+from dialcues_core.accounts import keys
+from dialcues_core.adapters.peewee import database
+from dialcues_core.adapters.peewee.migrations import MIGRATIONS
+from dialcues_core.adapters.peewee.tables import ALL_TABLES
+from dialcues_core.audit.model import Actor
+from dialcues_core.errors import InsufficientScope
+
+V9_ALL = ",".join(
+    (
+        "reminders:read",
+        "reminders:write",
+        "executions:read",
+        "lines:read",
+        "calls:write",
+        "usage:read",
+        "webhooks:manage",
+    )
+)
+"""Every scope of the previous release."""
+T = 1_767_225_600_000  # 2026-01-01T00:00:00Z in milliseconds
+
+
+def at_version_9(url: str) -> None:
+    """A database as the previous release left it, with one organization's data."""
+    db = database.open_database(url)
+    db.connect()
+    with db.bind_ctx(ALL_TABLES):
+        for step in MIGRATIONS[:9]:
+            step(db)
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY)"
+    )
+    db.execute_sql("DELETE FROM schema_version")
+    for version in range(1, 10):
+        db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    rows = [
+        (
+            "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
+            ("org_old", "Acme Pharmacy", T),
+        ),
+        (
+            "INSERT INTO users (id, organization_id, email, name, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            ("usr_old", "org_old", "a@example.com", "A", T),
+        ),
+    ]
+    for sql, params in rows:
+        db.execute_sql(sql, params)
+    for key_id, raw, scopes in (
+        ("key_full", FULL, V9_ALL),
+        ("key_narrow", NARROW, "reminders:read"),
+    ):
+        db.execute_sql(
+            "INSERT INTO api_keys (id, user_id, organization_id, name, prefix, last4, key_hash,"
+            " scopes, created_at) VALUES (?, 'usr_old', 'org_old', 'k', ?, ?, ?, ?, ?)",
+            (key_id, raw[:12], raw[-4:], keys.hash_key(raw), scopes, T),
+        )
+    db.close()
+
+
+FULL, NARROW = keys.generate_key(), keys.generate_key()
+
+
+@pytest.fixture
+def upgraded(sqlite_url: str, tmp_path: Path) -> Dialcues:
+    """The v9 database opened (and so migrated) by today's platform."""
+    at_version_9(sqlite_url)
+    platform = Dialcues.open(settings=settings_for(sqlite_url))
+    yield platform  # type: ignore[misc]
+    platform.close()
+
+
+def test_the_migration_reaches_v10(upgraded: Dialcues) -> None:
+    assert database.current_version(upgraded.db) == len(MIGRATIONS) == 10
+
+
+def test_keys_that_held_every_scope_reach_the_new_routes_and_others_do_not(
+    upgraded: Dialcues,
+) -> None:
+    full = upgraded.authenticate(FULL)
+    assert {"policy:read", "audit:read"} <= full.scopes
+    assert upgraded.policies.get(full).policy.organization_id == "org_old"
+    narrow = upgraded.authenticate(NARROW)
+    assert narrow.scopes == frozenset({"reminders:read"})
+    with pytest.raises(InsufficientScope):
+        upgraded.policies.get(narrow)
+
+
+def test_organizations_get_their_name_as_caller_name_audited_by_the_system(
+    upgraded: Dialcues,
+) -> None:
+    view = upgraded.policies.get_for("org_old")
+    assert view.to_json()["caller_name"] == "Acme Pharmacy"
+    events = upgraded.audit.list_for("org_old", {}).items
+    assert [(e.action, e.actor.type) for e in events] == [("policy.updated", "system")]
+    assert events[0].detail == {"changed": {"caller_name": {"from": None, "to": "Acme Pharmacy"}}}
+
+
+def test_older_reminders_are_informational_and_judged_by_the_window(upgraded: Dialcues) -> None:
+    full = upgraded.authenticate(FULL)
+    line = upgraded.accounts.add_line("org_old", "simulated", "+14155550100", label="L")
+    assert line.organization_id == "org_old"
+    created = upgraded.reminders.create(
+        full,
+        {
+            "title": "Dose",
+            "message": "Take it",
+            "phone_number": "+12125550143",
+            "timezone": "America/New_York",
+            "scheduled_at": "2030-03-25T06:00:00",
+            "recurrence_type": "daily",
+        },
+    )
+    assert created.purpose == "informational"
+    assert upgraded.reminders.count_never_inside() == 0
+    upgraded.policies.update(
+        "org_old", {"calling_window": {"start": "08:00", "end": "21:00"}}, actor=Actor("admin", "t")
+    )
+    assert upgraded.reminders.count_never_inside() == 1
