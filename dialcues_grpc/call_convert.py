@@ -1,7 +1,8 @@
 """Protobuf ↔ core for ``CallService`` and ``AgentService`` (the pattern of ``convert.py``).
 
 A ``PlaceCallRequest`` becomes the core's ``POST /calls`` payload with only the fields it
-sets, so that an unset ``to`` is "is required" exactly as over REST.
+sets, so that an unset ``to`` is "is required" exactly as over REST; its ``calling_window``
+is REST's shape (:func:`dialcues_grpc.policy_convert.window_in`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,20 @@ from __future__ import annotations
 from typing import Any, Final
 
 from dialcues_core.platform.smoke import SmokeStep
+from dialcues_grpc import policy_convert
 from dialcues_grpc._pb.dialcues.v1 import calls_pb2
 
 Payload = dict[str, Any]
 
-_CALL_FIELDS: Final = ("to", "message", "title", "vapi_line_id")
+_CALL_FIELDS: Final = ("to", "message", "title", "vapi_line_id", "purpose", "timezone")
 
 
 def place_call(request: calls_pb2.PlaceCallRequest) -> Payload:
     """Return the core's place-call payload: only the fields the request sets."""
-    return {name: getattr(request, name) for name in _CALL_FIELDS if request.HasField(name)}
+    payload = {name: getattr(request, name) for name in _CALL_FIELDS if request.HasField(name)}
+    if request.HasField("calling_window"):
+        payload["calling_window"] = policy_convert.window_in(request.calling_window)
+    return payload
 
 
 def smoke(steps: list[SmokeStep]) -> calls_pb2.SmokeResponse:

@@ -9,7 +9,8 @@ outside the protobuf range (:func:`instant`), a NUL in any text
 (:func:`dialcues_grpc.request_fields.refuse_nul`, which :func:`dialcues_grpc.errors.translated`
 applies to every request), and the two line texts the core leaves unbounded
 (:func:`dialcues_grpc.admin_convert.new_line`). Each is a ``validation_error`` naming the field.
-The administration messages are in :mod:`dialcues_grpc.admin_convert`.
+The administration messages are in :mod:`dialcues_grpc.admin_convert`, the reminders' in
+:mod:`dialcues_grpc.reminder_convert`.
 
 Core objects become messages with the contract's precision: a reminder's times in whole
 seconds, an execution's in milliseconds, enums named after the REST values
@@ -32,7 +33,6 @@ from dialcues_core.accounts.model import (
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.errors import ValidationFailed
 from dialcues_core.kernel.paging import Page
-from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
 from dialcues_grpc._pb.dialcues.v1 import (
     common_pb2,
     executions_pb2,
@@ -48,9 +48,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND: Final = timedelta(seconds=1)
 
 # ----------------------------------------------------------------------------- enums
-_REMINDER_STATUS: Final = {
-    s: reminders_pb2.ReminderStatus.Value(f"REMINDER_STATUS_{s.name}") for s in ReminderStatus
-}
 _EXECUTION_STATUS: Final = {
     s: executions_pb2.ExecutionStatus.Value(f"EXECUTION_STATUS_{s.name}") for s in ExecutionStatus
 }
@@ -124,82 +121,7 @@ def _time_input(value: common_pb2.TimeInput, field: str) -> str | None:
     return None
 
 
-# ----------------------------------------------------------------------------- reminders in
-_PLAIN_FIELDS: Final = ("title", "message", "phone_number", "timezone", "vapi_line_id")
-_TIME_FIELDS: Final = ("scheduled_at", "recurrence_end_at")
-UPDATABLE_PATHS: Final = frozenset({*_PLAIN_FIELDS, *_TIME_FIELDS, "recurrence"})
-"""The ``update_mask`` paths of ``UpdateReminderRequest``."""
-
-
-def _recurrence_fields(value: reminders_pb2.Recurrence | None) -> Payload:
-    """Return a Recurrence as REST's ``recurrence_type`` and ``recurrence_config``."""
-    rule = value.WhichOneof("rule") if value is not None else None
-    if value is None or rule is None:
-        return {"recurrence_type": None, "recurrence_config": None}
-    if rule in ("daily", "weekly"):
-        return {"recurrence_type": rule, "recurrence_config": None}
-    if rule == "interval_days":
-        config: Payload = {"interval_days": value.interval_days}
-    elif rule == "weekdays":
-        config = {"weekdays": list(value.weekdays.days)}
-    else:
-        return {"recurrence_type": "cron", "recurrence_config": {"expression": value.cron}}
-    return {"recurrence_type": "custom", "recurrence_config": config}
-
-
-def _reminder_field(request: Any, path: str) -> Payload:
-    """Return the payload entries of one reminder field of a create or update request."""
-    if path == "recurrence":
-        present = request.HasField("recurrence")
-        return _recurrence_fields(request.recurrence if present else None)
-    if path in _TIME_FIELDS:
-        return {path: _time_input(getattr(request, path), path)}
-    return {path: getattr(request, path) if request.HasField(path) else None}
-
-
-def create_reminder(request: reminders_pb2.CreateReminderRequest) -> Payload:
-    """Return the core's create payload: only the fields the request sets."""
-    payload: Payload = {}
-    for name in _PLAIN_FIELDS:
-        if request.HasField(name):
-            payload[name] = getattr(request, name)
-    for name in _TIME_FIELDS:
-        text = _time_input(getattr(request, name), name)
-        if text is not None:
-            payload[name] = text
-    if request.HasField("recurrence") and request.recurrence.WhichOneof("rule") is not None:
-        payload.update(_recurrence_fields(request.recurrence))
-    return payload
-
-
-def update_reminder(request: reminders_pb2.UpdateReminderRequest) -> tuple[int, Payload]:
-    """Return the reminder id and the core's PATCH payload: the masked fields, unset = null."""
-    paths = list(dict.fromkeys(request.update_mask.paths))
-    unknown = [p for p in paths if p not in UPDATABLE_PATHS]
-    if unknown:
-        raise ValidationFailed.one(
-            "update_mask", f"names no updatable field: {', '.join(sorted(unknown))}"
-        )
-    payload: Payload = {}
-    for path in paths:
-        payload.update(_reminder_field(request, path))
-    return request.id, payload
-
-
-def pause_reminder(request: reminders_pb2.PauseReminderRequest) -> tuple[int, Payload]:
-    """Return the reminder id and REST's pause payload."""
-    return request.id, {"status": "paused"}
-
-
-def resume_reminder(request: reminders_pb2.ResumeReminderRequest) -> tuple[int, Payload]:
-    """Return the reminder id and REST's resume payload (with the new time, if any)."""
-    payload: Payload = {"status": "scheduled"}
-    when = _time_input(request.scheduled_at, "scheduled_at")
-    if when is not None:
-        payload["scheduled_at"] = when
-    return request.id, payload
-
-
+# ----------------------------------------------------------------------------- queries
 def object_id(request: Any) -> int:
     """Return the ``id`` of a Get/Delete request (reminders, executions)."""
     return int(request.id)
@@ -248,54 +170,7 @@ def execution_query(request: executions_pb2.ListExecutionsRequest) -> tuple[Quer
     return _page_params(request, params)
 
 
-# ----------------------------------------------------------------------------- reminders out
-def _recurrence(rule: RecurrenceRule | None) -> reminders_pb2.Recurrence | None:
-    """Return a stored rule as a Recurrence message (None for a one-off)."""
-    if rule is None:
-        return None
-    kind = rule.kind
-    if kind is RecurrenceKind.DAILY:
-        return reminders_pb2.Recurrence(daily=reminders_pb2.DailyRule())
-    if kind is RecurrenceKind.WEEKLY:
-        return reminders_pb2.Recurrence(weekly=reminders_pb2.WeeklyRule())
-    if kind is RecurrenceKind.INTERVAL_DAYS:
-        return reminders_pb2.Recurrence(interval_days=rule.interval_days)
-    if kind is RecurrenceKind.WEEKDAYS:
-        return reminders_pb2.Recurrence(weekdays=reminders_pb2.WeekdaysRule(days=rule.weekdays))
-    return reminders_pb2.Recurrence(cron=rule.cron)
-
-
-def reminder(r: Reminder) -> reminders_pb2.Reminder:
-    """Return a reminder with every field of the contract (times in whole seconds)."""
-    return reminders_pb2.Reminder(
-        id=r.id,
-        title=r.title,
-        message=r.message,
-        phone_number=r.phone_number,
-        scheduled_at=_timestamp(r.scheduled_at),
-        timezone=r.timezone,
-        status=_REMINDER_STATUS[r.status],
-        vapi_line_id=r.line_id,
-        outbound_line_label=r.line_label,
-        recurrence=_recurrence(r.recurrence),
-        recurrence_end_at=_timestamp(r.recurrence_end_at),
-        retry_count=r.retry_count,
-        next_attempt_at=_timestamp(r.next_attempt_at),
-        last_execution_id=r.last_execution_id,
-        created_at=_timestamp(r.created_at),
-        updated_at=_timestamp(r.updated_at),
-    )
-
-
-def reminder_page(found: Page[Reminder], next_token: str) -> reminders_pb2.ListRemindersResponse:
-    """Return one page of reminders."""
-    return reminders_pb2.ListRemindersResponse(
-        items=[reminder(r) for r in found.items],
-        next_page_token=next_token,
-        **_page_counts(found),
-    )
-
-
+# ----------------------------------------------------------------------------- out
 def _page_counts(found: Page[Any]) -> dict[str, int]:
     return {
         "total": found.total,

@@ -6,8 +6,11 @@ the ``grpc-status-details-bin`` trailer) carrying:
 * ``ErrorInfo(reason=<the contract's code>, domain="dialcues")``, its ``metadata`` holding the
   error's scalar details (``resource``/``id`` of a ``not_found``, ``status``/``action`` of an
   ``invalid_state``);
-* for ``validation_error``, a ``BadRequest`` with one violation per bad field, named after
-  the request field (see :func:`dialcues_grpc.request_fields.violation_field`);
+* for ``validation_error`` and ``outside_calling_window``, a ``BadRequest`` with one violation
+  per bad field, named after the request field (see
+  :func:`dialcues_grpc.request_fields.violation_field`), its ``reason`` the contract's
+  machine-readable reason where REST's ``details.reasons`` names one (``wider_than_policy``,
+  ``bypass_not_allowed``);
 * for ``rate_limited``, ``idempotency_in_progress`` and ``unavailable``, a ``RetryInfo`` (REST's
   ``Retry-After``).
 
@@ -104,14 +107,21 @@ def _error_info(exc: DialcuesError) -> error_details_pb2.ErrorInfo:
         for k, v in (exc.details or {}).items()
         if isinstance(v, str | int) and not isinstance(v, bool)
     }
+    for k, v in (exc.details or {}).items():
+        if isinstance(v, list) and all(isinstance(item, str) for item in v):
+            scalars[k] = ",".join(v)  # a list of names (``window_zones``), comma-joined
     return error_details_pb2.ErrorInfo(reason=exc.code, domain=DOMAIN, metadata=scalars)
 
 
-def _bad_request(fields: Mapping[str, str]) -> error_details_pb2.BadRequest:
+def _bad_request(
+    fields: Mapping[str, str], reasons: Mapping[str, str]
+) -> error_details_pb2.BadRequest:
     return error_details_pb2.BadRequest(
         field_violations=[
             error_details_pb2.BadRequest.FieldViolation(
-                field=request_fields.violation_field(name), description=problem
+                field=request_fields.violation_field(name),
+                description=problem,
+                reason=reasons.get(name, ""),
             )
             for name, problem in sorted(fields.items())
         ]
@@ -133,7 +143,8 @@ def rich_status(exc: DialcuesError) -> grpc.Status:
         return internal_status()
     details = [_packed(_error_info(exc))]
     if isinstance(exc, ValidationFailed | OutsideCallingWindow):  # both name their fields
-        details.append(_packed(_bad_request(exc.fields)))
+        reasons = (exc.details or {}).get("reasons") or {}
+        details.append(_packed(_bad_request(exc.fields, reasons)))
     retry = _retry_info(exc)
     if retry is not None:
         details.append(_packed(retry))

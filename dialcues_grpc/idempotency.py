@@ -4,9 +4,9 @@ A servicer method converts its request as usual, then hands the core call and th
 converter to :func:`idempotent`::
 
     who = await self.who(context, self.dc.reminders.create)  # the scope first
-    payload = convert.create_reminder(request)
+    payload = reminder_convert.create_reminder(request)
     effect = functools.partial(self.dc.reminders.create, who, payload)
-    return await idempotent(self, context, request, who, effect, convert.reminder)
+    return await idempotent(self, context, request, who, effect, reminder_convert.reminder)
 
 An empty (or unset) ``request_id`` means no key: the effect simply runs. Otherwise the
 fingerprint is the RPC's full method name plus the deterministic serialization of the

@@ -41,6 +41,8 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}WebhookService/DeleteWebhookSubscription": "webhooks.delete",
     f"{_V1}WebhookService/RotateWebhookSecret": "webhooks.rotate_secret",
     f"{_V1}WebhookService/ListWebhookDeliveries": "webhooks.deliveries",
+    f"{_V1}PolicyService/GetPolicy": "policies.get",
+    f"{_V1}AuditService/ListAuditEvents": "audit.list",
 }
 """Full method name → the use case it runs (attribute path on ``Dialcues``), or None."""
 

@@ -21,6 +21,8 @@ from dialcues_grpc import servicers
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     calls_pb2,
     calls_pb2_grpc,
     executions_pb2,
@@ -35,6 +37,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     organizations_pb2_grpc,
     outbound_lines_pb2,
     outbound_lines_pb2_grpc,
+    policy_pb2,
+    policy_pb2_grpc,
     reminders_pb2,
     reminders_pb2_grpc,
     usage_pb2,
@@ -49,6 +53,7 @@ from dialcues_grpc.call_servicers import AgentServicer, CallServicer
 from dialcues_grpc.health import DatabaseHealth
 from dialcues_grpc.oauth_servicers import OAuthClientServicer
 from dialcues_grpc.platform import PlatformInterceptor
+from dialcues_grpc.policy_servicers import AuditServicer, PolicyServicer
 from dialcues_grpc.usage_servicers import UsageServicer
 from dialcues_grpc.webhook_servicers import WebhookServicer
 from dialcues_grpc.worker_servicers import WorkerServicer
@@ -92,6 +97,14 @@ PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
     WebhookServicer: (
         webhooks_pb2_grpc.add_WebhookServiceServicer_to_server,
         _service_name(webhooks_pb2.DESCRIPTOR, "WebhookService"),
+    ),
+    PolicyServicer: (
+        policy_pb2_grpc.add_PolicyServiceServicer_to_server,
+        _service_name(policy_pb2.DESCRIPTOR, "PolicyService"),
+    ),
+    AuditServicer: (
+        audit_pb2_grpc.add_AuditServiceServicer_to_server,
+        _service_name(audit_pb2.DESCRIPTOR, "AuditService"),
     ),
 }
 """Servicer class → (registration function, full service name) of the public services."""

@@ -16,7 +16,7 @@ from google.protobuf import empty_pb2
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.offload import Offloader
-from dialcues_grpc import admin_convert, convert, paging
+from dialcues_grpc import admin_convert, convert, paging, policy_convert, reminder_convert
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -31,6 +31,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     organizations_pb2_grpc,
     outbound_lines_pb2,
     outbound_lines_pb2_grpc,
+    policy_pb2,
     reminders_pb2,
     reminders_pb2_grpc,
 )
@@ -86,9 +87,9 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> reminders_pb2.Reminder:
         """Schedule a reminder."""
         who = await self.who(context)
-        payload = convert.create_reminder(request)
+        payload = reminder_convert.create_reminder(request)
         effect = functools.partial(self.dc.reminders.create, who, payload)
-        return await idempotent(self, context, request, who, effect, convert.reminder)
+        return await idempotent(self, context, request, who, effect, reminder_convert.reminder)
 
     @translated
     async def GetReminder(  # noqa: N802
@@ -97,7 +98,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         """Return one of the caller's reminders."""
         who = await self.who(context)
         rid = convert.object_id(request)
-        return convert.reminder(await self.run(self.dc.reminders.get, who, rid))
+        return reminder_convert.reminder(await self.run(self.dc.reminders.get, who, rid))
 
     @translated
     async def ListReminders(  # noqa: N802
@@ -108,7 +109,7 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         params, token = convert.reminder_query(request)
         params = paging.apply_token("reminders", params, token)
         found = await self.run(self.dc.reminders.list, who, params)
-        return convert.reminder_page(found, paging.next_token("reminders", params, found))
+        return reminder_convert.reminder_page(found, paging.next_token("reminders", params, found))
 
     @translated
     async def UpdateReminder(  # noqa: N802
@@ -116,9 +117,9 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> reminders_pb2.Reminder:
         """Change the masked fields of a reminder."""
         who = await self.who(context)
-        rid, payload = convert.update_reminder(request)
+        rid, payload = reminder_convert.update_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
-        return await idempotent(self, context, request, who, effect, convert.reminder)
+        return await idempotent(self, context, request, who, effect, reminder_convert.reminder)
 
     @translated
     async def PauseReminder(  # noqa: N802
@@ -126,9 +127,9 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> reminders_pb2.Reminder:
         """Pause a reminder."""
         who = await self.who(context)
-        rid, payload = convert.pause_reminder(request)
+        rid, payload = reminder_convert.pause_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
-        return await idempotent(self, context, request, who, effect, convert.reminder)
+        return await idempotent(self, context, request, who, effect, reminder_convert.reminder)
 
     @translated
     async def ResumeReminder(  # noqa: N802
@@ -136,9 +137,9 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
     ) -> reminders_pb2.Reminder:
         """Resume a paused reminder."""
         who = await self.who(context)
-        rid, payload = convert.resume_reminder(request)
+        rid, payload = reminder_convert.resume_reminder(request)
         effect = functools.partial(self.dc.reminders.update, who, rid, payload)
-        return await idempotent(self, context, request, who, effect, convert.reminder)
+        return await idempotent(self, context, request, who, effect, reminder_convert.reminder)
 
     @translated
     async def DeleteReminder(  # noqa: N802
@@ -200,7 +201,7 @@ class IdentityServicer(_Servicer, identity_pb2_grpc.IdentityServiceServicer):
 
 # ----------------------------------------------------------------------------- administration
 class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationServiceServicer):
-    """``dialcues.v1.OrganizationService``: organizations, users, provider settings."""
+    """``dialcues.v1.OrganizationService``: organizations, users, provider settings, policies."""
 
     @translated
     async def CreateOrganization(  # noqa: N802
@@ -243,6 +244,29 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         return admin_convert.organization(
             await self.run(self.dc.accounts.set_provider, org_id, fields)
         )
+
+    @translated
+    async def GetCallingPolicy(  # noqa: N802
+        self, request: organizations_pb2.GetCallingPolicyRequest, context: Context
+    ) -> policy_pb2.CallingPolicy:
+        """Return an organization's calling policy."""
+        view = await self.run(self.dc.policies.get_for, request.organization_id)
+        return policy_convert.policy(view)
+
+    @translated
+    async def UpdateCallingPolicy(  # noqa: N802
+        self, request: organizations_pb2.UpdateCallingPolicyRequest, context: Context
+    ) -> organizations_pb2.UpdateCallingPolicyResponse:
+        """Change the masked fields of a calling policy; audited as the request's actor.
+
+        Like the other administration RPCs it takes no ``request_id``: the edge's idempotency
+        store is keyed by a user, and an admin call has none. Sending the same change twice
+        changes nothing the second time (and writes no second audit event), except a
+        ``rotate_predial_secret``.
+        """
+        org_id, changes, options = policy_convert.policy_update(request)
+        view = await self.run(self.dc.policies.update, org_id, changes, **options)
+        return policy_convert.updated_policy(view)
 
 
 class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):

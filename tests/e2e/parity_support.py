@@ -13,11 +13,16 @@ and converts every response message back into REST's JSON shape:
   kept, so that it shows up as a difference instead of being rounded away);
 * enums → REST's strings (``REMINDER_STATUS_IN_PROGRESS`` → ``"in_progress"``);
 * the ``Recurrence`` oneof → ``recurrence_type`` and ``recurrence_config``;
+* the ``CallingWindow`` oneof → REST's hours, ``{"profile"}`` or bypass object, and a
+  ``RetryPolicy`` → ``{"max_attempts", "delays"}`` whose delay lists are plain lists (and the
+  other way round in requests);
 * an unset optional field → ``None`` (REST's ``null``).
 
 Every call yields an :class:`Outcome`: the comparable result (``{"ok": body}`` or
-``{"error": {code, message, meta, fields}}``) and the transport's status, which legitimately
-differs (HTTP 400 vs INVALID_ARGUMENT) and is compared against each facade's own table.
+``{"error": {code, message, meta, fields}}``, ``meta`` the details ErrorInfo metadata can hold
+and ``fields`` each bad field with its problem and machine-readable reason) and the
+transport's status, which legitimately differs (HTTP 400 vs INVALID_ARGUMENT) and is compared
+against each facade's own table.
 
 The one intentional renaming between the facades' errors: the gRPC facade reports problems
 of REST's ``recurrence_type`` and ``recurrence_config`` as a violation of the request field
@@ -47,6 +52,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    policy_pb2,
     reminders_pb2,
     reminders_pb2_grpc,
 )
@@ -207,8 +213,18 @@ class RestFacade(Facade):
             error = decoded["error"]
             details = dict(error["details"] or {})
             bad = details.pop("fields", None)
-            fields = _fields([(GRPC_FIELD_OF.get(k, k), v) for k, v in (bad or {}).items()])
-            meta = {k: str(v) for k, v in details.items()}
+            reasons = details.pop("reasons", None) or {}
+            fields = _fields(
+                [(GRPC_FIELD_OF.get(k, k), v, reasons.get(k, "")) for k, v in (bad or {}).items()]
+            )
+            meta = {k: str(v) for k, v in details.items() if _scalar(v)}
+            meta.update(  # a list of names (window_zones) travels comma-joined
+                {
+                    k: ",".join(v)
+                    for k, v in details.items()
+                    if isinstance(v, list) and all(isinstance(i, str) for i in v)
+                }
+            )
             value = _error_value(error["code"], error["message"], meta, fields)
             return Outcome(value, status, field_names=sorted(bad or {}))
         return Outcome({"ok": decoded}, status)
@@ -308,14 +324,45 @@ def recurrence(rtype: str | None, config: Mapping[str, Any] | None) -> reminders
     return reminders_pb2.Recurrence(weekdays=reminders_pb2.WeekdaysRule(days=config["weekdays"]))
 
 
-_PLAIN: Final = ("title", "message", "phone_number", "timezone", "vapi_line_id")
+OUTCOMES: Final = ("busy", "no_answer", "failed", "voicemail")
+
+
+def calling_window(shape: Mapping[str, Any]) -> policy_pb2.CallingWindow:
+    """Return REST's request window (hours, a profile or a bypass) as the CallingWindow oneof."""
+    if "bypass" in shape:
+        return policy_pb2.CallingWindow(bypass=policy_pb2.WindowBypass(reason=shape["reason"]))
+    if "profile" in shape:
+        return policy_pb2.CallingWindow(profile=shape["profile"])
+    hours = policy_pb2.CallingHours(start=shape["start"], end=shape["end"], days=shape.get("days"))
+    return policy_pb2.CallingWindow(hours=hours)
+
+
+def retry_policy(shape: Mapping[str, Any]) -> policy_pb2.RetryPolicy:
+    """Return REST's retry policy as a RetryPolicy (a null delay list: unset)."""
+    delays = shape.get("delays") or {}
+    lists = {k: policy_pb2.DelayList(seconds=v) for k, v in delays.items() if v is not None}
+    return policy_pb2.RetryPolicy(
+        max_attempts=shape["max_attempts"], delays=policy_pb2.RetryDelaysByOutcome(**lists)
+    )
+
+
+_PLAIN: Final = (
+    "title",
+    "message",
+    "phone_number",
+    "timezone",
+    "vapi_line_id",
+    "purpose",
+    "max_lateness_seconds",
+)
 _TIMES: Final = ("scheduled_at", "recurrence_end_at")
 _RECURRENCE: Final = ("recurrence_type", "recurrence_config")
+_SHAPES: Final = {"calling_window": calling_window, "retry_policy": retry_policy}
 
 
 def _reminder_fields(payload: Mapping[str, Any]) -> tuple[Json, list[str]]:
     """Return request fields for a REST create/PATCH payload and the fields it names."""
-    unknown = set(payload) - {*_PLAIN, *_TIMES, *_RECURRENCE}
+    unknown = set(payload) - {*_PLAIN, *_TIMES, *_RECURRENCE, *_SHAPES}
     assert not unknown, f"not expressible over gRPC: {unknown}"
     values: Json = {}
     for name in _PLAIN:
@@ -324,6 +371,9 @@ def _reminder_fields(payload: Mapping[str, Any]) -> tuple[Json, list[str]]:
     for name in _TIMES:
         if payload.get(name) is not None:
             values[name] = time_input(payload[name])
+    for name, build in _SHAPES.items():
+        if payload.get(name) is not None:
+            values[name] = build(payload[name])
     if any(name in payload for name in _RECURRENCE):
         rule = recurrence(payload.get("recurrence_type"), payload.get("recurrence_config"))
         if rule.WhichOneof("rule") is not None:
@@ -458,6 +508,42 @@ def _recurrence_fields(message: reminders_pb2.Recurrence | None) -> Json:
     }
 
 
+def _window_rest(message: policy_pb2.CallingWindow) -> Json | None:
+    """Return the CallingWindow oneof as REST's object: hours, a profile or a bypass."""
+    which = message.WhichOneof("window")
+    if which == "hours":
+        return to_rest(message.hours)
+    if which == "profile":
+        return {"profile": message.profile}
+    if which == "bypass":
+        by = message.bypass.bypassed_by
+        return {
+            "bypass": True,
+            "reason": message.bypass.reason,
+            "bypassed_at": to_rest(message.bypass)["bypassed_at"],
+            "bypassed_by": {
+                "type": by.type,
+                "id": getattr(by, by.WhichOneof("actor_id")) if by.WhichOneof("actor_id") else None,
+                "user_id": by.user_id if by.HasField("user_id") else None,
+            },
+        }
+    return None
+
+
+def _retry_rest(message: policy_pb2.RetryPolicy) -> Json:
+    """Return a RetryPolicy as REST's object: every outcome's list, or null when unset."""
+    delays = message.delays
+    lists = {k: list(getattr(delays, k).seconds) if delays.HasField(k) else None for k in OUTCOMES}
+    return {"max_attempts": message.max_attempts, "delays": lists}
+
+
+_SHAPES_OUT: Final[dict[str, Callable[[Any], Any]]] = {
+    "dialcues.v1.CallingWindow": _window_rest,
+    "dialcues.v1.RetryPolicy": _retry_rest,
+}
+"""Messages whose REST shape is not their fields one by one."""
+
+
 def to_rest(message: pb_message.Message) -> Json:
     """Return any dialcues.v1 response message as REST's JSON shape (every field present)."""
     descriptor = message.DESCRIPTOR
@@ -465,8 +551,12 @@ def to_rest(message: pb_message.Message) -> Json:
     out: Json = {}
     for fd in descriptor.fields:
         value = getattr(message, fd.name)
-        if fd.message_type is not None and fd.message_type.full_name == "dialcues.v1.Recurrence":
+        kind = fd.message_type.full_name if fd.message_type is not None else None
+        if kind == "dialcues.v1.Recurrence":
             out.update(_recurrence_fields(value if message.HasField(fd.name) else None))
+        elif kind in _SHAPES_OUT and not fd.is_repeated:
+            present = message.HasField(fd.name)
+            out[fd.name] = _SHAPES_OUT[kind](value) if present else None
         elif fd.is_repeated:
             out[fd.name] = [_value(fd, item, millis) for item in value]
         elif fd.has_presence and not message.HasField(fd.name):
@@ -482,8 +572,18 @@ def _page(message: Any) -> Json:
     return body
 
 
-def _fields(pairs: list[tuple[str, str]]) -> list[list[str]]:
-    return sorted([name, problem] for name, problem in pairs)
+def _fields(violations: list[tuple[str, str, str]]) -> list[list[str]]:
+    """Return bad fields as sorted ``[name, problem, reason]`` (reason ``""`` when none)."""
+    return sorted(list(violation) for violation in violations)
+
+
+def _scalar(value: Any) -> bool:
+    """Tell whether an error detail is a string or an integer: what ErrorInfo metadata holds.
+
+    Lists and objects (an ``outside_calling_window``'s ``window_zones``) have no place there;
+    REST's ``details.reasons`` is the BadRequest violations' ``reason``.
+    """
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def grpc_outcome(exc: grpc.aio.AioRpcError) -> Outcome:
@@ -497,7 +597,7 @@ def grpc_outcome(exc: grpc.aio.AioRpcError) -> Outcome:
         elif detail.Is(bad.DESCRIPTOR):
             detail.Unpack(bad)
     assert info.domain == "dialcues", f"ErrorInfo domain {info.domain!r}"
-    fields = _fields([(v.field, v.description) for v in bad.field_violations])
+    fields = _fields([(v.field, v.description, v.reason) for v in bad.field_violations])
     value = _error_value(info.reason, status.message, dict(info.metadata), fields)
     names = sorted({v.field for v in bad.field_violations})
     return Outcome(value, exc.code().name, field_names=names)
@@ -600,6 +700,7 @@ ID_KINDS: Final = {
     "line_id": "line",
     "organization_id": "org",
     "api_key_id": "key",
+    "user_id": "user",
 }
 """Fields holding ids (which differ between the runs by nature) and what they identify."""
 
@@ -616,6 +717,8 @@ def _kind_of_id(obj: Mapping[str, Any]) -> str | None:
         return "user"
     if "resource" in obj:  # an error's details: {"resource": "reminder", "id": "12"}
         return str(obj["resource"])
+    if obj.get("type") == "api_key":  # a bypass's bypassed_by
+        return "key"
     return None
 
 

@@ -31,6 +31,7 @@ from support.platform import make_tenant, settings_for
 from dialcues_core import Dialcues
 from dialcues_core.accounts import keys
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow
+from dialcues_core.audit.model import Actor
 from dialcues_core.offload import Offloader
 from dialcues_core.testing import FakeClock
 from dialcues_grpc import start_grpc
@@ -259,12 +260,56 @@ EXECUTIONS: dict[str, tuple[str | None, dict[str, Any]]] = {
 }
 """Executions every run inserts: reminder label (None: a call placed now) and columns."""
 
+CALLING_AT = "2026-04-01T13:00:00"
+"""A Wednesday afternoon in New York (10:00 at the San Francisco number): inside every window."""
+EARLY = "2026-04-01T06:30:00"
+"""Before the organization's 08:00 in New York."""
+HOURS = {"start": "09:00", "end": "17:00", "days": [5, 1, 3]}
+
+
+def calling_reminder(**extra: Any) -> dict[str, Any]:
+    """A create payload of the calling phase: a one-off in New York at ``CALLING_AT``."""
+    return {**reminder("Calling", "America/New_York", CALLING_AT), **extra}
+
+
+CALLING_CREATES: dict[str, dict[str, Any]] = {
+    "hours": calling_reminder(
+        calling_window=HOURS,
+        purpose="marketing",
+        max_lateness_seconds=600,
+        retry_policy={"max_attempts": 3, "delays": {"busy": [300, 900], "no_answer": [900]}},
+    ),
+    "profile": calling_reminder(calling_window={"profile": "us_strict"}),
+    "bypass": calling_reminder(
+        scheduled_at=EARLY, calling_window={"bypass": True, "reason": "  Asked for 06:30  "}
+    ),
+}
+"""The reminders of the calling phase, each with a form of ``calling_window``."""
+CALLING_UPDATES: list[tuple[str, str, dict[str, Any]]] = [
+    ("window-to-profile", "hours", {"calling_window": {"profile": "default"}}),
+    (
+        "retry-lateness-purpose",
+        "hours",
+        {
+            "retry_policy": {"max_attempts": 1},
+            "max_lateness_seconds": None,
+            "purpose": "informational",
+        },
+    ),
+    ("clear-window", "profile", {"calling_window": None}),
+    ("clear-retry", "hours", {"retry_policy": None}),
+    ("bypass-to-hours", "bypass", {"calling_window": HOURS, "scheduled_at": CALLING_AT}),
+    ("hours-to-bypass", "profile", {"calling_window": {"bypass": True, "reason": "Asked"}}),
+]
+"""PATCHes of the calling phase: (label, reminder, payload)."""
+
 
 class Scenario:
     """The scenario's phases, run in order through one facade by :func:`scenario`."""
 
     def __init__(self, facade: Facade, dc: Dialcues, clock: FakeClock):
         self.facade = facade
+        self.dc = dc
         self.clock = clock
         self.run = Run(facade)
         self.setup = prepare(dc, clock, self.run)
@@ -595,6 +640,54 @@ class Scenario:
         everything = api.list({"sort": "updated_at_desc", "page_size": "100"})
         await self.step("delete.final-listing", everything)
 
+    async def calling(self) -> None:
+        """The responsible-calling fields (responsible-calling.md §13.1) under a real window."""
+        window = {"calling_window": {"start": "08:00", "end": "21:00"}}
+        self.dc.policies.update(self.setup.org_id, window, actor=Actor("admin", "parity"))
+        for label, payload in CALLING_CREATES.items():
+            created = await self.step(f"calling.create-{label}", self.api.create(payload))
+            assert created.code is None, (self.facade.name, label, created.value)
+            self.run.alias(f"reminder:calling-{label}", created.ok["id"])
+        await self.step("calling.get-bypass", self.api.get(self.rid("calling-bypass")))
+        for label, target, payload in CALLING_UPDATES:
+            call = self.api.update(self.rid(f"calling-{target}"), payload)
+            await self.step(f"calling.update-{label}", call)
+        api, hours = self.api, self.rid("calling-hours")
+        bad_create = calling_reminder(
+            purpose="spam",
+            calling_window={"start": "18:00", "end": "09:00"},
+            max_lateness_seconds=5,
+            retry_policy={"max_attempts": 0},
+        )
+        await self.steps(
+            "error.",
+            [
+                ("validation_error.calling-create-bad-fields", api.create(bad_create)),
+                (
+                    "validation_error.calling-wider-than-policy",
+                    api.create(calling_reminder(calling_window={"start": "07:00", "end": "20:00"})),
+                ),
+                (
+                    "validation_error.calling-update-bad-retry",
+                    api.update(
+                        hours, {"retry_policy": {"max_attempts": 2, "delays": {"busy": [0]}}}
+                    ),
+                ),
+                (
+                    "validation_error.calling-bypass-without-reason",
+                    api.update(hours, {"calling_window": {"bypass": True, "reason": "  "}}),
+                ),
+                (
+                    "outside_calling_window.create-one-off",
+                    api.create(calling_reminder(scheduled_at=EARLY)),
+                ),
+                (
+                    "outside_calling_window.update-time",
+                    api.update(hours, {"scheduled_at": EARLY}),
+                ),
+            ],
+        )
+
 
 async def scenario(facade: Facade, dc: Dialcues, clock: FakeClock) -> Run:
     """Run the whole scenario through one facade; return every step's outcome."""
@@ -610,6 +703,7 @@ async def scenario(facade: Facade, dc: Dialcues, clock: FakeClock) -> Run:
     await play.errors()
     await play.pause_and_resume()
     await play.delete()
+    await play.calling()
     return play.run
 
 
@@ -686,6 +780,7 @@ GROUPS = (
     "error.",
     "lifecycle.",
     "delete.",
+    "calling.",
 )
 """Every step belongs to one group; each group is compared by a test below."""
 
@@ -698,6 +793,7 @@ CODES = {
     "missing_outbound_line": (400, "FAILED_PRECONDITION"),
     "invalid_state": (400, "FAILED_PRECONDITION"),
     "not_found": (404, "NOT_FOUND"),
+    "outside_calling_window": (422, "FAILED_PRECONDITION"),
 }
 """The contract codes both facades produce: HTTP status (public-api-v1.md), gRPC status
 (common.proto)."""
@@ -720,8 +816,13 @@ REST_REMINDER_FIELDS = [
     "last_execution_id",
     "created_at",
     "updated_at",
+    "purpose",
+    "calling_window",
+    "max_lateness_seconds",
+    "retry_policy",
+    "next_eligible_at",
 ]
-"""The contract's reminder object (public-api-v1.md)."""
+"""The contract's reminder object (public-api-v1.md, responsible-calling.md §13.1)."""
 REST_EXECUTION_FIELDS = [
     "id",
     "reminder_id",
@@ -738,8 +839,11 @@ REST_EXECUTION_FIELDS = [
     "duration_s",
     "cost",
     "error_message",
+    "purpose",
+    "occurrence_at",
+    "skip_reason",
 ]
-"""The contract's execution object."""
+"""The contract's execution object (with responsible-calling.md §13.2's fields REST has)."""
 PAGE_FIELDS = {"items", "total", "page", "page_size", "total_pages"}
 
 
@@ -880,6 +984,28 @@ def test_pause_and_resume_match(parity: Parity) -> None:
     assert_same(parity.diffs("lifecycle."))
     resumed = parity.grpc.canonical("lifecycle.resume-daily-at-next-occurrence")["ok"]
     assert (resumed["status"], resumed["scheduled_at"]) == ("scheduled", "2026-03-04T08:00:00Z")
+
+
+def test_calling_fields_match(parity: Parity) -> None:
+    assert_same(parity.diffs("calling."))
+    for run in (parity.rest, parity.grpc):
+        made = run.canonical("calling.create-hours")["ok"]
+        assert (made["calling_window"], made["purpose"], made["max_lateness_seconds"]) == (
+            {"start": "09:00", "end": "17:00", "days": [1, 3, 5]},
+            "marketing",
+            600,
+        ), run.facade.name
+        bypass = run.canonical("calling.get-bypass")["ok"]["calling_window"]
+        assert bypass["reason"] == "Asked for 06:30", run.facade.name
+        assert bypass["bypassed_by"] == {"type": "api_key", "id": "<key>", "user_id": "<user>"}
+        cleared = run.canonical("calling.update-clear-window")["ok"]
+        assert cleared["calling_window"] is None, run.facade.name
+
+
+def test_outside_the_window_names_scheduled_at_on_both(parity: Parity) -> None:
+    for run in (parity.rest, parity.grpc):
+        for name in parity.names("error.outside_calling_window."):
+            assert run.steps[name].field_names == ["scheduled_at"], (run.facade.name, name)
 
 
 def test_delete_matches_and_keeps_the_executions_listed(parity: Parity) -> None:

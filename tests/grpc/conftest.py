@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
-from grpc_support import ADMIN_TOKEN, ServeFn, Server, Stubs
+from grpc_support import ADMIN_TOKEN, Rest, ServeFn, Server, Stubs
 from support.platform import Tenant
 
 from dialcues_core import Dialcues
 from dialcues_core.offload import Offloader
 from dialcues_core.runtime import Runtime
 from dialcues_grpc import start_grpc
+from dialcues_rest.app import create_app, start_rest
 
 
 @pytest.fixture
@@ -62,3 +64,15 @@ def api(server: Server, tenant: Tenant) -> Stubs:
 def admin(server: Server) -> Stubs:
     """Stubs sending the admin token."""
     return server.stubs(ADMIN_TOKEN)
+
+
+@pytest.fixture
+async def rest(dc: Dialcues, grpc_offloader: Offloader, tenant: Tenant) -> AsyncIterator[Rest]:
+    """REST over the same platform, reading as the tenant (to compare the two facades)."""
+    runner = await start_rest(create_app(dc, grpc_offloader), "127.0.0.1", 0)
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Rest(session, f"http://{host}:{port}/api/public/v1", tenant.api_key)
+    finally:
+        await runner.cleanup()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -22,12 +23,14 @@ from support.platform import Tenant
 from dialcues_core.adapters.peewee.tables import ExecutionRow
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2_grpc,
+    audit_pb2_grpc,
     common_pb2,
     executions_pb2_grpc,
     identity_pb2_grpc,
     lines_pb2_grpc,
     organizations_pb2_grpc,
     outbound_lines_pb2_grpc,
+    policy_pb2_grpc,
     reminders_pb2,
     reminders_pb2_grpc,
 )
@@ -52,6 +55,8 @@ class Stubs:
         self.organizations = organizations_pb2_grpc.OrganizationServiceStub(channel)
         self.api_keys = api_keys_pb2_grpc.ApiKeyServiceStub(channel)
         self.outbound_lines = outbound_lines_pb2_grpc.OutboundLineServiceStub(channel)
+        self.policy = policy_pb2_grpc.PolicyServiceStub(channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
         self.health = health_pb2_grpc.HealthStub(channel)
         self.reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
 
@@ -85,6 +90,22 @@ class Server:
 
 
 ServeFn = Callable[..., Awaitable[Server]]
+
+
+@dataclass
+class Rest:
+    """The REST facade of the same platform, for comparisons: GETs with one API key."""
+
+    session: aiohttp.ClientSession
+    base: str
+    api_key: str
+
+    async def get(self, path: str, **params: str) -> Any:
+        """GET ``path`` (relative to /api/public/v1); return the JSON body of a 200."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        async with self.session.get(self.base + path, params=params, headers=headers) as reply:
+            assert reply.status == 200, await reply.text()
+            return await reply.json()
 
 
 # ----------------------------------------------------------------------------- payloads

@@ -17,7 +17,7 @@ from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import IdempotencyRow, ReminderRow
 from dialcues_core.offload import Offloader
 from dialcues_core.reminders.model import Reminder
-from dialcues_grpc import convert
+from dialcues_grpc import reminder_convert
 from dialcues_grpc._pb.dialcues.v1 import reminders_pb2
 from dialcues_grpc.idempotency import fingerprint, is_replay, stored_reply
 from dialcues_grpc.server import add_services
@@ -138,7 +138,7 @@ async def _holding(
     def create() -> Reminder:
         claimed.set()
         release.wait(10)
-        return dc.reminders.create(tenant.principal, convert.create_reminder(request))
+        return dc.reminders.create(tenant.principal, reminder_convert.create_reminder(request))
 
     def run() -> None:
         try:
@@ -147,7 +147,7 @@ async def _holding(
                 request.request_id,
                 fingerprint(request),
                 create,
-                lambda made: stored_reply(convert.reminder(made)),
+                lambda made: stored_reply(reminder_convert.reminder(made)),
             )
         finally:
             dc.db.close()

@@ -27,7 +27,7 @@ from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.tables import UsageEventRow
 from dialcues_core.offload import Offloader
 from dialcues_core.reminders.model import Reminder
-from dialcues_grpc import convert
+from dialcues_grpc import reminder_convert
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2, reminders_pb2
 from dialcues_grpc.idempotency import fingerprint, stored_reply
 
@@ -103,11 +103,11 @@ async def holding(
     def create() -> Reminder:
         claimed.set()
         release.wait(10)
-        return dc.reminders.create(tenant.principal, convert.create_reminder(request))
+        return dc.reminders.create(tenant.principal, reminder_convert.create_reminder(request))
 
     def run() -> None:
         try:
-            render = lambda made: stored_reply(convert.reminder(made))  # noqa: E731
+            render = lambda made: stored_reply(reminder_convert.reminder(made))  # noqa: E731
             dc.idempotency.run(
                 tenant.principal, request.request_id, fingerprint(request), create, render
             )

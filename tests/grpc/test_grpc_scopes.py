@@ -22,11 +22,13 @@ from support.platform import Tenant
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES
 from dialcues_grpc._pb.dialcues.v1 import (
+    audit_pb2,
     calls_pb2,
     common_pb2,
     executions_pb2,
     identity_pb2,
     lines_pb2,
+    policy_pb2,
     reminders_pb2,
     usage_pb2,
     webhooks_pb2,
@@ -114,6 +116,11 @@ SCOPE_RULES: dict[str, tuple[str | None, Request]] = {
     "WebhookService/ListWebhookDeliveries": (
         "webhooks:manage",
         lambda t: W.ListWebhookDeliveriesRequest(id=t.subscription),
+    ),
+    "PolicyService/GetPolicy": ("policy:read", lambda t: policy_pb2.GetPolicyRequest()),
+    "AuditService/ListAuditEvents": (
+        "audit:read",
+        lambda t: audit_pb2.ListAuditEventsRequest(action="policy.updated"),
     ),
     "IdentityService/WhoAmI": (None, lambda t: identity_pb2.WhoAmIRequest()),
 }
@@ -221,6 +228,7 @@ MALFORMED = {
     ),
     "ExecutionService/ListExecutions": E.ListExecutionsRequest(page_token="zzz"),
     "UsageService/ListUsageEvents": usage_pb2.ListUsageEventsRequest(page_token="zzz"),
+    "AuditService/ListAuditEvents": audit_pb2.ListAuditEventsRequest(page_token="zzz"),
     "ReminderService/CreateReminder": reminder_request(
         scheduled_at=common_pb2.TimeInput(instant=timestamp_pb2.Timestamp(nanos=-1))
     ),

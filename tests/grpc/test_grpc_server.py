@@ -88,6 +88,7 @@ async def test_reflection_lists_every_service(server: Server) -> None:
     assert await list_services(server.stubs(None)) == [
         "dialcues.v1.AgentService",
         "dialcues.v1.ApiKeyService",
+        "dialcues.v1.AuditService",
         "dialcues.v1.CallService",
         "dialcues.v1.ExecutionService",
         "dialcues.v1.IdentityService",
@@ -95,6 +96,7 @@ async def test_reflection_lists_every_service(server: Server) -> None:
         "dialcues.v1.OAuthClientService",
         "dialcues.v1.OrganizationService",
         "dialcues.v1.OutboundLineService",
+        "dialcues.v1.PolicyService",
         "dialcues.v1.ReminderService",
         "dialcues.v1.UsageService",
         "dialcues.v1.WebhookService",

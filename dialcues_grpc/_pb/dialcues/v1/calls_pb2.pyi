@@ -1,4 +1,5 @@
 from . import executions_pb2 as _executions_pb2
+from . import policy_pb2 as _policy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -8,18 +9,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PlaceCallRequest(_message.Message):
-    __slots__ = ("to", "message", "title", "vapi_line_id", "request_id")
+    __slots__ = ("to", "message", "title", "vapi_line_id", "request_id", "purpose", "timezone", "calling_window")
     TO_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     VAPI_LINE_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
     to: str
     message: str
     title: str
     vapi_line_id: str
     request_id: str
-    def __init__(self, to: _Optional[str] = ..., message: _Optional[str] = ..., title: _Optional[str] = ..., vapi_line_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    purpose: str
+    timezone: str
+    calling_window: _policy_pb2.CallingWindow
+    def __init__(self, to: _Optional[str] = ..., message: _Optional[str] = ..., title: _Optional[str] = ..., vapi_line_id: _Optional[str] = ..., request_id: _Optional[str] = ..., purpose: _Optional[str] = ..., timezone: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ...) -> None: ...
 
 class SmokeRequest(_message.Message):
     __slots__ = ()

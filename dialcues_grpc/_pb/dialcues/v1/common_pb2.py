@@ -25,17 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ialcues/v1/common.proto\x12\x0b\x64ialcues.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\tTimeInput\x12\x14\n\nlocal_time\x18\x01 \x01(\tH\x00\x12-\n\x07instant\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x42\x07\n\x05value\"x\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*O\n\x08Provider\x12\x18\n\x14PROVIDER_UNSPECIFIED\x10\x00\x12\x16\n\x12PROVIDER_SIMULATED\x10\x01\x12\x11\n\rPROVIDER_VAPI\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ialcues/v1/common.proto\x12\x0b\x64ialcues.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\tTimeInput\x12\x14\n\nlocal_time\x18\x01 \x01(\tH\x00\x12-\n\x07instant\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x42\x07\n\x05value\"x\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x05\x41\x63tor\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x02id\x18\x02 \x01(\tH\x00\x12\x16\n\x0c\x65xecution_id\x18\x03 \x01(\x03H\x00\x12\x14\n\x07user_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\n\n\x08\x61\x63tor_idB\n\n\x08_user_id*O\n\x08Provider\x12\x18\n\x14PROVIDER_UNSPECIFIED\x10\x00\x12\x16\n\x12PROVIDER_SIMULATED\x10\x01\x12\x11\n\rPROVIDER_VAPI\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVIDER']._serialized_start=287
-  _globals['_PROVIDER']._serialized_end=366
+  _globals['_PROVIDER']._serialized_start=394
+  _globals['_PROVIDER']._serialized_end=473
   _globals['_TIMEINPUT']._serialized_start=74
   _globals['_TIMEINPUT']._serialized_end=163
   _globals['_USER']._serialized_start=165
   _globals['_USER']._serialized_end=285
+  _globals['_ACTOR']._serialized_start=287
+  _globals['_ACTOR']._serialized_end=392
 # @@protoc_insertion_point(module_scope)

@@ -39,3 +39,15 @@ class User(_message.Message):
     name: str
     created_at: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Actor(_message.Message):
+    __slots__ = ("type", "id", "execution_id", "user_id")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    id: str
+    execution_id: int
+    user_id: str
+    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., execution_id: _Optional[int] = ..., user_id: _Optional[str] = ...) -> None: ...

@@ -1,6 +1,8 @@
 import datetime
 
 from . import common_pb2 as _common_pb2
+from . import policy_pb2 as _policy_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -93,3 +95,69 @@ class SetProviderSettingsRequest(_message.Message):
     concurrency: int
     retry_delays: RetryDelays
     def __init__(self, organization_id: _Optional[str] = ..., provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ...) -> None: ...
+
+class GetCallingPolicyRequest(_message.Message):
+    __slots__ = ("organization_id",)
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    def __init__(self, organization_id: _Optional[str] = ...) -> None: ...
+
+class PredialChange(_message.Message):
+    __slots__ = ("url", "timeout_ms", "on_failure")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    timeout_ms: int
+    on_failure: str
+    def __init__(self, url: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., on_failure: _Optional[str] = ...) -> None: ...
+
+class UpdateCallingPolicyRequest(_message.Message):
+    __slots__ = ("organization_id", "update_mask", "actor", "reset", "rotate_predial_secret", "calling_window", "window_basis", "blocked_dates", "allow_window_bypass", "max_lateness_seconds", "retry_policy", "frequency_caps", "caller_name", "callback_number", "ai_disclosure", "opening_template", "snooze_default_minutes", "require_consent_for_informational", "predial")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
+    ROTATE_PREDIAL_SECRET_FIELD_NUMBER: _ClassVar[int]
+    CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_BASIS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_DATES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_WINDOW_BYPASS_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_CAPS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CALLBACK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    AI_DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
+    OPENING_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SNOOZE_DEFAULT_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_CONSENT_FOR_INFORMATIONAL_FIELD_NUMBER: _ClassVar[int]
+    PREDIAL_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    update_mask: _field_mask_pb2.FieldMask
+    actor: str
+    reset: _containers.RepeatedScalarFieldContainer[str]
+    rotate_predial_secret: bool
+    calling_window: _policy_pb2.CallingWindow
+    window_basis: str
+    blocked_dates: _containers.RepeatedScalarFieldContainer[str]
+    allow_window_bypass: bool
+    max_lateness_seconds: int
+    retry_policy: _policy_pb2.RetryPolicy
+    frequency_caps: _policy_pb2.FrequencyCaps
+    caller_name: str
+    callback_number: str
+    ai_disclosure: bool
+    opening_template: str
+    snooze_default_minutes: int
+    require_consent_for_informational: bool
+    predial: PredialChange
+    def __init__(self, organization_id: _Optional[str] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., actor: _Optional[str] = ..., reset: _Optional[_Iterable[str]] = ..., rotate_predial_secret: _Optional[bool] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., window_basis: _Optional[str] = ..., blocked_dates: _Optional[_Iterable[str]] = ..., allow_window_bypass: _Optional[bool] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., frequency_caps: _Optional[_Union[_policy_pb2.FrequencyCaps, _Mapping]] = ..., caller_name: _Optional[str] = ..., callback_number: _Optional[str] = ..., ai_disclosure: _Optional[bool] = ..., opening_template: _Optional[str] = ..., snooze_default_minutes: _Optional[int] = ..., require_consent_for_informational: _Optional[bool] = ..., predial: _Optional[_Union[PredialChange, _Mapping]] = ...) -> None: ...
+
+class UpdateCallingPolicyResponse(_message.Message):
+    __slots__ = ("policy", "predial_secret")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    PREDIAL_SECRET_FIELD_NUMBER: _ClassVar[int]
+    policy: _policy_pb2.CallingPolicy
+    predial_secret: str
+    def __init__(self, policy: _Optional[_Union[_policy_pb2.CallingPolicy, _Mapping]] = ..., predial_secret: _Optional[str] = ...) -> None: ...

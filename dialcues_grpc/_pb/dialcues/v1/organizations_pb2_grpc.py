@@ -5,6 +5,7 @@ import warnings
 
 from . import common_pb2 as dialcues_dot_v1_dot_common__pb2
 from . import organizations_pb2 as dialcues_dot_v1_dot_organizations__pb2
+from . import policy_pb2 as dialcues_dot_v1_dot_policy__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -27,7 +28,8 @@ if _version_not_supported:
 
 
 class OrganizationServiceStub:
-    """Create and read organizations and users; set an organization's provider account.
+    """Create and read organizations and users; set an organization's provider account and its
+    calling policy.
     """
 
     def __init__(self, channel):
@@ -61,10 +63,21 @@ class OrganizationServiceStub:
                 request_serializer=dialcues_dot_v1_dot_organizations__pb2.SetProviderSettingsRequest.SerializeToString,
                 response_deserializer=dialcues_dot_v1_dot_organizations__pb2.Organization.FromString,
                 _registered_method=True)
+        self.GetCallingPolicy = channel.unary_unary(
+                '/dialcues.v1.OrganizationService/GetCallingPolicy',
+                request_serializer=dialcues_dot_v1_dot_organizations__pb2.GetCallingPolicyRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_policy__pb2.CallingPolicy.FromString,
+                _registered_method=True)
+        self.UpdateCallingPolicy = channel.unary_unary(
+                '/dialcues.v1.OrganizationService/UpdateCallingPolicy',
+                request_serializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class OrganizationServiceServicer:
-    """Create and read organizations and users; set an organization's provider account.
+    """Create and read organizations and users; set an organization's provider account and its
+    calling policy.
     """
 
     def CreateOrganization(self, request, context):
@@ -103,6 +116,26 @@ class OrganizationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCallingPolicy(self, request, context):
+        """Return an organization's calling policy (as PolicyService.GetPolicy shows it to its users).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCallingPolicy(self, request, context):
+        """Change the fields of an organization's calling policy named in `update_mask` (the CLI's
+        `dialcues orgs set-policy`). Every problem is reported at once (INVALID_ARGUMENT
+        `validation_error`, one field violation per field) and nothing is written then. A change
+        writes one `policy.updated` audit event (actor `{type: admin, id: actor}`) naming every
+        field whose value changed; a request that changes nothing writes none. It applies to
+        every attempt claimed after it. The response holds the pre-dial secret when this request
+        created the hook's first secret or rotated it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrganizationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +164,16 @@ def add_OrganizationServiceServicer_to_server(servicer, server):
                     request_deserializer=dialcues_dot_v1_dot_organizations__pb2.SetProviderSettingsRequest.FromString,
                     response_serializer=dialcues_dot_v1_dot_organizations__pb2.Organization.SerializeToString,
             ),
+            'GetCallingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCallingPolicy,
+                    request_deserializer=dialcues_dot_v1_dot_organizations__pb2.GetCallingPolicyRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_policy__pb2.CallingPolicy.SerializeToString,
+            ),
+            'UpdateCallingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCallingPolicy,
+                    request_deserializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'dialcues.v1.OrganizationService', rpc_method_handlers)
@@ -140,7 +183,8 @@ def add_OrganizationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OrganizationService:
-    """Create and read organizations and users; set an organization's provider account.
+    """Create and read organizations and users; set an organization's provider account and its
+    calling policy.
     """
 
     @staticmethod
@@ -268,6 +312,60 @@ class OrganizationService:
             '/dialcues.v1.OrganizationService/SetProviderSettings',
             dialcues_dot_v1_dot_organizations__pb2.SetProviderSettingsRequest.SerializeToString,
             dialcues_dot_v1_dot_organizations__pb2.Organization.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCallingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.OrganizationService/GetCallingPolicy',
+            dialcues_dot_v1_dot_organizations__pb2.GetCallingPolicyRequest.SerializeToString,
+            dialcues_dot_v1_dot_policy__pb2.CallingPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCallingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.OrganizationService/UpdateCallingPolicy',
+            dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.SerializeToString,
+            dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

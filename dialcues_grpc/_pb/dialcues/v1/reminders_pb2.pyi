@@ -1,6 +1,7 @@
 import datetime
 
 from . import common_pb2 as _common_pb2
+from . import policy_pb2 as _policy_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -68,7 +69,7 @@ class WeekdaysRule(_message.Message):
     def __init__(self, days: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Reminder(_message.Message):
-    __slots__ = ("id", "title", "message", "phone_number", "scheduled_at", "timezone", "status", "vapi_line_id", "outbound_line_label", "recurrence", "recurrence_end_at", "retry_count", "next_attempt_at", "last_execution_id", "created_at", "updated_at")
+    __slots__ = ("id", "title", "message", "phone_number", "scheduled_at", "timezone", "status", "vapi_line_id", "outbound_line_label", "recurrence", "recurrence_end_at", "retry_count", "next_attempt_at", "last_execution_id", "created_at", "updated_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "next_eligible_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +86,11 @@ class Reminder(_message.Message):
     LAST_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ELIGIBLE_AT_FIELD_NUMBER: _ClassVar[int]
     id: int
     title: str
     message: str
@@ -101,10 +107,15 @@ class Reminder(_message.Message):
     last_execution_id: int
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., timezone: _Optional[str] = ..., status: _Optional[_Union[ReminderStatus, str]] = ..., vapi_line_id: _Optional[str] = ..., outbound_line_label: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_count: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_execution_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    purpose: str
+    calling_window: _policy_pb2.CallingWindow
+    max_lateness_seconds: int
+    retry_policy: _policy_pb2.RetryPolicy
+    next_eligible_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., timezone: _Optional[str] = ..., status: _Optional[_Union[ReminderStatus, str]] = ..., vapi_line_id: _Optional[str] = ..., outbound_line_label: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_count: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_execution_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., next_eligible_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateReminderRequest(_message.Message):
-    __slots__ = ("title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "request_id")
+    __slots__ = ("title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "request_id")
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +124,10 @@ class CreateReminderRequest(_message.Message):
     VAPI_LINE_ID_FIELD_NUMBER: _ClassVar[int]
     RECURRENCE_FIELD_NUMBER: _ClassVar[int]
     RECURRENCE_END_AT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     title: str
     message: str
@@ -122,8 +137,12 @@ class CreateReminderRequest(_message.Message):
     vapi_line_id: str
     recurrence: Recurrence
     recurrence_end_at: _common_pb2.TimeInput
+    purpose: str
+    calling_window: _policy_pb2.CallingWindow
+    max_lateness_seconds: int
+    retry_policy: _policy_pb2.RetryPolicy
     request_id: str
-    def __init__(self, title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetReminderRequest(_message.Message):
     __slots__ = ("id",)
@@ -168,7 +187,7 @@ class ListRemindersResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Reminder, _Mapping]]] = ..., total: _Optional[int] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., total_pages: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateReminderRequest(_message.Message):
-    __slots__ = ("id", "update_mask", "title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "request_id")
+    __slots__ = ("id", "update_mask", "title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "request_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +198,10 @@ class UpdateReminderRequest(_message.Message):
     VAPI_LINE_ID_FIELD_NUMBER: _ClassVar[int]
     RECURRENCE_FIELD_NUMBER: _ClassVar[int]
     RECURRENCE_END_AT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     update_mask: _field_mask_pb2.FieldMask
@@ -190,8 +213,12 @@ class UpdateReminderRequest(_message.Message):
     vapi_line_id: str
     recurrence: Recurrence
     recurrence_end_at: _common_pb2.TimeInput
+    purpose: str
+    calling_window: _policy_pb2.CallingWindow
+    max_lateness_seconds: int
+    retry_policy: _policy_pb2.RetryPolicy
     request_id: str
-    def __init__(self, id: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PauseReminderRequest(_message.Message):
     __slots__ = ("id", "request_id")
