@@ -9,7 +9,9 @@ and ``PATCH /reminders/{id}``: a ``TimeInput`` is the wire text, the ``Recurrenc
 validates every value; only the ``update_mask``'s paths are checked here.
 
 A reminder becomes a message with every field of REST's reminder object, times in whole
-seconds; a bypass shows who set it and when.
+seconds; a bypass shows who set it and when. ``ListOccurrences`` sends ``count`` as REST's
+query parameter and reads the body of ``GET /reminders/{id}/occurrences`` back (its "…Z"
+texts become Timestamps, its nulls unset fields).
 
 These live apart from ``convert.py`` because the calling shapes they share with the policy
 (``policy_convert``) build on ``convert``'s helpers.
@@ -17,6 +19,8 @@ These live apart from ``convert.py`` because the calling shapes they share with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from dialcues_core.calling.shapes import window_to_json
@@ -25,7 +29,7 @@ from dialcues_core.kernel.paging import Page
 from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
 from dialcues_grpc import policy_convert
 from dialcues_grpc._pb.dialcues.v1 import reminders_pb2
-from dialcues_grpc.convert import Payload, _page_counts, _time_input, _timestamp
+from dialcues_grpc.convert import Payload, Query, _page_counts, _time_input, _timestamp
 
 _REMINDER_STATUS: Final = {
     s: reminders_pb2.ReminderStatus.Value(f"REMINDER_STATUS_{s.name}") for s in ReminderStatus
@@ -127,6 +131,12 @@ def resume_reminder(request: reminders_pb2.ResumeReminderRequest) -> tuple[int, 
     return request.id, payload
 
 
+def occurrence_query(request: reminders_pb2.ListOccurrencesRequest) -> tuple[int, Query]:
+    """Return the reminder id and REST's query parameters (an unset ``count``: the default)."""
+    params: Query = {"count": str(request.count)} if request.HasField("count") else {}
+    return request.id, params
+
+
 # ----------------------------------------------------------------------------- out
 def _recurrence(rule: RecurrenceRule | None) -> reminders_pb2.Recurrence | None:
     """Return a stored rule as a Recurrence message (None for a one-off)."""
@@ -180,3 +190,24 @@ def reminder_page(found: Page[Reminder], next_token: str) -> reminders_pb2.ListR
         next_page_token=next_token,
         **_page_counts(found),
     )
+
+
+def _moment(text: str | None) -> datetime | None:
+    """Return a whole-second time of the preview ("2026-03-26T11:30:00Z"); None → None."""
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def occurrences(body: Mapping[str, Any]) -> reminders_pb2.ListOccurrencesResponse:
+    """Return REST's preview body (``reminder_id``, ``items``) field for field."""
+    items = [
+        reminders_pb2.Occurrence(
+            occurrence_at=_timestamp(_moment(item["occurrence_at"])),
+            local_time=item["local_time"],
+            plan=item["plan"],
+            attempt_at=_timestamp(_moment(item["attempt_at"])),
+            reason=item["reason"],
+            window_zones=item["window_zones"],
+        )
+        for item in body["items"]
+    ]
+    return reminders_pb2.ListOccurrencesResponse(reminder_id=body["reminder_id"], items=items)

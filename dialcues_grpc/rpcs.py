@@ -27,6 +27,7 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}ReminderService/PauseReminder": "reminders.update",
     f"{_V1}ReminderService/ResumeReminder": "reminders.update",
     f"{_V1}ReminderService/DeleteReminder": "reminders.delete",
+    f"{_V1}ReminderService/ListOccurrences": "reminders.occurrences",
     f"{_V1}ExecutionService/ListExecutions": "executions.list",
     f"{_V1}ExecutionService/GetExecution": "executions.get",
     f"{_V1}LineService/ListLines": "accounts.lines_of",

@@ -151,6 +151,16 @@ class ReminderServicer(_Servicer, reminders_pb2_grpc.ReminderServiceServicer):
         effect = functools.partial(self.dc.reminders.delete, who, rid)
         return await idempotent(self, context, request, who, effect, lambda _: convert.empty())
 
+    @translated
+    async def ListOccurrences(  # noqa: N802
+        self, request: reminders_pb2.ListOccurrencesRequest, context: Context
+    ) -> reminders_pb2.ListOccurrencesResponse:
+        """Preview what the gate will do with a reminder's next occurrences."""
+        who = await self.who(context)
+        rid, params = reminder_convert.occurrence_query(request)
+        found = await self.run(self.dc.reminders.occurrences, who, rid, params)
+        return reminder_convert.occurrences(found)
+
 
 class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer):
     """``dialcues.v1.ExecutionService``: the REST /executions routes."""

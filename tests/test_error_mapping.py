@@ -54,6 +54,7 @@ def test_both_edges_agree_on_the_kind_of_failure(error_class: type) -> None:
         403: {grpc.StatusCode.PERMISSION_DENIED},
         404: {grpc.StatusCode.NOT_FOUND},
         409: {grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED},
+        422: {grpc.StatusCode.FAILED_PRECONDITION},  # a policy refusal (responsible-calling.md)
         429: {grpc.StatusCode.RESOURCE_EXHAUSTED},
         503: {grpc.StatusCode.UNAVAILABLE},
     }

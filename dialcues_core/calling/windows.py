@@ -108,6 +108,7 @@ PROFILES: dict[str, Window] = {
 Monday–Saturday and 12:00–20:00 Sunday (Florida, Oklahoma, Maryland and Texas combined)."""
 
 ALWAYS = hours_window(0, 23 * 60 + 59)
+_ALL_DAY = ALWAYS.days
 """00:00–23:59 every day (``DIALCUES_CALLING_WINDOW=off``): every instant is inside."""
 
 
@@ -126,8 +127,15 @@ class Rules:
             return False
         return hours.allows(local.hour * 60 + local.minute)
 
+    @property
+    def always(self) -> bool:
+        """Tell whether every instant is inside (00:00–23:59 every day, no blocked date)."""
+        return not self.blocked and self.window.days == _ALL_DAY
+
     def inside(self, instant: datetime, zones: Sequence[str]) -> bool:
         """Tell whether ``instant`` is inside in every zone of ``zones``."""
+        if self.always:
+            return True  # no zone can say otherwise
         return all(self.inside_in(instant, load_zone(z)) for z in zones)
 
     def opening(

@@ -441,8 +441,9 @@ class Attempts:
         )
         owned = [(f, e) for f, e in applied if e.reminder_id is not None]
         states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
-        orgs = {e.organization_id for _, e in owned}
-        keeper = Gatekeeper(self.store, self.settings, self.store.providers_of(orgs), now)
+        retried = {e.organization_id for f, e in owned if policy.may_retry(f.status, f.retry)}
+        providers = self.store.providers_of(retried) if retried else {}
+        keeper = Gatekeeper(self.store, self.settings, providers, now)  # reads lazily
         self.outbox.finished((e.user_id, e.id) for _, e in applied)
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
@@ -451,17 +452,18 @@ class Attempts:
                 continue  # the reminder moved on (deleted, paused, edited): leave it alone
             assert found is not None
             attempted = found[0]
-            rules = keeper.effective(e.organization_id).for_attempt(
-                attempted.calling_window, attempted.max_lateness_seconds, attempted.retry_policy
-            )
-            step, closed = policy.after_outcome(
-                attempted,
-                f.status,
-                f.retry,
-                f.ended_at or now,
-                rules,
-                attempted.place(rules.basis),
-            )
+            if not policy.may_retry(f.status, f.retry):
+                step, closed = policy.after_final(attempted, f.status), None
+            else:
+                rules = keeper.rules_of(e.organization_id, attempted)
+                step, closed = policy.after_outcome(
+                    attempted,
+                    f.status,
+                    f.retry,
+                    f.ended_at or now,
+                    rules,
+                    attempted.place(rules.basis),
+                )
             last = self._closed(e, closed, now) if closed is not None else None
             steps.append((e.reminder_id or 0, step, last))
             self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
@@ -633,6 +635,7 @@ def _new_execution(
     lease_until: datetime | None,
 ) -> NewExecution:
     missed = status is ExecutionStatus.MISSED
+    placed = status not in (ExecutionStatus.MISSED, ExecutionStatus.SKIPPED)
     return NewExecution(
         user_id=r.user_id,
         organization_id=r.organization_id,
@@ -644,7 +647,7 @@ def _new_execution(
         to=r.phone_number,
         message=r.message,
         scheduled_for=r.due_at,
-        executed_at=None if missed else now,
+        executed_at=now if placed else None,  # a missed or skipped attempt was never placed
         lease_until=lease_until,
         error_message=MISSED_MESSAGE if missed else None,
         ended_at=now if missed or status is ExecutionStatus.SKIPPED else None,

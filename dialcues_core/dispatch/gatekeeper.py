@@ -52,6 +52,8 @@ class Gatekeeper:
         self.now = now
         self._effective: dict[str, EffectivePolicy] = {}
         self._placed: dict[Number, list[datetime]] = {}
+        self._plain: dict[str, AttemptRules] = {}
+        """The rules of reminders without overrides, per organization (built once a batch)."""
 
     def load(self, org_ids: set[str]) -> None:
         """Read the organizations' policies (one query)."""
@@ -85,11 +87,21 @@ class Gatekeeper:
         if number in self._placed:
             self._placed[number].append(self.now)
 
-    def for_reminder(self, org: str, r: Attempted) -> Judged:
-        """Judge a reminder's due attempt."""
-        rules = self.effective(org).for_attempt(
+    def rules_of(self, org: str, r: Attempted) -> AttemptRules:
+        """What applies to a reminder's attempts (built once a batch for those without
+        overrides)."""
+        if r.calling_window is None and r.max_lateness_seconds is None and r.retry_policy is None:
+            plain = self._plain.get(org)
+            if plain is None:
+                plain = self._plain[org] = self.effective(org).for_attempt(None, None, None)
+            return plain
+        return self.effective(org).for_attempt(
             r.calling_window, r.max_lateness_seconds, r.retry_policy
         )
+
+    def for_reminder(self, org: str, r: Attempted) -> Judged:
+        """Judge a reminder's due attempt."""
+        rules = self.rules_of(org, r)
         place = r.place(rules.basis)
         deadline = policy.deadline_of(r, rules.cap)
         return Judged(rules, place, self._decide(org, r.phone_number, deadline, rules, place))

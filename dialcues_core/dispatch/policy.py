@@ -78,13 +78,22 @@ def after_outcome(
     return NextStep(state, r.scheduled_at, r.retry_count + 1, at), None
 
 
+def may_retry(status: ExecutionStatus, retry: bool) -> bool:
+    """Tell whether a retry policy could retry this outcome (else the occurrence ends)."""
+    if OUTCOME_KEYS.get(status) is None:
+        return False  # completed, canceled, …: never retried
+    return status is ExecutionStatus.VOICEMAIL or retry  # else a failure never retried
+
+
+def after_final(r: Attempted, status: ExecutionStatus) -> NextStep:
+    """The next step after an outcome no policy retries (:func:`may_retry` is false)."""
+    return _move_on(r, r.scheduled_at, delivered=status.is_delivered)
+
+
 def _delay(status: ExecutionStatus, retry: bool, attempt: int, rules: AttemptRules) -> int | None:
-    key = OUTCOME_KEYS.get(status)
-    if key is None:
-        return None  # completed, canceled, …: never retried
-    if status is not ExecutionStatus.VOICEMAIL and not retry:
-        return None  # a failure the outcome table does not retry
-    return rules.retry.delay(key, attempt)
+    if not may_retry(status, retry):
+        return None
+    return rules.retry.delay(OUTCOME_KEYS[status], attempt)
 
 
 def after_wait(r: Attempted, at: datetime) -> NextStep:

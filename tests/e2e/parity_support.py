@@ -163,6 +163,10 @@ class Facade:
         """``GET /executions/:id`` / ``GetExecution``."""
         raise NotImplementedError
 
+    async def occurrences(self, reminder_id: int, params: Mapping[str, str]) -> Outcome:
+        """``GET /reminders/:id/occurrences?count=N`` / ``ListOccurrences``."""
+        raise NotImplementedError
+
 
 async def _walk(fetch: Callable[[Any], Awaitable[tuple[Outcome, Any]]], first: Any) -> Outcome:
     """Fetch pages until ``fetch`` says there is none left; return them concatenated."""
@@ -278,6 +282,9 @@ class RestFacade(Facade):
 
     async def execution(self, execution_id: int) -> Outcome:
         return await self._call("GET", f"/executions/{execution_id}")
+
+    async def occurrences(self, reminder_id: int, params: Mapping[str, str]) -> Outcome:
+        return await self._call("GET", f"/reminders/{reminder_id}/occurrences", params=dict(params))
 
 
 # ----------------------------------------------------------------------------- gRPC requests
@@ -690,6 +697,12 @@ class GrpcFacade(Facade):
     async def execution(self, execution_id: int) -> Outcome:
         request = executions_pb2.GetExecutionRequest(id=execution_id)
         return await self._call(self.execution_stub.GetExecution, request, to_rest)
+
+    async def occurrences(self, reminder_id: int, params: Mapping[str, str]) -> Outcome:
+        request = reminders_pb2.ListOccurrencesRequest(id=reminder_id)
+        if "count" in params:
+            request.count = int(params["count"])
+        return await self._call(self.reminders.ListOccurrences, request, to_rest)
 
 
 # ----------------------------------------------------------------------------- a run

@@ -652,6 +652,9 @@ class Scenario:
         for label, target, payload in CALLING_UPDATES:
             call = self.api.update(self.rid(f"calling-{target}"), payload)
             await self.step(f"calling.update-{label}", call)
+        for label in CALLING_CREATES:
+            call = self.api.occurrences(self.rid(f"calling-{label}"), {"count": "3"})
+            await self.step(f"calling.occurrences-{label}", call)
         api, hours = self.api, self.rid("calling-hours")
         bad_create = calling_reminder(
             purpose="spam",
@@ -685,6 +688,11 @@ class Scenario:
                     "outside_calling_window.update-time",
                     api.update(hours, {"scheduled_at": EARLY}),
                 ),
+                (
+                    "validation_error.occurrences-count",
+                    api.occurrences(hours, {"count": "101"}),
+                ),
+                ("not_found.occurrences-unknown", api.occurrences(987_654_321, {})),
             ],
         )
 
@@ -1000,6 +1008,17 @@ def test_calling_fields_match(parity: Parity) -> None:
         assert bypass["bypassed_by"] == {"type": "api_key", "id": "<key>", "user_id": "<user>"}
         cleared = run.canonical("calling.update-clear-window")["ok"]
         assert cleared["calling_window"] is None, run.facade.name
+
+
+def test_occurrence_previews_match(parity: Parity) -> None:
+    # covered by the calling group's diff too; here: each preview holds its reminder's one-off
+    for run in (parity.rest, parity.grpc):
+        for label in CALLING_CREATES:
+            body = run.canonical(f"calling.occurrences-{label}")["ok"]
+            assert body["reminder_id"] == f"<reminder:calling-{label}>", run.facade.name
+            assert [i["plan"] for i in body["items"]] == ["dial"], (run.facade.name, label)
+        bypassed = run.canonical("calling.occurrences-profile")["ok"]["items"][0]
+        assert bypassed["window_zones"] == [], run.facade.name  # updated to a bypass
 
 
 def test_outside_the_window_names_scheduled_at_on_both(parity: Parity) -> None:

@@ -75,6 +75,10 @@ SCOPE_RULES: dict[str, tuple[str | None, Request]] = {
         "reminders:write",
         lambda t: R.DeleteReminderRequest(id=t.reminder),
     ),
+    "ReminderService/ListOccurrences": (
+        "reminders:read",
+        lambda t: R.ListOccurrencesRequest(id=t.reminder, count=3),
+    ),
     "ExecutionService/ListExecutions": ("executions:read", lambda t: E.ListExecutionsRequest()),
     "ExecutionService/GetExecution": (
         "executions:read",

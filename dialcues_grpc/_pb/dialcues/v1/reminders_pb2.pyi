@@ -245,3 +245,35 @@ class DeleteReminderRequest(_message.Message):
     id: int
     request_id: str
     def __init__(self, id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ListOccurrencesRequest(_message.Message):
+    __slots__ = ("id", "count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    count: int
+    def __init__(self, id: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+
+class Occurrence(_message.Message):
+    __slots__ = ("occurrence_at", "local_time", "plan", "attempt_at", "reason", "window_zones")
+    OCCURRENCE_AT_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_ZONES_FIELD_NUMBER: _ClassVar[int]
+    occurrence_at: _timestamp_pb2.Timestamp
+    local_time: str
+    plan: str
+    attempt_at: _timestamp_pb2.Timestamp
+    reason: str
+    window_zones: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., local_time: _Optional[str] = ..., plan: _Optional[str] = ..., attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., window_zones: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListOccurrencesResponse(_message.Message):
+    __slots__ = ("reminder_id", "items")
+    REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    reminder_id: int
+    items: _containers.RepeatedCompositeFieldContainer[Occurrence]
+    def __init__(self, reminder_id: _Optional[int] = ..., items: _Optional[_Iterable[_Union[Occurrence, _Mapping]]] = ...) -> None: ...

@@ -72,6 +72,11 @@ class ReminderServiceStub:
                 request_serializer=dialcues_dot_v1_dot_reminders__pb2.DeleteReminderRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListOccurrences = channel.unary_unary(
+                '/dialcues.v1.ReminderService/ListOccurrences',
+                request_serializer=dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesResponse.FromString,
+                _registered_method=True)
 
 
 class ReminderServiceServicer:
@@ -139,6 +144,16 @@ class ReminderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOccurrences(self, request, context):
+        """Preview what the calling gate will do with the reminder's next occurrences under the
+        organization's policy as it is now (REST GET /reminders/{id}/occurrences, scope
+        `reminders:read`). A paused reminder is previewed as if resumed now; a completed or
+        failed one has no items.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReminderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +191,11 @@ def add_ReminderServiceServicer_to_server(servicer, server):
                     servicer.DeleteReminder,
                     request_deserializer=dialcues_dot_v1_dot_reminders__pb2.DeleteReminderRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListOccurrences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOccurrences,
+                    request_deserializer=dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -369,6 +389,33 @@ class ReminderService:
             '/dialcues.v1.ReminderService/DeleteReminder',
             dialcues_dot_v1_dot_reminders__pb2.DeleteReminderRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOccurrences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.ReminderService/ListOccurrences',
+            dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesRequest.SerializeToString,
+            dialcues_dot_v1_dot_reminders__pb2.ListOccurrencesResponse.FromString,
             options,
             channel_credentials,
             insecure,
