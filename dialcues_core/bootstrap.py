@@ -236,7 +236,12 @@ class Dialcues:
         from dialcues_core.adapters.providers.vapi.voice import VapiDialer
 
         dialers: dict[Provider, Dialer] = {}
-        dispatcher = Dispatcher(self.attempts(), dialers, offloader.run, self.settings, self.clock)
+        from dialcues_core.adapters.http.predial import HttpPredialHook
+
+        hook = HttpPredialHook(self.clock, self.settings.webhooks_allow_private)
+        dispatcher = Dispatcher(
+            self.attempts(), dialers, offloader.run, self.settings, self.clock, predial=hook
+        )
         dialers[Provider.SIMULATED] = SimulatedDialer(
             dispatcher.on_event, self.settings.simulated_delay
         )

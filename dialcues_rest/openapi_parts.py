@@ -39,6 +39,12 @@ ERROR_RESPONSES: Final[Mapping[int, tuple[str, str]]] = {
         "`idempotency_in_progress` (with `Retry-After`), `already_exists`.",
     ),
     413: ("PayloadTooLarge", "`payload_too_large`: the body is over 64 KiB."),
+    422: (
+        "PolicyRefusal",
+        "The calling policy refuses a well-formed request: `outside_calling_window` "
+        "(`details.fields`, `details.window_zones`, `details.next_allowed_at`), "
+        "`frequency_cap_reached` (`details.free_at`).",
+    ),
     429: ("TooManyRequests", "`rate_limited`: retry after `Retry-After` seconds."),
     500: ("InternalError", "`internal_error`: unexpected; safe to retry with backoff."),
     503: ("Unavailable", "`unavailable`: the database does not answer (`smoke_failed` too)."),

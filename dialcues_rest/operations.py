@@ -226,8 +226,10 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         notes=(
             "`scheduled_at` is a local time in `timezone` (or an instant) in the future; "
             "an unknown zone, an invalid number or a past time is a `validation_error`; an "
-            "organization without a line is `missing_outbound_line`."
+            "organization without a line is `missing_outbound_line`. A one-off outside the "
+            "calling window, or a series never inside it, is 422 `outside_calling_window`."
         ),
+        errors=(422,),
     ),
     ("GET", f"{BASE}/reminders"): Operation(
         "listReminders",
@@ -267,7 +269,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "reminders",
         wire.Reminder,
         request=wire.UpdateReminder,
-        notes="Only `scheduled`, `paused` and `failed` reminders change (else `invalid_state`).",
+        notes=(
+            "Only `scheduled`, `paused` and `failed` reminders change (else `invalid_state`). "
+            "A change of time, zone, number, recurrence or window that leaves the reminder "
+            "outside the calling window is 422 `outside_calling_window`."
+        ),
+        errors=(422,),
     ),
     ("DELETE", f"{BASE}/reminders/{{id}}"): Operation(
         "deleteReminder",
@@ -304,7 +311,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         wire.Execution,
         status=201,
         request=wp.PlaceCall,
-        notes="An organization without a line is `missing_outbound_line`.",
+        notes=(
+            "An organization without a line is `missing_outbound_line`; outside the calling "
+            "window now, 422 `outside_calling_window`; the number's frequency cap full, 422 "
+            "`frequency_cap_reached` (`details.free_at`)."
+        ),
+        errors=(422,),
     ),
     ("POST", f"{BASE}/agent/smoke"): Operation(
         "runSmoke",

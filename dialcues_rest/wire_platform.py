@@ -13,14 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from dialcues_rest.wire import (
+    CallingWindow,
     Instant,
     LineId,
     Message,
     PageFields,
     PhoneNumber,
+    Purpose,
     Request,
     Response,
     Title,
+    Zone,
     no_default,
 )
 
@@ -81,6 +84,12 @@ class PlaceCall(Request):
     message: Message
     title: Title | None = None
     vapi_line_id: LineId | None = None
+    purpose: Purpose | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra={"default": "informational"}
+    )
+    timezone: Zone | None = None
+    """Where the person is (the window's zone); required when the number does not say."""
+    calling_window: CallingWindow | None = None
 
 
 class SmokeRequest(Request):

@@ -23,7 +23,7 @@ from dialcues_core.calling.ports import PolicyStore
 from dialcues_core.calling.rendering import policy_to_json
 from dialcues_core.config import Settings
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
-from dialcues_core.kernel.crypto import generate_secret
+from dialcues_core.kernel.crypto import signing_secret
 from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import READ_POLICY, requires
 from dialcues_core.kernel.urls import parse_webhook_url, system_resolver
@@ -126,7 +126,7 @@ class CallingPolicies:
                 secrets[0] is None or rotate_predial_secret
             )
             if needs_secret:
-                secret = generate_secret("whsec_")
+                secret = signing_secret()  # Standard Webhooks, like subscriptions' secrets
             elif rotate_predial_secret:
                 problems["predial"] = "is not set: there is no secret to rotate"
                 raise ValidationFailed(problems)

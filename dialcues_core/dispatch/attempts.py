@@ -18,10 +18,12 @@ from datetime import datetime, timedelta
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
 from dialcues_core.calling.gate import SKIP_MESSAGES, Plan, SkipReason
+from dialcues_core.calling.predial import PredialTarget, request_body
 from dialcues_core.calls.calltoken import token_matches
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.outcomes import classify
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
+from dialcues_core.calls.rendering import execution_payload
 from dialcues_core.config import Settings
 from dialcues_core.dispatch import policy
 from dialcues_core.dispatch.gatekeeper import Gatekeeper, Judged, cap_of
@@ -32,6 +34,7 @@ from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.reminders import lifecycle
 from dialcues_core.reminders.lifecycle import Action
 from dialcues_core.reminders.model import ReminderStatus
+from dialcues_core.reminders.rendering import reminder_payload
 from dialcues_core.reminders.steps import Attempted, NextStep
 from dialcues_core.webhooks.outbox import NoOutbox, Outbox
 
@@ -54,6 +57,9 @@ class Claimed:
     execution: LiveExecution
     line: OutboundLine
     provider: ProviderSettings | None
+    predial: PredialTarget | None = None
+    """The organization's pre-dial hook, asked before the dial (its ``execution.started`` is
+    written only when the dial proceeds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,9 @@ class Finished:
     call_id: str | None = None
     operator_alert: bool = False
     """A configuration or billing problem the operator must fix (logged at ERROR)."""
+    skip_reason: str | None = None
+    """The pre-dial hook refused the attempt (``status`` ``skipped``): ``vetoed`` or
+    ``predial_unavailable``."""
 
     @classmethod
     def from_event(cls, execution_id: int, event: CallEvent) -> Finished:
@@ -181,7 +190,7 @@ class Attempts:
                 dial.append(r)
                 keeper.placed(number)
         self.store.set_reminder_steps(waits, now)
-        claimed += self._start_reminders(dial, now, lines, providers)
+        claimed += self._start_reminders(dial, now, lines, providers, keeper)
         return claimed, budget.refused
 
     def _missed(self, r: DueReminder, now: datetime) -> None:
@@ -213,6 +222,7 @@ class Attempts:
         now: datetime,
         lines: dict[str, list[OutboundLine]],
         providers: dict[str, ProviderSettings | None],
+        keeper: Gatekeeper,
     ) -> list[Claimed]:
         chosen = [(r, _line(lines, r.line_id, r.organization_id)) for r in due]
         rows = [
@@ -235,8 +245,9 @@ class Attempts:
             if line is None:
                 self._finish_all([_no_line(new_id, now)], now)
                 continue
-            claimed.append(Claimed(live, line, providers.get(r.organization_id)))
-        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
+            org = r.organization_id
+            claimed.append(Claimed(live, line, providers.get(org), keeper.predial_of(org)))
+        self._started(claimed)
         return claimed
 
     def _start_queued(
@@ -268,9 +279,33 @@ class Attempts:
                 self._finish_all([_no_line(e.id, now)], now)
                 continue
             started = replace(e, line_id=line.id)
-            claimed.append(Claimed(started, line, providers.get(e.organization_id)))
-        self.outbox.started((c.execution.user_id, c.execution.id) for c in claimed)
+            hook = keeper.predial_of(e.organization_id)
+            claimed.append(Claimed(started, line, providers.get(e.organization_id), hook))
+        self._started(claimed)
         return claimed
+
+    def _started(self, claimed: list[Claimed]) -> None:
+        """``execution.started`` for the attempts dialed at once (a hooked one: when its hook
+        lets it through, :meth:`proceed`)."""
+        self.outbox.started(
+            (c.execution.user_id, c.execution.id) for c in claimed if c.predial is None
+        )
+
+    def proceed(self, claim: Claimed) -> None:
+        """The pre-dial hook let the attempt through: write its ``execution.started``."""
+        with self.tx.atomic(), self.outbox.collecting():
+            self.outbox.started([(claim.execution.user_id, claim.execution.id)])
+
+    def predial_body(self, claim: Claimed) -> str:
+        """The hook's request: the execution and its reminder as ``GET`` renders them."""
+        e = claim.execution
+        with self.tx.atomic():
+            execution, reminder = self.store.attempt_objects(e.id, e.reminder_id)
+        return request_body(
+            execution_payload(execution),
+            reminder_payload(reminder) if reminder is not None else None,
+            self.clock.now(),
+        )
 
     def _cancel_orphan(self, e: LiveExecution, now: datetime) -> None:
         """A queued attempt whose reminder was paused or deleted meanwhile is never dialed."""
@@ -439,12 +474,16 @@ class Attempts:
                 for f, _ in applied
             ]
         )
+        for f, _ in applied:
+            if f.skip_reason is not None:
+                self.store.set_skip_reason(f.execution_id, f.skip_reason)
         owned = [(f, e) for f, e in applied if e.reminder_id is not None]
         states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
-        retried = {e.organization_id for f, e in owned if policy.may_retry(f.status, f.retry)}
+        retried = {e.organization_id for f, e in owned if policy.may_retry(*_as_retried(f))}
         providers = self.store.providers_of(retried) if retried else {}
         keeper = Gatekeeper(self.store, self.settings, providers, now)  # reads lazily
-        self.outbox.finished((e.user_id, e.id) for _, e in applied)
+        self.outbox.finished((e.user_id, e.id) for f, e in applied if f.skip_reason is None)
+        self.outbox.skipped((e.user_id, e.id) for f, e in applied if f.skip_reason is not None)
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
@@ -452,14 +491,15 @@ class Attempts:
                 continue  # the reminder moved on (deleted, paused, edited): leave it alone
             assert found is not None
             attempted = found[0]
-            if not policy.may_retry(f.status, f.retry):
-                step, closed = policy.after_final(attempted, f.status), None
+            status, retry = _as_retried(f)
+            if not policy.may_retry(status, retry):
+                step, closed = policy.after_final(attempted, status), None
             else:
                 rules = keeper.rules_of(e.organization_id, attempted)
                 step, closed = policy.after_outcome(
                     attempted,
-                    f.status,
-                    f.retry,
+                    status,
+                    retry,
                     f.ended_at or now,
                     rules,
                     attempted.place(rules.basis),
@@ -621,6 +661,14 @@ def _waits_for(found: tuple[Attempted, int | None] | None, execution_id: int) ->
         and found[1] == execution_id
         and found[0].status is ReminderStatus.IN_PROGRESS
     )
+
+
+def _as_retried(f: Finished) -> tuple[ExecutionStatus, bool]:
+    """The outcome the retry policy sees: an unavailable pre-dial hook counts as a failed
+    attempt (its delays, one attempt of the budget); a veto is never retried."""
+    if f.skip_reason == SkipReason.PREDIAL_UNAVAILABLE.value:
+        return ExecutionStatus.FAILED, True
+    return f.status, f.retry
 
 
 def _no_line(execution_id: int, now: datetime) -> Finished:

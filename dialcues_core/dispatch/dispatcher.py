@@ -35,6 +35,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from dialcues_core.accounts.model import Provider
+from dialcues_core.calling.gate import SkipReason
+from dialcues_core.calling.predial import (
+    UNAVAILABLE_MESSAGE,
+    VETO_MESSAGE,
+    Answer,
+    PredialHook,
+    Verdict,
+)
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.ports import CallEvent, CallRequest, Dialer, LiveExecution
 from dialcues_core.config import Settings
@@ -52,6 +60,7 @@ from dialcues_core.errors import (
     ProviderUnreachable,
     StorageUnavailable,
 )
+from dialcues_core.kernel.crypto import generate_id
 from dialcues_core.kernel.outage import OutageNotice
 from dialcues_core.kernel.ports import Clock
 
@@ -178,8 +187,10 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         poll_seconds: float = 1.0,
+        predial: PredialHook | None = None,
     ):
         self.attempts = attempts
+        self.predial = predial
         self.dialers = dialers
         self.offload = offload
         self.settings = settings
@@ -246,6 +257,8 @@ class Dispatcher:
         while self.awaiting and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         await self.recorder.stop()
+        if self.predial is not None:
+            await self.predial.close()
 
     # ------------------------------------------------------------------ loop
     async def _tick(self) -> None:
@@ -321,6 +334,8 @@ class Dispatcher:
         if self._stopping.is_set():
             await self.offload(self.attempts.release, [eid])  # claimed but never sent
             return
+        if claim.predial is not None and not await self._predial_allows(claim):
+            return
         try:
             call_id = await dialer.place_call(request)
         except ProviderThrottled as exc:
@@ -355,6 +370,42 @@ class Dispatcher:
         if claim.line.provider is Provider.SIMULATED:
             self.awaiting.add(eid)
         self.recorder.call_id(eid, call_id)
+
+    async def _predial_allows(self, claim: Claimed) -> bool:
+        """Gate check 7: ask the organization's hook; record a veto or an unusable answer
+        (``on_failure: skip``) as a skipped attempt; write ``execution.started`` when the
+        dial proceeds."""
+        target, eid = claim.predial, claim.execution.id
+        assert target is not None
+        if self.predial is None:
+            answer = Answer(Verdict.UNAVAILABLE, "no pre-dial client in this process")
+        else:
+            message_id = generate_id("msg")
+            body = await self.offload(self.attempts.predial_body, claim)
+            answer = await self.predial.ask(target, message_id, body)
+        skip = None
+        if answer.verdict is Verdict.VETO:
+            skip = (SkipReason.VETOED, VETO_MESSAGE.format(reason=answer.reason))
+        elif answer.verdict is Verdict.UNAVAILABLE:
+            log.warning("the pre-dial check of execution %s failed: %s", eid, answer.reason)
+            if target.on_failure != "allow":
+                message = UNAVAILABLE_MESSAGE.format(why=answer.reason)
+                skip = (SkipReason.PREDIAL_UNAVAILABLE, message)
+        if skip is not None:
+            reason, message = skip
+            self.recorder.finished(
+                Finished(
+                    eid,
+                    ExecutionStatus.SKIPPED,
+                    False,
+                    self.clock.now(),
+                    error_message=message,
+                    skip_reason=reason.value,
+                )
+            )
+            return False
+        await self.offload(self.attempts.proceed, claim)
+        return True
 
     def _failed(self, eid: int, message: str, retry: bool) -> Finished:
         return Finished(eid, ExecutionStatus.FAILED, retry, self.clock.now(), error_message=message)

@@ -16,6 +16,7 @@ from dialcues_core.accounts.model import ProviderSettings
 from dialcues_core.calling import gate
 from dialcues_core.calling.gate import CapCounts, Decision
 from dialcues_core.calling.policy import AttemptRules, CallingPolicy, EffectivePolicy
+from dialcues_core.calling.predial import PredialTarget
 from dialcues_core.calling.zones import Place, number_zones
 from dialcues_core.calls.ports import LiveExecution
 from dialcues_core.config import Settings
@@ -53,17 +54,31 @@ class Gatekeeper:
         self._effective: dict[str, EffectivePolicy] = {}
         self._placed: dict[Number, list[datetime]] = {}
         self._plain: dict[str, AttemptRules] = {}
+        self._predial: dict[str, PredialTarget] = {}
         """The rules of reminders without overrides, per organization (built once a batch)."""
 
     def load(self, org_ids: set[str]) -> None:
-        """Read the organizations' policies (one query)."""
+        """Read the organizations' policies (one query; one more for their pre-dial hooks'
+        secrets when some has a hook)."""
         missing = org_ids - set(self._effective)
         stored = self.store.policies_of(missing)
+        hooked = {org for org, p in stored.items() if p.predial is not None}
+        secrets = self.store.predial_secrets(hooked, self.now) if hooked else {}
+        for org in hooked:
+            hook = stored[org].predial
+            assert hook is not None
+            self._predial[org] = PredialTarget(
+                hook.url, hook.timeout_ms, hook.on_failure, secrets.get(org, ())
+            )
         for org in missing:
             found = stored.get(org) or CallingPolicy(org)
             provider = self.providers.get(org)
             delays = provider.retry_delays if provider is not None else None
             self._effective[org] = found.effective(self.settings, delays)
+
+    def predial_of(self, org: str) -> PredialTarget | None:
+        """The organization's pre-dial hook, if it has one (``load`` first)."""
+        return self._predial.get(org)
 
     def effective(self, org: str) -> EffectivePolicy:
         """The organization's rules (``load`` first)."""

@@ -8,8 +8,9 @@ from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
 from dialcues_core.calling.policy import CallingPolicy
+from dialcues_core.calls.model import Execution
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
-from dialcues_core.reminders.model import ReminderStatus
+from dialcues_core.reminders.model import Reminder, ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 
 
@@ -109,7 +110,17 @@ class DispatchStore(Protocol):
         ...
 
     def set_skip_reason(self, execution_id: int, reason: str) -> None:
-        """Record why the gate refused a queued attempt."""
+        """Record why the gate refused an attempt (``executed_at`` cleared: never placed)."""
+        ...
+
+    def predial_secrets(self, org_ids: set[str], now: datetime) -> dict[str, tuple[str, ...]]:
+        """The secrets each organization's pre-dial hook is signed with now."""
+        ...
+
+    def attempt_objects(
+        self, execution_id: int, reminder_id: int | None
+    ) -> tuple[Execution, Reminder | None]:
+        """The execution and its reminder, as the public API reads them."""
         ...
 
     def requeue(self, execution_id: int, due_at: datetime) -> None:

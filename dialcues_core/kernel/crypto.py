@@ -57,3 +57,11 @@ def generate_secret(prefix: str, nbytes: int = 32) -> str:
     if nbytes < MIN_SECRET_BYTES:
         raise ValueError(f"nbytes must be at least {MIN_SECRET_BYTES}, got {nbytes}")
     return prefix + secrets.token_urlsafe(nbytes)
+
+
+def signing_secret() -> str:
+    """Return a Standard Webhooks signing secret: ``whsec_`` + standard base64 of 24 random
+    bytes (webhook subscriptions, the pre-dial hook)."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")

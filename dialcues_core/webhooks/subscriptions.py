@@ -10,9 +10,7 @@ transaction: a DNS lookup must not hold the database).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -51,7 +49,7 @@ PAGE_FIELDS = frozenset({"page", "page_size"})
 
 def new_secret() -> str:
     """Return a fresh signing secret: ``whsec_`` + standard base64 of 24 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+    return crypto.signing_secret()
 
 
 def parse_events(value: Any) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ EXIT_IN_RENDER = 17
 BODY = {
     "title": "Stand-up",
     "message": "Time for stand-up",
-    "phone_number": "+14155552671",
+    "phone_number": "+12125550143",  # New York: 09:00 is inside the default calling window
     "timezone": "America/New_York",
     "scheduled_at": "2030-03-25T09:00:00",
 }

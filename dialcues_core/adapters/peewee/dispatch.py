@@ -25,10 +25,10 @@ from dialcues_core.calling.policy import CallingPolicy
 from dialcues_core.calling.retry import parse_retry_policy
 from dialcues_core.calling.shapes import window_from_stored
 from dialcues_core.calling.zones import NumberZones
-from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.dispatch.ports import DueReminder
-from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, ReminderStatus
+from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
 from dialcues_core.reminders.steps import Attempted, NextStep
 
 _REMINDER_COLS = (
@@ -293,8 +293,41 @@ class PeeweeDispatchStore:
         )
 
     def set_skip_reason(self, execution_id: int, reason: str) -> None:
-        """Record why the gate refused a queued attempt (its outcome is written already)."""
-        self._sql("UPDATE executions SET skip_reason = ? WHERE id = ?", (reason, execution_id))
+        """Record why the gate refused an attempt (its outcome is written already); a skipped
+        attempt was never placed, so it has no ``executed_at``."""
+        self._sql(
+            "UPDATE executions SET skip_reason = ?, executed_at = NULL WHERE id = ?",
+            (reason, execution_id),
+        )
+
+    def predial_secrets(self, org_ids: set[str], now: datetime) -> dict[str, tuple[str, ...]]:
+        """The secrets each organization's pre-dial hook is signed with: the current one,
+        then a rotated-out one until it expires."""
+        if not org_ids:
+            return {}
+        ids = sorted(org_ids)
+        cursor = self._sql(
+            "SELECT organization_id, predial_secret, predial_previous_secret,"
+            " predial_previous_expires_at FROM calling_policies"
+            f" WHERE organization_id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        found: dict[str, tuple[str, ...]] = {}
+        for org, current, previous, until in cursor.fetchall():
+            keep = previous is not None and until is not None and until > to_ms(now)
+            found[org] = tuple(s for s in (current, previous if keep else None) if s)
+        return found
+
+    def attempt_objects(
+        self, execution_id: int, reminder_id: int | None
+    ) -> tuple[Execution, Reminder | None]:
+        """The execution and its reminder, as the public API reads them."""
+        from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore
+
+        objects = PeeweeOutboxStore(self.db)
+        execution = objects.execution_objects([execution_id])[execution_id]
+        reminders = objects.reminder_objects([reminder_id]) if reminder_id is not None else {}
+        return execution, reminders.get(reminder_id or 0)
 
     def requeue(self, execution_id: int, due_at: datetime) -> None:
         """Put an execution back to queued until ``due_at``."""
