@@ -278,3 +278,42 @@ def _finished(url: str) -> bool:
         return ExecutionRow.select().where(ExecutionRow.status == "completed").exists()
     finally:
         dc.close()
+
+
+async def test_a_skipped_execution_is_delivered_as_get_shows_it(tmp_path: Path) -> None:
+    """responsible-calling.md Done when 26: ``execution.skipped`` carries the execution
+    exactly as ``GET /executions/{id}`` shows it (a frequency cap of one a day skips the
+    second of two reminders to one number due at once)."""
+    from dialcues_core.audit.model import Actor
+
+    platform = seed(tmp_path, schedule="1,1,1")
+    dc = Dialcues.open(platform.url)
+    org_id = dc.authenticate(platform.key).organization_id
+    dc.policies.update(
+        org_id, {"frequency_caps": {"per_24h": 1, "per_30d": None}}, actor=Actor("admin", "t")
+    )
+    dc.close()
+    receiver = Receiver(free_port())
+    async with aiohttp.ClientSession() as session, receiving(receiver):
+        proc = await serve(platform, session)
+        try:
+            body = {
+                "url": f"http://127.0.0.1:{receiver.port}/hook",
+                "events": ["execution.skipped"],
+            }
+            sub = await call(session, platform, "POST", "/webhooks/subscriptions", body)
+            receiver.secret = sub["secret"]
+            for title in ("First", "Second"):
+                await call(session, platform, "POST", "/reminders", reminder("+14155552671", title))
+            await wait_for(lambda: receiver.delivered, within=30)
+            (event,) = receiver.delivered.values()
+            shown = await call(session, platform, "GET", f"/executions/{event['data']['id']}")
+        finally:
+            await stop(proc)
+    assert event["type"] == "execution.skipped"
+    assert event["data"] == shown
+    assert (shown["status"], shown["skip_reason"], shown["executed_at"]) == (
+        "skipped",
+        "frequency_cap",
+        None,
+    )
