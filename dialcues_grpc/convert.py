@@ -166,6 +166,9 @@ def execution_query(request: executions_pb2.ListExecutionsRequest) -> tuple[Quer
         params["status"] = status
     if request.HasField("reminder_id"):
         params["reminder_id"] = str(request.reminder_id)
+    for name in ("skip_reason", "to"):
+        if request.HasField(name):
+            params[name] = getattr(request, name)
     _bounds(request, params)
     return _page_params(request, params)
 

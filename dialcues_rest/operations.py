@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from dialcues_core.audit.model import ACTIONS as AUDIT_ACTIONS
 from dialcues_core.audit.service import SUBJECT_TYPES
+from dialcues_core.calls.executions import SKIP_REASONS
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.kernel.fields import MAX_PAGE
 from dialcues_core.reminders.model import ReminderStatus
@@ -72,6 +73,16 @@ EXECUTION_QUERY: Final = (
     ),
     _bound("date_from", "executed_at", inclusive=True),
     _bound("date_to", "executed_at", inclusive=False),
+    query_parameter(
+        "skip_reason",
+        "Only attempts the gate skipped for this reason.",
+        {"type": "string", "enum": list(SKIP_REASONS)},
+    ),
+    query_parameter(
+        "to",
+        "Only attempts to this number (E.164; encode `+` as `%2B`).",
+        {"type": "string", "pattern": wire.E164_PATTERN},
+    ),
     PAGE,
     PAGE_SIZE,
 )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dialcues_core.accounts.model import Principal
+from dialcues_core.calling.gate import SkipReason
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import ExecutionQuery, ExecutionRepository
 from dialcues_core.errors import ResourceNotFound
@@ -21,9 +22,14 @@ from dialcues_core.kernel.fields import (
     single_values,
 )
 from dialcues_core.kernel.paging import Page
+from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_core.kernel.scopes import READ_EXECUTIONS, requires
 
-EXECUTION_QUERY = frozenset({"status", "reminder_id", "date_from", "date_to", "page", "page_size"})
+EXECUTION_QUERY = frozenset(
+    {"status", "reminder_id", "date_from", "date_to", "skip_reason", "to", "page", "page_size"}
+)
+SKIP_REASONS = tuple(reason.value for reason in SkipReason)
+"""The gate's skip reasons (a filter of the listing)."""
 
 
 class Executions:
@@ -51,6 +57,8 @@ class Executions:
             reminder_id=given(reader.read("reminder_id", parse_positive_int(1, 2**63 - 1))),
             date_from=given(reader.read("date_from", parse_utc_bound)),
             date_to=given(reader.read("date_to", parse_utc_bound)),
+            skip_reason=given(reader.read("skip_reason", choice_parser(SKIP_REASONS))),
+            to=given(reader.read("to", parse_phone_number)),
             page=given(reader.read("page", parse_page)) or 1,
             page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )

@@ -24,6 +24,8 @@ class ExecutionQuery:
     reminder_id: int | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+    skip_reason: str | None = None
+    to: str | None = None
     page: int = 1
     page_size: int = 20
 

@@ -329,3 +329,27 @@ async def test_place_call_while_the_frequency_cap_is_full_is_failed_precondition
         "frequency_cap_reached",
     )
     assert "free_at" in failed.metadata
+
+
+async def test_list_executions_filters_by_skip_reason_and_number(
+    api: Stubs, tenant: Tenant
+) -> None:
+    add_execution(tenant, None, to_number=NEW_YORK, status="skipped", skip_reason="vetoed",
+                  executed_at=None)  # fmt: skip
+    add_execution(tenant, None, to_number=TOLL_FREE)
+    E = executions_pb2  # noqa: N806
+    vetoed = await api.executions.ListExecutions(
+        E.ListExecutionsRequest(skip_reason="vetoed"), metadata=api.md
+    )
+    assert [(e.to, e.skip_reason) for e in vetoed.items] == [(NEW_YORK, "vetoed")]
+    toll_free = await api.executions.ListExecutions(
+        E.ListExecutionsRequest(to=TOLL_FREE), metadata=api.md
+    )
+    assert [e.to for e in toll_free.items] == [TOLL_FREE]
+    failed = await fails(
+        api.executions.ListExecutions(E.ListExecutionsRequest(skip_reason="bored"), metadata=api.md)
+    )
+    assert (failed.code, list(failed.violations)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["skip_reason"],
+    )

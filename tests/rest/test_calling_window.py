@@ -7,6 +7,7 @@ operator would (the embedding API, actor ``admin``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -381,3 +382,22 @@ async def test_the_preview_foresees_a_full_frequency_cap(
         ("dial", None),
         ("skip", "frequency_cap"),
     ]
+
+
+async def test_executions_filter_by_skip_reason_and_number(
+    api: Api, dc: Dialcues, tenant: Tenant, clock: FakeClock
+) -> None:
+    set_policy(dc, tenant, frequency_caps={"per_24h": 1, "per_30d": None})
+    for _ in range(2):
+        await api.create(**NEW_YORK_TO_NY, scheduled_at="2026-03-25T09:00:00")
+    other = await api.create(
+        timezone="America/New_York", phone_number="+12125550199", scheduled_at="2026-03-25T09:00:00"
+    )
+    clock.set(datetime(2026, 3, 25, 13, 0, tzinfo=UTC))
+    dc.attempts().claim(10)
+    skipped = await api.get("/executions", params={"skip_reason": "frequency_cap"})
+    assert [e["to"] for e in skipped.body["items"]] == ["+12125550143"]
+    to_other = await api.get("/executions", params={"to": "+12125550199"})
+    assert [e["reminder_id"] for e in to_other.body["items"]] == [other["id"]]
+    bad = await api.get("/executions", params={"skip_reason": "bored", "to": "12"})
+    assert (bad.status, set(bad.fields)) == (400, {"skip_reason", "to"})

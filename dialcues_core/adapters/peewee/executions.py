@@ -32,6 +32,10 @@ class PeeweeExecutionRepository:
             where &= ExecutionRow.executed_at >= query.date_from
         if query.date_to is not None:
             where &= ExecutionRow.executed_at < query.date_to
+        if query.skip_reason is not None:
+            where &= ExecutionRow.skip_reason == query.skip_reason
+        if query.to is not None:
+            where &= ExecutionRow.to_number == query.to
         total = ExecutionRow.select().where(where).count()
         rows = (
             ExecutionRow.select()

@@ -76,7 +76,7 @@ class Execution(_message.Message):
     def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token")
+    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token", "skip_reason", "to")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +84,8 @@ class ListExecutionsRequest(_message.Message):
     PAGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
     status: ExecutionStatus
     reminder_id: int
     date_from: _timestamp_pb2.Timestamp
@@ -91,7 +93,9 @@ class ListExecutionsRequest(_message.Message):
     page: int
     page_size: int
     page_token: str
-    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    skip_reason: str
+    to: str
+    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., skip_reason: _Optional[str] = ..., to: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
     __slots__ = ("items", "total", "page", "page_size", "total_pages", "next_page_token")
