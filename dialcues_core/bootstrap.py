@@ -203,6 +203,7 @@ class Dialcues:
                 clock,
                 policies,
                 reminders.listeners,  # a queued call wakes whoever a reminder change wakes
+                audit,
             ),
             smoke=Smoke(
                 SmokeRepositories(

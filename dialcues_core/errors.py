@@ -186,11 +186,15 @@ class FrequencyCapReached(PolicyRefusal):
     code = "frequency_cap_reached"
     default_message = "The number's frequency cap is full."
 
-    def __init__(self, free_at: str | None, counts: Mapping[str, int]):
+    def __init__(self, free_at: str | None, caps: Mapping[str, Mapping[str, int] | None]):
+        """``caps``: ``per_24h`` and ``per_30d``, each ``{"limit", "count"}`` or None (off)."""
         super().__init__(
             "The number has been called as often as the frequency caps allow;"
             " it can be called again at free_at.",
-            {"free_at": free_at, "counts": dict(counts)},
+            {
+                **{k: dict(v) if v is not None else None for k, v in caps.items()},
+                "free_at": free_at,
+            },
         )
 
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from dialcues_rest.wire import (
-    CallingWindow,
     Instant,
     LineId,
     Message,
@@ -23,6 +22,7 @@ from dialcues_rest.wire import (
     Request,
     Response,
     Title,
+    WindowBypass,
     Zone,
     no_default,
 )
@@ -89,7 +89,8 @@ class PlaceCall(Request):
     )
     timezone: Zone | None = None
     """Where the person is (the window's zone); required when the number does not say."""
-    calling_window: CallingWindow | None = None
+    calling_window: WindowBypass | None = None
+    """A bypass of the calling window (audited), or null."""
 
 
 class SmokeRequest(Request):

@@ -135,3 +135,5 @@ class OutboundLine:
     is_default: bool
     created_at: datetime
     provider_line_id: str | None = None
+    temporary: bool = False
+    """The agent smoke flow's line (fictional numbers): exempt from the calling gate."""

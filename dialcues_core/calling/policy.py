@@ -114,7 +114,9 @@ class EffectivePolicy:
     ) -> AttemptRules:
         """Lay a reminder's (or a call's) overrides over the organization's rules."""
         bypassed = isinstance(override, Bypass)
-        window = override if isinstance(override, Window) else self.window
+        # a reminder's own hours only ever narrow the organization's, also after the
+        # organization narrowed its window (§4.6)
+        window = override.within(self.window) if isinstance(override, Window) else self.window
         return AttemptRules(
             rules=None if bypassed else Rules(window, self.blocked),
             basis=self.basis,

@@ -16,6 +16,9 @@ from dialcues_core.calling.gate import CapCounts, Plan, SkipReason, deadline, de
 from dialcues_core.calling.policy import AttemptRules
 from dialcues_core.calling.zones import Place
 
+MISSED = "missed"
+"""The preview's reason for an occurrence already past its deadline (not a skip reason: the
+dispatcher records it ``missed``)."""
 MAX_WAITS = 8
 """A wait for the window can meet a full cap at the opening (and back): bounded re-checks."""
 
@@ -59,7 +62,7 @@ def _judge(
         if decision.plan is Plan.DIAL:
             return (Plan.DIAL if reason is None else Plan.WAIT).value, at, reason
         if decision.plan is Plan.MISSED:
-            return Plan.SKIP.value, None, SkipReason.OUTSIDE_CALLING_WINDOW.value
+            return Plan.SKIP.value, None, MISSED  # past its deadline: recorded ``missed``
         if decision.plan is Plan.SKIP:
             assert decision.reason is not None
             return Plan.SKIP.value, None, decision.reason.value

@@ -74,6 +74,20 @@ class Window:
                 return False
         return True
 
+    def within(self, outer: Window) -> Window:
+        """These hours cut to ``outer``'s on each day (a reminder's own window under an
+        organization's that was narrowed after the reminder was saved)."""
+        if self.narrows(outer):
+            return self
+        days: list[DayHours | None] = []
+        for mine, theirs in zip(self.days, outer.days, strict=True):
+            if mine is None or theirs is None:
+                days.append(None)
+                continue
+            start, end = max(mine.start, theirs.start), min(mine.end, theirs.end)
+            days.append(DayHours(start, end) if start <= end else None)
+        return Window(tuple(days), None)
+
     @property
     def label(self) -> str:
         """A short human description: ``08:00–21:00 every day``."""

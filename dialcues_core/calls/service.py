@@ -19,9 +19,11 @@ from typing import Any
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import Principal
 from dialcues_core.accounts.ports import LineRepository
+from dialcues_core.audit.service import AuditTrail, actor_of
 from dialcues_core.calling.admission import parse_override, refuse_outside, stamped
+from dialcues_core.calling.policy import EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
-from dialcues_core.calling.shapes import FrequencyCaps
+from dialcues_core.calling.shapes import Bypass, FrequencyCaps, ShapeError
 from dialcues_core.calling.zones import NO_ZONES, Place, number_zones
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import CallRepository, NewExecution
@@ -71,10 +73,12 @@ class Calls:
         clock: Clock,
         policies: CallingPolicies,
         listeners: list[ChangeListener] | None = None,
+        audit: AuditTrail | None = None,
     ):
         self.repos = repos
         self.clock = clock
         self.policies = policies
+        self.audit = audit
         self.listeners: list[ChangeListener] = listeners if listeners is not None else []
 
     @requires(WRITE_CALLS)
@@ -94,7 +98,7 @@ class Calls:
         zone = given(reader.read("timezone", _parse_optional_zone))
         now = self.clock.now()
         policy = self.policies.effective_of(principal.organization_id)
-        window = given(reader.read("calling_window", lambda v: parse_override(v, policy)))
+        window = given(reader.read("calling_window", lambda v: _call_window(v, policy)))
         rules = policy.for_attempt(window, None, None)
         place = Place(zone, number_zones(to) if to is not MISSING else NO_ZONES, policy.basis)
         if to is not MISSING and rules.rules is not None and not place.located_at(now):
@@ -115,6 +119,14 @@ class Calls:
                 occurrence_at=now,
             )
             queued = self.repos.calls.queue(call)
+            if isinstance(window, Bypass) and self.audit is not None:
+                self.audit.record(
+                    principal.organization_id,
+                    "calling_window.bypassed",
+                    actor_of(principal),
+                    ("execution", str(queued.id)),
+                    {"reason": window.reason},
+                )
         for listener in self.listeners:
             listener(now)
         return queued
@@ -128,7 +140,22 @@ class Calls:
         counts = self.policies.placed_to(organization_id, to)
         free_at = counts.free_at(caps, now)
         if free_at > now:
-            raise FrequencyCapReached(seconds(free_at), counts.counts(caps, now))
+            found = counts.counts(caps, now)
+            limits = {"per_24h": caps.per_24h, "per_30d": caps.per_30d}
+            shown = {
+                name: {"limit": limit, "count": found[name]} if limit is not None else None
+                for name, limit in limits.items()
+            }
+            raise FrequencyCapReached(seconds(free_at), shown)
+
+
+def _call_window(value: Any, policy: EffectivePolicy) -> Bypass | None:
+    """A call's ``calling_window``: a bypass or null (``responsible-calling.md`` §21: a call
+    placed now has no hours of its own)."""
+    found = parse_override(value, policy)
+    if found is not None and not isinstance(found, Bypass):
+        raise ShapeError('must be a bypass {"bypass": true, "reason": "…"} or null for a call')
+    return found
 
 
 def _parse_optional_zone(value: Any) -> str | None:

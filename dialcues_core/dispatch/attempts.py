@@ -177,6 +177,12 @@ class Attempts:
             number = (r.organization_id, r.phone_number)
             if number not in taken:
                 continue
+            line = _line(lines, r.line_id, r.organization_id)
+            if line is not None and line.temporary:
+                # the agent smoke flow's fictional call: exempt from the whole gate (§2)
+                if budget.admit(r.organization_id, line):
+                    dial.append(r)
+                continue
             judged = keeper.for_reminder(r.organization_id, r.attempted)
             plan = judged.decision.plan
             if plan is Plan.MISSED:
@@ -186,7 +192,7 @@ class Attempts:
                 waits.append((r.id, policy.after_wait(r.attempted, judged.decision.at), None))
             elif plan is Plan.SKIP:
                 self._skip(r, judged, now)
-            elif budget.admit(r.organization_id, _line(lines, r.line_id, r.organization_id)):
+            elif budget.admit(r.organization_id, line):
                 dial.append(r)
                 keeper.placed(number)
         self.store.set_reminder_steps(waits, now)
@@ -246,7 +252,8 @@ class Attempts:
                 self._finish_all([_no_line(new_id, now)], now)
                 continue
             org = r.organization_id
-            claimed.append(Claimed(live, line, providers.get(org), keeper.predial_of(org)))
+            hook = None if line.temporary else keeper.predial_of(org)
+            claimed.append(Claimed(live, line, providers.get(org), hook))
         self._started(claimed)
         return claimed
 
@@ -292,8 +299,10 @@ class Attempts:
         )
 
     def proceed(self, claim: Claimed) -> None:
-        """The pre-dial hook let the attempt through: write its ``execution.started``."""
+        """The pre-dial hook let the attempt through: it is placed now (``executed_at``: the
+        hook's time counts in its lateness) and its ``execution.started`` is written."""
         with self.tx.atomic(), self.outbox.collecting():
+            self.store.set_executed_at(claim.execution.id, self.clock.now())
             self.outbox.started([(claim.execution.user_id, claim.execution.id)])
 
     def predial_body(self, claim: Claimed) -> str:
@@ -558,7 +567,12 @@ class Attempts:
             return 60
         providers = self.store.providers_of({e.organization_id})
         keeper = Gatekeeper(self.store, self.settings, providers, self.clock.now())
-        failed = keeper.effective(e.organization_id).retry.failed
+        retry = keeper.effective(e.organization_id).retry
+        if e.reminder_id is not None:  # the reminder's own retry policy, if it has one
+            found = self.store.attempted([e.reminder_id]).get(e.reminder_id)
+            if found is not None and found[0].retry_policy is not None:
+                retry = found[0].retry_policy
+        failed = retry.failed
         if not failed:
             return 60
         return failed[min(e.attempt, len(failed)) - 1]

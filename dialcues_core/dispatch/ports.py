@@ -113,6 +113,10 @@ class DispatchStore(Protocol):
         """Record why the gate refused an attempt (``executed_at`` cleared: never placed)."""
         ...
 
+    def set_executed_at(self, execution_id: int, at: datetime) -> None:
+        """Record when an attempt was placed (after its pre-dial hook let it through)."""
+        ...
+
     def predial_secrets(self, org_ids: set[str], now: datetime) -> dict[str, tuple[str, ...]]:
         """The secrets each organization's pre-dial hook is signed with now."""
         ...

@@ -85,7 +85,7 @@ def _occurrences(r: Reminder) -> Iterator[datetime]:
         at = recurrence.next_occurrence(r.recurrence, at) if r.recurrence is not None else None
 
 
-def with_next_eligible(r: Reminder, policy: EffectivePolicy) -> Reminder:
+def with_next_eligible(r: Reminder, policy: EffectivePolicy, now: datetime) -> Reminder:
     """The reminder with ``next_eligible_at`` computed (null unless ``scheduled``)."""
     if r.status is not ReminderStatus.SCHEDULED:
         return dataclasses.replace(r, next_eligible_at=None)
@@ -95,7 +95,7 @@ def with_next_eligible(r: Reminder, policy: EffectivePolicy) -> Reminder:
     def upcoming(occurrence: datetime) -> datetime | None:
         return recurrence.next_occurrence(rule, occurrence) if rule is not None else None
 
-    due = r.next_attempt_at or r.scheduled_at
+    due = max(r.next_attempt_at or r.scheduled_at, now)  # an overdue one: claimed now
     found = next_eligible(rules, place, due, r.scheduled_at, upcoming)
     return dataclasses.replace(r, next_eligible_at=found)
 
@@ -129,7 +129,9 @@ def preview(
         return recurrence.next_occurrence(rule, occurrence) if rule is not None else None
 
     first: datetime | None = r.scheduled_at
-    due: datetime | None = r.next_attempt_at
+    # a pending retry (or snooze) is the current occurrence's next attempt; a wait the gate
+    # set (no retry yet) is judged again, so it shows as a wait with its reason
+    due: datetime | None = r.next_attempt_at if r.retry_count > 0 else None
     if r.status is ReminderStatus.PAUSED:
         due = None
         if r.scheduled_at <= now:
@@ -144,7 +146,7 @@ def preview(
         for _ in range(count):
             if at is None:
                 return
-            yield at, when or at
+            yield at, max(when or at, now)  # an overdue attempt is judged as claimed now
             at, when = upcoming(at), None
 
     rules, place = rules_of(r, policy)

@@ -140,7 +140,7 @@ class Reminders:
             stored = self.repos.reminders.add(reminder)
             audit_bypass(self.audit, stored, principal)
         self._changed(stored.scheduled_at)
-        return with_next_eligible(stored, policy)
+        return with_next_eligible(stored, policy, now)
 
     def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
         return line_for(self.repos.lines, principal, line_id)
@@ -153,7 +153,8 @@ class Reminders:
         reminder = self.repos.reminders.get(principal.user_id, rid)
         if reminder is None:
             raise ResourceNotFound("reminder", reminder_id)
-        return with_next_eligible(reminder, self.policies.effective_of(reminder.organization_id))
+        policy = self.policies.effective_of(reminder.organization_id)
+        return with_next_eligible(reminder, policy, self.clock.now())
 
     @requires(READ_REMINDERS)
     def list(self, principal: Principal, params: Mapping[str, Any]) -> Page[Reminder]:
@@ -173,9 +174,9 @@ class Reminders:
         found = self.repos.reminders.list(principal.user_id, query)
         if not found.items:
             return found
-        policy = self.policies.effective_of(principal.organization_id)
+        policy, now = self.policies.effective_of(principal.organization_id), self.clock.now()
         return dataclasses.replace(
-            found, items=[with_next_eligible(r, policy) for r in found.items]
+            found, items=[with_next_eligible(r, policy, now) for r in found.items]
         )
 
     @requires(READ_REMINDERS)
@@ -238,7 +239,7 @@ class Reminders:
                     audit_bypass(self.audit, updated, principal)
             self.repos.reminders.save(updated)
         self._changed(updated.next_attempt_at or updated.scheduled_at)
-        return with_next_eligible(updated, policy)
+        return with_next_eligible(updated, policy, self.clock.now())
 
     # ------------------------------------------------------------------ delete
     @requires(WRITE_REMINDERS)

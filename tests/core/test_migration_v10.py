@@ -69,6 +69,38 @@ def at_version_9(url: str) -> None:
             " scopes, created_at) VALUES (?, 'usr_old', 'org_old', 'k', ?, ?, ?, ?, ?)",
             (key_id, raw[:12], raw[-4:], keys.hash_key(raw), scopes, T),
         )
+    reminder = {
+        "user_id": "usr_old",
+        "organization_id": "org_old",
+        "title": "Dose",
+        "message": "Take it",
+        "phone_number": "+12125550143",
+        "scheduled_at": T + 86_400_000 * 365 * 4 + 11 * 3_600_000,  # 2030, 06:00 in New York
+        "timezone": "America/New_York",
+        "local_time": "2030-01-01T06:00:00",
+        "status": "scheduled",
+        "recurrence_kind": "daily",
+        "retry_count": 0,
+        "due_at": T + 86_400_000 * 365 * 4 + 11 * 3_600_000,
+        "search_text": "dose",
+        "created_at": T,
+        "updated_at": T,
+    }
+    execution = {
+        "user_id": "usr_old",
+        "organization_id": "org_old",
+        "reminder_id": 1,
+        "status": "completed",
+        "attempt": 1,
+        "to_number": "+12125550143",
+        "scheduled_for": T,
+        "executed_at": T,
+        "created_at": T,
+    }
+    for table, row in (("reminders", reminder), ("executions", execution)):
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        db.execute_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
     db.close()
 
 
@@ -110,6 +142,25 @@ def test_organizations_get_their_name_as_caller_name_audited_by_the_system(
     assert events[0].detail == {"changed": {"caller_name": {"from": None, "to": "Acme Pharmacy"}}}
 
 
+def test_older_rows_gain_their_new_fields(upgraded: Dialcues) -> None:
+    full = upgraded.authenticate(FULL)
+    old = upgraded.reminders.get(full, 1)
+    assert (old.purpose, old.calling_window, old.retry_policy) == ("informational", None, None)
+    (run,) = upgraded.executions.list(full, {}).items
+    assert (run.purpose, run.occurrence_at, run.skip_reason) == (
+        "informational",
+        run.scheduled_for,
+        None,
+    )
+    # the reminder saved before v10 (06:00 daily in New York) is never inside once the
+    # organization has the default window: migrate --json counts it
+    assert upgraded.reminders.count_never_inside() == 0
+    upgraded.policies.update(
+        "org_old", {"calling_window": {"start": "08:00", "end": "21:00"}}, actor=Actor("admin", "t")
+    )
+    assert upgraded.reminders.count_never_inside() == 1
+
+
 def test_older_reminders_are_informational_and_judged_by_the_window(upgraded: Dialcues) -> None:
     full = upgraded.authenticate(FULL)
     line = upgraded.accounts.add_line("org_old", "simulated", "+14155550100", label="L")
@@ -126,8 +177,8 @@ def test_older_reminders_are_informational_and_judged_by_the_window(upgraded: Di
         },
     )
     assert created.purpose == "informational"
-    assert upgraded.reminders.count_never_inside() == 0
+    assert upgraded.reminders.count_never_inside() == 0  # the platform's window is off here
     upgraded.policies.update(
         "org_old", {"calling_window": {"start": "08:00", "end": "21:00"}}, actor=Actor("admin", "t")
     )
-    assert upgraded.reminders.count_never_inside() == 1
+    assert upgraded.reminders.count_never_inside() == 2  # this one and the one from v9

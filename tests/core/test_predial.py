@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,12 +167,23 @@ async def test_an_allowed_attempt_is_dialed_and_the_request_carries_both_objects
 ) -> None:
     tenant = make_tenant(dc)
     with_hook(dc, tenant, hook)
+    answered: list[datetime] = []
+
+    async def slowly_allow(_: dict[str, Any]) -> web.StreamResponse:
+        await asyncio.sleep(0.3)
+        answered.append(datetime.now(UTC))
+        return web.json_response({"allow": True})
+
+    hook.handler = slowly_allow
     r = remind(dc, tenant)
     async with running(dc):
         done = await settle(dc, tenant, r)
     assert done.status is ReminderStatus.COMPLETED
     (run,) = executions(dc, tenant, r)
     assert run.status is ExecutionStatus.COMPLETED
+    assert run.executed_at is not None and run.executed_at >= answered[0] - timedelta(
+        milliseconds=5
+    )  # placed once the hook let it through: the hook's time counts in its lateness
     (request,) = hook.requests
     assert request["type"] == "attempt.predial"
     assert request["data"]["execution"]["id"] == run.id

@@ -164,3 +164,52 @@ def test_a_policy_change_is_seen_by_the_next_claim(dc: Dialcues, clock: FakeCloc
     policy(dc, tenant, calling_window={"start": "08:00", "end": "21:00"})
     clock.set(at("2026-03-25T14:00:00Z"))
     assert len(_mine(att, r.id)) == 1
+
+
+def test_a_reminders_own_hours_stay_within_an_organization_window_narrowed_later(
+    dc: Dialcues, clock: FakeClock
+) -> None:
+    """Section 4.6: an override only narrows; the organization narrowing its window after the
+    reminder was saved narrows the reminder's hours too."""
+    tenant = make_tenant(dc)
+    att = dc.attempts()
+    policy(dc, tenant, calling_window={"start": "08:00", "end": "21:00"})
+    own = {"start": "09:00", "end": "20:00"}
+    r = dc.reminders.create(tenant.principal, ny("2026-03-25T09:00:00", calling_window=own))
+    policy(dc, tenant, calling_window={"start": "10:00", "end": "21:00"})
+    clock.set(at("2026-03-25T13:00:00Z"))  # 09:00 in New York
+    assert _mine(att, r.id) == []
+    assert dc.reminders.get(tenant.principal, r.id).next_attempt_at == at("2026-03-25T14:00:00Z")
+
+
+def test_an_overdue_occurrence_is_previewed_missed_and_has_no_next_eligible_time(
+    dc: Dialcues, clock: FakeClock
+) -> None:
+    tenant = make_tenant(dc)
+    r = dc.reminders.create(tenant.principal, ny("2026-03-25T09:00:00"))  # 13:00Z, cap 1 h
+    clock.set(at("2026-03-25T15:00:00Z"))  # no dispatcher ran
+    items = dc.reminders.occurrences(tenant.principal, r.id, {})["items"]
+    assert [(i["plan"], i["attempt_at"], i["reason"]) for i in items] == [("skip", None, "missed")]
+    assert dc.reminders.get(tenant.principal, r.id).next_eligible_at is None
+    assert _mine(dc.attempts(), r.id) == []
+    (run,) = dc.executions.list(tenant.principal, {"reminder_id": str(r.id)}).items
+    assert run.status is ExecutionStatus.MISSED
+
+
+def test_a_current_occurrence_waiting_for_the_window_is_previewed_as_a_wait(
+    dc: Dialcues, clock: FakeClock
+) -> None:
+    tenant = make_tenant(dc)
+    policy(dc, tenant, calling_window={"start": "08:00", "end": "21:00"})
+    cron = ny("2026-03-25T07:30:00", recurrence_type="cron")
+    cron["recurrence_config"] = {"expression": "30 7,12 * * *"}
+    r = dc.reminders.create(tenant.principal, cron)
+    clock.set(at("2026-03-25T11:30:00Z"))
+    assert _mine(dc.attempts(), r.id) == []  # it waits for 08:00
+    clock.set(at("2026-03-25T11:45:00Z"))
+    (first,) = dc.reminders.occurrences(tenant.principal, r.id, {"count": "1"})["items"]
+    assert (first["plan"], first["attempt_at"], first["reason"]) == (
+        "wait",
+        "2026-03-25T12:00:00Z",
+        "outside_calling_window",
+    )

@@ -108,3 +108,26 @@ async def test_smoke_passes_and_cleans_up_on_each_backend(any_url: str) -> None:
         assert leftovers() == (1, 0, 0)
     finally:
         platform.close()
+
+
+async def test_smoke_is_exempt_from_the_calling_gate(dc: Dialcues, tenant: Tenant) -> None:
+    """responsible-calling.md section 2: the smoke flow's fictional call passes no gate, even
+    when every date around today is blocked, the caps are one a day and a hook would veto."""
+    from datetime import UTC, datetime, timedelta
+
+    from dialcues_core.audit.model import Actor
+
+    today = datetime.now(UTC).date()
+    blocked = [(today + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
+    dc.policies.update(
+        tenant.org.id,
+        {
+            "blocked_dates": blocked,
+            "frequency_caps": {"per_24h": 1, "per_30d": 1},
+            "predial": {"url": "https://93.184.215.14/never", "timeout_ms": 200},
+        },
+        actor=Actor("admin", "test"),
+    )
+    first = await smoke(dc, tenant)
+    second = await smoke(dc, tenant)
+    assert {s.result for s in first + second} == {"ok"}

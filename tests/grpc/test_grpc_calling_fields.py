@@ -285,15 +285,26 @@ async def test_place_call_carries_its_purpose(api: Stubs) -> None:
     )
 
 
-async def test_place_call_outside_its_window_is_failed_precondition_naming_to(
-    api: Stubs,
+async def test_place_call_outside_the_window_is_failed_precondition_naming_to(
+    api: Stubs, dc: Dialcues, tenant: Tenant
 ) -> None:
-    failed = await fails(place(api, calling_window=one_minute_away(2)))
+    hours = one_minute_away(2).hours
+    set_policy(dc, tenant, calling_window={"start": hours.start, "end": hours.end})
+    failed = await fails(place(api))
     assert (failed.code, failed.reason) == (
         grpc.StatusCode.FAILED_PRECONDITION,
         "outside_calling_window",
     )
     assert list(failed.violations) == ["to"]
+
+
+async def test_place_call_takes_no_hours_of_its_own(api: Stubs) -> None:
+    """responsible-calling.md section 21: a call's calling_window is a bypass only."""
+    failed = await fails(place(api, calling_window=one_minute_away(2)))
+    assert (failed.code, list(failed.violations)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["calling_window"],
+    )
 
 
 async def test_place_call_with_a_bypass_is_queued_whatever_the_window(

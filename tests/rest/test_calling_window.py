@@ -250,6 +250,10 @@ async def test_calls_placed_now_outside_the_window_are_422(
         "/calls", json={**call, "calling_window": {"bypass": True, "reason": "Urgent"}}
     )
     assert bypassed.status == 201, bypassed.text
+    audited = await api.get("/audit/events", params={"action": "calling_window.bypassed"})
+    assert [(e["subject"], e["detail"]) for e in audited.body["items"]] == [
+        ({"type": "execution", "id": str(bypassed.body["id"])}, {"reason": "Urgent"})
+    ]
 
 
 async def test_a_call_to_an_unlocated_number_needs_a_timezone(
@@ -278,7 +282,11 @@ async def test_a_call_while_the_numbers_cap_is_full_is_422_with_free_at(
         )
     reply = await api.post("/calls", json={"to": "+12125550143", "message": "Hi"})
     assert (reply.status, reply.code) == (422, "frequency_cap_reached")
-    assert reply.body["error"]["details"]["free_at"] == "2026-03-02T11:00:00Z"
+    assert reply.body["error"]["details"] == {
+        "per_24h": {"limit": 1, "count": 1},
+        "per_30d": None,
+        "free_at": "2026-03-02T11:00:00Z",
+    }
 
 
 async def test_get_policy_shows_what_applies_and_what_is_inherited(

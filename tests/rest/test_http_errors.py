@@ -146,7 +146,9 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
             ["America/New_York"],
             "2026-03-25T12:00:00Z",
         ),
-        FrequencyCapReached: lambda: FrequencyCapReached("2026-03-26T12:00:00Z", {"per_24h": 6}),
+        FrequencyCapReached: lambda: FrequencyCapReached(
+            "2026-03-26T12:00:00Z", {"per_24h": {"limit": 6, "count": 6}, "per_30d": None}
+        ),
     }
     return special.get(cls, cls)()
 

@@ -38,7 +38,8 @@ _REMINDER_COLS = (
     "retry_policy, number_zones"
 )
 _LINE_COLS = (
-    "id, organization_id, provider, phone_number, label, is_default, created_at, provider_line_id"
+    "id, organization_id, provider, phone_number, label, is_default, created_at, provider_line_id,"
+    " temporary"
 )
 _PROVIDER_COLS = (
     "id, provider, provider_api_key, provider_assistant_id, provider_webhook_secret,"
@@ -300,6 +301,10 @@ class PeeweeDispatchStore:
             (reason, execution_id),
         )
 
+    def set_executed_at(self, execution_id: int, at: datetime) -> None:
+        """Record when an attempt was placed (after its pre-dial hook let it through)."""
+        self._sql("UPDATE executions SET executed_at = ? WHERE id = ?", (to_ms(at), execution_id))
+
     def predial_secrets(self, org_ids: set[str], now: datetime) -> dict[str, tuple[str, ...]]:
         """The secrets each organization's pre-dial hook is signed with: the current one,
         then a rotated-out one until it expires."""
@@ -455,6 +460,7 @@ def _line_of(row: tuple[Any, ...]) -> OutboundLine:
         is_default=bool(row[5]),
         created_at=from_ms(row[6]),
         provider_line_id=row[7],
+        temporary=bool(row[8]),
     )
 
 
