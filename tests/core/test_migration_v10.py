@@ -97,7 +97,14 @@ def at_version_9(url: str) -> None:
         "executed_at": T,
         "created_at": T,
     }
-    for table, row in (("reminders", reminder), ("executions", execution)):
+    clients = [
+        {"id": f"cli_{name}", "user_id": "usr_old", "organization_id": "org_old", "name": name,
+         "secret_hash": "0" * 64, "scopes": scopes, "created_at": T}
+        for name, scopes in (("full", V9_ALL), ("narrow", "usage:read"))
+    ]  # fmt: skip
+    rows = [("reminders", reminder), ("executions", execution)]
+    rows += [("oauth_clients", c) for c in clients]
+    for table, row in rows:
         names = ", ".join(row)
         marks = ", ".join("?" * len(row))
         db.execute_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
@@ -130,6 +137,13 @@ def test_keys_that_held_every_scope_reach_the_new_routes_and_others_do_not(
     assert narrow.scopes == frozenset({"reminders:read"})
     with pytest.raises(InsufficientScope):
         upgraded.policies.get(narrow)
+
+
+def test_oauth_clients_that_held_every_scope_gain_the_new_ones(upgraded: Dialcues) -> None:
+    clients = {c.name: c for c in upgraded.oauth.list_clients("usr_old")}
+    assert {"policy:read", "audit:read"} <= set(clients["full"].scopes)
+    assert clients["full"].all_scopes
+    assert (clients["narrow"].scopes, clients["narrow"].all_scopes) == (("usage:read",), False)
 
 
 def test_organizations_get_their_name_as_caller_name_audited_by_the_system(

@@ -133,3 +133,24 @@ async def test_a_clean_shutdown_loses_no_event(
         await runner.cleanup()  # stop serving first, then leave the runtime: it writes the rest
     assert dc.usage.pending == 0
     assert UsageEventRow.select().count() == 25
+
+
+async def test_the_calling_routes_write_their_templates_and_no_phone_number(
+    api: Api, dc: Dialcues, offloader: Offloader, tenant: Tenant
+) -> None:
+    """responsible-calling.md Done when 29: every new route writes its usage event, whose
+    ``route`` is the template (no id, no number)."""
+    created = await api.create()
+    await api.get("/policy")
+    await api.get("/audit/events")
+    await api.get(f"/reminders/{created['id']}/occurrences")
+    await api.get("/executions", params={"to": "+14155552671", "skip_reason": "vetoed"})
+    rows = await flushed_rows(dc, offloader)
+    routes = [(r["route"], r["status"]) for r in rows[1:]]
+    assert routes == [
+        ("/policy", 200),
+        ("/audit/events", 200),
+        ("/reminders/{id}/occurrences", 200),
+        ("/executions", 200),
+    ]
+    assert not any("+1415" in str(value) for row in rows for value in row.values())
