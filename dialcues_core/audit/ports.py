@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from dialcues_core.audit.model import AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """A validated listing of an organization's audit events (``date_to`` exclusive)."""
+
+    organization_id: str
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    offset: int = 0
+    limit: int = 20
 
 
 class AuditStore(Protocol):
@@ -15,17 +30,6 @@ class AuditStore(Protocol):
         """Append one event (in the caller's transaction)."""
         ...
 
-    def list_audit_events(
-        self,
-        organization_id: str,
-        *,
-        action: str | None,
-        subject_type: str | None,
-        subject_id: str | None,
-        date_from: datetime | None,
-        date_to: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[AuditEvent], int]:
+    def list_audit_events(self, query: AuditQuery) -> tuple[list[AuditEvent], int]:
         """Return one page (newest first) and the total matching."""
         ...

@@ -7,7 +7,7 @@ from typing import Any
 
 from dialcues_core.accounts.model import Principal
 from dialcues_core.audit.model import ACTIONS, Actor, AuditEvent
-from dialcues_core.audit.ports import AuditStore
+from dialcues_core.audit.ports import AuditQuery, AuditStore
 from dialcues_core.kernel.crypto import generate_id
 from dialcues_core.kernel.fields import (
     FieldReader,
@@ -84,13 +84,15 @@ class AuditTrail:
         size = given(reader.read("page_size", parse_positive_int(1, 100))) or 20
         reader.raise_if_any()
         items, total = self.store.list_audit_events(
-            organization_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            date_from=date_from,
-            date_to=date_to,
-            offset=(page - 1) * size,
-            limit=size,
+            AuditQuery(
+                organization_id,
+                action,
+                subject_type,
+                subject_id,
+                date_from,
+                date_to,
+                offset=(page - 1) * size,
+                limit=size,
+            )
         )
         return Page(items, total, page, size)

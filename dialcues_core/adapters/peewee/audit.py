@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from dialcues_core.adapters.peewee.tables import AuditEventRow
 from dialcues_core.audit.model import Actor, AuditEvent
+from dialcues_core.audit.ports import AuditQuery
 
 
 class PeeweeAuditStore:
@@ -29,33 +29,23 @@ class PeeweeAuditStore:
             request_id=event.request_id,
         ).execute()
 
-    def list_audit_events(
-        self,
-        organization_id: str,
-        *,
-        action: str | None,
-        subject_type: str | None,
-        subject_id: str | None,
-        date_from: datetime | None,
-        date_to: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[AuditEvent], int]:
+    def list_audit_events(self, query: AuditQuery) -> tuple[list[AuditEvent], int]:
         """One page, newest first, and the total matching."""
-        where = AuditEventRow.organization_id == organization_id
-        if action is not None:
-            where &= AuditEventRow.action == action
-        if subject_type is not None:
-            where &= AuditEventRow.subject_type == subject_type
-        if subject_id is not None:
-            where &= AuditEventRow.subject_id == subject_id
-        if date_from is not None:
-            where &= AuditEventRow.occurred_at >= date_from
-        if date_to is not None:
-            where &= AuditEventRow.occurred_at <= date_to
-        query = AuditEventRow.select().where(where)
-        rows = query.order_by(AuditEventRow.occurred_at.desc(), AuditEventRow.id.desc())
-        return [_event(r) for r in rows.offset(offset).limit(limit)], query.count()
+        where = AuditEventRow.organization_id == query.organization_id
+        if query.action is not None:
+            where &= AuditEventRow.action == query.action
+        if query.subject_type is not None:
+            where &= AuditEventRow.subject_type == query.subject_type
+        if query.subject_id is not None:
+            where &= AuditEventRow.subject_id == query.subject_id
+        if query.date_from is not None:
+            where &= AuditEventRow.occurred_at >= query.date_from
+        if query.date_to is not None:
+            where &= AuditEventRow.occurred_at < query.date_to  # exclusive, as every listing
+        found = AuditEventRow.select().where(where)
+        rows = found.order_by(AuditEventRow.occurred_at.desc(), AuditEventRow.id.desc())
+        page = [_event(r) for r in rows.offset(query.offset).limit(query.limit)]
+        return page, found.count()
 
 
 def _event(row: Any) -> AuditEvent:
