@@ -28,6 +28,8 @@ from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import READ_POLICY, requires
 from dialcues_core.kernel.urls import parse_webhook_url, system_resolver
 
+POLICY_CACHE_SECONDS = 5.0
+"""How long a process reuses a policy it read for a request (``effective_of``)."""
 MAX_ACTOR = 100
 """The longest name an operator may act under (the CLI's ``--actor``, gRPC's ``actor``)."""
 PREDIAL_SECRET_OVERLAP = timedelta(hours=24)
@@ -63,6 +65,8 @@ class CallingPolicies:
         self.clock = clock
         self.settings = settings
         self.audit = audit
+        self._read: dict[str, tuple[float, EffectivePolicy]] = {}
+        """Policies as the request paths read them, with the monotonic time read."""
 
     @requires(READ_POLICY)
     def get(self, principal: Principal) -> PolicyView:
@@ -82,9 +86,21 @@ class CallingPolicies:
         return CapCounts(self.store.placed_attempts(organization_id, to, now - MONTH))
 
     def effective_of(self, organization_id: str) -> EffectivePolicy:
-        """What applies to an organization's attempts now (no existence check)."""
+        """What applies to an organization's attempts (no existence check), for the request
+        paths: create and update checks, ``next_eligible_at``, the preview, calls placed now.
+
+        Read at most every :data:`POLICY_CACHE_SECONDS` per process (a change made here is
+        seen at once; one made by another process within that bound, as revoked keys are).
+        The dispatcher never uses it: every claim reads the policy in its own transaction.
+        """
+        now = self.clock.monotonic()
+        found = self._read.get(organization_id)
+        if found is not None and now - found[0] < POLICY_CACHE_SECONDS:
+            return found[1]
         stored = self.store.policy_of(organization_id) or CallingPolicy(organization_id)
-        return self.effective(stored)
+        effective = self.effective(stored)
+        self._read[organization_id] = (now, effective)
+        return effective
 
     def effective(self, policy: CallingPolicy) -> EffectivePolicy:
         """What applies, every default filled in."""
@@ -158,6 +174,7 @@ class CallingPolicies:
                     ("organization", organization_id),
                     detail,
                 )
+            self._read.pop(organization_id, None)
             return PolicyView(after, self.effective(after), secret)
 
 
