@@ -67,7 +67,9 @@ async def concurrent(label: str, one: Callable[[], Awaitable[object]], n: int = 
 async def main() -> None:
     """Measure every option in one run."""
     with tempfile.TemporaryDirectory() as tmp:
-        dc = Dialcues.open(settings=Settings(database_url=f"sqlite:///{tmp}/b.db"))
+        dc = Dialcues.open(
+            settings=Settings(database_url=f"sqlite:///{tmp}/b.db", calling_window="off")
+        )
         org = dc.accounts.create_organization("Bench")
         user = dc.accounts.create_user(org.id, "b@example.com", "B")
         key_id = dc.accounts.create_api_key(user.id).key.id

@@ -112,7 +112,12 @@ async def serve_real(db_url: str, threads: int) -> None:
     from dialcues_grpc import start_grpc
 
     logging.basicConfig(level=logging.WARNING)
-    dc = Dialcues.open(settings=Settings(database_url=db_url, rate_limits=None), migrate=False)
+    dc = Dialcues.open(
+        settings=Settings(
+            database_url=db_url, rate_limits=None, calling_window="off", frequency_caps=(None, None)
+        ),
+        migrate=False,
+    )
     server, port = await start_grpc(dc, Offloader(threads), "127.0.0.1", 0, None)
     print(port, flush=True)
     await server.wait_for_termination()
@@ -123,7 +128,11 @@ def seed(db_url: str) -> tuple[str, int]:
     from dialcues_core import Dialcues
     from dialcues_core.config import Settings
 
-    dc = Dialcues.open(settings=Settings(database_url=db_url, rate_limits=None))
+    dc = Dialcues.open(
+        settings=Settings(
+            database_url=db_url, rate_limits=None, calling_window="off", frequency_caps=(None, None)
+        )
+    )
     org = dc.accounts.create_organization("Bench")
     dc.accounts.add_line(org.id, "simulated", "+14155550100", label="Main")
     user = dc.accounts.create_user(org.id, "bench@example.com", "Bench")

@@ -104,7 +104,14 @@ def run(url_for: str, users: int) -> dict[str, tuple[float, float]]:
 
         reset_postgres()
         url = PG_URL
-        dc = Dialcues.open(settings=Settings(database_url=url, rate_limits=None))
+        dc = Dialcues.open(
+            settings=Settings(
+                database_url=url,
+                rate_limits=None,
+                calling_window="off",
+                frequency_caps=(None, None),
+            )
+        )
         me = seed(dc, users)
         dc.db.execute_sql("ANALYZE")
         out = measure(dc, me)
@@ -112,7 +119,12 @@ def run(url_for: str, users: int) -> dict[str, tuple[float, float]]:
         return out
     with tempfile.TemporaryDirectory() as tmp:
         dc = Dialcues.open(
-            settings=Settings(database_url=f"sqlite:///{tmp}/l.db", rate_limits=None)
+            settings=Settings(
+                database_url=f"sqlite:///{tmp}/l.db",
+                rate_limits=None,
+                calling_window="off",
+                frequency_caps=(None, None),
+            )
         )
         me = seed(dc, users)
         dc.db.execute_sql("ANALYZE")
