@@ -26,6 +26,7 @@ from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.crypto import signing_secret
 from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import READ_POLICY, requires
+from dialcues_core.kernel.ttlcache import TtlCache
 from dialcues_core.kernel.urls import parse_webhook_url, system_resolver
 
 POLICY_CACHE_SECONDS = 5.0
@@ -65,8 +66,8 @@ class CallingPolicies:
         self.clock = clock
         self.settings = settings
         self.audit = audit
-        self._read: dict[str, tuple[float, EffectivePolicy]] = {}
-        """Policies as the request paths read them, with the monotonic time read."""
+        self._read: TtlCache[str, EffectivePolicy] = TtlCache(clock, POLICY_CACHE_SECONDS)
+        """Policies as the request paths read them."""
 
     @requires(READ_POLICY)
     def get(self, principal: Principal) -> PolicyView:
@@ -93,13 +94,12 @@ class CallingPolicies:
         seen at once; one made by another process within that bound, as revoked keys are).
         The dispatcher never uses it: every claim reads the policy in its own transaction.
         """
-        now = self.clock.monotonic()
         found = self._read.get(organization_id)
-        if found is not None and now - found[0] < POLICY_CACHE_SECONDS:
-            return found[1]
+        if found is not None:
+            return found
         stored = self.store.policy_of(organization_id) or CallingPolicy(organization_id)
         effective = self.effective(stored)
-        self._read[organization_id] = (now, effective)
+        self._read.put(organization_id, effective)
         return effective
 
     def effective(self, policy: CallingPolicy) -> EffectivePolicy:
@@ -174,7 +174,7 @@ class CallingPolicies:
                     ("organization", organization_id),
                     detail,
                 )
-            self._read.pop(organization_id, None)
+            self._read.pop(organization_id)
             return PolicyView(after, self.effective(after), secret)
 
 

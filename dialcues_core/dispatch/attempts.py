@@ -13,90 +13,59 @@ they share (the lease, the occurrence, the lateness cap) are read and changed in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.accounts.model import OutboundLine, ProviderSettings
 from dialcues_core.calling.gate import SKIP_MESSAGES, Plan, SkipReason
-from dialcues_core.calling.predial import PredialTarget, request_body
+from dialcues_core.calling.predial import request_body
 from dialcues_core.calls.calltoken import token_matches
 from dialcues_core.calls.model import ExecutionStatus
-from dialcues_core.calls.outcomes import classify
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.calls.rendering import execution_payload
 from dialcues_core.config import Settings
 from dialcues_core.dispatch import policy
 from dialcues_core.dispatch.gatekeeper import Gatekeeper, Judged, cap_of
 from dialcues_core.dispatch.ports import DispatchStore, DueReminder
+from dialcues_core.dispatch.work import (
+    MISSED_MESSAGE,
+    MISSING_LINE,
+    ORPHAN_MESSAGE,
+    UNKNOWN_MESSAGE,
+    UNREACHABLE_MESSAGE,
+    Budget,
+    Claimed,
+    Finished,
+    as_retried,
+    line_of,
+    live_from,
+    new_execution,
+    no_line,
+    own_line,
+    waits_for,
+)
 from dialcues_core.errors import ProviderEventRejected
 from dialcues_core.kernel.crypto import hashes_match
 from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.reminders import lifecycle
 from dialcues_core.reminders.lifecycle import Action
-from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.rendering import reminder_payload
 from dialcues_core.reminders.steps import Attempted, NextStep
 from dialcues_core.webhooks.outbox import NoOutbox, Outbox
 
 log = logging.getLogger("dialcues.dispatcher")
 
-MISSED_MESSAGE = "missed: the attempt could not be placed before the occurrence's lateness cap"
-MISSING_LINE = "missing_outbound_line: the organization has no outbound line to call from"
-ORPHAN_MESSAGE = "not dialed: the reminder was paused or deleted before its attempt"
-UNKNOWN_MESSAGE = (
-    "outcome_unknown: the provider could not confirm whether the call was placed before the"
-    " occurrence's lateness cap; not redialed, since the person may have been called"
-)
-UNREACHABLE_MESSAGE = "provider_unreachable: {reason}"
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """An execution this worker now owns and should dial (or reconcile)."""
-
-    execution: LiveExecution
-    line: OutboundLine
-    provider: ProviderSettings | None
-    predial: PredialTarget | None = None
-    """The organization's pre-dial hook, asked before the dial (its ``execution.started`` is
-    written only when the dial proceeds)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """A final outcome to apply to an execution."""
-
-    execution_id: int
-    status: ExecutionStatus
-    retry: bool
-    ended_at: datetime | None
-    ended_reason: str | None = None
-    duration_s: int | None = None
-    cost: float | None = None
-    error_message: str | None = None
-    call_id: str | None = None
-    operator_alert: bool = False
-    """A configuration or billing problem the operator must fix (logged at ERROR)."""
-    skip_reason: str | None = None
-    """The pre-dial hook refused the attempt (``status`` ``skipped``): ``vetoed`` or
-    ``predial_unavailable``."""
-
-    @classmethod
-    def from_event(cls, execution_id: int, event: CallEvent) -> Finished:
-        """Build the outcome of a provider's final event (through the one outcome table)."""
-        outcome = classify(event.ended_reason)
-        return cls(
-            execution_id=execution_id,
-            status=outcome.status,
-            retry=outcome.retry,
-            ended_at=event.ended_at,
-            ended_reason=event.ended_reason,
-            duration_s=event.duration_s,
-            cost=event.cost,
-            error_message=outcome.error_message,
-            call_id=event.call_id,
-            operator_alert=outcome.operator_alert,
-        )
+# Claimed, Finished and the messages are re-exported: the dispatcher and tests import them here.
+__all__ = [
+    "MISSED_MESSAGE",
+    "MISSING_LINE",
+    "ORPHAN_MESSAGE",
+    "UNKNOWN_MESSAGE",
+    "UNREACHABLE_MESSAGE",
+    "Attempts",
+    "Claimed",
+    "Finished",
+]
 
 
 class Attempts:
@@ -162,7 +131,7 @@ class Attempts:
         numbers = [(e.organization_id, e.to) for e in queued]
         numbers += [(r.organization_id, r.phone_number) for r in due]
         taken = keeper.lock(numbers)
-        budget = _Budget(self.store, providers)
+        budget = Budget(self.store, providers)
         claimed = self._start_queued(
             [e for e in queued if (e.organization_id, e.to) in taken],
             now,
@@ -177,7 +146,7 @@ class Attempts:
             number = (r.organization_id, r.phone_number)
             if number not in taken:
                 continue
-            line = _line(lines, r.line_id, r.organization_id)
+            line = line_of(lines, r.line_id, r.organization_id)
             if line is not None and line.temporary:
                 # the agent smoke flow's fictional call: exempt from the whole gate (§2)
                 if budget.admit(r.organization_id, line):
@@ -200,7 +169,7 @@ class Attempts:
         return claimed, budget.refused
 
     def _missed(self, r: DueReminder, now: datetime) -> None:
-        row = _new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
+        row = new_execution(r, ExecutionStatus.MISSED, r.line_id, now, None)
         (missed_id,) = self.store.insert_executions([row])
         step = policy.after_missed(r.attempted, now)
         self.store.set_reminder_steps([(r.id, step, missed_id)], now)
@@ -212,7 +181,7 @@ class Attempts:
         reason = judged.decision.reason
         assert reason is not None
         row = replace(
-            _new_execution(r, ExecutionStatus.SKIPPED, r.line_id, now, None),
+            new_execution(r, ExecutionStatus.SKIPPED, r.line_id, now, None),
             error_message=SKIP_MESSAGES.get(reason, f"Not dialed: {reason.value}."),
             skip_reason=reason.value,
         )
@@ -230,9 +199,9 @@ class Attempts:
         providers: dict[str, ProviderSettings | None],
         keeper: Gatekeeper,
     ) -> list[Claimed]:
-        chosen = [(r, _line(lines, r.line_id, r.organization_id)) for r in due]
+        chosen = [(r, line_of(lines, r.line_id, r.organization_id)) for r in due]
         rows = [
-            _new_execution(
+            new_execution(
                 r, ExecutionStatus.IN_PROGRESS, line.id if line else None, now, now + self.lease
             )
             for r, line in chosen
@@ -247,9 +216,9 @@ class Attempts:
         )
         claimed: list[Claimed] = []
         for (r, line), row, new_id in zip(chosen, rows, ids, strict=True):
-            live = _live_from(new_id, row)
+            live = live_from(new_id, row)
             if line is None:
-                self._finish_all([_no_line(new_id, now)], now)
+                self._finish_all([no_line(new_id, now)], now)
                 continue
             org = r.organization_id
             hook = None if line.temporary else keeper.predial_of(org)
@@ -263,27 +232,27 @@ class Attempts:
         now: datetime,
         lines: dict[str, list[OutboundLine]],
         providers: dict[str, ProviderSettings | None],
-        budget: _Budget,
+        budget: Budget,
         keeper: Gatekeeper,
     ) -> list[Claimed]:
         claimed: list[Claimed] = []
         occurrences = self.store.attempted([e.reminder_id for e in queued if e.reminder_id])
         for e in queued:
             found = occurrences.get(e.reminder_id) if e.reminder_id else None
-            if e.reminder_id is not None and not _waits_for(found, e.id):
+            if e.reminder_id is not None and not waits_for(found, e.id):
                 self._cancel_orphan(e, now)
                 continue
             attempted = found[0] if found else None
             judged = self._judge_queued(keeper, e, attempted)
             if not self._queued_passes(e, attempted, judged, now):
                 continue
-            line = _line(lines, e.line_id, e.organization_id)
+            line = line_of(lines, e.line_id, e.organization_id)
             if line is not None and not budget.admit(e.organization_id, line):
                 continue
             keeper.placed((e.organization_id, e.to))
             self.store.start_executions([(e.id, line.id if line else None)], now, now + self.lease)
             if line is None:
-                self._finish_all([_no_line(e.id, now)], now)
+                self._finish_all([no_line(e.id, now)], now)
                 continue
             started = replace(e, line_id=line.id)
             hook = keeper.predial_of(e.organization_id)
@@ -390,11 +359,9 @@ class Attempts:
             claimed = [
                 Claimed(e, line, providers.get(e.organization_id))
                 for e in expired
-                if (line := _own_line(lines, e)) is not None
+                if (line := own_line(lines, e)) is not None
             ]
-            lineless = [
-                e for e in expired if _own_line(lines, e) is None and self._past_cap(e, now)
-            ]
+            lineless = [e for e in expired if own_line(lines, e) is None and self._past_cap(e, now)]
             for e in lineless:
                 log.error("execution %s ends outcome_unknown: its line was removed", e.id)
             unknown = [
@@ -488,7 +455,7 @@ class Attempts:
                 self.store.set_skip_reason(f.execution_id, f.skip_reason)
         owned = [(f, e) for f, e in applied if e.reminder_id is not None]
         states = self.store.attempted([e.reminder_id for _, e in owned if e.reminder_id])
-        retried = {e.organization_id for f, e in owned if policy.may_retry(*_as_retried(f))}
+        retried = {e.organization_id for f, e in owned if policy.may_retry(*as_retried(f))}
         providers = self.store.providers_of(retried) if retried else {}
         keeper = Gatekeeper(self.store, self.settings, providers, now)  # reads lazily
         self.outbox.finished((e.user_id, e.id) for f, e in applied if f.skip_reason is None)
@@ -496,11 +463,11 @@ class Attempts:
         steps: list[tuple[int, NextStep, int | None]] = []
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
-            if not _waits_for(found, e.id):
+            if not waits_for(found, e.id):
                 continue  # the reminder moved on (deleted, paused, edited): leave it alone
             assert found is not None
             attempted = found[0]
-            status, retry = _as_retried(f)
+            status, retry = as_retried(f)
             if not policy.may_retry(status, retry):
                 step, closed = policy.after_final(attempted, status), None
             else:
@@ -627,112 +594,3 @@ class Attempts:
         """Return when the next attempt is due (None: nothing waits)."""
         with self.tx.atomic():
             return self.store.next_due_at()
-
-
-class _Budget:
-    """Provider concurrency per organization, counted in the database across workers."""
-
-    def __init__(self, store: DispatchStore, providers: dict[str, ProviderSettings | None]):
-        self.store = store
-        self.providers = providers
-        self.left: dict[str, int] = {}
-        self.refused: set[str] = set()
-
-    def admit(self, org_id: str, line: OutboundLine | None) -> bool:
-        """Tell whether one more call of the organization may go out on ``line`` now."""
-        provider = self.providers.get(org_id)
-        if line is None or line.provider is not Provider.VAPI or provider is None:
-            return True
-        if org_id not in self.left:
-            self.left[org_id] = provider.concurrency - self.store.in_flight(org_id)
-        if self.left[org_id] <= 0:
-            self.refused.add(org_id)
-            return False
-        self.left[org_id] -= 1
-        return True
-
-
-def _line(
-    lines: dict[str, list[OutboundLine]], line_id: str | None, org: str
-) -> OutboundLine | None:
-    """Return the reminder's line, else the organization's default line, else None."""
-    org_lines = lines.get(org, [])
-    for line in org_lines:
-        if line.id == line_id:
-            return line
-    return org_lines[0] if org_lines else None
-
-
-def _own_line(lines: dict[str, list[OutboundLine]], e: LiveExecution) -> OutboundLine | None:
-    """Return the line an attempt was dialed from, if it still exists (no fallback)."""
-    return next((line for line in lines.get(e.organization_id, []) if line.id == e.line_id), None)
-
-
-def _waits_for(found: tuple[Attempted, int | None] | None, execution_id: int) -> bool:
-    """Tell whether a reminder (as ``attempted`` returned it) still waits for this attempt."""
-    return (
-        found is not None
-        and found[1] == execution_id
-        and found[0].status is ReminderStatus.IN_PROGRESS
-    )
-
-
-def _as_retried(f: Finished) -> tuple[ExecutionStatus, bool]:
-    """The outcome the retry policy sees: an unavailable pre-dial hook counts as a failed
-    attempt (its delays, one attempt of the budget); a veto is never retried."""
-    if f.skip_reason == SkipReason.PREDIAL_UNAVAILABLE.value:
-        return ExecutionStatus.FAILED, True
-    return f.status, f.retry
-
-
-def _no_line(execution_id: int, now: datetime) -> Finished:
-    return Finished(execution_id, ExecutionStatus.FAILED, False, now, error_message=MISSING_LINE)
-
-
-def _new_execution(
-    r: DueReminder,
-    status: ExecutionStatus,
-    line_id: str | None,
-    now: datetime,
-    lease_until: datetime | None,
-) -> NewExecution:
-    missed = status is ExecutionStatus.MISSED
-    placed = status not in (ExecutionStatus.MISSED, ExecutionStatus.SKIPPED)
-    return NewExecution(
-        user_id=r.user_id,
-        organization_id=r.organization_id,
-        reminder_id=r.id,
-        reminder_title=r.title,
-        status=status,
-        attempt=r.attempted.retry_count + 1,
-        line_id=line_id,
-        to=r.phone_number,
-        message=r.message,
-        scheduled_for=r.due_at,
-        executed_at=now if placed else None,  # a missed or skipped attempt was never placed
-        lease_until=lease_until,
-        error_message=MISSED_MESSAGE if missed else None,
-        ended_at=now if missed or status is ExecutionStatus.SKIPPED else None,
-        occurrence_at=r.attempted.scheduled_at,
-        purpose=r.attempted.purpose,
-    )
-
-
-def _live_from(new_id: int, row: NewExecution) -> LiveExecution:
-    return LiveExecution(
-        id=new_id,
-        user_id=row.user_id,
-        organization_id=row.organization_id,
-        reminder_id=row.reminder_id,
-        title=row.reminder_title or "Call",
-        status=row.status,
-        attempt=row.attempt,
-        line_id=row.line_id,
-        to=row.to,
-        message=row.message,
-        scheduled_for=row.scheduled_for,
-        executed_at=row.executed_at,
-        call_id=None,
-        occurrence_at=row.occurrence_at,
-        purpose=row.purpose,
-    )
