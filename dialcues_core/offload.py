@@ -9,6 +9,7 @@ connection. Measured against ``playhouse.pwasyncio`` and plain ``asyncio.to_thre
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 from collections.abc import Callable
@@ -36,7 +37,8 @@ class Offloader:
         """Run ``fn(*args, **kwargs)`` on the pool and return its result (or raise its error)."""
         loop = asyncio.get_running_loop()
         call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
-        return await loop.run_in_executor(self._pool, call)
+        # in the caller's context: what an edge set for its request (its id) reaches the core
+        return await loop.run_in_executor(self._pool, contextvars.copy_context().run, call)
 
     def shutdown(self) -> None:
         """Wait for running calls, run ``on_thread_exit`` once in every thread, stop them."""

@@ -37,6 +37,7 @@ from google.rpc import error_details_pb2, status_pb2
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import DialcuesError
+from dialcues_core.kernel.requests import CURRENT_REQUEST_ID
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.admission import Refused, RequestOutcome
 from dialcues_core.platform.ratelimit import Decision
@@ -129,6 +130,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             code, reason = grpc.StatusCode.UNKNOWN, None
             rid = request_id(context)
             admitted = ADMITTED.set(None)
+            current = CURRENT_REQUEST_ID.set(rid)  # the core's audit trail names the call
             try:
                 await context.send_initial_metadata(((REQUEST_ID_KEY, rid),))
                 trailers = await self._admit(method, context, who)
@@ -140,6 +142,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 code, reason = context.code() or code, error_reason(context)
                 raise
             finally:
+                CURRENT_REQUEST_ID.reset(current)
                 ADMITTED.reset(admitted)
                 if self.record_usage:
                     ms = (time.perf_counter() - started) * 1000

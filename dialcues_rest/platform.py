@@ -30,6 +30,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from dialcues_core import Dialcues
+from dialcues_core.kernel.requests import CURRENT_REQUEST_ID
 from dialcues_core.platform.admission import RequestOutcome
 from dialcues_core.platform.usage import request_id_or_new
 from dialcues_rest.appkeys import ERROR_CODE, IDEMPOTENT_REPLAY, PRINCIPAL, RATE_LIMIT, REQUEST_ID
@@ -85,6 +86,7 @@ def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
         arrived = clock.now()
         rid = request_id_or_new(request.headers.get(REQUEST_ID_HEADER))
         request[REQUEST_ID] = rid
+        current = CURRENT_REQUEST_ID.set(rid)  # the core's audit trail names the request
         status = 500  # what the client sees when the handler is cancelled mid-way
         try:
             response = await handler(request)
@@ -96,6 +98,7 @@ def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
             stamp(request, exc.headers, rid)
             raise
         finally:
+            CURRENT_REQUEST_ID.reset(current)
             elapsed_ms = (time.perf_counter() - started) * 1000
             if access_logger.isEnabledFor(logging.INFO):
                 _log_access_line(request.method, request.path, status, elapsed_ms)

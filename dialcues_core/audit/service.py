@@ -21,6 +21,7 @@ from dialcues_core.kernel.fields import (
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Clock
+from dialcues_core.kernel.requests import current_request_id
 from dialcues_core.kernel.scopes import READ_AUDIT, requires
 
 AUDIT_QUERY = frozenset(
@@ -53,6 +54,8 @@ class AuditTrail:
         request_id: str | None = None,
     ) -> AuditEvent:
         """Append one event; call it inside the transaction of the change it records."""
+        if request_id is None:
+            request_id = current_request_id()  # the REST request or RPC that made the change
         event = AuditEvent(
             id=generate_id("aud"),
             organization_id=organization_id,

@@ -364,3 +364,16 @@ async def test_list_executions_filters_by_skip_reason_and_number(
         grpc.StatusCode.INVALID_ARGUMENT,
         ["skip_reason"],
     )
+
+
+async def test_a_calls_bypass_is_audited_with_the_calls_request_id(
+    api: Stubs, dc: Dialcues, tenant: Tenant
+) -> None:
+    stub = calls_pb2_grpc.CallServiceStub(api.channel)
+    request = calls_pb2.PlaceCallRequest(
+        to=TOLL_FREE, message="Hi", timezone="UTC", calling_window=BYPASS
+    )
+    placed = await stub.PlaceCall(request, metadata=(*api.md, ("x-request-id", "rid-bypass-1")))
+    (event,) = dc.audit.list_for(tenant.org.id, {"action": "calling_window.bypassed"}).items
+    assert (event.subject_type, event.subject_id) == ("execution", str(placed.id))
+    assert (event.request_id, event.actor.type) == ("rid-bypass-1", "api_key")

@@ -409,3 +409,23 @@ async def test_executions_filter_by_skip_reason_and_number(
     assert [e["reminder_id"] for e in to_other.body["items"]] == [other["id"]]
     bad = await api.get("/executions", params={"skip_reason": "bored", "to": "12"})
     assert (bad.status, set(bad.fields)) == (400, {"skip_reason", "to"})
+
+
+async def test_an_audit_event_names_the_request_that_made_the_change(
+    api: Api, default_window: None
+) -> None:
+    """responsible-calling.md section 16: an audited change made through the API carries the
+    request's id (``X-Request-Id``); one made by an operator or the system carries none."""
+    reply = await api.post(
+        "/reminders",
+        json=reminder_payload(
+            **NEW_YORK_TO_NY,
+            scheduled_at="2026-03-25T06:30:00",
+            calling_window={"bypass": True, "reason": "Early shift"},
+        ),
+    )
+    assert reply.status == 201
+    events = (await api.get("/audit/events")).body["items"]
+    by_action = {e["action"]: e for e in events}
+    assert by_action["calling_window.bypassed"]["request_id"] == reply.headers["X-Request-Id"]
+    assert by_action["policy.updated"]["request_id"] is None  # the operator's change
