@@ -101,8 +101,11 @@ def refuse_outside(
         f"{local:%H:%M} in {place.timezone or zones[0]} is outside the calling window"
         f" ({window_rules.window.label} in {where})"
     )
-    if local.date() in window_rules.blocked:
-        problem = f"{local:%Y-%m-%d} is a blocked date of the calling window"
+    for zone in zones:  # a blocked date in any window zone is the reason to name
+        there = to_local(first, load_zone(zone))
+        if there.date() in window_rules.blocked:
+            problem = f"{there:%Y-%m-%d} in {zone} is a blocked date of the calling window"
+            break
     if series:
         problem = f"no occurrence within 400 days is inside the calling window ({problem})"
     found = opening(window_rules, place, first, first + OPENING_HORIZON)

@@ -429,3 +429,23 @@ async def test_an_audit_event_names_the_request_that_made_the_change(
     by_action = {e["action"]: e for e in events}
     assert by_action["calling_window.bypassed"]["request_id"] == reply.headers["X-Request-Id"]
     assert by_action["policy.updated"]["request_id"] is None  # the operator's change
+
+
+async def test_a_blocked_date_in_the_numbers_zone_is_named(
+    api: Api, dc: Dialcues, tenant: Tenant
+) -> None:
+    """00:30 on 2026-03-26 in New York is 21:30 on 2026-03-25 in Los Angeles: the window
+    (00:00–23:59) is open in both, but the 25th is blocked, and only in Los Angeles."""
+    set_policy(dc, tenant, blocked_dates=["2026-03-25"])
+    reply = await api.post(
+        "/reminders",
+        json=reminder_payload(
+            timezone="America/New_York",
+            phone_number="+14155552671",
+            scheduled_at="2026-03-26T00:30:00",
+        ),
+    )
+    assert reply.status == 422
+    assert reply.fields["scheduled_at"] == (
+        "2026-03-25 in America/Los_Angeles is a blocked date of the calling window"
+    )
