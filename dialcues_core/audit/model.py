@@ -20,9 +20,6 @@ class Actor:
     user_id: str | None = None
 
 
-SYSTEM = Actor("system")
-
-
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One audited change, written in the transaction of the change."""

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any
 
 from dialcues_core.accounts.model import Principal
+from dialcues_core.audit.service import AuditTrail, actor_of
 from dialcues_core.calling.gate import deadline, opening
 from dialcues_core.calling.policy import AttemptRules, EffectivePolicy
 from dialcues_core.calling.shapes import Bypass, ShapeError, parse_window
@@ -59,13 +60,34 @@ def stamped(window: Window | Bypass | None, at: datetime, principal: Principal) 
     window as it is."""
     if not isinstance(window, Bypass):
         return window
+    actor = actor_of(principal)
+    actor_id = None if actor.id is None else str(actor.id)
     return replace(
         window,
         bypassed_at=at,
-        actor_type="oauth_client" if principal.client_id else "api_key",
-        actor_id=principal.client_id or principal.api_key_id,
-        actor_user_id=principal.user_id,
+        actor_type=actor.type,
+        actor_id=actor_id,
+        actor_user_id=actor.user_id,
     )
+
+
+def audit_bypass(
+    audit: AuditTrail,
+    organization_id: str,
+    window: Window | Bypass | None,
+    principal: Principal,
+    subject: tuple[str, str],
+) -> None:
+    """Write ``calling_window.bypassed`` for a request that set a bypass (§4.6; the subject
+    is the reminder or the call's execution)."""
+    if isinstance(window, Bypass):
+        audit.record(
+            organization_id,
+            "calling_window.bypassed",
+            actor_of(principal),
+            subject,
+            {"reason": window.reason},
+        )
 
 
 def refuse_outside(

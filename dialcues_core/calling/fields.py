@@ -23,6 +23,7 @@ from dialcues_core.calling.shapes import (
 )
 from dialcues_core.calling.windows import Window
 from dialcues_core.calling.zones import WindowBasis
+from dialcues_core.kernel.fields import parse_bool
 from dialcues_core.kernel.phone import parse_phone_number
 
 MIN_LATENESS, MAX_LATENESS = 60, 86400
@@ -44,13 +45,6 @@ def parse_basis(value: Any) -> WindowBasis:
     if value not in {b.value for b in WindowBasis}:
         raise ValueError("must be strictest or reminder_zone")
     return WindowBasis(value)
-
-
-def parse_bool(value: Any) -> bool:
-    """A JSON boolean."""
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
 
 
 def parse_lateness(value: Any) -> int | None:

@@ -8,7 +8,7 @@ rest from :class:`~dialcues_core.config.Settings`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 from dialcues_core.calling.retry import RetryPolicy
@@ -17,10 +17,11 @@ from dialcues_core.calling.windows import Rules, Window
 from dialcues_core.calling.zones import WindowBasis
 from dialcues_core.config import Settings
 
+PURPOSES = ("informational", "marketing")
+"""A reminder's or call's ``purpose`` (the first is the default)."""
+
 INHERITABLE = ("calling_window", "max_lateness_seconds", "retry_policy", "frequency_caps")
 """The fields that follow a ``DIALCUES_*`` setting until the organization sets them."""
-
-MIN_LATENESS, MAX_LATENESS = 60, 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,6 @@ class CallingPolicy:
             for f in fields(self)
             if f.name != "updated_at" and getattr(self, f.name) != getattr(other, f.name)
         ]
-
-    def with_changes(self, **changes: object) -> CallingPolicy:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def platform_window(settings: Settings) -> Window:

@@ -19,10 +19,6 @@ class PolicyStore(Protocol):
         """The stored policy, or ``None`` when the organization never set one."""
         ...
 
-    def policies_of(self, organization_ids: set[str]) -> dict[str, CallingPolicy]:
-        """The stored policies of several organizations (absent ones left out)."""
-        ...
-
     def placed_attempts(self, organization_id: str, to: str, since: datetime) -> list[datetime]:
         """When the organization's attempts to ``to`` were placed after ``since`` (those the
         frequency caps count)."""

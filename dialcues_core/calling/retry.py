@@ -10,6 +10,7 @@ delivered). A delay list ``L`` of the older settings means ``max_attempts`` len(
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,3 +91,13 @@ def _delay_list(key: str, raw: object) -> tuple[int, ...] | None:
     if any(type(d) is not int or not 1 <= d <= MAX_DELAY for d in raw):
         raise ValueError(problem)
     return tuple(raw)
+
+
+def retry_to_stored(policy: RetryPolicy | None) -> str | None:
+    """The text kept in the database (the contract's JSON), or None."""
+    return json.dumps(policy.to_json(), sort_keys=True) if policy is not None else None
+
+
+def retry_from_stored(text: str | None) -> RetryPolicy | None:
+    """Read :func:`retry_to_stored`'s text back."""
+    return parse_retry_policy(json.loads(text)) if text else None

@@ -20,7 +20,7 @@ from dialcues_core.calling.fields import POLICY_FIELDS
 from dialcues_core.calling.gate import MONTH, CapCounts
 from dialcues_core.calling.policy import INHERITABLE, CallingPolicy, EffectivePolicy, Predial
 from dialcues_core.calling.ports import PolicyStore
-from dialcues_core.calling.rendering import policy_to_json
+from dialcues_core.calling.rendering import field_to_json, policy_to_json
 from dialcues_core.config import Settings
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.crypto import signing_secret
@@ -159,8 +159,8 @@ class CallingPolicies:
                 detail: dict[str, Any] = {
                     "changed": {
                         name: {
-                            "from": _wire(getattr(before, name)),
-                            "to": _wire(getattr(after, name)),
+                            "from": field_to_json(getattr(before, name)),
+                            "to": field_to_json(getattr(after, name)),
                         }
                         for name in changed
                     }
@@ -227,10 +227,3 @@ def _with_predial(
     if on_failure not in ("allow", "skip"):
         return policy, {"predial": "on_failure must be allow or skip"}
     return replace(policy, predial=Predial(url, timeout, on_failure)), {}
-
-
-def _wire(value: Any) -> Any:
-    """A stored value in its wire shape, for the audit event."""
-    from dialcues_core.calling.rendering import field_to_json
-
-    return field_to_json(value)

@@ -7,6 +7,7 @@ contract names one (``wider_than_policy``, ``bypass_not_allowed``); callers turn
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,10 +56,6 @@ class FrequencyCaps:
     def to_json(self) -> dict[str, int | None]:
         """The contract's shape."""
         return {"per_24h": self.per_24h, "per_30d": self.per_30d}
-
-
-Override = Window | Bypass | None
-"""A reminder's ``calling_window``: hours or a profile, a bypass, or the organization's."""
 
 
 def parse_minute(value: object, name: str) -> int:
@@ -161,6 +158,7 @@ def window_from_stored(text: str | None) -> Window | Bypass | None:
     return result
 
 
+@functools.lru_cache(maxsize=16)
 def window_from_setting(raw: str) -> Window:
     """``DIALCUES_CALLING_WINDOW``: ``HH:MM-HH:MM`` (every day), a profile name, or ``off``."""
     text = raw.strip()
@@ -175,14 +173,6 @@ def window_from_setting(raw: str) -> Window:
     if first > last:
         raise ShapeError("start must not be after end")
     return hours_window(first, last)
-
-
-def window_setting_text(window: Window) -> str:
-    """The inverse of :func:`window_from_setting` for the CLI (hours of every day)."""
-    if window.profile is not None:
-        return window.profile
-    hours = next(h for h in window.days if h is not None)
-    return f"{hhmm(hours.start)}-{hhmm(hours.end)}"
 
 
 def parse_blocked_dates(value: object) -> tuple[date, ...]:

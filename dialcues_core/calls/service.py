@@ -19,9 +19,14 @@ from typing import Any
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import Principal
 from dialcues_core.accounts.ports import LineRepository
-from dialcues_core.audit.service import AuditTrail, actor_of
-from dialcues_core.calling.admission import parse_override, refuse_outside, stamped
-from dialcues_core.calling.policy import EffectivePolicy
+from dialcues_core.audit.service import AuditTrail
+from dialcues_core.calling.admission import (
+    audit_bypass,
+    parse_override,
+    refuse_outside,
+    stamped,
+)
+from dialcues_core.calling.policy import PURPOSES, EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.shapes import Bypass, FrequencyCaps, ShapeError
 from dialcues_core.calling.zones import NO_ZONES, Place, number_zones
@@ -46,7 +51,6 @@ from dialcues_core.kernel.timefmt import seconds
 CALL_FIELDS = frozenset(
     {"to", "message", "title", "vapi_line_id", "purpose", "timezone", "calling_window"}
 )
-PURPOSES = ("informational", "marketing")
 UNLOCATED = "is required: the location of this number is unknown"
 
 
@@ -119,14 +123,9 @@ class Calls:
                 occurrence_at=now,
             )
             queued = self.repos.calls.queue(call)
-            if isinstance(window, Bypass) and self.audit is not None:
-                self.audit.record(
-                    principal.organization_id,
-                    "calling_window.bypassed",
-                    actor_of(principal),
-                    ("execution", str(queued.id)),
-                    {"reason": window.reason},
-                )
+            if self.audit is not None:
+                subject = ("execution", str(queued.id))
+                audit_bypass(self.audit, principal.organization_id, window, principal, subject)
         for listener in self.listeners:
             listener(now)
         return queued

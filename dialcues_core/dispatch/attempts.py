@@ -127,7 +127,7 @@ class Attempts:
         orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
         lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
         keeper = Gatekeeper(self.store, self.settings, providers, now)
-        keeper.load(orgs)
+        keeper.load(orgs, hooks=True)
         numbers = [(e.organization_id, e.to) for e in queued]
         numbers += [(r.organization_id, r.phone_number) for r in due]
         taken = keeper.lock(numbers)
@@ -408,7 +408,8 @@ class Attempts:
                 self.store.requeue(execution_id, now)
 
     def past_cap(self, execution: LiveExecution) -> bool:
-        """Tell whether an attempt's occurrence is past its organization's lateness cap."""
+        """Tell whether an attempt's occurrence is past its organization's lateness cap (reads
+        the policy: call it through the offloader, never on the event loop)."""
         with self.tx.atomic():
             return self._past_cap(execution, self.clock.now())
 

@@ -431,7 +431,7 @@ class Dispatcher:
                 since = (e.executed_at or e.scheduled_for) - timedelta(minutes=1)
                 found = await dialer.find_call(request, since)
         except ProviderError as exc:
-            if self.attempts.past_cap(e):
+            if await self.offload(self.attempts.past_cap, e):
                 log.error(
                     "execution %s ends outcome_unknown: reconciling with %s kept failing (%s)"
                     " past the occurrence's lateness cap; it is not redialed",
@@ -447,7 +447,7 @@ class Dispatcher:
             if e.call_id:
                 # The provider gave us this call's id: it was placed. A lookup that no longer
                 # finds it proves nothing; past the cap the outcome is unknown, never redialed.
-                if self.attempts.past_cap(e):
+                if await self.offload(self.attempts.past_cap, e):
                     self.recorder.finished(self._failed(e.id, UNKNOWN_MESSAGE, retry=False))
             elif conclusive and self._settled(e):
                 self.recorder.finished(self._failed(e.id, NOT_PLACED, retry=True))

@@ -54,15 +54,15 @@ class Gatekeeper:
         self._effective: dict[str, EffectivePolicy] = {}
         self._placed: dict[Number, list[datetime]] = {}
         self._plain: dict[str, AttemptRules] = {}
-        self._predial: dict[str, PredialTarget] = {}
         """The rules of reminders without overrides, per organization (built once a batch)."""
+        self._predial: dict[str, PredialTarget] = {}
 
-    def load(self, org_ids: set[str]) -> None:
-        """Read the organizations' policies (one query; one more for their pre-dial hooks'
-        secrets when some has a hook)."""
+    def load(self, org_ids: set[str], hooks: bool = False) -> None:
+        """Read the organizations' policies (one query; with ``hooks``, the claim's, one more
+        for their pre-dial hooks' secrets when some has a hook)."""
         missing = org_ids - set(self._effective)
         stored = self.store.policies_of(missing)
-        hooked = {org for org, p in stored.items() if p.predial is not None}
+        hooked = {org for org, p in stored.items() if hooks and p.predial is not None}
         secrets = self.store.predial_secrets(hooked, self.now) if hooked else {}
         for org in hooked:
             hook = stored[org].predial

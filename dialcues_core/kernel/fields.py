@@ -59,6 +59,13 @@ class FieldReader:
             raise ValidationFailed(self.problems, reasons=self.reasons)
 
 
+def parse_bool(value: Any) -> bool:
+    """A JSON boolean (``true`` or ``false``, never ``1`` or ``"true"``)."""
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 # ----------------------------------------------------------------------------- text
 def text_parser(max_length: int) -> Callable[[Any], str]:
     """Return a parser of a string of 1–``max_length`` characters after trimming."""

@@ -49,10 +49,6 @@ ALL_SCOPES_MARK = "*"
 day it is used, so it gains the scopes later releases add (``telephony.md`` §0 #4). An
 explicit list never grows."""
 
-SCOPES_BEFORE_RESPONSIBLE_CALLING: tuple[str, ...] = ALL_SCOPES[:7]
-"""The full list before ``policy:read`` and ``audit:read`` (migration v10 marks a credential
-holding exactly these as all-scopes)."""
-
 
 _REQUIRED_SCOPES: ContextVar[list[str] | None] = ContextVar(
     "dialcues_required_scopes", default=None

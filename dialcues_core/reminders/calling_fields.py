@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from dialcues_core.accounts.model import Principal
-from dialcues_core.audit.service import AuditTrail, actor_of
 from dialcues_core.calling.admission import (
     next_eligible,
     parse_override,
@@ -17,15 +16,13 @@ from dialcues_core.calling.admission import (
     stamped,
 )
 from dialcues_core.calling.fields import parse_lateness, parse_optional_retry
-from dialcues_core.calling.policy import AttemptRules, EffectivePolicy
+from dialcues_core.calling.policy import PURPOSES, AttemptRules, EffectivePolicy
 from dialcues_core.calling.preview import Foreseen, foresee
-from dialcues_core.calling.shapes import Bypass
 from dialcues_core.calling.zones import Place, number_zones
 from dialcues_core.kernel.fields import MISSING, FieldReader, choice_parser
 from dialcues_core.kernel.localtime import load_zone, to_local
 from dialcues_core.kernel.timefmt import seconds
 from dialcues_core.reminders import recurrence
-from dialcues_core.reminders.fields import PURPOSES
 from dialcues_core.reminders.model import Reminder, ReminderStatus
 
 WINDOW_FIELDS = frozenset(
@@ -98,21 +95,6 @@ def with_next_eligible(r: Reminder, policy: EffectivePolicy, now: datetime) -> R
     due = max(r.next_attempt_at or r.scheduled_at, now)  # an overdue one: claimed now
     found = next_eligible(rules, place, due, r.scheduled_at, upcoming)
     return dataclasses.replace(r, next_eligible_at=found)
-
-
-def audit_bypass(audit: AuditTrail, r: Reminder, principal: Principal) -> None:
-    """Write ``calling_window.bypassed`` for a request that set a bypass (§4.6): call it when
-    the request's ``calling_window`` was one."""
-    window = r.calling_window
-    if not isinstance(window, Bypass):
-        return
-    audit.record(
-        r.organization_id,
-        "calling_window.bypassed",
-        actor_of(principal),
-        ("reminder", str(r.id)),
-        {"reason": window.reason},
-    )
 
 
 def preview(

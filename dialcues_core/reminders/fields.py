@@ -121,7 +121,7 @@ CREATE_FIELDS = frozenset(
         "retry_policy",
     }
 )
-PURPOSES = ("informational", "marketing")
+
 UPDATE_FIELDS = CREATE_FIELDS | {"status"}
 
 

@@ -17,6 +17,7 @@ from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import OutboundLine, Principal
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.audit.service import AuditTrail
+from dialcues_core.calling.admission import audit_bypass
 from dialcues_core.calling.policy import EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.zones import number_zones
@@ -44,7 +45,6 @@ from dialcues_core.kernel.scopes import READ_REMINDERS, WRITE_REMINDERS, require
 from dialcues_core.reminders import lifecycle
 from dialcues_core.reminders.calling_fields import (
     WINDOW_FIELDS,
-    audit_bypass,
     check_window,
     preview,
     preview_to_json,
@@ -138,7 +138,10 @@ class Reminders:
             )
             check_window(reminder, policy)
             stored = self.repos.reminders.add(reminder)
-            audit_bypass(self.audit, stored, principal)
+            subject = ("reminder", str(stored.id))
+            audit_bypass(
+                self.audit, stored.organization_id, stored.calling_window, principal, subject
+            )
         self._changed(stored.scheduled_at)
         return with_next_eligible(stored, policy, now)
 
@@ -236,7 +239,9 @@ class Reminders:
                 if WINDOW_FIELDS & set(payload):
                     check_window(updated, policy)
                 if "calling_window" in payload:
-                    audit_bypass(self.audit, updated, principal)
+                    subject = ("reminder", str(updated.id))
+                    window = updated.calling_window
+                    audit_bypass(self.audit, updated.organization_id, window, principal, subject)
             self.repos.reminders.save(updated)
         self._changed(updated.next_attempt_at or updated.scheduled_at)
         return with_next_eligible(updated, policy, self.clock.now())

@@ -30,7 +30,7 @@ import hmac
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,13 +62,21 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
 
 def headers(message: DueMessage, now: datetime) -> dict[str, str]:
     """Return the headers of one attempt, signed with every current secret."""
-    stamp = int(now.timestamp())
     secrets_now = message.subscription.signing_secrets(now)
-    signature = " ".join(sign(s, message.message_id, stamp, message.body) for s in secrets_now)
+    return signed_headers(message.message_id, message.body, secrets_now, now, "Dialcues-Webhooks/1")
+
+
+def signed_headers(
+    message_id: str, body: str, secrets_now: Iterable[str], now: datetime, agent: str
+) -> dict[str, str]:
+    """Standard Webhooks headers of one POST, signed with each secret (webhook deliveries,
+    the pre-dial hook)."""
+    stamp = int(now.timestamp())
+    signature = " ".join(sign(s, message_id, stamp, body) for s in secrets_now)
     return {
         "content-type": "application/json",
-        "user-agent": "Dialcues-Webhooks/1",
-        "webhook-id": message.message_id,
+        "user-agent": agent,
+        "webhook-id": message_id,
         "webhook-timestamp": str(stamp),
         "webhook-signature": signature,
     }

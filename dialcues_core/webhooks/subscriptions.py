@@ -22,6 +22,7 @@ from dialcues_core.kernel.fields import (
     MISSING,
     FieldReader,
     is_well_formed_id,
+    parse_bool,
     parse_page,
     parse_positive_int,
     require_object,
@@ -41,7 +42,6 @@ from dialcues_core.webhooks.model import (
 )
 
 ROTATION_OVERLAP = timedelta(hours=24)
-SECRET_PREFIX = "whsec_"
 CREATE_FIELDS = frozenset({"url", "events"})
 UPDATE_FIELDS = frozenset({"url", "events", "enabled"})
 PAGE_FIELDS = frozenset({"page", "page_size"})
@@ -60,12 +60,6 @@ def parse_events(value: Any) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"must name only known events: {', '.join(EVENT_TYPES)}")
     return tuple(dict.fromkeys(value))
-
-
-def _parse_enabled(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
 
 
 class Webhooks:
@@ -160,7 +154,7 @@ class Webhooks:
             value = reader.read(name, parse)
             if value is not MISSING:
                 changes[name] = value
-        enabled = reader.read("enabled", _parse_enabled)
+        enabled = reader.read("enabled", parse_bool)
         reader.raise_if_any()
         with self.tx.atomic():
             current = self._owned(principal, subscription_id)

@@ -27,7 +27,7 @@ from dialcues_core.calling.predial import (
 )
 from dialcues_core.kernel.ports import Clock
 from dialcues_core.kernel.urls import host_and_port, is_public_address
-from dialcues_core.webhooks.delivery import sign
+from dialcues_core.webhooks.delivery import signed_headers
 
 
 class HttpPredialHook:
@@ -48,15 +48,8 @@ class HttpPredialHook:
 
     async def ask(self, target: PredialTarget, message_id: str, body: str) -> Answer:
         """POST ``body`` to the hook; return its verdict (never raises)."""
-        stamp = int(self.clock.now().timestamp())
-        signature = " ".join(sign(s, message_id, stamp, body) for s in target.secrets)
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "Dialcues-Predial/1",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": signature,
-        }
+        now = self.clock.now()
+        headers = signed_headers(message_id, body, target.secrets, now, "Dialcues-Predial/1")
         try:
             host, _ = host_and_port(target.url)
             if not self.allow_private and _is_literal(host) and not is_public_address(host):

@@ -8,7 +8,7 @@ from typing import Any
 
 from dialcues_core.adapters.peewee.tables import CallingPolicyRow, OrganizationRow
 from dialcues_core.calling.policy import CallingPolicy, Predial
-from dialcues_core.calling.retry import RetryPolicy, parse_retry_policy
+from dialcues_core.calling.retry import retry_from_stored, retry_to_stored
 from dialcues_core.calling.shapes import (
     FrequencyCaps,
     parse_caps,
@@ -37,15 +37,6 @@ class PeeweePolicyStore:
         """The stored policy, or ``None``."""
         row = CallingPolicyRow.get_or_none(CallingPolicyRow.organization_id == organization_id)
         return policy_from_row(row) if row is not None else None
-
-    def policies_of(self, organization_ids: set[str]) -> dict[str, CallingPolicy]:
-        """The stored policies of several organizations."""
-        if not organization_ids:
-            return {}
-        rows = CallingPolicyRow.select().where(
-            CallingPolicyRow.organization_id.in_(sorted(organization_ids))
-        )
-        return {row.organization_id: policy_from_row(row) for row in rows}
 
     def provider_retry_delays(self, organization_id: str) -> tuple[int, ...] | None:
         """The provider settings' ``retry_delays`` (``None`` when never set)."""
@@ -96,7 +87,7 @@ def _row_values(policy: CallingPolicy) -> dict[str, Any]:
         "blocked_dates": json.dumps([d.isoformat() for d in policy.blocked_dates]),
         "allow_window_bypass": policy.allow_window_bypass,
         "max_lateness_seconds": policy.max_lateness_seconds,
-        "retry_policy": _json(policy.retry_policy),
+        "retry_policy": retry_to_stored(policy.retry_policy),
         "frequency_caps": _json(policy.frequency_caps),
         "caller_name": policy.caller_name,
         "callback_number": policy.callback_number,
@@ -111,7 +102,7 @@ def _row_values(policy: CallingPolicy) -> dict[str, Any]:
     }
 
 
-def _json(value: RetryPolicy | FrequencyCaps | None) -> str | None:
+def _json(value: FrequencyCaps | None) -> str | None:
     return json.dumps(value.to_json(), sort_keys=True) if value is not None else None
 
 
@@ -125,7 +116,7 @@ def policy_from_row(row: Any) -> CallingPolicy:
         blocked_dates=tuple(date.fromisoformat(d) for d in json.loads(row.blocked_dates)),
         allow_window_bypass=bool(row.allow_window_bypass),
         max_lateness_seconds=row.max_lateness_seconds,
-        retry_policy=parse_retry_policy(json.loads(row.retry_policy)) if row.retry_policy else None,
+        retry_policy=retry_from_stored(row.retry_policy),
         frequency_caps=parse_caps(json.loads(row.frequency_caps)) if row.frequency_caps else None,
         caller_name=row.caller_name,
         callback_number=row.callback_number,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -22,7 +21,7 @@ from dialcues_core.adapters.peewee.calling import policy_from_row
 from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import CallingPolicyRow, from_ms, to_ms
 from dialcues_core.calling.policy import CallingPolicy
-from dialcues_core.calling.retry import parse_retry_policy
+from dialcues_core.calling.retry import retry_from_stored
 from dialcues_core.calling.shapes import window_from_stored
 from dialcues_core.calling.zones import NumberZones
 from dialcues_core.calls.model import Execution, ExecutionStatus
@@ -505,7 +504,7 @@ def _attempted(row: tuple[Any, ...]) -> Attempted:
         number_zones=_zones(row[22]),
         calling_window=window_from_stored(row[19]),
         max_lateness_seconds=row[20],
-        retry_policy=parse_retry_policy(json.loads(row[21])) if row[21] else None,
+        retry_policy=retry_from_stored(row[21]),
         purpose=row[18],
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -12,7 +11,7 @@ import peewee as pw
 
 from dialcues_core.adapters.peewee.prepared import PreparedInsert, PreparedSelect
 from dialcues_core.adapters.peewee.tables import LineRow, ReminderRow
-from dialcues_core.calling.retry import parse_retry_policy
+from dialcues_core.calling.retry import retry_from_stored, retry_to_stored
 from dialcues_core.calling.shapes import window_from_stored, window_to_stored
 from dialcues_core.calling.zones import NumberZones, number_zones
 from dialcues_core.kernel.fields import SEARCH_SEPARATOR, fold
@@ -44,7 +43,7 @@ class PeeweeReminderRepository:
         """Store a new reminder and return it with its id."""
         values = reminder_values(reminder)
         new_id = _INSERT_REMINDER.execute(values)  # prepared: the hot path of POST /reminders
-        zones = NumberZones.from_stored(values["number_zones"])
+        zones = reminder.number_zones or number_zones(reminder.phone_number)  # lru-cached
         return _replace_id(reminder, new_id, zones)
 
     def get(self, user_id: str, reminder_id: int) -> Reminder | None:
@@ -165,9 +164,7 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "purpose": r.purpose,
         "calling_window": window_to_stored(r.calling_window),
         "max_lateness_seconds": r.max_lateness_seconds,
-        "retry_policy": (
-            json.dumps(r.retry_policy.to_json(), sort_keys=True) if r.retry_policy else None
-        ),
+        "retry_policy": (retry_to_stored(r.retry_policy)),
         "number_zones": (r.number_zones or number_zones(r.phone_number)).stored(),
     }
 
@@ -217,7 +214,7 @@ def reminder_from_row(row: Any) -> Reminder:
         purpose=row.purpose,
         calling_window=window_from_stored(row.calling_window),
         max_lateness_seconds=row.max_lateness_seconds,
-        retry_policy=parse_retry_policy(json.loads(row.retry_policy)) if row.retry_policy else None,
+        retry_policy=retry_from_stored(row.retry_policy),
         number_zones=NumberZones.from_stored(row.number_zones),
     )
 

@@ -80,7 +80,7 @@ def calling_policy(db: pw.Database) -> None:
     scope of their day are marked all-scopes (they gain ``policy:read`` and ``audit:read``).
     """
     run_script("0010_calling_policy", db)
-    text, small, integer = "TEXT", "VARCHAR(16)", "INTEGER"
+    text, integer = "TEXT", "INTEGER"
     purpose = "VARCHAR(16) NOT NULL DEFAULT 'informational'"
     for column, kind in (
         ("purpose", purpose),
@@ -97,7 +97,6 @@ def calling_policy(db: pw.Database) -> None:
         ("timezone", "VARCHAR(64)"),
     ):
         add_column(db, "executions", column, sqlite=kind, postgres=kind)
-    del small
     db.execute_sql(
         "UPDATE executions SET occurrence_at = scheduled_for WHERE occurrence_at IS NULL"
     )
