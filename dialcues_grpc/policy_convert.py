@@ -5,7 +5,7 @@ from the very body REST answers (``PolicyView.to_json()``), so the two facades c
 apart; REST's nulls are unset fields, its times Timestamps. In: an ``UpdateCallingPolicyRequest``
 becomes the core's change, wire (JSON) values keyed by field name, exactly those the
 ``update_mask`` names; the core validates every value. Only the message's own shape is checked
-here: the mask's paths, and the ``actor`` name (which the core stores as given).
+here: the mask's paths, and the ``actor`` name (which the core checks).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ Json = Mapping[str, Any]
 
 DEFAULT_ACTOR: Final = "grpc-admin"
 """The admin actor of a change whose request names none (``responsible-calling.md`` §16)."""
-MAX_ACTOR: Final = 100
-"""The longest actor name an audit event stores."""
 
 _OPTIONAL_PATHS: Final = (
     "window_basis",
@@ -153,10 +151,7 @@ def policy_update(
 
 
 def _actor_name(request: organizations_pb2.UpdateCallingPolicyRequest) -> str:
-    name = request.actor or DEFAULT_ACTOR
-    if len(name) > MAX_ACTOR:
-        raise ValidationFailed.one("actor", f"must be at most {MAX_ACTOR} characters")
-    return name
+    return request.actor or DEFAULT_ACTOR  # the core checks it with the other fields
 
 
 def _wire(request: organizations_pb2.UpdateCallingPolicyRequest, path: str) -> Any:

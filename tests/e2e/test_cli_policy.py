@@ -223,7 +223,11 @@ def test_a_flag_the_cli_cannot_read_exits_2_and_changes_nothing(tmp_path: Path) 
     bad_json = run(db, "orgs", "set-policy", "--org", org, "--retry-policy", "{busy")
     bad_reset = run(db, "orgs", "set-policy", "--org", org, "--reset", "caller_name")
     bad_switch = run(db, "orgs", "set-policy", "--org", org, "--ai-disclosure", "maybe")
-    for result, named in ((bad_json, "retry_policy"), (bad_reset, "reset"), (bad_switch, "")):
+    for result, named in (
+        (bad_json, "retry_policy"),
+        (bad_reset, "reset"),
+        (bad_switch, "--ai-disclosure"),
+    ):
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1
         assert "validation_error" in result.stderr and named in result.stderr

@@ -449,3 +449,77 @@ async def test_a_blocked_date_in_the_numbers_zone_is_named(
     assert reply.fields["scheduled_at"] == (
         "2026-03-25 in America/Los_Angeles is a blocked date of the calling window"
     )
+
+
+def _ring_all(dc: Dialcues, clock: FakeClock) -> int:
+    """Claim what is due now and end each call as the simulated dialer would; return how many."""
+    from dialcues_core.adapters.providers.simulated.voice import simulated_reason
+    from dialcues_core.calls.ports import CallEvent
+
+    att = dc.attempts()
+    claimed = att.claim(20)
+    for claim in claimed:
+        e = claim.execution
+        ended = clock.advance(1)
+        att.apply_events(
+            [
+                (
+                    e.id,
+                    CallEvent(f"sim-{e.id}", e.id, "ended", simulated_reason(e.to), ended_at=ended),
+                )
+            ]
+        )
+    return len(claimed)
+
+
+async def test_a_claim_outside_the_window_waits_then_dials_as_the_api_shows(
+    api: Api, dc: Dialcues, tenant: Tenant, clock: FakeClock
+) -> None:
+    """Done when 4 through the API: no execution while it waits, the opening in
+    next_attempt_at, dialed then; with a 20-minute cap the next 07:30 is skipped."""
+    set_policy(dc, tenant, calling_window={"start": "08:00", "end": "21:00"})
+    body = await api.create(
+        **NEW_YORK_TO_NY,
+        scheduled_at="2026-03-25T07:30:00",
+        recurrence_type="cron",
+        recurrence_config={"expression": "30 7,12 * * *"},
+    )
+    clock.set(datetime(2026, 3, 25, 11, 30, tzinfo=UTC))
+    assert _ring_all(dc, clock) == 0
+    waiting = (await api.get(f"/reminders/{body['id']}")).body
+    assert (waiting["next_attempt_at"], waiting["next_eligible_at"]) == (
+        "2026-03-25T12:00:00Z",
+        "2026-03-25T12:00:00Z",
+    )
+    assert (await api.get("/executions")).body["items"] == []
+    clock.set(datetime(2026, 3, 25, 12, 0, tzinfo=UTC))
+    assert _ring_all(dc, clock) == 1
+    set_policy(dc, tenant, max_lateness_seconds=1200)
+    for hour in (16, 11):  # 12:30 is dialed; the next day's 07:30 cannot wait 30 minutes
+        clock.set(datetime(2026, 3, 25 if hour == 16 else 26, hour, 30, tzinfo=UTC))
+        _ring_all(dc, clock)
+    runs = (await api.get("/executions", params={"reminder_id": str(body["id"])})).body["items"]
+    assert [(e["status"], e["skip_reason"]) for e in runs] == [
+        ("skipped", "outside_calling_window"),
+        ("completed", None),
+        ("completed", None),
+    ]
+
+
+async def test_a_busy_number_is_tried_as_its_retry_policy_says_as_the_api_shows(
+    api: Api, dc: Dialcues, clock: FakeClock
+) -> None:
+    """Done when 9 through the API: max_attempts 3, busy delays 1 s and 2 s."""
+    body = await api.create(
+        timezone="America/New_York",
+        phone_number="+12125550002",  # the simulated dialer answers busy
+        scheduled_at="2026-03-25T09:00:00",
+        retry_policy={"max_attempts": 3, "delays": {"busy": [1, 2]}},
+    )
+    clock.set(datetime(2026, 3, 25, 13, 0, tzinfo=UTC))
+    for _ in range(6):
+        _ring_all(dc, clock)
+        clock.advance(1)
+    runs = (await api.get("/executions", params={"reminder_id": str(body["id"])})).body["items"]
+    assert [e["status"] for e in runs] == ["busy", "busy", "busy"]
+    assert (await api.get(f"/reminders/{body['id']}")).body["status"] == "failed"
