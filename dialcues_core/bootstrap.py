@@ -42,6 +42,7 @@ from dialcues_core.adapters.peewee.accounts import (
 from dialcues_core.adapters.peewee.audit import PeeweeAuditStore
 from dialcues_core.adapters.peewee.calling import PeeweePolicyStore
 from dialcues_core.adapters.peewee.calls import PeeweeCallRepository, PeeweeSmokeStore
+from dialcues_core.adapters.peewee.consent import PeeweeConsentStore
 from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import PeeweeExecutionRepository
 from dialcues_core.adapters.peewee.idempotency import PeeweeIdempotencyStore
@@ -55,14 +56,18 @@ from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
 from dialcues_core.adapters.providers.vapi.events import VapiMessageReader
+from dialcues_core.adapters.providers.vapi.tools import VapiToolReader
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.service import CallingPolicies
+from dialcues_core.calls.actions import ToolCall
 from dialcues_core.calls.executions import Executions
-from dialcues_core.calls.ports import Dialer
+from dialcues_core.calls.ports import Dialer, MessageReader
 from dialcues_core.calls.service import CallRepositories, Calls
 from dialcues_core.config import Settings
+from dialcues_core.consent.service import Consents, OptOuts, Suppressions
 from dialcues_core.dispatch.attempts import Attempts
 from dialcues_core.dispatch.dispatcher import Dispatcher
+from dialcues_core.dispatch.in_call import InCall
 from dialcues_core.dispatch.provider_events import ProviderEvents
 from dialcues_core.errors import StorageUnavailable
 from dialcues_core.kernel.ports import Clock
@@ -116,6 +121,10 @@ class Dialcues:
     """The audit trail (``GET /audit/events``)."""
     policies: CallingPolicies
     """Organizations' calling policies (read by users, changed by operators)."""
+    suppressions: Suppressions
+    """Organizations' suppression lists (``/suppressions``)."""
+    consents: Consents
+    """Organizations' consent records (``/consents``)."""
 
     @classmethod
     def open(
@@ -169,8 +178,11 @@ class Dialcues:
         executions = PeeweeExecutionRepository()
         audit = AuditTrail(PeeweeAuditStore(), clock)
         policies = CallingPolicies(PeeweePolicyStore(), transactions, clock, settings, audit)
-        reminders = Reminders(repos, clock, policies, audit)
-        readers = {"vapi": VapiMessageReader()}
+        accounts.on_organization_created.append(policies.name_caller)
+        consent = PeeweeConsentStore(db)
+        opt_outs = OptOuts(consent, clock, audit, Outbox(PeeweeOutboxStore(db), clock))
+        reminders = Reminders(repos, clock, policies, audit, consent)
+        readers: dict[str, MessageReader] = {"vapi": VapiMessageReader()}
         limiter = build_limiter(settings.rate_limits, clock)
         usage = UsageLog(PeeweeUsageRepository(), transactions)
         admission = Admission(authenticator, limiter)
@@ -178,6 +190,8 @@ class Dialcues:
         return cls(
             audit=audit,
             policies=policies,
+            suppressions=Suppressions(consent, transactions, clock, opt_outs),
+            consents=Consents(consent, transactions, clock, opt_outs),
             settings=settings,
             clock=clock,
             db=db,
@@ -190,7 +204,9 @@ class Dialcues:
                 PeeweeIdempotencyStore(), transactions, clock, reminders.listeners
             ),
             executions=Executions(executions),
-            provider_events=ProviderEvents(_attempts(settings, clock, db, transactions), readers),
+            provider_events=ProviderEvents(
+                _attempts(settings, clock, db, transactions), readers, {"vapi": VapiToolReader()}
+            ),
             webhooks=Webhooks(
                 PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
             ),
@@ -204,6 +220,7 @@ class Dialcues:
                 policies,
                 reminders.listeners,  # a queued call wakes whoever a reminder change wakes
                 audit,
+                consent,
             ),
             smoke=Smoke(
                 SmokeRepositories(
@@ -243,8 +260,13 @@ class Dialcues:
         dispatcher = Dispatcher(
             self.attempts(), dialers, offloader.run, self.settings, self.clock, predial=hook
         )
+        in_call = InCall(dispatcher.attempts)
+
+        async def person(execution_id: int, call: ToolCall, via: str) -> object:
+            return await offloader.run(in_call.act, execution_id, call, via)
+
         dialers[Provider.SIMULATED] = SimulatedDialer(
-            dispatcher.on_event, self.settings.simulated_delay
+            dispatcher.on_event, self.settings.simulated_delay, person=person
         )
         dialers[Provider.VAPI] = VapiDialer(self.settings.public_url)
         self.reminders.listeners.append(dispatcher.wake)
@@ -316,7 +338,8 @@ def _attempts(
 ) -> Attempts:
     """Build the dispatcher's use cases, writing webhook events through the outbox."""
     outbox = Outbox(PeeweeOutboxStore(db), clock)
-    return Attempts(PeeweeDispatchStore(db), transactions, clock, settings, outbox)
+    opt_outs = OptOuts(PeeweeConsentStore(db), clock, AuditTrail(PeeweeAuditStore(), clock), outbox)
+    return Attempts(PeeweeDispatchStore(db), transactions, clock, settings, outbox, opt_outs)
 
 
 __all__ = ["Dialcues"]

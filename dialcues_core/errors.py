@@ -198,6 +198,51 @@ class FrequencyCapReached(PolicyRefusal):
         )
 
 
+class RecipientSuppressed(PolicyRefusal):
+    """The number is on the organization's suppression list (``responsible-calling.md`` §7)."""
+
+    code = "recipient_suppressed"
+    default_message = "The number is on the organization's suppression list."
+
+    def __init__(self, phone_number: str, reason: str, suppressed_at: str | None):
+        super().__init__(
+            "The person at this number asked not to be called (or was suppressed by the"
+            " organization); remove the entry with a newer consent first.",
+            {"phone_number": phone_number, "reason": reason, "suppressed_at": suppressed_at},
+        )
+
+
+class ConsentRequired(PolicyRefusal):
+    """No covering active consent (§8), or a suppression removal without a newer consent."""
+
+    code = "consent_required"
+    default_message = "The number has no active consent that covers this call."
+
+    def __init__(
+        self,
+        required: str | None,
+        purpose: str | None,
+        message: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(message, {"required": required, "purpose": purpose, **dict(details or {})})
+
+
+class CallerIdentityRequired(PolicyRefusal):
+    """A Vapi line without ``caller_name`` (marketing: without ``callback_number``) (§10)."""
+
+    code = "caller_identity_required"
+    default_message = "Calls on a Vapi line must say who is calling."
+
+    def __init__(self, missing: list[str]):
+        super().__init__(
+            "The organization's calling policy must set "
+            + " and ".join(missing)
+            + " before calls on a Vapi line can be scheduled (orgs set-policy).",
+            {"missing": list(missing)},
+        )
+
+
 class InvalidScope(InvalidArgument):
     """The requested OAuth scope is unknown or exceeds what the client was granted."""
 

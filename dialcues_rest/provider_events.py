@@ -9,18 +9,57 @@ then recovered by lease reconciliation).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from dialcues_core import Dialcues
-from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS
+from dialcues_core.calls.actions import ToolAnswer
+from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS, PROVIDER_TOOL_PATHS
 from dialcues_core.offload import Offloader
 
 
 def add_provider_routes(app: web.Application, dc: Dialcues, offloader: Offloader) -> None:
-    """Register each provider's events route on ``app``."""
+    """Register each provider's events and tools routes on ``app``."""
     for provider, path in PROVIDER_EVENT_PATHS.items():
         app.router.add_post(path, _receiving(provider, dc, offloader))
+    for provider, path in PROVIDER_TOOL_PATHS.items():
+        app.router.add_post(path, _answering(provider, dc, offloader))
+
+
+def _answering(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:
+    async def answer(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name.lower(), value)
+        answers = await offloader.run(dc.provider_events.tools, provider, headers, body)
+        return web.json_response({"results": [tool_result(a) for a in answers]})
+
+    return answer
+
+
+def tool_result(answer: ToolAnswer) -> dict[str, Any]:
+    """One ``results`` item as Vapi wants it: one line, a spoken ``request-complete`` message
+    that ends the call when an action was applied."""
+    item: dict[str, Any] = {"toolCallId": answer.tool_call_id, "name": answer.name}
+    if answer.error is not None:
+        item["error"] = answer.error
+        return item
+    item["result"] = one_line(answer.result or "")
+    if answer.end_call:
+        item["message"] = {
+            "type": "request-complete",
+            "content": item["result"],
+            "endCallAfterSpokenEnabled": True,
+        }
+    return item
+
+
+def one_line(text: str) -> str:
+    """Vapi refuses a multi-line result: one line, at most 500 characters."""
+    return " ".join(text.split())[:500]
 
 
 def _receiving(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:

@@ -61,7 +61,7 @@ LineId = Annotated[str, Field(min_length=1, examples=["line_ZUPZr1xosCZflB3jSsvu
 RecurrenceType = Literal["daily", "weekly", "custom", "cron"]
 RecurrenceConfig = dict[str, Any] | str
 """``{"interval_days": N}``, ``{"weekdays": […]}``, ``{"expression": "…"}`` or a JSON string."""
-ReminderStatus = Literal["scheduled", "paused", "in_progress", "completed", "failed"]
+ReminderStatus = Literal["scheduled", "paused", "in_progress", "completed", "failed", "suppressed"]
 ExecutionStatus = Literal[
     "queued",
     "in_progress",

@@ -6,7 +6,7 @@ admin service and host apps — never for the public API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +59,8 @@ class Accounts:
         self.repos = repos
         self.clock = clock
         self.authenticator = authenticator
+        self.on_organization_created: list[Callable[[Organization], None]] = []
+        """Called in the creating transaction (the calling policy names the caller)."""
 
     # ------------------------------------------------------------------ organizations, users
     def create_organization(self, name: str) -> Organization:
@@ -69,6 +71,8 @@ class Accounts:
         org = Organization(crypto.generate_id("org"), clean, self.clock.now())
         with self.repos.transactions.atomic():
             self.repos.organizations.add(org)
+            for created in self.on_organization_created:
+                created(org)
         return org
 
     def is_empty(self) -> bool:

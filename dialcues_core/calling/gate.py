@@ -36,6 +36,10 @@ class SkipReason(StrEnum):
 
 
 SKIP_MESSAGES: dict[SkipReason, str] = {
+    SkipReason.SUPPRESSED: "Not dialed: the number is on the organization's suppression list.",
+    SkipReason.CONSENT_MISSING: (
+        "Not dialed: the number has no active consent that covers the call's purpose."
+    ),
     SkipReason.OUTSIDE_CALLING_WINDOW: (
         "Not dialed: the calling window does not open again before the lateness cap."
     ),

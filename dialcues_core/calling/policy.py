@@ -75,6 +75,14 @@ class CallingPolicy:
             max_lateness=self.max_lateness_seconds or settings.max_lateness_seconds,
             retry=self.retry_policy or RetryPolicy.from_delays(delays),
             caps=self.frequency_caps or FrequencyCaps(*settings.frequency_caps),
+            identity=Identity(
+                self.caller_name,
+                self.callback_number,
+                self.ai_disclosure,
+                self.opening_template,
+                self.snooze_default_minutes,
+            ),
+            informational_needs_consent=self.require_consent_for_informational,
         )
 
     def changes(self, other: CallingPolicy) -> list[str]:
@@ -92,6 +100,25 @@ def platform_window(settings: Settings) -> Window:
 
 
 @dataclass(frozen=True, slots=True)
+class Identity:
+    """What every call says of its caller (§10): who, a number to call back, whether it says it
+    is automated, the opening's order, the snooze a person gets without naming minutes."""
+
+    caller_name: str | None = None
+    callback_number: str | None = None
+    ai_disclosure: bool = True
+    opening_template: str | None = None
+    snooze_default_minutes: int = 10
+
+    def missing(self, purpose: str) -> list[str]:
+        """What a call on a Vapi line of ``purpose`` lacks (``caller_identity_required``)."""
+        missing = [] if self.caller_name else ["caller_name"]
+        if purpose == "marketing" and not self.callback_number:
+            missing.append("callback_number")
+        return missing
+
+
+@dataclass(frozen=True, slots=True)
 class EffectivePolicy:
     """The rules one organization's attempts follow, every default filled in."""
 
@@ -102,6 +129,8 @@ class EffectivePolicy:
     max_lateness: int
     retry: RetryPolicy
     caps: FrequencyCaps = field(default_factory=FrequencyCaps)
+    identity: Identity = field(default_factory=Identity)
+    informational_needs_consent: bool = False
 
     def for_attempt(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from dialcues_core.accounts.model import Principal
+from dialcues_core.accounts.model import Organization, Principal
 from dialcues_core.audit.model import Actor
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.fields import POLICY_FIELDS
@@ -68,6 +68,15 @@ class CallingPolicies:
         self.audit = audit
         self._read: TtlCache[str, EffectivePolicy] = TtlCache(clock, POLICY_CACHE_SECONDS)
         """Policies as the request paths read them."""
+
+    def name_caller(self, organization: Organization) -> None:
+        """A new organization's calls say its name (``caller_name``), as the migration gave
+        the existing ones; called in the creating transaction."""
+        caller = " ".join(organization.name.replace("{", "").replace("}", "").split())[:100]
+        if caller.strip():
+            now = self.clock.now()
+            policy = CallingPolicy(organization.id, caller_name=caller.strip(), updated_at=now)
+            self.store.save_policy(policy)
 
     @requires(READ_POLICY)
     def get(self, principal: Principal) -> PolicyView:

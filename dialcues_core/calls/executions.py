@@ -26,9 +26,20 @@ from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_core.kernel.scopes import READ_EXECUTIONS, requires
 
 EXECUTION_QUERY = frozenset(
-    {"status", "reminder_id", "date_from", "date_to", "skip_reason", "to", "page", "page_size"}
+    {
+        "status",
+        "reminder_id",
+        "date_from",
+        "date_to",
+        "skip_reason",
+        "confirmation",
+        "to",
+        "page",
+        "page_size",
+    }
 )
 SKIP_REASONS = tuple(reason.value for reason in SkipReason)
+CONFIRMATIONS = ("confirmed", "snoozed", "opted_out", "no_input")
 """The gate's skip reasons (a filter of the listing)."""
 
 
@@ -58,6 +69,7 @@ class Executions:
             date_from=given(reader.read("date_from", parse_utc_bound)),
             date_to=given(reader.read("date_to", parse_utc_bound)),
             skip_reason=given(reader.read("skip_reason", choice_parser(SKIP_REASONS))),
+            confirmation=given(reader.read("confirmation", choice_parser(CONFIRMATIONS))),
             to=given(reader.read("to", parse_phone_number)),
             page=given(reader.read("page", parse_page)) or 1,
             page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from dialcues_core.calls.actions import NO_ACTIONS, CallActions
+
 
 class ExecutionStatus(StrEnum):
     """The state or outcome of one call attempt."""
@@ -57,3 +59,6 @@ class Execution:
     purpose: str = "informational"
     occurrence_at: datetime | None = None
     skip_reason: str | None = None
+    confirmation: str | None = None
+    confirmed_at: datetime | None = None
+    actions: CallActions = NO_ACTIONS

@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
+from dialcues_core.calling.policy import Identity
 from dialcues_core.calling.shapes import Bypass
 from dialcues_core.calling.windows import Window
+from dialcues_core.calls.actions import NO_ACTIONS, CallActions, ToolCall
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.kernel.paging import Page
 
@@ -26,6 +28,7 @@ class ExecutionQuery:
     date_to: datetime | None = None
     skip_reason: str | None = None
     to: str | None = None
+    confirmation: str | None = None
     page: int = 1
     page_size: int = 20
 
@@ -61,6 +64,11 @@ class CallRequest:
     title: str
     message: str
     correlation: dict[str, str]
+    purpose: str = "informational"
+    identity: Identity | None = None
+    """What the call says of its caller (the organization's policy); None: nobody hears it."""
+    attempt: int = 1
+    """The attempt's number within its occurrence (the simulated person acts on it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,9 @@ class CallEvent:
 PROVIDER_EVENT_PATHS: dict[str, str] = {"vapi": "/api/providers/vapi/events"}
 """Where, under the public URL, each provider sends its server messages about our calls."""
 
+PROVIDER_TOOL_PATHS: dict[str, str] = {"vapi": "/api/providers/vapi/tools"}
+"""Where, under the public URL, each provider sends the tool calls of our calls (§11)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServerMessage:
@@ -104,6 +115,29 @@ class ServerMessage:
     secret: str | None
     about: CallEvent | None
     event: CallEvent | None
+    opt_out: str | None = None
+    """An opt-out the end-of-call transcript shows (``opt_out_keypress``: a keypad 9;
+    ``opt_out_voice``: a turn that is only a stop word), applied if no stop was (§11)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolMessage:
+    """A provider's tool-calls message, as its adapter read it: the credential, the call it
+    names, the tool calls in order, and how the person acted (``keypad`` or ``voice``)."""
+
+    secret: str | None
+    about: CallEvent | None
+    calls: list[ToolCall]
+    via: str
+
+
+class ToolReader(Protocol):
+    """Reads one provider's tool-calls messages."""
+
+    def read_tools(self, headers: Mapping[str, str], body: bytes) -> ToolMessage:
+        """Return what the message asks; raise ``validation_error`` if it is not JSON or has
+        no tool calls. ``headers`` have lower-case names."""
+        ...
 
 
 class MessageReader(Protocol):
@@ -203,6 +237,8 @@ class LiveExecution:
     """A call placed now: the recipient's zone it was given, if any."""
     calling_window: Window | Bypass | None = None
     """A call placed now: its own window (a bypass), else the organization's."""
+    actions: CallActions = NO_ACTIONS
+    """What the person did during the call so far (§11)."""
 
     @property
     def occurrence(self) -> datetime:
@@ -221,6 +257,8 @@ class OutcomeRecord:
     cost: float | None
     error_message: str | None
     call_id: str | None
+    confirmation: str | None = None
+    confirmed_at: datetime | None = None
 
 
 # ----------------------------------------------------------------------------- calls, smoke

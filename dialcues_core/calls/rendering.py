@@ -29,4 +29,7 @@ def execution_payload(e: Execution) -> dict[str, Any]:
         "purpose": e.purpose,
         "occurrence_at": millis(e.occurrence_at or e.scheduled_for),
         "skip_reason": e.skip_reason,
+        "confirmation": e.confirmation,
+        "confirmed_at": millis(e.confirmed_at),
+        "actions": e.actions.to_json(),
     }

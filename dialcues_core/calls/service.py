@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from dialcues_core.accounts.lines import line_for, parse_line_id
-from dialcues_core.accounts.model import Principal
+from dialcues_core.accounts.model import Principal, Provider
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.admission import (
@@ -32,6 +32,8 @@ from dialcues_core.calling.shapes import Bypass, FrequencyCaps, ShapeError
 from dialcues_core.calling.zones import NO_ZONES, Place, number_zones
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import CallRepository, NewExecution
+from dialcues_core.consent.guard import refuse_unwanted
+from dialcues_core.consent.ports import ConsentStore
 from dialcues_core.errors import FrequencyCapReached
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -78,7 +80,9 @@ class Calls:
         policies: CallingPolicies,
         listeners: list[ChangeListener] | None = None,
         audit: AuditTrail | None = None,
+        consent: ConsentStore | None = None,
     ):
+        self.consent = consent
         self.repos = repos
         self.clock = clock
         self.policies = policies
@@ -108,9 +112,13 @@ class Calls:
         if to is not MISSING and rules.rules is not None and not place.located_at(now):
             reader.fail("timezone", UNLOCATED)
         reader.raise_if_any()
-        refuse_outside(rules, place, [now], series=False, field="to")
         with self.repos.transactions.atomic():
             line = line_for(self.repos.lines, principal, None if line_id is MISSING else line_id)
+            if self.consent is not None:
+                vapi = line.provider is Provider.VAPI and not line.temporary
+                org = principal.organization_id
+                refuse_unwanted(self.consent, org, to, purpose, policy, vapi)
+            refuse_outside(rules, place, [now], series=False, field="to")
             self._refuse_when_capped(principal.organization_id, to, policy.caps, now)
             call = _queued(
                 principal, line.id, to, message, None if title is MISSING else title, now

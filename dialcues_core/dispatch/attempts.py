@@ -13,6 +13,7 @@ they share (the lease, the occurrence, the lateness cap) are read and changed in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.calls.rendering import execution_payload
 from dialcues_core.config import Settings
+from dialcues_core.consent.service import OptOuts
 from dialcues_core.dispatch import policy
 from dialcues_core.dispatch.gatekeeper import Gatekeeper, Judged, cap_of
 from dialcues_core.dispatch.ports import DispatchStore, DueReminder
@@ -36,12 +38,15 @@ from dialcues_core.dispatch.work import (
     Budget,
     Claimed,
     Finished,
+    acted,
     as_retried,
+    identity_message,
     line_of,
     live_from,
     new_execution,
     no_line,
     own_line,
+    unidentified,
     waits_for,
 )
 from dialcues_core.errors import ProviderEventRejected
@@ -78,6 +83,7 @@ class Attempts:
         clock: Clock,
         settings: Settings,
         outbox: Outbox | None = None,
+        opt_outs: OptOuts | None = None,
     ):
         self.store = store
         self.tx = tx
@@ -85,6 +91,9 @@ class Attempts:
         self.settings = settings
         self.outbox = outbox if outbox is not None else NoOutbox()
         """Webhook events are written through it in the transaction of their change."""
+        self.opt_outs = opt_outs
+        """Suppressions and consents (gate checks 1–2; a stop during a call)."""
+        self.consent = opt_outs.store if opt_outs is not None else None
 
     @property
     def lease(self) -> timedelta:
@@ -126,11 +135,20 @@ class Attempts:
         """
         orgs = {r.organization_id for r in due} | {e.organization_id for e in queued}
         lines, providers = self.store.lines_of(orgs), self.store.providers_of(orgs)
-        keeper = Gatekeeper(self.store, self.settings, providers, now)
+        keeper = Gatekeeper(self.store, self.settings, providers, now, self.consent)
         keeper.load(orgs, hooks=True)
         numbers = [(e.organization_id, e.to) for e in queued]
         numbers += [(r.organization_id, r.phone_number) for r in due]
-        taken = keeper.lock(numbers)
+        consenting = {
+            (e.organization_id, e.to)
+            for e in queued
+            if keeper.needs_consent(e.organization_id, e.purpose)
+        } | {
+            (r.organization_id, r.phone_number)
+            for r in due
+            if keeper.needs_consent(r.organization_id, r.attempted.purpose)
+        }
+        taken = keeper.lock(numbers, consenting)
         budget = Budget(self.store, providers)
         claimed = self._start_queued(
             [e for e in queued if (e.organization_id, e.to) in taken],
@@ -161,6 +179,8 @@ class Attempts:
                 waits.append((r.id, policy.after_wait(r.attempted, judged.decision.at), None))
             elif plan is Plan.SKIP:
                 self._skip(r, judged, now)
+            elif missing := unidentified(keeper, r.organization_id, r.attempted.purpose, line):
+                self._unidentified(r, line, missing, now)
             elif budget.admit(r.organization_id, line):
                 dial.append(r)
                 keeper.placed(number)
@@ -186,9 +206,29 @@ class Attempts:
             skip_reason=reason.value,
         )
         (skipped_id,) = self.store.insert_executions([row])
-        step = policy.after_skip(r.attempted)
+        step = (
+            policy.after_suppressed(r.attempted)
+            if reason is SkipReason.SUPPRESSED
+            else policy.after_skip(r.attempted)
+        )
         self.store.set_reminder_steps([(r.id, step, skipped_id)], now)
         self.outbox.skipped([(r.user_id, skipped_id)])
+        self.outbox.steps([(r.user_id, r.id, step)])
+
+    def _unidentified(
+        self, r: DueReminder, line: OutboundLine | None, missing: list[str], now: datetime
+    ) -> None:
+        """Gate check 6: a Vapi line and no caller identity: ``failed``, never retried."""
+        row = replace(
+            new_execution(r, ExecutionStatus.FAILED, line.id if line else None, now, None),
+            executed_at=None,  # nothing was sent: it counts for no cap
+            ended_at=now,
+            error_message=identity_message(missing),
+        )
+        (failed_id,) = self.store.insert_executions([row])
+        step = policy.after_final(r.attempted, ExecutionStatus.FAILED)
+        self.store.set_reminder_steps([(r.id, step, failed_id)], now)
+        self.outbox.finished([(r.user_id, failed_id)])
         self.outbox.steps([(r.user_id, r.id, step)])
 
     def _start_reminders(
@@ -222,7 +262,8 @@ class Attempts:
                 continue
             org = r.organization_id
             hook = None if line.temporary else keeper.predial_of(org)
-            claimed.append(Claimed(live, line, providers.get(org), hook))
+            identity = keeper.effective(org).identity
+            claimed.append(Claimed(live, line, providers.get(org), hook, identity))
         self._started(claimed)
         return claimed
 
@@ -247,6 +288,18 @@ class Attempts:
             if not self._queued_passes(e, attempted, judged, now):
                 continue
             line = line_of(lines, e.line_id, e.organization_id)
+            missing = unidentified(keeper, e.organization_id, e.purpose, line)
+            if missing:
+                failed = OutcomeRecord(
+                    ExecutionStatus.FAILED, now, None, None, None, identity_message(missing), None
+                )
+                self.store.record_outcomes([(e.id, failed)])
+                self.outbox.finished([(e.user_id, e.id)])
+                if attempted is not None and e.reminder_id is not None:
+                    step = policy.after_final(attempted, ExecutionStatus.FAILED)
+                    self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
+                    self.outbox.steps([(e.user_id, e.reminder_id, step)])
+                continue
             if line is not None and not budget.admit(e.organization_id, line):
                 continue
             keeper.placed((e.organization_id, e.to))
@@ -255,8 +308,9 @@ class Attempts:
                 self._finish_all([no_line(e.id, now)], now)
                 continue
             started = replace(e, line_id=line.id)
-            hook = keeper.predial_of(e.organization_id)
-            claimed.append(Claimed(started, line, providers.get(e.organization_id), hook))
+            org = e.organization_id
+            hook, identity = keeper.predial_of(org), keeper.effective(org).identity
+            claimed.append(Claimed(started, line, providers.get(org), hook, identity))
         self._started(claimed)
         return claimed
 
@@ -267,12 +321,32 @@ class Attempts:
             (c.execution.user_id, c.execution.id) for c in claimed if c.predial is None
         )
 
-    def proceed(self, claim: Claimed) -> None:
-        """The pre-dial hook let the attempt through: it is placed now (``executed_at``: the
-        hook's time counts in its lateness) and its ``execution.started`` is written."""
+    def proceed(self, claim: Claimed) -> bool:
+        """The pre-dial hook let the attempt through: the suppression check runs again (the
+        number may have been suppressed while the hook answered); then it is placed now
+        (``executed_at``: the hook's time counts in its lateness) and its
+        ``execution.started`` is written. Returns whether to dial."""
+        e = claim.execution
         with self.tx.atomic(), self.outbox.collecting():
-            self.store.set_executed_at(claim.execution.id, self.clock.now())
-            self.outbox.started([(claim.execution.user_id, claim.execution.id)])
+            now = self.clock.now()
+            if self.consent is not None:
+                pair = (e.organization_id, e.to)
+                self.consent.lock_number(pair)
+                if self.consent.active_suppressions([pair]):
+                    reason = SkipReason.SUPPRESSED
+                    skipped = Finished(
+                        e.id,
+                        ExecutionStatus.SKIPPED,
+                        False,
+                        now,
+                        error_message=SKIP_MESSAGES[reason],
+                        skip_reason=reason.value,
+                    )
+                    self._finish_all([skipped], now)
+                    return False
+            self.store.set_executed_at(e.id, now)
+            self.outbox.started([(e.user_id, e.id)])
+            return True
 
     def predial_body(self, claim: Claimed) -> str:
         """The hook's request: the execution and its reminder as ``GET`` renders them."""
@@ -333,11 +407,12 @@ class Attempts:
         else:
             self.outbox.finished([(e.user_id, e.id)])
         if attempted is not None and e.reminder_id is not None:
-            step = (
-                policy.after_missed(attempted, now)
-                if plan is Plan.MISSED
-                else policy.after_skip(attempted)
-            )
+            if plan is Plan.MISSED:
+                step = policy.after_missed(attempted, now)
+            elif reason is SkipReason.SUPPRESSED:
+                step = policy.after_suppressed(attempted)
+            else:
+                step = policy.after_skip(attempted)
             self.store.set_reminder_steps([(e.reminder_id, step, e.id)], now)
             self.outbox.steps([(e.user_id, e.reminder_id, step)])
         return False
@@ -423,8 +498,14 @@ class Attempts:
             return self._finish_all(batch, self.clock.now())
 
     def _finish_all(self, batch: list[Finished], now: datetime) -> list[Finished]:
-        """Write outcomes and advance their reminders, a few statements per batch."""
-        applied = self._applicable(batch)
+        """Write outcomes and advance their reminders, a few statements per batch.
+
+        An execution with an applied in-call action is ``completed`` whatever the provider
+        reported; its reminder follows the action (a stop: ``suppressed``; a snooze: called
+        back then; a confirm: delivered). A reminder whose number was suppressed while its
+        call was in the air becomes ``suppressed``.
+        """
+        applied = [(acted(f, e), e) for f, e in self._applicable(batch)]
         for f, e in applied:
             if f.operator_alert:
                 log.error(
@@ -446,9 +527,11 @@ class Attempts:
                         f.cost,
                         f.error_message,
                         f.call_id,
+                        e.actions.confirmation(f.status is ExecutionStatus.COMPLETED),
+                        e.actions.confirmed_at(),
                     ),
                 )
-                for f, _ in applied
+                for f, e in applied
             ]
         )
         for f, _ in applied:
@@ -462,6 +545,7 @@ class Attempts:
         self.outbox.finished((e.user_id, e.id) for f, e in applied if f.skip_reason is None)
         self.outbox.skipped((e.user_id, e.id) for f, e in applied if f.skip_reason is not None)
         steps: list[tuple[int, NextStep, int | None]] = []
+        suppressed = self._suppressed_now([e for _, e in owned])
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
             if not waits_for(found, e.id):
@@ -469,7 +553,12 @@ class Attempts:
             assert found is not None
             attempted = found[0]
             status, retry = as_retried(f)
-            if not policy.may_retry(status, retry):
+            snoozed = e.actions.snoozed_until()
+            if e.actions.stopped or (e.organization_id, e.to) in suppressed:
+                step, closed = policy.after_suppressed(attempted), None
+            elif snoozed is not None:
+                step, closed = policy.after_snooze(attempted, snoozed), None
+            elif not policy.may_retry(status, retry):
                 step, closed = policy.after_final(attempted, status), None
             else:
                 rules = keeper.rules_of(e.organization_id, attempted)
@@ -486,6 +575,14 @@ class Attempts:
             self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
         self.store.set_reminder_steps(steps, now)
         return [f for f, _ in applied]
+
+    def _suppressed_now(self, executions: list[LiveExecution]) -> set[tuple[str, str]]:
+        """The numbers among these that are suppressed now (one query)."""
+        if self.consent is None or not executions:
+            return set()
+        return set(
+            self.consent.active_suppressions({(e.organization_id, e.to) for e in executions})
+        )
 
     def _closed(self, e: LiveExecution, closed: policy.Closed, now: datetime) -> int:
         """Record the retry the window and the cap left no room for (``skipped``)."""
@@ -547,7 +644,11 @@ class Attempts:
 
     # ------------------------------------------------------------------ events
     def receive_provider_message(
-        self, secret: str | None, about: CallEvent | None, event: CallEvent | None
+        self,
+        secret: str | None,
+        about: CallEvent | None,
+        event: CallEvent | None,
+        heard: Callable[[int], None] | None = None,
     ) -> bool:
         """Authenticate a provider's server message, then apply its event (if it has one).
 
@@ -559,19 +660,26 @@ class Attempts:
         whether an outcome was applied.
         """
         with self.tx.atomic(), self.outbox.collecting():
-            execution = self._execution_of(about) if about is not None else None
-            org = execution.organization_id if execution is not None else ""
-            provider = self.store.providers_of({org}).get(org) if execution else None
-            if execution is None or provider is None or secret is None:
-                raise ProviderEventRejected()
-            expected = provider.webhook_secret
-            if not (
-                token_matches(expected, execution.id, secret) or hashes_match(expected, secret)
-            ):
-                raise ProviderEventRejected()
+            execution = self.authenticate(secret, about)
             if event is None:
                 return False
+            if heard is not None and event.is_final:
+                heard(execution.id)  # the transcript's opt-out, before the outcome applies
             return self.apply_events([(execution.id, event)]) > 0
+
+    def authenticate(self, secret: str | None, about: CallEvent | None) -> LiveExecution:
+        """The execution a provider's message names, if ``secret`` is its call token or its
+        organization's webhook secret (constant time); else ``ProviderEventRejected``. Call
+        it in a transaction."""
+        execution = self._execution_of(about) if about is not None else None
+        org = execution.organization_id if execution is not None else ""
+        provider = self.store.providers_of({org}).get(org) if execution else None
+        if execution is None or provider is None or secret is None:
+            raise ProviderEventRejected()
+        expected = provider.webhook_secret
+        if not (token_matches(expected, execution.id, secret) or hashes_match(expected, secret)):
+            raise ProviderEventRejected()
+        return execution
 
     def _execution_of(self, event: CallEvent) -> LiveExecution | None:
         """Return the execution an event is about (by our id, else by its call id)."""

@@ -324,6 +324,9 @@ class Dispatcher:
             title=e.title,
             message=e.message,
             correlation=correlation,
+            purpose=e.purpose,
+            identity=claim.identity,
+            attempt=e.attempt,
         )
 
     async def _dial(self, claim: Claimed) -> None:
@@ -404,8 +407,7 @@ class Dispatcher:
                 )
             )
             return False
-        await self.offload(self.attempts.proceed, claim)
-        return True
+        return bool(await self.offload(self.attempts.proceed, claim))
 
     def _failed(self, eid: int, message: str, retry: bool) -> Finished:
         return Finished(eid, ExecutionStatus.FAILED, retry, self.clock.now(), error_message=message)

@@ -4,7 +4,8 @@ One :class:`Gatekeeper` serves one claim transaction: it reads the organizations
 policies once, takes the claimed numbers' locks (PostgreSQL; SQLite's single writer needs
 none), counts their placed attempts once, and then decides each attempt with
 :func:`dialcues_core.calling.gate.decide` — counting the attempts it lets through, so a batch
-never overfills a cap. Suppression and consent (checks 1–2) will slot in before the time checks.
+never overfills a cap. Suppression and consent (checks 1–2) are read once a batch for the numbers
+taken (the consents only for attempts that need one) and decided before the time checks.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from datetime import datetime, timedelta
 
 from dialcues_core.accounts.model import ProviderSettings
 from dialcues_core.calling import gate
-from dialcues_core.calling.gate import CapCounts, Decision
+from dialcues_core.calling.gate import CapCounts, Decision, Plan, SkipReason
 from dialcues_core.calling.policy import AttemptRules, CallingPolicy, EffectivePolicy
 from dialcues_core.calling.predial import PredialTarget
 from dialcues_core.calling.zones import Place, number_zones
 from dialcues_core.calls.ports import LiveExecution
 from dialcues_core.config import Settings
+from dialcues_core.consent.model import NO_COVERAGE, Coverage, SuppressionEntry
+from dialcues_core.consent.ports import ConsentStore
 from dialcues_core.dispatch import policy
 from dialcues_core.dispatch.ports import DispatchStore
 from dialcues_core.reminders.steps import Attempted
 
 Number = tuple[str, str]
 """(organization id, E.164 number): what the caps count and the claim locks."""
+
+SUPPRESSED = Decision(Plan.SKIP, reason=SkipReason.SUPPRESSED)
+CONSENT_MISSING = Decision(Plan.SKIP, reason=SkipReason.CONSENT_MISSING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,11 @@ class Gatekeeper:
         settings: Settings,
         providers: dict[str, ProviderSettings | None],
         now: datetime,
+        consent: ConsentStore | None = None,
     ):
+        self.consent = consent
+        self._suppressed: dict[Number, SuppressionEntry] = {}
+        self._coverage: dict[Number, Coverage] = {}
         self.store = store
         self.settings = settings
         self.providers = providers
@@ -86,10 +96,15 @@ class Gatekeeper:
             self.load({org})
         return self._effective[org]
 
-    def lock(self, numbers: list[Number]) -> set[Number]:
-        """Take the numbers' locks and count their placed attempts; return those taken."""
+    def lock(self, numbers: list[Number], consenting: set[Number] | None = None) -> set[Number]:
+        """Take the numbers' locks, read their suppressions (and, for ``consenting``, their
+        consents) and count their placed attempts; return those taken."""
         capped = {n for n in numbers if not self.effective(n[0]).caps.off}
         taken = self.store.lock_numbers(numbers, capped)
+        if self.consent is not None and taken:
+            self._suppressed = self.consent.active_suppressions(taken)
+            wanted = (consenting or set()) & taken
+            self._coverage = self.consent.coverage(wanted) if wanted else {}
         counted = capped & taken
         since = self.now - gate.MONTH
         found = self.store.placed_attempts(counted - set(self._placed), since)
@@ -114,12 +129,21 @@ class Gatekeeper:
             r.calling_window, r.max_lateness_seconds, r.retry_policy
         )
 
+    def needs_consent(self, org: str, purpose: str) -> bool:
+        """Tell whether an attempt of ``purpose`` needs a covering consent (§8)."""
+        return purpose == "marketing" or self.effective(org).informational_needs_consent
+
+    def suppressed(self, number: Number) -> SuppressionEntry | None:
+        """The number's active entry, as the batch read it (``lock`` first)."""
+        return self._suppressed.get(number)
+
     def for_reminder(self, org: str, r: Attempted) -> Judged:
         """Judge a reminder's due attempt."""
         rules = self.rules_of(org, r)
         place = r.place(rules.basis)
         deadline = policy.deadline_of(r, rules.cap)
-        return Judged(rules, place, self._decide(org, r.phone_number, deadline, rules, place))
+        decision = self._decide(org, r.phone_number, r.purpose, deadline, rules, place)
+        return Judged(rules, place, decision)
 
     def for_call(self, e: LiveExecution) -> Judged:
         """Judge a call placed now (its own window override, the organization's cap from its
@@ -127,11 +151,25 @@ class Gatekeeper:
         rules = self.effective(e.organization_id).for_attempt(e.calling_window, None, None)
         place = Place(e.timezone, number_zones(e.to), rules.basis)
         deadline = e.occurrence + rules.cap
-        return Judged(rules, place, self._decide(e.organization_id, e.to, deadline, rules, place))
+        decision = self._decide(e.organization_id, e.to, e.purpose, deadline, rules, place)
+        return Judged(rules, place, decision)
 
     def _decide(
-        self, org: str, to: str, deadline: datetime, rules: AttemptRules, place: Place
+        self,
+        org: str,
+        to: str,
+        purpose: str,
+        deadline: datetime,
+        rules: AttemptRules,
+        place: Place,
     ) -> Decision:
+        if (org, to) in self._suppressed:  # check 1
+            return SUPPRESSED
+        if self.consent is not None and self.needs_consent(org, purpose):  # check 2
+            coverage = self._coverage.get((org, to), NO_COVERAGE)
+            informational = self.effective(org).informational_needs_consent
+            if coverage.required(purpose, informational) is not None:
+                return CONSENT_MISSING
         placed = self._placed.get((org, to))
         counts = CapCounts(placed) if placed is not None else None
         return gate.decide(self.now, deadline, rules.rules, place, rules.caps, counts)

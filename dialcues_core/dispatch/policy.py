@@ -107,6 +107,28 @@ def after_skip(r: Attempted) -> NextStep:
     return _move_on(r, r.scheduled_at, delivered=False)
 
 
+def after_suppressed(r: Attempted) -> NextStep:
+    """The number is on the suppression list (a skip at the gate, or a stop in the call): the
+    reminder becomes ``suppressed`` and waits for nothing."""
+    state = lifecycle.transition(r.status, Action.SUPPRESS)
+    return NextStep(state, r.scheduled_at, r.retry_count, None)
+
+
+def snooze_at(r: Attempted, wanted: datetime, rules: AttemptRules, place: Place) -> datetime | None:
+    """When a snooze asked for ``wanted`` would call back: moved to the window's opening;
+    None when the occurrence has no attempt left or that is past its deadline (§11)."""
+    if r.retry_count + 1 >= rules.retry.max_attempts:
+        return None
+    return gate.opening(rules.rules, place, wanted, deadline_of(r, rules.cap))
+
+
+def after_snooze(r: Attempted, at: datetime) -> NextStep:
+    """The person asked to be called again at ``at``: the next attempt of the occurrence;
+    ``scheduled_at`` stays, so the series never drifts."""
+    state = lifecycle.transition(r.status, Action.RETRY)
+    return NextStep(state, r.scheduled_at, r.retry_count + 1, at)
+
+
 def after_missed(r: Attempted, now: datetime) -> NextStep:
     """Return the next step of a reminder whose occurrence was found too late."""
     return _move_on(r, now, delivered=False)

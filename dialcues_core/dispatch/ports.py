@@ -8,6 +8,7 @@ from typing import Protocol
 
 from dialcues_core.accounts.model import OutboundLine, ProviderSettings
 from dialcues_core.calling.policy import CallingPolicy
+from dialcues_core.calls.actions import CallActions
 from dialcues_core.calls.model import Execution
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.reminders.model import Reminder, ReminderStatus
@@ -111,6 +112,16 @@ class DispatchStore(Protocol):
 
     def set_skip_reason(self, execution_id: int, reason: str) -> None:
         """Record why the gate refused an attempt (``executed_at`` cleared: never placed)."""
+        ...
+
+    def set_actions(
+        self,
+        execution_id: int,
+        actions: CallActions,
+        confirmation: str | None,
+        confirmed_at: datetime | None,
+    ) -> None:
+        """Record a call's in-call actions (and, once it ended, its confirmation)."""
         ...
 
     def set_executed_at(self, execution_id: int, at: datetime) -> None:

@@ -3,15 +3,17 @@ provider budget of a claim batch, and the rows an attempt writes (``attempts`` u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
 from dialcues_core.calling.gate import SkipReason
+from dialcues_core.calling.policy import Identity
 from dialcues_core.calling.predial import PredialTarget
 from dialcues_core.calls.model import ExecutionStatus
 from dialcues_core.calls.outcomes import classify
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution
+from dialcues_core.dispatch.gatekeeper import Gatekeeper
 from dialcues_core.dispatch.ports import DispatchStore, DueReminder
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.steps import Attempted
@@ -24,6 +26,25 @@ UNKNOWN_MESSAGE = (
     " occurrence's lateness cap; not redialed, since the person may have been called"
 )
 UNREACHABLE_MESSAGE = "provider_unreachable: {reason}"
+IDENTITY_MESSAGE = (
+    "caller_identity_required: the organization's calling policy has no {missing}; a call on a"
+    " Vapi line must say who is calling (dialcues orgs set-policy)"
+)
+
+
+def identity_message(missing: list[str]) -> str:
+    """The ``error_message`` of an attempt gate check 6 refused."""
+    return IDENTITY_MESSAGE.format(missing=" and no ".join(missing))
+
+
+def unidentified(
+    keeper: Gatekeeper, org: str, purpose: str, line: OutboundLine | None
+) -> list[str]:
+    """Gate check 6: what a Vapi line's call lacks to say who is calling ([] when nothing,
+    or when the line is simulated: nobody hears it)."""
+    if line is None or line.provider is not Provider.VAPI or line.temporary:
+        return []
+    return keeper.effective(org).identity.missing(purpose)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +57,8 @@ class Claimed:
     predial: PredialTarget | None = None
     """The organization's pre-dial hook, asked before the dial (its ``execution.started`` is
     written only when the dial proceeds)."""
+    identity: Identity | None = None
+    """What the call says of its caller (the organization's policy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +152,14 @@ def as_retried(f: Finished) -> tuple[ExecutionStatus, bool]:
     if f.skip_reason == SkipReason.PREDIAL_UNAVAILABLE.value:
         return ExecutionStatus.FAILED, True
     return f.status, f.retry
+
+
+def acted(f: Finished, e: LiveExecution) -> Finished:
+    """An outcome as the person's in-call actions make it: with an applied action the
+    execution is ``completed`` (and never retried), whatever the provider reported."""
+    if not e.actions.any_applied or f.skip_reason is not None:
+        return f
+    return replace(f, status=ExecutionStatus.COMPLETED, retry=False, error_message=None)
 
 
 def no_line(execution_id: int, now: datetime) -> Finished:

@@ -31,6 +31,10 @@ READ_USAGE = "usage:read"
 MANAGE_WEBHOOKS = "webhooks:manage"
 READ_POLICY = "policy:read"
 READ_AUDIT = "audit:read"
+READ_SUPPRESSIONS = "suppressions:read"
+WRITE_SUPPRESSIONS = "suppressions:write"
+READ_CONSENTS = "consents:read"
+WRITE_CONSENTS = "consents:write"
 #: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
     "reminders:read",
@@ -42,6 +46,10 @@ ALL_SCOPES: tuple[str, ...] = (
     "webhooks:manage",
     "policy:read",
     "audit:read",
+    "suppressions:read",
+    "suppressions:write",
+    "consents:read",
+    "consents:write",
 )
 
 ALL_SCOPES_MARK = "*"

@@ -3,7 +3,9 @@
 The rule: a reminder is ``scheduled`` while it waits for its next attempt (first try, retry or
 next occurrence), ``in_progress`` while a call is in the air, ``paused`` when its owner stopped
 it, ``completed`` when a one-off was delivered or a series ended, ``failed`` when a one-off
-used up its retries (or was missed). Owners may edit, pause, resume and delete; the dispatcher
+used up its retries (or was missed), ``suppressed`` when its number was found on the
+suppression list (the person said stop); only a resume brings it back, once the number is no
+longer suppressed. Owners may edit, pause, resume and delete; the dispatcher
 dials and finishes. A reminder whose call is in the air may be paused or deleted (a person who
 says "stop" must be able to): the call is not cut, its outcome is recorded on its execution,
 and nothing more is dialed for it. Anything not in :data:`TRANSITIONS` raises
@@ -31,13 +33,14 @@ class Action(StrEnum):
     WAIT = "held for the calling window or a frequency cap"
     ADVANCE = "advanced"
     FINISH = "finished"
+    SUPPRESS = "suppressed"
 
 
 #: action → {from status: the statuses it may lead to}
 TRANSITIONS: dict[Action, dict[S, frozenset[S]]] = {
-    Action.UPDATE: {s: frozenset({s}) for s in (S.SCHEDULED, S.PAUSED, S.FAILED)},
+    Action.UPDATE: {s: frozenset({s}) for s in (S.SCHEDULED, S.PAUSED, S.FAILED, S.SUPPRESSED)},
     Action.PAUSE: {S.SCHEDULED: frozenset({S.PAUSED}), S.IN_PROGRESS: frozenset({S.PAUSED})},
-    Action.RESUME: {S.PAUSED: frozenset({S.SCHEDULED})},
+    Action.RESUME: {S.PAUSED: frozenset({S.SCHEDULED}), S.SUPPRESSED: frozenset({S.SCHEDULED})},
     Action.REVIVE: {S.FAILED: frozenset({S.SCHEDULED})},
     Action.DELETE: {s: frozenset({s}) for s in S},
     Action.DIAL: {S.SCHEDULED: frozenset({S.IN_PROGRESS})},
@@ -50,6 +53,10 @@ TRANSITIONS: dict[Action, dict[S, frozenset[S]]] = {
     Action.FINISH: {
         S.IN_PROGRESS: frozenset({S.COMPLETED, S.FAILED}),
         S.SCHEDULED: frozenset({S.COMPLETED, S.FAILED}),
+    },
+    Action.SUPPRESS: {
+        S.SCHEDULED: frozenset({S.SUPPRESSED}),
+        S.IN_PROGRESS: frozenset({S.SUPPRESSED}),
     },
 }
 

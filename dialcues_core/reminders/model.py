@@ -20,6 +20,9 @@ class ReminderStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    """The person said stop (the number is on the suppression list): never dialed again until
+    its owner resumes it after the entry's consent-backed removal."""
 
 
 class RecurrenceKind(StrEnum):

@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from dialcues_core.accounts.lines import line_for, parse_line_id
-from dialcues_core.accounts.model import OutboundLine, Principal
+from dialcues_core.accounts.model import OutboundLine, Principal, Provider
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.admission import audit_bypass
 from dialcues_core.calling.policy import EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.zones import number_zones
+from dialcues_core.consent.guard import refuse_unwanted
+from dialcues_core.consent.ports import ConsentStore
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.fields import (
     MISSING,
@@ -83,11 +85,14 @@ class Reminders:
         clock: Clock,
         policies: CallingPolicies,
         audit: AuditTrail,
+        consent: ConsentStore | None = None,
     ):
         self.repos = repos
         self.clock = clock
         self.policies = policies
         self.audit = audit
+        self.consent = consent
+        """Suppressions and consents, checked on every write that could lead to a call."""
         self.listeners: list[ChangeListener] = []
 
     # ------------------------------------------------------------------ create
@@ -136,6 +141,7 @@ class Reminders:
                 number_zones=number_zones(phone),
                 **calling,
             )
+            self._refuse_unwanted(reminder, policy)
             check_window(reminder, policy)
             stored = self.repos.reminders.add(reminder)
             subject = ("reminder", str(stored.id))
@@ -144,6 +150,16 @@ class Reminders:
             )
         self._changed(stored.scheduled_at)
         return with_next_eligible(stored, policy, now)
+
+    def _refuse_unwanted(self, r: Reminder, policy: EffectivePolicy) -> None:
+        """``recipient_suppressed``, ``consent_required``, ``caller_identity_required``."""
+        if self.consent is None:
+            return
+        lines = self.repos.lines
+        org = r.organization_id
+        line = lines.get(org, r.line_id) if r.line_id else lines.default_for(org)
+        vapi = line is not None and line.provider is Provider.VAPI and not line.temporary
+        refuse_unwanted(self.consent, org, r.phone_number, r.purpose, policy, vapi)
 
     def _line_for(self, principal: Principal, line_id: str | None) -> OutboundLine:
         return line_for(self.repos.lines, principal, line_id)
@@ -236,6 +252,8 @@ class Reminders:
                 updated = edit.apply(
                     lambda reader, now: read_calling_fields(reader, policy, principal, now)
                 )
+                if _may_call(current, updated, payload):
+                    self._refuse_unwanted(updated, policy)
                 if WINDOW_FIELDS & set(payload):
                     check_window(updated, policy)
                 if "calling_window" in payload:
@@ -266,3 +284,17 @@ class Reminders:
     def _changed(self, due: datetime | None) -> None:
         for listener in self.listeners:
             listener(due)
+
+
+CALLING_FIELDS = frozenset({"phone_number", "purpose", "vapi_line_id"})
+"""The fields whose change is judged again for suppression, consent and caller identity."""
+
+
+def _may_call(current: Reminder, updated: Reminder, payload: Mapping[str, Any]) -> bool:
+    """Tell whether a PATCH leads to calls that must be judged again: a reminder resumed (from
+    ``paused``, ``suppressed`` or ``failed``), or its number, purpose or line changed while it
+    is ``scheduled`` or ``paused``."""
+    if updated.status not in (ReminderStatus.SCHEDULED, ReminderStatus.PAUSED):
+        return False
+    resumed = updated.status is ReminderStatus.SCHEDULED and current.status is not updated.status
+    return resumed or bool(CALLING_FIELDS & set(payload))

@@ -21,6 +21,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "execution.skipped",
     "reminder.completed",
     "reminder.failed",
+    "reminder.suppressed",
+    "suppression.created",
+    "suppression.removed",
+    "consent.revoked",
 )
 """Every event a subscription may ask for."""
 
@@ -167,6 +171,10 @@ class OutboxStore(Protocol):
 
     def interests(self, user_ids: set[str]) -> list[Interest]:
         """Return the enabled subscriptions of these users."""
+        ...
+
+    def organization_interests(self, organization_ids: set[str]) -> dict[str, list[Interest]]:
+        """Return the enabled subscriptions of these organizations, by organization."""
         ...
 
     def execution_objects(self, ids: Sequence[int]) -> dict[int, Any]:

@@ -35,6 +35,7 @@ from dialcues_core.webhooks.model import Interest, NewMessage, OutboxStore
 TERMINAL_EVENTS = {
     ReminderStatus.COMPLETED: "reminder.completed",
     ReminderStatus.FAILED: "reminder.failed",
+    ReminderStatus.SUPPRESSED: "reminder.suppressed",
 }
 
 
@@ -44,6 +45,9 @@ class _Pending:
 
     depth: int = 0
     events: list[tuple[str, str, int]] = field(default_factory=list)
+    organization_events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    """Events of an organization's own objects (suppression entries, consents): (event type,
+    organization id, the rendered object)."""
 
 
 class Outbox:
@@ -69,10 +73,13 @@ class Outbox:
             yield
             if pending.depth == 1 and pending.events:
                 self._write(pending.events)
+            if pending.depth == 1 and pending.organization_events:
+                self._write_organization(pending.organization_events)
         finally:
             pending.depth -= 1
             if pending.depth == 0:
                 pending.events.clear()
+                pending.organization_events.clear()
 
     def started(self, executions: Iterable[tuple[str, int]]) -> None:
         """Note executions committed ``in_progress``: (user id, execution id)."""
@@ -96,6 +103,11 @@ class Outbox:
             if event is not None:
                 self._add(event, [(user_id, reminder_id)])
 
+    def organization_event(self, event: str, organization_id: str, data: dict[str, Any]) -> None:
+        """Note an event about an organization's object (``suppression.created``, …): every
+        enabled subscription of the organization that lists it gets it."""
+        self._pending().organization_events.append((event, organization_id, data))
+
     def _add(self, event: str, pairs: Iterable[tuple[str, int]]) -> None:
         self._pending().events.extend((event, user_id, oid) for user_id, oid in pairs)
 
@@ -113,6 +125,18 @@ class Outbox:
             if (body := _body(kind, objects.get((kind.split(".")[0], oid)), now)) is not None
         ]
         self.store.enqueue(messages)
+
+    def _write_organization(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        interests = self.store.organization_interests({org for _, org, _ in events})
+        now = self.clock.now()
+        messages = [
+            NewMessage(crypto.generate_id("msg"), i.subscription_id, kind, body, now)
+            for kind, org, data in events
+            for i in interests.get(org, [])
+            if kind in i.events and (body := _body(kind, data, now)) is not None
+        ]
+        if messages:
+            self.store.enqueue(messages)
 
     def _objects(self, events: list[tuple[str, str, int]]) -> dict[tuple[str, int], Any]:
         """Load the objects the messages carry, by (kind, id)."""
@@ -133,6 +157,9 @@ class NoOutbox(Outbox):
         self._local = threading.local()
 
     def _write(self, events: list[tuple[str, str, int]]) -> None:
+        return None
+
+    def _write_organization(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
         return None
 
 

@@ -30,7 +30,13 @@ from dialcues_core.kernel.fields import (
 )
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.ports import Clock, Transactions
-from dialcues_core.kernel.scopes import MANAGE_WEBHOOKS, READ, requires
+from dialcues_core.kernel.scopes import (
+    MANAGE_WEBHOOKS,
+    READ,
+    READ_CONSENTS,
+    READ_SUPPRESSIONS,
+    requires,
+)
 from dialcues_core.kernel.urls import Resolver, parse_webhook_url, system_resolver
 from dialcues_core.webhooks.model import (
     EVENT_TYPES,
@@ -62,6 +68,19 @@ def parse_events(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+EVENT_SCOPES = {"suppression.": READ_SUPPRESSIONS, "consent.": READ_CONSENTS}
+"""Events about an organization's own records need the scope that reads them (§15)."""
+
+
+def require_event_scopes(principal: Principal, events: tuple[str, ...]) -> None:
+    """Raise ``insufficient_scope`` when an event is listed whose records the credential
+    cannot read (``suppression.*``: ``suppressions:read``; ``consent.*``: ``consents:read``)."""
+    for event in events:
+        for prefix, scope in EVENT_SCOPES.items():
+            if event.startswith(prefix):
+                principal.require(scope)
+
+
 class Webhooks:
     """Manage a principal's webhook subscriptions."""
 
@@ -90,6 +109,7 @@ class Webhooks:
         url = reader.read("url", self._url, required=True)
         events = reader.read("events", parse_events, required=True)
         reader.raise_if_any()
+        require_event_scopes(principal, events)
         now, secret = self.clock.now(), new_secret()
         subscription = WebhookSubscription(
             id=crypto.generate_id("whsub"),
@@ -156,6 +176,7 @@ class Webhooks:
                 changes[name] = value
         enabled = reader.read("enabled", parse_bool)
         reader.raise_if_any()
+        require_event_scopes(principal, changes.get("events", ()))
         with self.tx.atomic():
             current = self._owned(principal, subscription_id)
             if enabled is not MISSING:

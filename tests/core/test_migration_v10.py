@@ -123,8 +123,8 @@ def upgraded(sqlite_url: str, tmp_path: Path) -> Dialcues:
     platform.close()
 
 
-def test_the_migration_reaches_v10(upgraded: Dialcues) -> None:
-    assert database.current_version(upgraded.db) == len(MIGRATIONS) == 10
+def test_the_migration_reaches_the_latest_version(upgraded: Dialcues) -> None:
+    assert database.current_version(upgraded.db) == len(MIGRATIONS) >= 10
 
 
 def test_keys_that_held_every_scope_reach_the_new_routes_and_others_do_not(

@@ -94,6 +94,14 @@ def test_every_scoped_use_case_of_the_platform_states_its_scope(dc: Dialcues) ->
         dc.webhooks.rotate_secret: "webhooks:manage",
         dc.policies.get: "policy:read",
         dc.audit.list: "audit:read",
+        dc.suppressions.list: "suppressions:read",
+        dc.suppressions.get: "suppressions:read",
+        dc.suppressions.add: "suppressions:write",
+        dc.suppressions.remove: "suppressions:write",
+        dc.consents.list: "consents:read",
+        dc.consents.get: "consents:read",
+        dc.consents.create: "consents:write",
+        dc.consents.revoke: "consents:write",
     }
     assert {use_case: required_scope(use_case) for use_case in use_cases} == use_cases
     assert set(use_cases.values()) == set(ALL_SCOPES)

@@ -24,6 +24,7 @@ from dialcues_core.calling.policy import CallingPolicy
 from dialcues_core.calling.retry import retry_from_stored
 from dialcues_core.calling.shapes import window_from_stored
 from dialcues_core.calling.zones import NumberZones
+from dialcues_core.calls.actions import CallActions
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.dispatch.ports import DueReminder
@@ -47,7 +48,7 @@ _PROVIDER_COLS = (
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
     "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at, "
-    "purpose, timezone, calling_window"
+    "purpose, timezone, calling_window, actions"
 )
 
 
@@ -287,8 +288,8 @@ class PeeweeDispatchStore:
         """Write the final facts of attempts and release their leases."""
         self._many(
             "UPDATE executions SET status = ?, ended_at = ?, ended_reason = ?, duration_s = ?,"
-            " cost = ?, error_message = ?, call_id = COALESCE(call_id, ?), lease_until = NULL,"
-            " due_at = NULL WHERE id = ?",
+            " cost = ?, error_message = ?, call_id = COALESCE(call_id, ?), confirmation = ?,"
+            " confirmed_at = ?, lease_until = NULL, due_at = NULL WHERE id = ?",
             [_outcome_params(execution_id, o) for execution_id, o in outcomes],
         )
 
@@ -298,6 +299,25 @@ class PeeweeDispatchStore:
         self._sql(
             "UPDATE executions SET skip_reason = ?, executed_at = NULL WHERE id = ?",
             (reason, execution_id),
+        )
+
+    def set_actions(
+        self,
+        execution_id: int,
+        actions: CallActions,
+        confirmation: str | None,
+        confirmed_at: datetime | None,
+    ) -> None:
+        """Record a call's in-call actions (and, once it ended, its confirmation)."""
+        self._sql(
+            "UPDATE executions SET actions = ?, confirmation = COALESCE(?, confirmation),"
+            " confirmed_at = COALESCE(?, confirmed_at) WHERE id = ?",
+            (
+                actions.stored(),
+                confirmation,
+                to_ms(confirmed_at) if confirmed_at else None,
+                execution_id,
+            ),
         )
 
     def set_executed_at(self, execution_id: int, at: datetime) -> None:
@@ -421,6 +441,8 @@ def _outcome_params(execution_id: int, o: OutcomeRecord) -> tuple[Any, ...]:
         o.cost,
         o.error_message,
         o.call_id,
+        o.confirmation,
+        to_ms(o.confirmed_at) if o.confirmed_at else None,
         execution_id,
     )
 
@@ -543,6 +565,7 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         purpose=row[15],
         timezone=row[16],
         calling_window=window_from_stored(row[17]),
+        actions=CallActions.from_stored(row[18]),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dialcues_core.adapters.peewee.tables import ExecutionRow
+from dialcues_core.calls.actions import CallActions
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import ExecutionQuery
 from dialcues_core.kernel.paging import Page
@@ -34,6 +35,8 @@ class PeeweeExecutionRepository:
             where &= ExecutionRow.executed_at < query.date_to
         if query.skip_reason is not None:
             where &= ExecutionRow.skip_reason == query.skip_reason
+        if query.confirmation is not None:
+            where &= ExecutionRow.confirmation == query.confirmation
         if query.to is not None:
             where &= ExecutionRow.to_number == query.to
         total = ExecutionRow.select().where(where).count()
@@ -70,4 +73,7 @@ def execution_from_row(row: Any) -> Execution:
         purpose=row.purpose,
         occurrence_at=row.occurrence_at or row.scheduled_for,
         skip_reason=row.skip_reason,
+        confirmation=row.confirmation,
+        confirmed_at=row.confirmed_at,
+        actions=CallActions.from_stored(row.actions),
     )

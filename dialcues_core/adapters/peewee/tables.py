@@ -242,6 +242,10 @@ class ExecutionRow(BaseRow):
     """A call placed now: its own window (a bypass), else the organization's."""
     timezone = pw.CharField(max_length=64, null=True)
     """A call placed now: the ``timezone`` it was given (the recipient's location)."""
+    confirmation = pw.CharField(max_length=16, null=True)
+    confirmed_at = InstantField(null=True)
+    actions = pw.TextField(null=True)
+    """The in-call actions (JSON list; each keeps its tool call's id and answer); null: none."""
 
     class Meta:
         table_name = "executions"
@@ -472,6 +476,66 @@ class AuditEventRow(BaseRow):
         indexes = ((("organization_id", "occurred_at", "id"), False),)
 
 
+class SuppressionRow(BaseRow):
+    """One number on an organization's suppression list (never deleted; ``removed_at`` ends
+    it). At most one active entry per (organization, number): a partial unique index."""
+
+    id = pw.CharField(max_length=40, primary_key=True)
+    organization_id = pw.CharField(max_length=40)
+    phone_number = pw.CharField(max_length=16)
+    reason = pw.CharField(max_length=32)
+    source_type = pw.CharField(max_length=20)
+    source_id = pw.CharField(max_length=100, null=True)
+    source_user_id = pw.CharField(max_length=40, null=True)
+    source_external_id = pw.CharField(max_length=255, null=True)
+    note = pw.TextField(null=True)
+    created_at = InstantField()
+    removed_at = InstantField(null=True)
+    removed_by = pw.TextField(null=True)
+    """The actor (JSON) who removed it."""
+    removal_consent_id = pw.CharField(max_length=40, null=True)
+
+    class Meta:
+        table_name = "suppressions"
+        indexes = ((("organization_id", "created_at", "id"), False),)
+
+
+SuppressionRow.add_index(
+    pw.ModelIndex(
+        SuppressionRow,
+        (SuppressionRow.organization_id, SuppressionRow.phone_number),
+        unique=True,
+        where=SuppressionRow.removed_at.is_null(),
+        name="suppressions_one_active",
+    )
+)
+
+
+class ConsentRow(BaseRow):
+    """One consent record (evidence: never deleted; ``revoked_at`` ends it)."""
+
+    id = pw.CharField(max_length=40, primary_key=True)
+    organization_id = pw.CharField(max_length=40)
+    phone_number = pw.CharField(max_length=16)
+    type = pw.CharField(max_length=20)
+    purpose = pw.CharField(max_length=16)
+    source = pw.CharField(max_length=20)
+    text = pw.TextField()
+    captured_at = InstantField()
+    evidence = pw.TextField(null=True)
+    created_at = InstantField()
+    created_by = pw.TextField()
+    revoked_at = InstantField(null=True)
+    revocation = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "consents"
+        indexes = (
+            (("organization_id", "phone_number", "revoked_at"), False),
+            (("organization_id", "captured_at", "id"), False),
+        )
+
+
 ALL_TABLES: list[type[BaseRow]] = [
     SchemaVersionRow,
     OrganizationRow,
@@ -491,6 +555,8 @@ ALL_TABLES: list[type[BaseRow]] = [
     TzdataRow,
     CallingPolicyRow,
     AuditEventRow,
+    SuppressionRow,
+    ConsentRow,
 ]
 """Every row class, in an order where each table comes after those it references. The schema
 is made by the frozen migrations (``migrations/``), never from this list; a test checks that

@@ -123,6 +123,21 @@ class PeeweeOutboxStore:
         )
         return [Interest(r[0], r[1], frozenset(r[2].split(","))) for r in cursor.fetchall()]
 
+    def organization_interests(self, organization_ids: set[str]) -> dict[str, list[Interest]]:
+        """Return the enabled subscriptions of these organizations, by organization."""
+        if not organization_ids:
+            return {}
+        marks = ",".join("?" * len(organization_ids))
+        cursor = self._sql(
+            "SELECT id, user_id, events, organization_id FROM webhook_subscriptions"
+            f" WHERE organization_id IN ({marks}) AND enabled = ?",
+            [*sorted(organization_ids), True],
+        )
+        found: dict[str, list[Interest]] = {}
+        for r in cursor.fetchall():
+            found.setdefault(r[3], []).append(Interest(r[0], r[1], frozenset(r[2].split(","))))
+        return found
+
     def execution_objects(self, ids: Sequence[int]) -> dict[int, Execution]:
         """Return executions by id."""
         if not ids:

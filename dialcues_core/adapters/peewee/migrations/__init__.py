@@ -118,13 +118,13 @@ _SCOPES_OF_V9 = frozenset(
 """Every scope there was before v10 (frozen here: the migration must not follow today's list)."""
 
 
-def _mark_all_scopes(db: pw.Database) -> None:
+def _mark_all_scopes(db: pw.Database, full_list: frozenset[str] = _SCOPES_OF_V9) -> None:
     for table in ("api_keys", "oauth_clients"):
         rows = db.execute_sql(f"SELECT id, scopes FROM {table}").fetchall()
         full = [
             (key_id,)
             for key_id, scopes in rows
-            if frozenset(s for s in scopes.split(",") if s) == _SCOPES_OF_V9
+            if frozenset(s for s in scopes.split(",") if s) == full_list
         ]
         if full:
             placeholder = "%s" if isinstance(db, pw.PostgresqlDatabase) else "?"
@@ -170,6 +170,23 @@ def _caller_names(db: pw.Database) -> None:
         )
 
 
+def consent(db: pw.Database) -> None:
+    """v11: the suppression list, consent records, the executions' in-call actions.
+
+    Keys and clients marked all-scopes by v10 gain the four new scopes by that mark; those
+    holding every scope of v10's day (policy and audit included) get the mark now.
+    """
+    run_script("0011_consent", db)
+    for column, kind in (
+        ("confirmation", "VARCHAR(16)"),
+        ("confirmed_at", "BIGINT"),
+        ("actions", "TEXT"),
+    ):
+        sqlite = "INTEGER" if kind == "BIGINT" else kind
+        add_column(db, "executions", column, sqlite=sqlite, postgres=kind)
+    _mark_all_scopes(db, _SCOPES_OF_V9 | {"policy:read", "audit:read"})
+
+
 MIGRATIONS: list[Migration] = [
     partial(run_script, "0001_initial"),
     partial(run_script, "0002_idempotency"),
@@ -181,5 +198,6 @@ MIGRATIONS: list[Migration] = [
     production_dispatch,  # v8
     schema_repairs,  # v9
     calling_policy,  # v10
+    consent,  # v11
 ]
 """Migration ``n`` is ``MIGRATIONS[n - 1]``; ``schema_version`` records each one applied."""

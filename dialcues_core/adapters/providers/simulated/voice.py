@@ -12,16 +12,25 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
 from dialcues_core.adapters.clock import SystemClock
+from dialcues_core.calls.actions import ToolCall
 from dialcues_core.calls.ports import CallEvent, CallEventSink, CallRequest
 from dialcues_core.kernel.ports import Clock
 
-__all__ = ["DEFAULT_SIMULATED_REASON", "SIMULATED_OUTCOMES", "SimulatedDialer", "simulated_reason"]
+__all__ = [
+    "DEFAULT_SIMULATED_REASON",
+    "SIMULATED_ACTIONS",
+    "SIMULATED_OUTCOMES",
+    "Person",
+    "SimulatedDialer",
+    "simulated_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,8 @@ SIMULATED_OUTCOMES: Final = MappingProxyType(
 )
 """Ended reason by the destination number's last four digits (Vapi's vocabulary).
 
+Endings ``0007``–``0010`` answer and act (:data:`SIMULATED_ACTIONS`) before the call ends.
+
 ====== ================================== ==========================================
 ending ended reason                       execution outcome
 ====== ================================== ==========================================
@@ -48,6 +59,22 @@ other  assistant-ended-call-after-        completed
        message-spoken
 ====== ================================== ==========================================
 """
+
+SIMULATED_ACTIONS: Final = MappingProxyType(
+    {
+        "0007": ("confirm_reminder", "keypad"),
+        "0008": ("snooze_reminder", "keypad"),
+        "0009": ("stop_calls", "keypad"),
+        "0010": ("stop_calls", "voice"),
+    }
+)
+"""What the pretend person does, by the number's last four digits (``responsible-calling.md``
+§11): presses 1 (confirm), presses 2 on the first attempt of an occurrence only (snooze),
+presses 9 or says "stop" (stop). Applied through the same core use case as Vapi's tool calls,
+just before the call's end."""
+
+Person = Callable[[int, ToolCall, str], Awaitable[object]]
+"""Applies one in-call action of the pretend person: (execution id, tool call, via)."""
 
 DEFAULT_SIMULATED_REASON: Final = "assistant-ended-call-after-message-spoken"
 """The ended reason of every number not listed in :data:`SIMULATED_OUTCOMES`."""
@@ -84,7 +111,9 @@ class SimulatedDialer:
         *,
         clock: Clock | None = None,
         max_records: int = 20_000,
+        person: Person | None = None,
     ) -> None:
+        self._person = person
         self._sink = sink
         self._delay = delay
         self._create_latency = create_latency
@@ -143,7 +172,21 @@ class SimulatedDialer:
         if placed is None:
             return  # forgotten: more than max_records calls were placed since
         await self._push(call_id, replace(placed.event, status="in-progress"))
+        await self._act(call_id, placed.request)
         await self._push(call_id, self._final_event(placed))
+
+    async def _act(self, call_id: str, request: CallRequest) -> None:
+        """The pretend person's action, if their number has one (a failure is logged)."""
+        found = SIMULATED_ACTIONS.get(request.to[-4:])
+        if found is None or self._person is None:
+            return
+        name, via = found
+        if name == "snooze_reminder" and request.attempt > 1:
+            return  # snoozes once per occurrence, then listens
+        try:
+            await self._person(request.execution_id, ToolCall(f"tool-{call_id}", name, {}), via)
+        except Exception:
+            log.exception("the simulated person's %s on %s failed", name, call_id)
 
     def _final_event(self, placed: _PlacedCall) -> CallEvent:
         ended_at = self._clock.now()

@@ -466,10 +466,14 @@ _MESSAGE_PARSERS: Final[
 
 # ----------------------------------------------------------------------------- field readers
 def _metadata(call: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return ``call.assistantOverrides.metadata`` (our correlation ids), or {}."""
-    overrides = call.get("assistantOverrides")
-    metadata = overrides.get("metadata") if isinstance(overrides, dict) else None
-    return metadata if isinstance(metadata, dict) else {}
+    """Return ``call.assistantOverrides.metadata`` (our correlation ids), else
+    ``call.assistant.metadata``, or {}."""
+    for holder in ("assistantOverrides", "assistant"):  # a transient assistant carries it too
+        found = call.get(holder)
+        metadata = found.get("metadata") if isinstance(found, dict) else None
+        if isinstance(metadata, dict) and metadata:
+            return metadata
+    return {}
 
 
 def _execution_id(value: object) -> int | None:

@@ -22,6 +22,7 @@ class ReminderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REMINDER_STATUS_IN_PROGRESS: _ClassVar[ReminderStatus]
     REMINDER_STATUS_COMPLETED: _ClassVar[ReminderStatus]
     REMINDER_STATUS_FAILED: _ClassVar[ReminderStatus]
+    REMINDER_STATUS_SUPPRESSED: _ClassVar[ReminderStatus]
 
 class ReminderSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -35,6 +36,7 @@ REMINDER_STATUS_PAUSED: ReminderStatus
 REMINDER_STATUS_IN_PROGRESS: ReminderStatus
 REMINDER_STATUS_COMPLETED: ReminderStatus
 REMINDER_STATUS_FAILED: ReminderStatus
+REMINDER_STATUS_SUPPRESSED: ReminderStatus
 REMINDER_SORT_UNSPECIFIED: ReminderSort
 REMINDER_SORT_SCHEDULED_AT_ASC: ReminderSort
 REMINDER_SORT_SCHEDULED_AT_DESC: ReminderSort

@@ -1,0 +1,7 @@
+-- Migration v11 on postgres, frozen as it shipped: never edit it; add a new migration instead.
+CREATE TABLE IF NOT EXISTS "suppressions" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "organization_id" VARCHAR(40) NOT NULL, "phone_number" VARCHAR(16) NOT NULL, "reason" VARCHAR(32) NOT NULL, "source_type" VARCHAR(20) NOT NULL, "source_id" VARCHAR(100), "source_user_id" VARCHAR(40), "source_external_id" VARCHAR(255), "note" TEXT, "created_at" BIGINT NOT NULL, "removed_at" BIGINT, "removed_by" TEXT, "removal_consent_id" VARCHAR(40));
+CREATE INDEX IF NOT EXISTS "suppressions_organization_id_created_at_id" ON "suppressions" ("organization_id", "created_at", "id");
+CREATE UNIQUE INDEX IF NOT EXISTS "suppressions_one_active" ON "suppressions" ("organization_id", "phone_number") WHERE ("removed_at" IS NULL);
+CREATE TABLE IF NOT EXISTS "consents" ("id" VARCHAR(40) NOT NULL PRIMARY KEY, "organization_id" VARCHAR(40) NOT NULL, "phone_number" VARCHAR(16) NOT NULL, "type" VARCHAR(20) NOT NULL, "purpose" VARCHAR(16) NOT NULL, "source" VARCHAR(20) NOT NULL, "text" TEXT NOT NULL, "captured_at" BIGINT NOT NULL, "evidence" TEXT, "created_at" BIGINT NOT NULL, "created_by" TEXT NOT NULL, "revoked_at" BIGINT, "revocation" TEXT);
+CREATE INDEX IF NOT EXISTS "consents_organization_id_phone_number_revoked_at" ON "consents" ("organization_id", "phone_number", "revoked_at");
+CREATE INDEX IF NOT EXISTS "consents_organization_id_captured_at_id" ON "consents" ("organization_id", "captured_at", "id");

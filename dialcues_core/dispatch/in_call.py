@@ -1,0 +1,163 @@
+"""In-call actions: confirm, snooze and stop, as the person asks during the call (§11).
+
+Vapi's tool calls (``POST /api/providers/vapi/tools``), the simulated person and the opt-out
+found in an end-of-call transcript all come here. Each tool call is answered once: its
+answer is stored with the action on the execution, so the same ``toolCallId`` again gets the
+same answer and changes nothing. A stop acts at once, in the tool call's transaction (a
+suppression entry, the number's consents revoked), even after the call ended; confirm and
+snooze need the call in the air and take effect on the reminder when the call's outcome is
+applied (:meth:`Attempts._finish_all`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dialcues_core.audit.model import Actor
+from dialcues_core.calls import actions as said
+from dialcues_core.calls.actions import (
+    TOOLS,
+    Action,
+    ActionType,
+    ToolAnswer,
+    ToolCall,
+    parse_minutes,
+)
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.ports import CallEvent, LiveExecution
+from dialcues_core.consent.model import Source
+from dialcues_core.dispatch import policy
+from dialcues_core.dispatch.attempts import Attempts
+from dialcues_core.dispatch.gatekeeper import Gatekeeper
+from dialcues_core.kernel.localtime import load_zone, to_local
+from dialcues_core.kernel.timefmt import millis
+
+
+class InCall:
+    """Apply what a person does during a call."""
+
+    def __init__(self, attempts: Attempts):
+        self.attempts = attempts
+
+    def tool_calls(
+        self, secret: str | None, about: CallEvent | None, calls: list[ToolCall], via: str
+    ) -> list[ToolAnswer]:
+        """Authenticate (the call token or the organization's secret, as for events) and
+        answer every tool call in order, in one transaction."""
+        a = self.attempts
+        with a.tx.atomic(), a.outbox.collecting():
+            execution = a.authenticate(secret, about)
+            return [self._answer(execution.id, call, via) for call in calls]
+
+    def act(self, execution_id: int, call: ToolCall, via: str) -> ToolAnswer:
+        """One tool call of a trusted dialer (the simulated person), in its own transaction."""
+        a = self.attempts
+        with a.tx.atomic(), a.outbox.collecting():
+            return self._answer(execution_id, call, via)
+
+    def heard(self, execution_id: int, opt_out: str) -> None:
+        """The safety net: an opt-out found in the end-of-call transcript, applied unless the
+        call already carries a stop (call it in the transaction that applies the outcome)."""
+        e = self._execution(execution_id)
+        if e is None or e.actions.stopped:
+            return
+        self._stop(e, "transcript", None, reason=opt_out)
+
+    # ------------------------------------------------------------------ one tool call
+    def _execution(self, execution_id: int) -> LiveExecution | None:
+        return self.attempts.store.executions_by_id([execution_id]).get(execution_id)
+
+    def _answer(self, execution_id: int, call: ToolCall, via: str) -> ToolAnswer:
+        kind = TOOLS.get(call.name)
+        if kind is None:
+            return ToolAnswer(call.id, call.name, error=said.NOT_AVAILABLE)
+        e = self._execution(execution_id)
+        if e is None:
+            return ToolAnswer(call.id, call.name, error=said.NOT_AVAILABLE)
+        done = e.actions.answered(call.id)
+        if done is not None:
+            return ToolAnswer(call.id, call.name, result=done.result, end_call=done.applied)
+        if kind is ActionType.STOP:
+            action = self._stop(e, via, call.id)
+        elif e.actions.stopped:
+            action = self._refuse(e, kind, via, call.id, "opted_out", said.OPTED_OUT)
+        elif e.status is not ExecutionStatus.IN_PROGRESS:
+            action = self._refuse(e, kind, via, call.id, "call_ended", said.CALL_ENDED)
+        elif kind is ActionType.CONFIRM:
+            action = self._record(
+                e, Action(kind, self._now(), via, "applied", {}, call.id, said.CONFIRMED)
+            )
+        else:
+            action = self._snooze(e, call, via)
+        return ToolAnswer(call.id, call.name, result=action.result, end_call=action.applied)
+
+    def _now(self) -> datetime:
+        return self.attempts.clock.now()
+
+    def _record(self, e: LiveExecution, action: Action) -> Action:
+        actions = e.actions.plus(action)
+        final = e.status.is_final
+        confirmation = (
+            actions.confirmation(e.status is ExecutionStatus.COMPLETED) if final else None
+        )
+        confirmed_at = actions.confirmed_at() if final else None
+        self.attempts.store.set_actions(e.id, actions, confirmation, confirmed_at)
+        return action
+
+    def _refuse(
+        self,
+        e: LiveExecution,
+        kind: ActionType,
+        via: str,
+        call_id: str | None,
+        refusal: str,
+        sentence: str,
+        detail: dict[str, object] | None = None,
+    ) -> Action:
+        found = {**(detail or {}), "refusal": refusal}
+        return self._record(e, Action(kind, self._now(), via, "refused", found, call_id, sentence))
+
+    def _stop(
+        self, e: LiveExecution, via: str, call_id: str | None, reason: str | None = None
+    ) -> Action:
+        """Suppress the number at once (its consents revoked), whenever the stop arrives."""
+        opt_outs = self.attempts.opt_outs
+        reason = reason or ("opt_out_keypress" if via == "keypad" else "opt_out_voice")
+        if opt_outs is not None:
+            source = Source("execution", e.id, e.user_id)
+            opt_outs.suppress(e.organization_id, e.to, reason, source, Actor("recipient", e.id))
+        action = Action(
+            ActionType.STOP, self._now(), via, "applied", {"reason": reason}, call_id, said.STOPPED
+        )
+        return self._record(e, action)
+
+    def _snooze(self, e: LiveExecution, call: ToolCall, via: str) -> Action:
+        a, kind = self.attempts, ActionType.SNOOZE
+        minutes = parse_minutes(call.arguments)
+        if minutes is None:
+            return self._refuse(e, kind, via, call.id, "invalid_arguments", said.ASK_MINUTES)
+        found = a.store.attempted([e.reminder_id]).get(e.reminder_id) if e.reminder_id else None
+        now = self._now()
+        keeper = Gatekeeper(a.store, a.settings, a.store.providers_of({e.organization_id}), now)
+        if not minutes:
+            minutes = keeper.effective(e.organization_id).identity.snooze_default_minutes
+        if found is None or found[1] != e.id:
+            # a call placed now (or a reminder that moved on) has no attempt to call back
+            return self._refuse(
+                e, kind, via, call.id, "budget_exhausted", said.NO_SNOOZE, {"minutes": minutes}
+            )
+        attempted = found[0]
+        rules = keeper.rules_of(e.organization_id, attempted)
+        place = attempted.place(rules.basis)
+        at = policy.snooze_at(attempted, now + timedelta(minutes=minutes), rules, place)
+        if at is None:
+            spent = attempted.retry_count + 1 >= rules.retry.max_attempts
+            refusal = "budget_exhausted" if spent else "past_deadline"
+            return self._refuse(
+                e, kind, via, call.id, refusal, said.NO_SNOOZE, {"minutes": minutes}
+            )
+        zone = load_zone(attempted.timezone or "UTC")
+        local = to_local(at, zone)
+        sentence = said.SNOOZED.format(time=local.strftime("%I:%M %p").lstrip("0"))
+        detail = {"minutes": minutes, "attempt_at": millis(at)}
+        return self._record(e, Action(kind, now, via, "applied", detail, call.id, sentence))
