@@ -22,6 +22,7 @@ from dialcues_core.calling.policy import EffectivePolicy
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calling.zones import number_zones
 from dialcues_core.consent.guard import refuse_unwanted
+from dialcues_core.consent.model import NO_COVERAGE
 from dialcues_core.consent.ports import ConsentStore
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.fields import (
@@ -211,7 +212,26 @@ class Reminders:
         policy = self.policies.effective_of(r.organization_id)
         placed = list(self.policies.placed_to(r.organization_id, r.phone_number).placed)
         items = preview(r, policy, placed, self.clock.now(), count)
+        blocked = self._refused_now(r, policy)
+        if blocked is not None:  # checks 1–2 refuse every attempt as things are now
+            items = [
+                dataclasses.replace(i, plan="skip", attempt_at=None, reason=blocked) for i in items
+            ]
         return preview_to_json(r, items)
+
+    def _refused_now(self, r: Reminder, policy: EffectivePolicy) -> str | None:
+        """``suppressed`` or ``consent_missing`` when gate check 1 or 2 would refuse the
+        reminder's attempts now (the preview foresees suppression and consent as they are)."""
+        if self.consent is None:
+            return None
+        pair = (r.organization_id, r.phone_number)
+        with self.repos.transactions.atomic():
+            if self.consent.active_suppressions([pair]):
+                return "suppressed"
+            coverage = self.consent.coverage([pair]).get(pair, NO_COVERAGE)
+        if coverage.required(r.purpose, policy.informational_needs_consent) is not None:
+            return "consent_missing"
+        return None
 
     def count_never_inside(self, batch: int = 500) -> int:
         """Operators (``migrate --json``): the scheduled reminders none of whose next ten
