@@ -60,6 +60,14 @@ class OrganizationEvents(Protocol):
 class ConsentStore(Protocol):
     """Suppression entries and consent records, in the caller's transaction."""
 
+    def organization_exists(self, organization_id: str) -> bool:
+        """Tell whether the organization exists (operators name one)."""
+        ...
+
+    def consent_by_id(self, consent_id: str) -> ConsentRecord | None:
+        """Any organization's record by its id (operators), or None."""
+        ...
+
     def lock_number(self, number: Number) -> None:
         """Serialize this transaction with claims and other writes to the number
         (PostgreSQL: ``pg_advisory_xact_lock``; SQLite's single writer needs nothing)."""

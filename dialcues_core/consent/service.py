@@ -29,7 +29,7 @@ from dialcues_core.consent.ports import (
     SuppressionQuery,
 )
 from dialcues_core.consent.rendering import consent_payload, suppression_payload
-from dialcues_core.errors import ConsentRequired, ResourceNotFound
+from dialcues_core.errors import ConsentRequired, ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.crypto import generate_id
 from dialcues_core.kernel.fields import is_well_formed_id
 from dialcues_core.kernel.paging import Page
@@ -164,6 +164,8 @@ class Suppressions:
         number, reason, note, external = fields.read_suppression(payload)
         source = Source.of_actor(actor, external)
         with self.tx.atomic(), self.opt_outs.outbox.collecting():
+            if actor.type == "admin":
+                check_operator(self.store, organization_id, actor)
             return self.opt_outs.suppress(organization_id, number, reason, source, actor, note)
 
     @requires(READ_SUPPRESSIONS)
@@ -192,6 +194,8 @@ class Suppressions:
         phone = _number_of(number)
         pair = (organization_id, phone)
         with self.tx.atomic():
+            if actor.type == "admin":
+                check_operator(self.store, organization_id, actor)
             self.store.lock_number(pair)
             entry = self.store.active_suppressions([pair]).get(pair)
             if entry is None:
@@ -253,6 +257,8 @@ class Consents:
             **found,
         )
         with self.tx.atomic():
+            if actor.type == "admin":
+                check_operator(self.store, organization_id, actor)
             self.store.lock_number((organization_id, record.phone_number))
             self.store.add_consent(record)
             self.opt_outs.audit.record(
@@ -282,8 +288,7 @@ class Consents:
         return self.get_for(principal.organization_id, consent_id)
 
     def get_for(self, organization_id: str, consent_id: Any) -> ConsentRecord:
-        """The same for an operator (any organization's, by id, when ``organization_id`` is
-        None is not offered: records belong to their organization)."""
+        """The same for an operator."""
         with self.tx.atomic():
             return self._get(organization_id, consent_id)
 
@@ -301,13 +306,35 @@ class Consents:
         return self.revoke_for(principal.organization_id, consent_id, payload, actor_of(principal))
 
     def revoke_for(
-        self, organization_id: str, consent_id: Any, payload: Any, actor: Actor
+        self, organization_id: str | None, consent_id: Any, payload: Any, actor: Actor
     ) -> ConsentRecord:
-        """The same for an operator."""
+        """The same for an operator; with ``organization_id`` None the record is found by its
+        id alone (consent ids are unique across organizations)."""
         note = fields.read_revoke(payload)
         with self.tx.atomic(), self.opt_outs.outbox.collecting():
+            if organization_id is None:
+                found = None
+                if isinstance(consent_id, str) and is_well_formed_id(consent_id):
+                    found = self.store.consent_by_id(consent_id)
+                if found is None:
+                    raise ResourceNotFound("consent", consent_id)
+                organization_id = found.organization_id
+            if actor.type == "admin":
+                check_operator(self.store, organization_id, actor)
             record = self._get(organization_id, consent_id)
             return self.opt_outs.revoke(record, actor, note)
+
+
+MAX_ACTOR = 100
+"""The longest name an operator may act under (as for the calling policy)."""
+
+
+def check_operator(store: ConsentStore, organization_id: str, actor: Actor) -> None:
+    """An operator's request names an existing organization and a 1–100 character name."""
+    if isinstance(actor.id, str) and not 1 <= len(actor.id.strip()) <= MAX_ACTOR:
+        raise ValidationFailed({"actor": f"must be 1–{MAX_ACTOR} characters long"})
+    if not store.organization_exists(organization_id):
+        raise ResourceNotFound("organization", organization_id)
 
 
 def _number_of(value: Any) -> str:

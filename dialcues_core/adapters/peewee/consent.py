@@ -10,7 +10,7 @@ from typing import Any, cast
 import peewee as pw
 
 from dialcues_core.adapters.peewee.dispatch import number_lock_key
-from dialcues_core.adapters.peewee.tables import ConsentRow, SuppressionRow
+from dialcues_core.adapters.peewee.tables import ConsentRow, OrganizationRow, SuppressionRow
 from dialcues_core.audit.model import Actor
 from dialcues_core.consent.model import (
     ConsentRecord,
@@ -31,6 +31,15 @@ class PeeweeConsentStore:
     def __init__(self, db: pw.Database):
         self.db = db
         self.pg = isinstance(db, pw.PostgresqlDatabase)
+
+    def organization_exists(self, organization_id: str) -> bool:
+        """Tell whether the organization exists."""
+        return bool(OrganizationRow.select().where(OrganizationRow.id == organization_id).exists())
+
+    def consent_by_id(self, consent_id: str) -> ConsentRecord | None:
+        """Any organization's record by its id, or None."""
+        row = ConsentRow.get_or_none(ConsentRow.id == consent_id)
+        return _consent(row) if row is not None else None
 
     def lock_number(self, number: Number) -> None:
         """Wait for the number's lock (PostgreSQL); claims try the same one without waiting."""
