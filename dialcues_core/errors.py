@@ -225,7 +225,14 @@ class ConsentRequired(PolicyRefusal):
         message: str | None = None,
         details: Mapping[str, Any] | None = None,
     ):
-        super().__init__(message, {"required": required, "purpose": purpose, **dict(details or {})})
+        """``required`` and ``purpose`` for a call lacking consent; a removal names neither
+        (its ``details`` carry the ``consent_id`` given and the entry's ``suppressed_at``)."""
+        needed = (
+            {}
+            if required is None and purpose is None
+            else {"required": required, "purpose": purpose}
+        )
+        super().__init__(message, {**needed, **dict(details or {})})
 
 
 class CallerIdentityRequired(PolicyRefusal):

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import MissingCredentials, StorageUnavailable, ValidationFailed
-from dialcues_core.kernel.fields import FieldReader, require_object
+from dialcues_core.kernel.fields import FieldReader, require_object, single_values
 from dialcues_rest import schemas
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, PRINCIPAL
 from dialcues_rest.idempotency import idempotent
@@ -54,6 +54,17 @@ def no_query(request: web.Request) -> None:
     """Reject every query parameter (for routes that take none), through the core's reader."""
     if request.query_string:
         FieldReader(query_params(request), ()).raise_if_any()
+
+
+def only_query(request: web.Request, *names: str) -> dict[str, Any]:
+    """Return the query parameters of a route that takes only ``names``, each given once.
+
+    Another parameter, or one given twice, is a ``validation_error`` (the core's reader says
+    which); an absent one is simply not in the result.
+    """
+    values = single_values(query_params(request))
+    FieldReader(values, names).raise_if_any()
+    return values
 
 
 def _reject_constant(name: str) -> None:

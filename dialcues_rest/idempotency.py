@@ -15,12 +15,13 @@ to :func:`idempotent`::
         )
 
 Without the header the effect runs on the offloader and ``render`` renders its result, as
-before. With it, the request's fingerprint (method, path and the body's canonical JSON — or
-its raw bytes when it is not JSON) and the key go to :meth:`Idempotency.run`, which runs the
-effect and ``render`` inside one transaction and stores the rendered status, body and content
-type. A replay answers the stored reply with ``Idempotent-Replayed: true`` and sets
-``request[IDEMPOTENT_REPLAY]`` (for the usage event). Errors propagate to the error renderer
-as usual (``idempotency_in_progress`` gets ``Retry-After: 1`` there).
+before. With it, the request's fingerprint (method, path with its query string, and the
+body's canonical JSON — or its raw bytes when it is not JSON) and the key go to
+:meth:`Idempotency.run`, which runs the effect and ``render`` inside one transaction and
+stores the rendered status, body and content type. A replay answers the stored reply with
+``Idempotent-Replayed: true`` and sets ``request[IDEMPOTENT_REPLAY]`` (for the usage event).
+Errors propagate to the error renderer as usual (``idempotency_in_progress`` gets
+``Retry-After: 1`` there).
 """
 
 from __future__ import annotations
@@ -75,8 +76,15 @@ async def idempotent(
 
 
 async def request_fingerprint(request: web.Request) -> bytes:
-    """Return the request's identity (see :func:`fingerprint`)."""
-    return fingerprint(request.method, request.path, await request.read())
+    """Return the request's identity (see :func:`fingerprint`).
+
+    The path is the decoded one (``+`` and ``%2B`` are the same number), with the query
+    string when there is one: ``DELETE /suppressions/{number}?consent_id=…`` with another
+    consent is another request.
+    """
+    query = request.query_string
+    path = f"{request.path}?{query}" if query else request.path
+    return fingerprint(request.method, path, await request.read())
 
 
 def fingerprint(method: str, path: str, raw: bytes) -> bytes:

@@ -126,7 +126,10 @@ def operation(method: str, path: str, op: Operation) -> Json:
 def responses(method: str, path: str, op: Operation) -> Json:
     """Return the success response and every error response ``op`` can give."""
     replayable = method in MUTATING and op.idempotent
-    out: Json = {str(op.status): op.success(replayable)}
+    successes = {op.status: op.success(replayable)}
+    for status, description in op.other_statuses.items():
+        successes[status] = op.success(replayable, description)
+    out: Json = {str(status): successes[status] for status in sorted(successes)}
     for status in error_statuses(method, path, op):
         own = op.own_errors.get(status)
         name = ERROR_RESPONSES[status][0]

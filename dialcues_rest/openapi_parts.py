@@ -14,6 +14,9 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from dialcues_core.kernel.fields import MAX_PAGE
+from dialcues_rest.wire import BOUND_PATTERN
+
 Json = dict[str, Any]
 PROBLEM_JSON: Final = "application/problem+json"
 MUTATING: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -41,9 +44,13 @@ ERROR_RESPONSES: Final[Mapping[int, tuple[str, str]]] = {
     413: ("PayloadTooLarge", "`payload_too_large`: the body is over 64 KiB."),
     422: (
         "PolicyRefusal",
-        "The calling policy refuses a well-formed request: `outside_calling_window` "
-        "(`details.fields`, `details.window_zones`, `details.next_allowed_at`), "
-        "`frequency_cap_reached` (`details.free_at`).",
+        "The calling policy refuses a well-formed request, checked in this order: "
+        "`recipient_suppressed` (`details.phone_number`, `details.reason`, "
+        "`details.suppressed_at`), `consent_required` (`details.required`: the consent type "
+        "needed, `details.purpose`; a suppression removal without a newer consent: "
+        "`details.consent_id`), `caller_identity_required` (`details.missing`), "
+        "`outside_calling_window` (`details.fields`, `details.window_zones`, "
+        "`details.next_allowed_at`), `frequency_cap_reached` (`details.free_at`).",
     ),
     429: ("TooManyRequests", "`rate_limited`: retry after `Retry-After` seconds."),
     500: ("InternalError", "`internal_error`: unexpected; safe to retry with backoff."),
@@ -124,6 +131,9 @@ class Operation:
     extra_models: tuple[type[BaseModel], ...] = ()
     path_id: Json = field(default_factory=lambda: dict(INTEGER_ID))
     """The schema of the path's ``{id}`` (reminders and executions: a positive integer)."""
+    path_description: str = "The resource's id; anything else is `not_found`."
+    other_statuses: Mapping[int, str] = field(default_factory=dict)
+    """Success statuses besides ``status``, with the same body: status → what it means."""
 
     def models(self) -> dict[str, type[BaseModel]]:
         """Return the models this operation refers to, by component name."""
@@ -147,7 +157,7 @@ class Operation:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "description": "The resource's id; anything else is `not_found`.",
+                "description": self.path_description,
                 "schema": self.path_id,
             }
             for name in _PATH_PARAM.findall(path)
@@ -159,8 +169,8 @@ class Operation:
         ref = {"$ref": f"#/components/schemas/{self.request.__name__}"}
         return {"required": self.request_required, "content": {self.request_media: {"schema": ref}}}
 
-    def success(self, replayable: bool) -> Json:
-        """Return the success response, with its headers."""
+    def success(self, replayable: bool, description: str | None = None) -> Json:
+        """Return the success response, with its headers (``description``: the summary's)."""
         headers: Json = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
         for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
             headers[name] = {"$ref": f"#/components/headers/{name}"}
@@ -170,7 +180,7 @@ class Operation:
             headers["Idempotent-Replayed"] = {"$ref": "#/components/headers/Idempotent-Replayed"}
         for name in self.success_headers:
             headers[name] = {"$ref": f"#/components/headers/{name}"}
-        out: Json = {"description": self.summary, "headers": headers}
+        out: Json = {"description": description or self.summary, "headers": headers}
         if self.response is not None:
             ref = {"$ref": f"#/components/schemas/{self.response.__name__}"}
             out["content"] = {"application/json": {"schema": ref}}
@@ -196,6 +206,16 @@ def error_statuses(method: str, path: str, op: Operation) -> list[int]:
     return sorted(statuses)
 
 
+def date_bound(name: str, column: str, inclusive: bool) -> Json:
+    """Return a listing's ``date_from`` (inclusive) or ``date_to`` (exclusive) on ``column``."""
+    kind = "Inclusive" if inclusive else "Exclusive"
+    return query_parameter(
+        name,
+        f"{kind} bound on `{column}`: an ISO 8601 date-time (UTC without an offset) or a date.",
+        {"type": "string", "pattern": BOUND_PATTERN, "examples": ["2026-03-25T00:00:00Z"]},
+    )
+
+
 def query_parameter(name: str, description: str, schema: Json) -> Json:
     """Return an optional query parameter object."""
     return {
@@ -205,3 +225,11 @@ def query_parameter(name: str, description: str, schema: Json) -> Json:
         "description": description,
         "schema": schema,
     }
+
+
+PAGE: Final = query_parameter(
+    "page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+)
+PAGE_SIZE: Final = query_parameter(
+    "page_size", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 100}
+)

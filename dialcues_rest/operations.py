@@ -14,35 +14,26 @@ from typing import Any, Final
 
 from dialcues_core.audit.model import ACTIONS as AUDIT_ACTIONS
 from dialcues_core.audit.service import SUBJECT_TYPES
-from dialcues_core.calls.executions import SKIP_REASONS
+from dialcues_core.calls.executions import CONFIRMATIONS, SKIP_REASONS
 from dialcues_core.calls.model import ExecutionStatus
-from dialcues_core.kernel.fields import MAX_PAGE
 from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.service import REMINDER_SORTS
 from dialcues_rest import wire
 from dialcues_rest import wire_calling as wc
 from dialcues_rest import wire_platform as wp
-from dialcues_rest.openapi_parts import Json, Operation, query_parameter
+from dialcues_rest.openapi_parts import (
+    PAGE,
+    PAGE_SIZE,
+    Json,
+    Operation,
+    date_bound,
+    query_parameter,
+)
+from dialcues_rest.operations_consent import CONSENT_OPERATIONS
 from dialcues_rest.routes import BASE
 
+
 # ----------------------------------------------------------------------------- query parameters
-PAGE: Final = query_parameter(
-    "page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
-)
-PAGE_SIZE: Final = query_parameter(
-    "page_size", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 100}
-)
-
-
-def _bound(name: str, column: str, inclusive: bool) -> Json:
-    kind = "Inclusive" if inclusive else "Exclusive"
-    return query_parameter(
-        name,
-        f"{kind} bound on `{column}`: an ISO 8601 date-time (UTC without an offset) or a date.",
-        {"type": "string", "pattern": wire.BOUND_PATTERN, "examples": ["2026-03-25T00:00:00Z"]},
-    )
-
-
 def _status(values: list[str]) -> Json:
     return query_parameter("status", "Only this status.", {"type": "string", "enum": values})
 
@@ -54,8 +45,8 @@ REMINDER_QUERY: Final = (
         "Case-insensitive, Unicode-aware substring of the title or the message.",
         {"type": "string", "minLength": 1, "maxLength": 255, "pattern": wire.SEARCH_PATTERN},
     ),
-    _bound("date_from", "scheduled_at", inclusive=True),
-    _bound("date_to", "scheduled_at", inclusive=False),
+    date_bound("date_from", "scheduled_at", inclusive=True),
+    date_bound("date_to", "scheduled_at", inclusive=False),
     query_parameter(
         "sort",
         "Order (default `scheduled_at_asc`).",
@@ -71,12 +62,17 @@ EXECUTION_QUERY: Final = (
         "Only attempts of this reminder.",
         {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1},
     ),
-    _bound("date_from", "executed_at", inclusive=True),
-    _bound("date_to", "executed_at", inclusive=False),
+    date_bound("date_from", "executed_at", inclusive=True),
+    date_bound("date_to", "executed_at", inclusive=False),
     query_parameter(
         "skip_reason",
         "Only attempts the gate skipped for this reason.",
         {"type": "string", "enum": list(SKIP_REASONS)},
+    ),
+    query_parameter(
+        "confirmation",
+        "Only attempts whose person answered so (section 11 of responsible calling).",
+        {"type": "string", "enum": list(CONFIRMATIONS)},
     ),
     query_parameter(
         "to",
@@ -88,8 +84,8 @@ EXECUTION_QUERY: Final = (
 )
 
 USAGE_QUERY: Final = (
-    _bound("date_from", "occurred_at", inclusive=True),
-    _bound("date_to", "occurred_at", inclusive=False),
+    date_bound("date_from", "occurred_at", inclusive=True),
+    date_bound("date_to", "occurred_at", inclusive=False),
     query_parameter(
         "route",
         "Only this route template, e.g. `/reminders/{id}`.",
@@ -119,8 +115,8 @@ AUDIT_QUERY: Final = (
         "Only events about this subject (with `subject_type`, or alone).",
         {"type": "string", "pattern": wire.trimmed_text_pattern(100)},
     ),
-    _bound("date_from", "occurred_at", inclusive=True),
-    _bound("date_to", "occurred_at", inclusive=False),
+    date_bound("date_from", "occurred_at", inclusive=True),
+    date_bound("date_to", "occurred_at", inclusive=False),
     PAGE,
     PAGE_SIZE,
 )
@@ -237,8 +233,13 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         notes=(
             "`scheduled_at` is a local time in `timezone` (or an instant) in the future; "
             "an unknown zone, an invalid number or a past time is a `validation_error`; an "
-            "organization without a line is `missing_outbound_line`. A one-off outside the "
-            "calling window, or a series never inside it, is 422 `outside_calling_window`."
+            "organization without a line is `missing_outbound_line`. Then the policy "
+            "refusals (422), in this order: a suppressed number is `recipient_suppressed`; a "
+            "`marketing` reminder without an active `express_written` marketing consent (or an "
+            "`informational` one without any, when the organization requires it) is "
+            "`consent_required`; a Vapi line without the organization's `caller_name` (marketing: "
+            "`callback_number`) is `caller_identity_required`; a one-off outside the calling "
+            "window, or a series never inside it, is `outside_calling_window`."
         ),
         errors=(422,),
     ),
@@ -281,8 +282,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         wire.Reminder,
         request=wire.UpdateReminder,
         notes=(
-            "Only `scheduled`, `paused` and `failed` reminders change (else `invalid_state`). "
-            "A change of time, zone, number, recurrence or window that leaves the reminder "
+            "Only `scheduled`, `paused`, `failed` and `suppressed` reminders change (else "
+            "`invalid_state`). Changing the number to a suppressed one, or resuming a reminder "
+            "whose number is suppressed, is 422 `recipient_suppressed`; changing `purpose` or "
+            "the number, or resuming, without covering consent is 422 `consent_required`. A "
+            "change of time, zone, number, recurrence or window that leaves the reminder "
             "outside the calling window is 422 `outside_calling_window`."
         ),
         errors=(422,),
@@ -323,8 +327,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         status=201,
         request=wp.PlaceCall,
         notes=(
-            "An organization without a line is `missing_outbound_line`; outside the calling "
-            "window now, 422 `outside_calling_window`; the number's frequency cap full, 422 "
+            "An organization without a line is `missing_outbound_line`. Then, in this order: a "
+            "suppressed number, 422 `recipient_suppressed`; no covering consent, 422 "
+            "`consent_required`; a Vapi line without the caller identity, 422 "
+            "`caller_identity_required`; outside the calling window now, 422 "
+            "`outside_calling_window`; the number's frequency cap full, 422 "
             "`frequency_cap_reached` (`details.free_at`)."
         ),
         errors=(422,),
@@ -375,6 +382,10 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         wp.SubscriptionWithSecret,
         status=201,
         request=wp.CreateSubscription,
+        notes=(
+            "Listing `suppression.*` needs `suppressions:read` on the credential, "
+            "`consent.revoked` `consents:read` (else 403 `insufficient_scope`)."
+        ),
     ),
     ("GET", SUBSCRIPTIONS): _webhook(
         "listSubscriptions",
@@ -390,6 +401,7 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "Change a subscription's URL, events or `enabled`.",
         wp.Subscription,
         request=wp.UpdateSubscription,
+        notes="New `events` need the scopes they need at create.",
     ),
     ("DELETE", f"{SUBSCRIPTIONS}/{{id}}"): _webhook(
         "deleteSubscription",
@@ -412,5 +424,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         wp.DeliveryPage,
         query=(PAGE, PAGE_SIZE),
     ),
+    **CONSENT_OPERATIONS,
 }
 """Metadata of every route, keyed by ``(method, path)`` as ``routes.ROUTES`` spells them."""

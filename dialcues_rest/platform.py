@@ -11,7 +11,8 @@ The composition order of every request, one place each:
 4. :func:`dialcues_rest.errors.render_errors` (between 1 and 2) turns any refusal into the
    error reply and records its code under ``ERROR_CODE``;
 5. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),
-   one access-log line, and one usage event for every request under ``/api/public/v1``.
+   one access-log line (the route template, never a phone number), and one usage event for
+   every request under ``/api/public/v1``.
 
 Handlers know nothing of it. Everything here stays on the event loop: no thread hop and no
 database call (usage events are queued in memory and written in batches, see
@@ -21,6 +22,7 @@ database call (usage events are queued in memory and written in batches, see
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import MutableMapping
 from datetime import datetime
@@ -47,6 +49,20 @@ def route_template(request: web.Request) -> str | None:
         return None
     template = resource.canonical
     return template[len(LIMITED_BASE) :] if template.startswith(LIMITED_BASE) else template
+
+
+_HIDDEN_DIGIT: Final = re.compile(r"[0-9](?=[0-9]{4})")
+"""Every digit followed by four more: what the access log hides of an unmatched path."""
+
+
+def logged_path(request: web.Request) -> str:
+    """Return the path the access log prints: the matched route's template (the path of
+    ``/suppressions/{number}`` holds a phone number), else the path with every run of digits
+    cut to its last four."""
+    resource = request.match_info.route.resource
+    if resource is not None:
+        return resource.canonical
+    return _HIDDEN_DIGIT.sub("*", request.path)
 
 
 def stamp(request: web.Request, headers: MutableMapping[str, str], rid: str) -> None:
@@ -101,7 +117,7 @@ def platform_middleware(dc: Dialcues, record_usage: bool = True) -> Middleware:
             CURRENT_REQUEST_ID.reset(current)
             elapsed_ms = (time.perf_counter() - started) * 1000
             if access_logger.isEnabledFor(logging.INFO):
-                _log_access_line(request.method, request.path, status, elapsed_ms)
+                _log_access_line(request.method, logged_path(request), status, elapsed_ms)
             if admission is not None and is_limited(request.path):
                 admission.observe(outcome(request, status, arrived, elapsed_ms))
 

@@ -11,7 +11,9 @@ from aiohttp.typedefs import Handler
 
 from dialcues_core.kernel.scopes import required_scope
 from dialcues_rest import call_handlers, calling_handlers, oauth_handlers, openapi, usage_handlers
+from dialcues_rest import consent_handlers as ch
 from dialcues_rest import handlers as h
+from dialcues_rest import suppression_handlers as sh
 from dialcues_rest import webhook_handlers as wh
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 BASE: Final = "/api/public/v1"
 """Base path of every public route; a breaking change gets ``/v2``."""
 SUBSCRIPTIONS: Final = f"{BASE}/webhooks/subscriptions"
+SUPPRESSIONS: Final = f"{BASE}/suppressions"
+CONSENTS: Final = f"{BASE}/consents"
 
 
 class Route(NamedTuple):
@@ -60,6 +64,14 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", f"{BASE}/usage/events", usage_handlers.list_usage_events, "usage.list"),
     Route("GET", f"{BASE}/policy", calling_handlers.get_policy, "policies.get"),
     Route("GET", f"{BASE}/audit/events", calling_handlers.list_audit_events, "audit.list"),
+    Route("GET", SUPPRESSIONS, sh.list_suppressions, "suppressions.list"),
+    Route("POST", SUPPRESSIONS, sh.add_suppression, "suppressions.add"),
+    Route("GET", f"{SUPPRESSIONS}/{{number}}", sh.get_suppression, "suppressions.get"),
+    Route("DELETE", f"{SUPPRESSIONS}/{{number}}", sh.remove_suppression, "suppressions.remove"),
+    Route("POST", CONSENTS, ch.create_consent, "consents.create"),
+    Route("GET", CONSENTS, ch.list_consents, "consents.list"),
+    Route("GET", f"{CONSENTS}/{{id}}", ch.get_consent, "consents.get"),
+    Route("POST", f"{CONSENTS}/{{id}}/revoke", ch.revoke_consent, "consents.revoke"),
     Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
     Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),
     Route("POST", SUBSCRIPTIONS, wh.create_subscription, "webhooks.create"),

@@ -83,6 +83,7 @@ SkipReason = Literal[
     "vetoed",
     "predial_unavailable",
 ]
+Confirmation = Literal["confirmed", "snoozed", "opted_out", "no_input"]
 Instant = AwareDatetime
 """An RFC 3339 UTC time with ``Z``."""
 
@@ -282,6 +283,19 @@ class Reminder(Response):
     that is past the deadline or the reminder is not scheduled."""
 
 
+class ExecutionAction(Response):
+    """One in-call action (``responsible-calling.md`` §11), in the order they came."""
+
+    type: Literal["confirm", "snooze", "stop"]
+    at: Instant
+    via: Literal["keypad", "voice", "transcript"]
+    outcome: Literal["applied", "refused"]
+    detail: dict[str, Any]
+    """A snooze's ``{"minutes", "attempt_at"}``; a refusal's ``{"refusal"}``
+    (``budget_exhausted``, ``past_deadline``, ``call_ended``, ``opted_out``,
+    ``invalid_arguments``)."""
+
+
 class Execution(Response):
     """One call attempt (times carry milliseconds)."""
 
@@ -303,6 +317,10 @@ class Execution(Response):
     purpose: Purpose
     occurrence_at: Instant
     skip_reason: SkipReason | None
+    confirmation: Confirmation | None
+    """What the person said on the call; ``no_input`` for a completed call without action."""
+    confirmed_at: Instant | None
+    actions: list[ExecutionAction]
 
 
 class PageFields(Response):

@@ -143,8 +143,18 @@ class UsageEventPage(PageFields):
 
 # ----------------------------------------------------------------------------- webhooks
 WebhookEvent = Literal[
-    "execution.started", "execution.finished", "reminder.completed", "reminder.failed"
+    "execution.started",
+    "execution.finished",
+    "execution.skipped",
+    "reminder.completed",
+    "reminder.failed",
+    "reminder.suppressed",
+    "suppression.created",
+    "suppression.removed",
+    "consent.revoked",
 ]
+"""Every event a subscription may list (``suppression.*`` needs ``suppressions:read`` on the
+credential, ``consent.*`` ``consents:read``)."""
 WebhookUrl = Annotated[
     str,
     Field(

@@ -39,8 +39,9 @@ EXECUTION_QUERY = frozenset(
     }
 )
 SKIP_REASONS = tuple(reason.value for reason in SkipReason)
-CONFIRMATIONS = ("confirmed", "snoozed", "opted_out", "no_input")
 """The gate's skip reasons (a filter of the listing)."""
+CONFIRMATIONS = ("confirmed", "snoozed", "opted_out", "no_input")
+"""What a call's in-call actions came to (a filter of the listing)."""
 
 
 class Executions:

@@ -53,6 +53,13 @@ def revocation_json(revocation: Revocation | None) -> dict[str, Any] | None:
     }
 
 
+def evidence_json(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A consent's ``evidence``: every member, null when it was not given."""
+    if evidence is None:
+        return None
+    return {name: evidence.get(name) for name in ("url", "ip", "user_agent")}
+
+
 def consent_payload(record: ConsentRecord) -> dict[str, Any]:
     """``GET /consents/{id}``."""
     return {
@@ -63,7 +70,7 @@ def consent_payload(record: ConsentRecord) -> dict[str, Any]:
         "source": record.source,
         "text": record.text,
         "captured_at": millis(record.captured_at),
-        "evidence": dict(record.evidence) if record.evidence is not None else None,
+        "evidence": evidence_json(record.evidence),
         "created_at": millis(record.created_at),
         "created_by": actor_json(record.created_by),
         "revoked_at": millis(record.revoked_at),

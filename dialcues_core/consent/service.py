@@ -42,6 +42,7 @@ from dialcues_core.kernel.scopes import (
     WRITE_SUPPRESSIONS,
     requires,
 )
+from dialcues_core.kernel.timefmt import millis
 
 
 class OptOuts:
@@ -214,7 +215,10 @@ class Suppressions:
                     None,
                     "Removing a suppression needs consent_id: an active consent for the number"
                     " captured after the entry was created.",
-                    {"consent_id": consent_id if isinstance(consent_id, str) else None},
+                    {
+                        "consent_id": consent_id if isinstance(consent_id, str) else None,
+                        "suppressed_at": millis(entry.created_at),
+                    },
                 )
             removed = self.store.remove_suppression(entry.id, self.clock.now(), actor, consent.id)
             self.opt_outs.audit.record(

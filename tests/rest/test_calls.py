@@ -50,6 +50,9 @@ async def test_placed_call_is_201_with_a_queued_execution(api: Api, tenant: Tena
         "purpose": "informational",
         "occurrence_at": "2026-03-01T12:00:00.000Z",
         "skip_reason": None,
+        "confirmation": None,
+        "confirmed_at": None,
+        "actions": [],
     }
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from support.platform import Tenant
 
+from dialcues_core.calls.actions import Action, ActionType, CallActions
 from rest.support import Api, add_execution
 
 
@@ -48,6 +49,9 @@ async def test_get_returns_every_field_with_millisecond_times(api: Api, tenant: 
         "purpose": "informational",
         "occurrence_at": "2026-03-25T13:00:00.000Z",
         "skip_reason": None,
+        "confirmation": None,
+        "confirmed_at": None,
+        "actions": [],
     }
 
 
@@ -107,3 +111,61 @@ async def test_list_rejects_an_unknown_status(api: Api) -> None:
 async def test_get_of_an_unknown_execution_is_not_found(api: Api) -> None:
     reply = await api.get("/executions/31337")
     assert (reply.status, reply.code) == (404, "not_found")
+
+
+SNOOZE_THEN_CONFIRM = CallActions(
+    (
+        Action(
+            ActionType.SNOOZE,
+            at("2026-03-25T13:00:10.250+00:00"),
+            "keypad",
+            "applied",
+            {"minutes": 10, "attempt_at": "2026-03-25T13:10:10.250Z"},
+            tool_call_id="call_1",
+            result="Okay, I'll call you back at 9:10 AM. Goodbye.",
+        ),
+        Action(ActionType.CONFIRM, at("2026-03-25T13:00:20.500+00:00"), "voice", "applied"),
+    )
+)
+
+
+async def test_an_execution_shows_its_in_call_actions_and_confirmation(
+    api: Api, tenant: Tenant
+) -> None:
+    """responsible-calling.md section 11 and 13.2: the actions in order (never the tool call's
+    id or our answer), the confirmation that counts and when it was applied."""
+    eid = add_execution(
+        tenant,
+        None,
+        confirmation="confirmed",
+        confirmed_at=at("2026-03-25T13:00:20.500+00:00"),
+        actions=SNOOZE_THEN_CONFIRM.stored(),
+    )
+    body = (await api.get(f"/executions/{eid}")).body
+    assert (body["confirmation"], body["confirmed_at"]) == ("confirmed", "2026-03-25T13:00:20.500Z")
+    assert body["actions"] == [
+        {
+            "type": "snooze",
+            "at": "2026-03-25T13:00:10.250Z",
+            "via": "keypad",
+            "outcome": "applied",
+            "detail": {"minutes": 10, "attempt_at": "2026-03-25T13:10:10.250Z"},
+        },
+        {
+            "type": "confirm",
+            "at": "2026-03-25T13:00:20.500Z",
+            "via": "voice",
+            "outcome": "applied",
+            "detail": {},
+        },
+    ]
+
+
+async def test_list_filters_by_confirmation(api: Api, tenant: Tenant) -> None:
+    opted_out = add_execution(tenant, None, confirmation="opted_out")
+    add_execution(tenant, None, confirmation="no_input")
+    add_execution(tenant, None)
+    reply = await api.get("/executions", params={"confirmation": "opted_out"})
+    assert [item["id"] for item in reply.body["items"]] == [opted_out]
+    bad = await api.get("/executions", params={"confirmation": "maybe"})
+    assert (bad.status, list(bad.fields)) == (400, ["confirmation"])

@@ -13,7 +13,9 @@ from support.platform import Tenant
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import (
+    CallerIdentityRequired,
     Conflict,
+    ConsentRequired,
     DialcuesError,
     FailedPrecondition,
     FrequencyCapReached,
@@ -27,6 +29,7 @@ from dialcues_core.errors import (
     PolicyRefusal,
     ProviderError,
     RateLimited,
+    RecipientSuppressed,
     ResourceExhausted,
     ResourceNotFound,
     SmokeFailed,
@@ -149,6 +152,11 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
         FrequencyCapReached: lambda: FrequencyCapReached(
             "2026-03-26T12:00:00Z", {"per_24h": {"limit": 6, "count": 6}, "per_30d": None}
         ),
+        RecipientSuppressed: lambda: RecipientSuppressed(
+            "+14155550009", "opt_out_keypress", "2026-03-25T13:00:31.207Z"
+        ),
+        ConsentRequired: lambda: ConsentRequired("express_written", "marketing"),
+        CallerIdentityRequired: lambda: CallerIdentityRequired(["caller_name"]),
     }
     return special.get(cls, cls)()
 

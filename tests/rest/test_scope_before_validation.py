@@ -72,6 +72,26 @@ CASES: dict[str, Malformed] = {
     "deliveries": Malformed(
         "GET", "/webhooks/subscriptions/whsub_x/deliveries", "webhooks:manage", params=UNKNOWN
     ),
+    # responsible-calling.md section 7, 8, 17
+    "list suppressions": Malformed(
+        "GET", "/suppressions", "suppressions:read", params={"status": "x"}
+    ),
+    "suppress": Malformed("POST", "/suppressions", "suppressions:write", data=b"{"),
+    "suppress, key": Malformed(
+        "POST", "/suppressions", "suppressions:write", data=b"{}", headers=BAD_KEY
+    ),
+    "get suppression": Malformed(
+        "GET", "/suppressions/+14155550009", "suppressions:read", params=UNKNOWN
+    ),
+    "remove suppression": Malformed(
+        "DELETE", "/suppressions/+14155550009", "suppressions:write", params=UNKNOWN
+    ),
+    "record consent": Malformed("POST", "/consents", "consents:write", data=b"{"),
+    "list consents": Malformed("GET", "/consents", "consents:read", params={"active": "x"}),
+    "get consent": Malformed("GET", "/consents/cns_x", "consents:read", params=UNKNOWN),
+    "revoke consent": Malformed(
+        "POST", "/consents/cns_x/revoke", "consents:write", data=b'{"a": 1}'
+    ),
 }
 
 

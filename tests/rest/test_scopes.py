@@ -17,6 +17,9 @@ def contract_scope(method: str, path: str) -> str | None:
     """The scope ``platform-contract.md`` names for a route (None: any valid credential)."""
     if path.startswith("/reminders") or path == "/agent/smoke":
         return "reminders:read" if method == "GET" else "reminders:write"
+    for family in ("suppressions", "consents"):  # responsible-calling.md section 17
+        if path.startswith(f"/{family}"):
+            return f"{family}:read" if method == "GET" else f"{family}:write"
     prefixes = {
         "/executions": "executions:read",
         "/lines": "lines:read",
@@ -42,7 +45,8 @@ def scoped_routes() -> list[tuple[str, str, str]]:
         path = template[len(routes.BASE) :]
         scope = contract_scope(method, path)
         if scope is not None:
-            found.append((method, path.replace("{id}", "1"), scope))
+            concrete = path.replace("{id}", "1").replace("{number}", "+14155550100")
+            found.append((method, concrete, scope))
     return found
 
 
@@ -52,7 +56,7 @@ ROUTES = scoped_routes()
 def test_the_table_covers_every_family_of_the_contract() -> None:
     families = {scope for _, _, scope in ROUTES}
     assert families == set(ALL_SCOPES)
-    assert len(ROUTES) >= 18
+    assert len(ROUTES) >= 26
 
 
 def test_each_routes_use_case_demands_the_contracts_scope() -> None:

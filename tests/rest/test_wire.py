@@ -8,18 +8,29 @@ request patterns are checked against the core's own parsers.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from support.platform import Tenant
 
+from dialcues_core.calls.actions import VIAS, Action, ActionType, CallActions
+from dialcues_core.calls.executions import CONFIRMATIONS
+from dialcues_core.consent.model import (
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    CONSENT_TYPES,
+    SOURCE_TYPES,
+    SUPPRESSION_REASONS,
+)
 from dialcues_core.kernel.fields import parse_message, parse_title
 from dialcues_core.kernel.phone import parse_phone_number
+from dialcues_core.webhooks.model import EVENT_TYPES
 from dialcues_rest import wire
+from dialcues_rest import wire_consent as wn
 from dialcues_rest import wire_platform as wp
-from rest.support import Api, add_execution
+from rest.support import START, Api, add_execution
 
 PROBLEM = {"Accept": "application/problem+json"}
 
@@ -63,6 +74,52 @@ async def test_executions_match_their_schemas(api: Api, tenant: Tenant) -> None:
     eid = add_execution(tenant, reminder, cost=0.0213, duration_s=31, call_id="call_1")
     valid(wire.ExecutionPage, (await api.get("/executions")).body)
     valid(wire.Execution, (await api.get(f"/executions/{eid}")).body)
+
+
+async def test_an_execution_with_actions_matches_its_schema(api: Api, tenant: Tenant) -> None:
+    actions = CallActions(
+        (
+            Action(ActionType.SNOOZE, START, "keypad", "refused", {"refusal": "past_deadline"}),
+            Action(ActionType.STOP, START, "transcript", "applied"),
+        )
+    )
+    eid = add_execution(tenant, None, confirmation="opted_out", actions=actions.stored())
+    valid(wire.Execution, (await api.get(f"/executions/{eid}")).body)
+
+
+async def test_suppressions_and_consents_match_their_schemas(api: Api) -> None:
+    consent = {
+        "phone_number": "+14155552671",
+        "type": "express_written",
+        "purpose": "marketing",
+        "source": "web_form",
+        "text": "Yes, call me with offers.",
+        "captured_at": "2026-03-01T11:00:00Z",
+        "evidence": {"ip": "2001:db8::1"},
+    }
+    created = await api.post("/consents", json=consent)
+    assert created.status == 201, created.text
+    valid(wn.ConsentRecord, created.body)
+    revoked = await api.post(f"/consents/{created.body['id']}/revoke", json={"note": "Gone"})
+    valid(wn.ConsentRecord, revoked.body)
+    valid(wn.ConsentPage, (await api.get("/consents")).body)
+    entry = await api.post("/suppressions", json={"phone_number": "+14155550009"})
+    valid(wn.SuppressionEntry, entry.body)
+    valid(wn.SuppressionEntry, (await api.get("/suppressions/+14155552671")).body)
+    valid(wn.SuppressionPage, (await api.get("/suppressions", params={"status": "all"})).body)
+
+
+def test_the_wire_vocabularies_are_the_cores() -> None:
+    assert get_args(wn.SuppressionReason) == SUPPRESSION_REASONS
+    assert get_args(wn.SourceType) == SOURCE_TYPES
+    assert get_args(wn.ConsentType) == CONSENT_TYPES
+    assert get_args(wn.ConsentSource) == CONSENT_SOURCES
+    assert get_args(wire.Purpose) == CONSENT_PURPOSES
+    assert get_args(wire.Confirmation) == CONFIRMATIONS
+    assert get_args(wp.WebhookEvent) == EVENT_TYPES
+    action = wire.ExecutionAction.model_fields
+    assert get_args(action["type"].annotation) == tuple(t.value for t in ActionType)
+    assert get_args(action["via"].annotation) == VIAS
 
 
 async def test_me_lines_and_health_match_their_schemas(api: Api) -> None:
