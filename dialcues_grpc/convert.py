@@ -23,13 +23,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, struct_pb2, timestamp_pb2
 
 from dialcues_core.accounts.model import (
     OutboundLine,
     Provider,
     User,
 )
+from dialcues_core.calls.actions import Action
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.errors import ValidationFailed
 from dialcues_core.kernel.paging import Page
@@ -166,7 +167,7 @@ def execution_query(request: executions_pb2.ListExecutionsRequest) -> tuple[Quer
         params["status"] = status
     if request.HasField("reminder_id"):
         params["reminder_id"] = str(request.reminder_id)
-    for name in ("skip_reason", "to"):
+    for name in ("skip_reason", "confirmation", "to"):
         if request.HasField(name):
             params[name] = getattr(request, name)
     _bounds(request, params)
@@ -210,6 +211,23 @@ def execution(e: Execution) -> executions_pb2.Execution:
         purpose=e.purpose,
         occurrence_at=_timestamp(e.occurrence_at or e.scheduled_for, millis=True),
         skip_reason=e.skip_reason,
+        confirmation=e.confirmation,
+        confirmed_at=_timestamp(e.confirmed_at, millis=True),
+        actions=[_action(a) for a in e.actions.items],
+    )
+
+
+def _action(a: Action) -> executions_pb2.ExecutionAction:
+    """Return one in-call action as REST shows it (its ``detail`` object as a Struct)."""
+    body = a.to_json()
+    detail = struct_pb2.Struct()
+    detail.update(body["detail"])
+    return executions_pb2.ExecutionAction(
+        type=body["type"],
+        at=_timestamp(a.at, millis=True),
+        via=body["via"],
+        outcome=body["outcome"],
+        detail=detail,
     )
 
 

@@ -19,7 +19,12 @@ The two idempotency conflicts get this edge's own message: the key is the reques
 
 The status code comes from the first class in the error's MRO found in
 :data:`STATUS_BY_CATEGORY` (``invalid_state`` and ``missing_outbound_line`` are
-FailedPrecondition in the core's own tree: REST answers them 400, gRPC FAILED_PRECONDITION).
+FailedPrecondition in the core's own tree: REST answers them 400, gRPC FAILED_PRECONDITION;
+the calling policy's refusals — ``outside_calling_window``, ``frequency_cap_reached``,
+``recipient_suppressed``, ``consent_required``, ``caller_identity_required`` — are
+FailedPrecondition too, which REST answers 422). ErrorInfo metadata carries their scalar
+details (``phone_number``, ``reason``, ``suppressed_at``; ``required``, ``purpose``,
+``consent_id``; ``missing`` comma-joined); a null detail is left out.
 Errors mapped to INTERNAL
 (provider errors, which should never reach a client) and any other exception are logged with
 their traceback and answered with a bare ``internal_error``.

@@ -44,6 +44,14 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}WebhookService/ListWebhookDeliveries": "webhooks.deliveries",
     f"{_V1}PolicyService/GetPolicy": "policies.get",
     f"{_V1}AuditService/ListAuditEvents": "audit.list",
+    f"{_V1}SuppressionService/ListSuppressions": "suppressions.list",
+    f"{_V1}SuppressionService/CreateSuppression": "suppressions.add",
+    f"{_V1}SuppressionService/GetSuppression": "suppressions.get",
+    f"{_V1}SuppressionService/RemoveSuppression": "suppressions.remove",
+    f"{_V1}ConsentService/CreateConsent": "consents.create",
+    f"{_V1}ConsentService/ListConsents": "consents.list",
+    f"{_V1}ConsentService/GetConsent": "consents.get",
+    f"{_V1}ConsentService/RevokeConsent": "consents.revoke",
 }
 """Full method name → the use case it runs (attribute path on ``Dialcues``), or None."""
 

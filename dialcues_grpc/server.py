@@ -25,6 +25,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     audit_pb2_grpc,
     calls_pb2,
     calls_pb2_grpc,
+    consents_pb2,
+    consents_pb2_grpc,
     executions_pb2,
     executions_pb2_grpc,
     identity_pb2,
@@ -41,6 +43,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     policy_pb2_grpc,
     reminders_pb2,
     reminders_pb2_grpc,
+    suppressions_pb2,
+    suppressions_pb2_grpc,
     usage_pb2,
     usage_pb2_grpc,
     webhooks_pb2,
@@ -50,6 +54,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
 )
 from dialcues_grpc.auth import AdminAuth
 from dialcues_grpc.call_servicers import AgentServicer, CallServicer
+from dialcues_grpc.consent_servicers import ConsentServicer, SuppressionServicer
 from dialcues_grpc.health import DatabaseHealth
 from dialcues_grpc.oauth_servicers import OAuthClientServicer
 from dialcues_grpc.platform import PlatformInterceptor
@@ -105,6 +110,14 @@ PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
     AuditServicer: (
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
         _service_name(audit_pb2.DESCRIPTOR, "AuditService"),
+    ),
+    SuppressionServicer: (
+        suppressions_pb2_grpc.add_SuppressionServiceServicer_to_server,
+        _service_name(suppressions_pb2.DESCRIPTOR, "SuppressionService"),
+    ),
+    ConsentServicer: (
+        consents_pb2_grpc.add_ConsentServiceServicer_to_server,
+        _service_name(consents_pb2.DESCRIPTOR, "ConsentService"),
     ),
 }
 """Servicer class → (registration function, full service name) of the public services."""

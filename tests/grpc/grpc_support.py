@@ -25,6 +25,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2_grpc,
     audit_pb2_grpc,
     common_pb2,
+    consents_pb2_grpc,
     executions_pb2_grpc,
     identity_pb2_grpc,
     lines_pb2_grpc,
@@ -33,6 +34,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     policy_pb2_grpc,
     reminders_pb2,
     reminders_pb2_grpc,
+    suppressions_pb2_grpc,
 )
 
 ADMIN_TOKEN = "admin-token-for-tests"
@@ -57,6 +59,8 @@ class Stubs:
         self.outbound_lines = outbound_lines_pb2_grpc.OutboundLineServiceStub(channel)
         self.policy = policy_pb2_grpc.PolicyServiceStub(channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+        self.suppressions = suppressions_pb2_grpc.SuppressionServiceStub(channel)
+        self.consents = consents_pb2_grpc.ConsentServiceStub(channel)
         self.health = health_pb2_grpc.HealthStub(channel)
         self.reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
 

@@ -5,7 +5,8 @@ and the policy refusals ``outside_calling_window`` and ``frequency_cap_reached``
 
 Reads are compared with REST's ``GET`` of the same reminder. The test platform turns the
 calling window and frequency caps off (``settings_for``): the tests that need them set the
-organization's policy.
+organization's policy. A marketing reminder or call needs an ``express_written`` marketing
+consent for its number (§8): the tests that send one record it first (``consented``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ FULL: dict[str, Any] = {"purpose": "marketing", "max_lateness_seconds": 600, "re
 """Every calling field but the window, set."""
 
 
+@pytest.fixture
+def consented(dc: Dialcues, tenant: Tenant) -> None:
+    """Record express written marketing consent for both numbers the tests call."""
+    for number in (NEW_YORK, TOLL_FREE):
+        consent = {
+            "phone_number": number,
+            "type": "express_written",
+            "purpose": "marketing",
+            "source": "web_form",
+            "text": "Acme may call me with offers, using an automated voice.",
+            "captured_at": "2026-03-01T10:12:00Z",
+        }
+        dc.consents.create(tenant.principal, consent)
+
+
 def set_policy(dc: Dialcues, tenant: Tenant, **changes: Any) -> None:
     """Change the tenant's organization's calling policy (wire values)."""
     dc.policies.update(tenant.org.id, changes, actor=Actor("admin", "t"))
@@ -92,6 +108,7 @@ def one_minute_away(hours: int) -> P.CallingWindow:
 
 
 # ----------------------------------------------------------------------------- create, read
+@pytest.mark.usefixtures("consented")
 @pytest.mark.parametrize("window", [HOURS, PROFILE, BYPASS], ids=["hours", "profile", "bypass"])
 async def test_each_window_form_reads_back_as_rests_get(
     api: Stubs, rest: Rest, window: P.CallingWindow
@@ -108,6 +125,7 @@ async def test_each_window_form_reads_back_as_rests_get(
     assert to_rest(fetched) == await rest.get(f"/reminders/{created.id}")
 
 
+@pytest.mark.usefixtures("consented")
 async def test_calling_fields_are_returned_as_sent(api: Stubs) -> None:
     created = await create(api, **FULL, calling_window=HOURS)
     assert (created.purpose, created.max_lateness_seconds) == ("marketing", 600)
@@ -208,6 +226,7 @@ async def test_a_bypassed_one_off_outside_the_window_is_accepted(
 
 
 # ----------------------------------------------------------------------------- update
+@pytest.mark.usefixtures("consented")
 async def test_each_calling_mask_path_changes_its_field(api: Stubs, rest: Rest) -> None:
     created = await create(api)
     updated = await update(
@@ -277,6 +296,7 @@ async def test_clearing_a_bypass_outside_the_window_is_failed_precondition(
 
 
 # ----------------------------------------------------------------------------- PlaceCall
+@pytest.mark.usefixtures("consented")
 async def test_place_call_carries_its_purpose(api: Stubs) -> None:
     placed = await place(api, purpose="marketing")
     assert (placed.status, placed.purpose) == (
@@ -377,3 +397,39 @@ async def test_a_calls_bypass_is_audited_with_the_calls_request_id(
     (event,) = dc.audit.list_for(tenant.org.id, {"action": "calling_window.bypassed"}).items
     assert (event.subject_type, event.subject_id) == ("execution", str(placed.id))
     assert (event.request_id, event.actor.type) == ("rid-bypass-1", "api_key")
+
+
+# ----------------------------------------------------------------------------- caller identity
+def vapi_line(dc: Dialcues, tenant: Tenant) -> str:
+    """Add a Vapi line to the tenant's organization; return its id."""
+    return dc.accounts.add_line(tenant.org.id, "vapi", "+14155550101", provider_line_id="pn_1").id
+
+
+async def test_a_vapi_reminder_without_a_caller_name_is_caller_identity_required(
+    api: Stubs, dc: Dialcues, tenant: Tenant
+) -> None:
+    set_policy(dc, tenant, caller_name=None)
+    failed = await fails(create(api, vapi_line_id=vapi_line(dc, tenant)))
+    assert (failed.code, failed.reason) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "caller_identity_required",
+    )
+    assert failed.metadata == {"missing": "caller_name"}
+
+
+@pytest.mark.usefixtures("consented")
+async def test_a_vapi_marketing_call_needs_a_callback_number(
+    api: Stubs, dc: Dialcues, tenant: Tenant
+) -> None:
+    failed = await fails(place(api, purpose="marketing", vapi_line_id=vapi_line(dc, tenant)))
+    assert (failed.reason, failed.metadata) == (
+        "caller_identity_required",
+        {"missing": "callback_number"},
+    )
+
+
+async def test_a_simulated_line_needs_no_caller_name(
+    api: Stubs, dc: Dialcues, tenant: Tenant
+) -> None:
+    set_policy(dc, tenant, caller_name=None)
+    assert (await create(api)).status == R.REMINDER_STATUS_SCHEDULED

@@ -19,6 +19,9 @@ EXPECTED: dict[str, grpc.StatusCode] = {
     "invalid_state": grpc.StatusCode.FAILED_PRECONDITION,
     "outside_calling_window": grpc.StatusCode.FAILED_PRECONDITION,
     "frequency_cap_reached": grpc.StatusCode.FAILED_PRECONDITION,
+    "recipient_suppressed": grpc.StatusCode.FAILED_PRECONDITION,
+    "consent_required": grpc.StatusCode.FAILED_PRECONDITION,
+    "caller_identity_required": grpc.StatusCode.FAILED_PRECONDITION,
     "unauthorized": grpc.StatusCode.UNAUTHENTICATED,
     "invalid_api_key": grpc.StatusCode.UNAUTHENTICATED,
     "api_key_revoked": grpc.StatusCode.UNAUTHENTICATED,
@@ -141,3 +144,33 @@ def test_rich_status_round_trips_through_grpc_status() -> None:
     proto = _details(status)
     assert rpc_status.to_status(proto).code is grpc.StatusCode.NOT_FOUND
     assert proto.message == "No reminder 7 was found."
+
+
+def _info(exc: core.DialcuesError) -> error_details_pb2.ErrorInfo:
+    info = error_details_pb2.ErrorInfo()
+    assert _details(errors.rich_status(exc)).details[0].Unpack(info)
+    return info
+
+
+def test_recipient_suppressed_carries_the_number_reason_and_time() -> None:
+    info = _info(core.RecipientSuppressed("+14155550009", "opt_out_keypress", "2026-03-25T13Z"))
+    assert (info.reason, dict(info.metadata)) == (
+        "recipient_suppressed",
+        {
+            "phone_number": "+14155550009",
+            "reason": "opt_out_keypress",
+            "suppressed_at": "2026-03-25T13Z",
+        },
+    )
+
+
+def test_consent_required_carries_what_is_needed_and_leaves_nulls_out() -> None:
+    needed = _info(core.ConsentRequired("express_written", "marketing"))
+    assert dict(needed.metadata) == {"required": "express_written", "purpose": "marketing"}
+    removal = _info(core.ConsentRequired(None, None, "Needs consent.", {"consent_id": None}))
+    assert (removal.reason, dict(removal.metadata)) == ("consent_required", {})
+
+
+def test_caller_identity_required_names_what_is_missing_comma_joined() -> None:
+    info = _info(core.CallerIdentityRequired(["caller_name", "callback_number"]))
+    assert dict(info.metadata) == {"missing": "caller_name,callback_number"}

@@ -1,7 +1,9 @@
 """The calling policy over gRPC: ``PolicyService.GetPolicy`` (users) and the admin RPCs
 ``OrganizationService.GetCallingPolicy`` / ``UpdateCallingPolicy`` (responsible-calling.md §3,
 §18). Reads are compared field by field with REST's ``GET /policy`` body for the same
-organization."""
+organization. A new organization's policy names its caller (``caller_name``: the
+organization's name, "Acme" for the test tenants), stored at creation, so it has an
+``updated_at`` from the start."""
 
 from __future__ import annotations
 
@@ -147,7 +149,8 @@ def everything(org_id: str) -> Org.UpdateCallingPolicyRequest:
 async def test_a_default_policy_equals_the_rest_body(api: Stubs, rest: Rest) -> None:
     found = await get_policy(api)
     assert policy_json(found) == await rest.get("/policy")
-    assert not found.HasField("updated_at") and not found.HasField("predial")
+    assert found.caller_name == "Acme" and found.HasField("updated_at")
+    assert not found.HasField("predial")
     assert list(found.inherited) == [
         "calling_window",
         "max_lateness_seconds",
@@ -245,9 +248,10 @@ async def test_update_changes_exactly_the_masked_fields(
     reply = await change(admin, request)
     after = policy_json(reply.policy)
     assert policy_json(await get_policy(api)) == after
-    changed = {k for k in after if after[k] != before[k]}
-    assert changed == {"caller_name", "snooze_default_minutes", "opening_preview", "updated_at"}
+    changed = {k for k in after if after[k] != before[k]} - {"updated_at"}  # whole seconds
+    assert changed == {"caller_name", "snooze_default_minutes", "opening_preview"}
     assert (after["caller_name"], after["snooze_default_minutes"]) == ("Acme Pharmacy", 15)
+    assert after["updated_at"] >= before["updated_at"]
 
 
 async def test_a_masked_field_left_unset_is_null(api: Stubs, admin: Stubs, tenant: Tenant) -> None:
@@ -265,7 +269,7 @@ async def test_an_update_writes_one_policy_updated_event_with_the_admin_actor(
         tenant.org.id,
         "caller_name",
         "max_lateness_seconds",
-        caller_name="Acme",
+        caller_name="Acme Pharmacy",
         max_lateness_seconds=1800,
         actor="ops-jane",
     )
@@ -283,7 +287,7 @@ async def test_an_update_writes_one_policy_updated_event_with_the_admin_actor(
     )
     assert not event.actor.HasField("user_id")
     assert dict(event.detail["changed"]) == {
-        "caller_name": {"from": None, "to": "Acme"},
+        "caller_name": {"from": "Acme", "to": "Acme Pharmacy"},
         "max_lateness_seconds": {"from": None, "to": 1800},
     }
 
@@ -303,10 +307,11 @@ async def test_an_overlong_actor_is_invalid_argument(admin: Stubs, tenant: Tenan
 async def test_an_update_that_changes_nothing_writes_no_event(
     api: Stubs, admin: Stubs, tenant: Tenant
 ) -> None:
+    before = await get_policy(api)
     await change(admin, update(tenant.org.id, "ai_disclosure", ai_disclosure=True))
     await change(admin, update(tenant.org.id))
     assert await events(api) == []
-    assert not (await get_policy(api)).HasField("updated_at")
+    assert (await get_policy(api)).updated_at == before.updated_at
 
 
 async def test_every_invalid_field_is_named_and_nothing_is_written(
@@ -324,7 +329,7 @@ async def test_every_invalid_field_is_named_and_nothing_is_written(
         max_lateness_seconds=10,
         snooze_default_minutes=0,
         window_basis="everywhere",
-        caller_name="Acme",
+        caller_name="Acme Pharmacy",
     )
     failed = await fails(change(admin, request))
     assert (failed.code, failed.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "validation_error")
@@ -335,7 +340,7 @@ async def test_every_invalid_field_is_named_and_nothing_is_written(
         "window_basis",
     }
     assert await events(api) == []
-    assert not (await get_policy(api)).HasField("caller_name")
+    assert (await get_policy(api)).caller_name == "Acme"
 
 
 async def test_an_unknown_mask_path_is_invalid_argument_naming_update_mask(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -25,18 +26,37 @@ from dialcues_grpc._pb.dialcues.v1 import (
     audit_pb2,
     calls_pb2,
     common_pb2,
+    consents_pb2,
     executions_pb2,
     identity_pb2,
     lines_pb2,
     policy_pb2,
     reminders_pb2,
+    suppressions_pb2,
     usage_pb2,
     webhooks_pb2,
 )
 from dialcues_grpc.server import PUBLIC_SERVICES
 
 R, E, W = reminders_pb2, executions_pb2, webhooks_pb2
+S, C = suppressions_pb2, consents_pb2
 HOOK_URL = "https://93.184.215.14/hooks"
+SUPPRESSED = "+14155550009"
+"""A number on the tenant's suppression list, with a newer consent to remove it."""
+CONSENTED = "+14155550123"
+"""A number with an active consent (to read and revoke)."""
+
+
+def consent_fields(number: str, captured_at: datetime) -> dict[str, str]:
+    """An informational consent's REST body."""
+    return {
+        "phone_number": number,
+        "type": "express",
+        "purpose": "informational",
+        "source": "verbal",
+        "text": "You may call me with reminders.",
+        "captured_at": captured_at.isoformat(),
+    }
 
 
 @dataclass
@@ -47,6 +67,10 @@ class Targets:
     paused: int
     execution: int
     subscription: str
+    consent: str
+    """An active consent of ``CONSENTED``."""
+    removal_consent: str
+    """A consent of ``SUPPRESSED`` captured after its entry."""
 
 
 Request = Callable[[Targets], Any]
@@ -126,6 +150,39 @@ SCOPE_RULES: dict[str, tuple[str | None, Request]] = {
         "audit:read",
         lambda t: audit_pb2.ListAuditEventsRequest(action="policy.updated"),
     ),
+    "SuppressionService/ListSuppressions": (
+        "suppressions:read",
+        lambda t: S.ListSuppressionsRequest(),
+    ),
+    "SuppressionService/CreateSuppression": (
+        "suppressions:write",
+        lambda t: S.CreateSuppressionRequest(phone_number="+14155550010"),
+    ),
+    "SuppressionService/GetSuppression": (
+        "suppressions:read",
+        lambda t: S.GetSuppressionRequest(phone_number=SUPPRESSED),
+    ),
+    "SuppressionService/RemoveSuppression": (
+        "suppressions:write",
+        lambda t: S.RemoveSuppressionRequest(phone_number=SUPPRESSED, consent_id=t.removal_consent),
+    ),
+    "ConsentService/CreateConsent": (
+        "consents:write",
+        lambda t: C.CreateConsentRequest(
+            phone_number=CONSENTED,
+            type="express",
+            purpose="informational",
+            source="verbal",
+            text="You may call me.",
+            captured_at=timestamp_pb2.Timestamp(seconds=1_767_225_600),  # 2026-01-01
+        ),
+    ),
+    "ConsentService/ListConsents": ("consents:read", lambda t: C.ListConsentsRequest()),
+    "ConsentService/GetConsent": ("consents:read", lambda t: C.GetConsentRequest(id=t.consent)),
+    "ConsentService/RevokeConsent": (
+        "consents:write",
+        lambda t: C.RevokeConsentRequest(id=t.consent),
+    ),
     "IdentityService/WhoAmI": (None, lambda t: identity_pb2.WhoAmIRequest()),
 }
 """``Service/Method`` → (the scope it needs, None for any credential; a valid request)."""
@@ -157,7 +214,8 @@ async def invoke(server: Server, token: str, rpc: str, request: Any) -> grpc.aio
 
 
 def targets(dc: Dialcues, tenant: Tenant) -> Targets:
-    """Create a scheduled and a paused reminder, an execution and a subscription."""
+    """Create a scheduled and a paused reminder, an execution, a subscription, a suppressed
+    number with a newer consent, and a consent of another number."""
     who = tenant.principal
     fields = {"title": "Stand-up", "message": "Hi", "phone_number": "+14155552671"}
     when = {"timezone": "America/New_York", "scheduled_at": "2030-03-25T09:00:00"}
@@ -165,7 +223,18 @@ def targets(dc: Dialcues, tenant: Tenant) -> Targets:
     paused = dc.reminders.create(who, fields | when)
     dc.reminders.update(who, paused.id, {"status": "paused"})
     sub = dc.webhooks.create(who, {"url": HOOK_URL, "events": ["execution.finished"]})
-    return Targets(reminder.id, paused.id, add_execution(tenant, reminder.id), sub.subscription.id)
+    now = datetime.now(UTC)
+    consent = dc.consents.create(who, consent_fields(CONSENTED, now - timedelta(days=1)))
+    dc.suppressions.add(who, {"phone_number": SUPPRESSED})
+    newer = dc.consents.create(who, consent_fields(SUPPRESSED, now + timedelta(minutes=1)))
+    return Targets(
+        reminder.id,
+        paused.id,
+        add_execution(tenant, reminder.id),
+        sub.subscription.id,
+        consent.id,
+        newer.id,
+    )
 
 
 def key_with(dc: Dialcues, tenant: Tenant, scopes: list[str]) -> str:
@@ -233,6 +302,12 @@ MALFORMED = {
     "ExecutionService/ListExecutions": E.ListExecutionsRequest(page_token="zzz"),
     "UsageService/ListUsageEvents": usage_pb2.ListUsageEventsRequest(page_token="zzz"),
     "AuditService/ListAuditEvents": audit_pb2.ListAuditEventsRequest(page_token="zzz"),
+    "SuppressionService/ListSuppressions": S.ListSuppressionsRequest(page_token="zzz"),
+    "ConsentService/ListConsents": C.ListConsentsRequest(page_token="zzz"),
+    "SuppressionService/CreateSuppression": S.CreateSuppressionRequest(
+        phone_number="+14155550010", request_id="x" * 300
+    ),
+    "ConsentService/GetConsent": C.GetConsentRequest(id="cns_\x00"),
     "ReminderService/CreateReminder": reminder_request(
         scheduled_at=common_pb2.TimeInput(instant=timestamp_pb2.Timestamp(nanos=-1))
     ),

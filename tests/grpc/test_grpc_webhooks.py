@@ -106,3 +106,30 @@ async def test_a_retried_create_with_one_request_id_subscribes_once(api: Stubs) 
     )
     assert second == first
     assert listed.total == 1
+
+
+async def test_organization_events_need_the_scope_that_reads_them(
+    api: Stubs, dc: Dialcues, tenant: Tenant
+) -> None:
+    """responsible-calling.md §15: ``suppression.*`` needs ``suppressions:read``,
+    ``consent.revoked`` ``consents:read``, on the creating credential."""
+    for event, scope in (("suppression.created", "suppressions:read"),
+                         ("consent.revoked", "consents:read")):  # fmt: skip
+        scopes = [s for s in ALL_SCOPES if s != scope]
+        narrow = api.with_token(dc.accounts.create_api_key(tenant.user.id, scopes=scopes).raw)
+        request = W.CreateWebhookSubscriptionRequest(url=URL, events=[event])
+        failed = await fails(stub(narrow).CreateWebhookSubscription(request, metadata=narrow.md))
+        assert (failed.code, failed.reason, failed.metadata) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "insufficient_scope",
+            {"scope": scope},
+        )
+    every = [
+        "reminder.suppressed",
+        "suppression.created",
+        "suppression.removed",
+        "consent.revoked",
+    ]
+    request = W.CreateWebhookSubscriptionRequest(url=URL, events=every)
+    made = await stub(api).CreateWebhookSubscription(request, metadata=api.md)
+    assert list(made.subscription.events) == every

@@ -52,7 +52,10 @@ class CallServiceServicer:
         within about a second through the same path as reminders. Returns the execution
         (`EXECUTION_STATUS_QUEUED`, no `reminder_id`). One attempt: a busy, unanswered or
         failed call is not retried. No outbound line at all → FAILED_PRECONDITION
-        `missing_outbound_line`. With a `request_id`, retrying places one call.
+        `missing_outbound_line`; the calling policy's refusals are FAILED_PRECONDITION too, in
+        this order: `recipient_suppressed`, `consent_required`, `caller_identity_required`,
+        `outside_calling_window`, `frequency_cap_reached` (ReminderService lists their ErrorInfo
+        metadata). With a `request_id`, retrying places one call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -36,7 +37,7 @@ EXECUTION_STATUS_SKIPPED: ExecutionStatus
 EXECUTION_STATUS_CANCELED: ExecutionStatus
 
 class Execution(_message.Message):
-    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason")
+    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason", "confirmation", "confirmed_at", "actions")
     ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +56,9 @@ class Execution(_message.Message):
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     OCCURRENCE_AT_FIELD_NUMBER: _ClassVar[int]
     SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     reminder_id: int
     reminder_title: str
@@ -73,10 +77,27 @@ class Execution(_message.Message):
     purpose: str
     occurrence_at: _timestamp_pb2.Timestamp
     skip_reason: str
-    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ...) -> None: ...
+    confirmation: str
+    confirmed_at: _timestamp_pb2.Timestamp
+    actions: _containers.RepeatedCompositeFieldContainer[ExecutionAction]
+    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., confirmation: _Optional[str] = ..., confirmed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[ExecutionAction, _Mapping]]] = ...) -> None: ...
+
+class ExecutionAction(_message.Message):
+    __slots__ = ("type", "at", "via", "outcome", "detail")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    at: _timestamp_pb2.Timestamp
+    via: str
+    outcome: str
+    detail: _struct_pb2.Struct
+    def __init__(self, type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., via: _Optional[str] = ..., outcome: _Optional[str] = ..., detail: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token", "skip_reason", "to")
+    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token", "skip_reason", "to", "confirmation")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +107,7 @@ class ListExecutionsRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
     status: ExecutionStatus
     reminder_id: int
     date_from: _timestamp_pb2.Timestamp
@@ -95,7 +117,8 @@ class ListExecutionsRequest(_message.Message):
     page_token: str
     skip_reason: str
     to: str
-    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., skip_reason: _Optional[str] = ..., to: _Optional[str] = ...) -> None: ...
+    confirmation: str
+    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., skip_reason: _Optional[str] = ..., to: _Optional[str] = ..., confirmation: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
     __slots__ = ("items", "total", "page", "page_size", "total_pages", "next_page_token")

@@ -29,6 +29,14 @@ if _version_not_supported:
 class ReminderServiceStub:
     """Schedule and manage the calling user's reminders (`authorization: Bearer <api key>`).
     Another user's reminder is NOT_FOUND, never PERMISSION_DENIED.
+
+    The calling policy refuses a well-formed create, update or resume with FAILED_PRECONDITION,
+    checked in this order after the fields: `recipient_suppressed` (the number is on the
+    suppression list; ErrorInfo metadata `phone_number`, `reason`, `suppressed_at`),
+    `consent_required` (no covering active consent; metadata `required`, the consent type
+    needed, and `purpose`), `caller_identity_required` (a Vapi line while the policy lacks
+    `caller_name`, or for marketing `callback_number`; metadata `missing`, comma-separated),
+    `outside_calling_window`.
     """
 
     def __init__(self, channel):
@@ -82,6 +90,14 @@ class ReminderServiceStub:
 class ReminderServiceServicer:
     """Schedule and manage the calling user's reminders (`authorization: Bearer <api key>`).
     Another user's reminder is NOT_FOUND, never PERMISSION_DENIED.
+
+    The calling policy refuses a well-formed create, update or resume with FAILED_PRECONDITION,
+    checked in this order after the fields: `recipient_suppressed` (the number is on the
+    suppression list; ErrorInfo metadata `phone_number`, `reason`, `suppressed_at`),
+    `consent_required` (no covering active consent; metadata `required`, the consent type
+    needed, and `purpose`), `caller_identity_required` (a Vapi line while the policy lacks
+    `caller_name`, or for marketing `callback_number`; metadata `missing`, comma-separated),
+    `outside_calling_window`.
     """
 
     def CreateReminder(self, request, context):
@@ -208,6 +224,14 @@ def add_ReminderServiceServicer_to_server(servicer, server):
 class ReminderService:
     """Schedule and manage the calling user's reminders (`authorization: Bearer <api key>`).
     Another user's reminder is NOT_FOUND, never PERMISSION_DENIED.
+
+    The calling policy refuses a well-formed create, update or resume with FAILED_PRECONDITION,
+    checked in this order after the fields: `recipient_suppressed` (the number is on the
+    suppression list; ErrorInfo metadata `phone_number`, `reason`, `suppressed_at`),
+    `consent_required` (no covering active consent; metadata `required`, the consent type
+    needed, and `purpose`), `caller_identity_required` (a Vapi line while the policy lacks
+    `caller_name`, or for marketing `callback_number`; metadata `missing`, comma-separated),
+    `outside_calling_window`.
     """
 
     @staticmethod
