@@ -3,7 +3,7 @@
     .venv/bin/python bench/dispatch.py lateness      # 1,000 due in one second, simulated lines
     .venv/bin/python bench/dispatch.py sqlite        # 10,000 due at once vs a plain-sqlite3 floor
     .venv/bin/python bench/dispatch.py postgres      # 10,000 due, 50 ms creates: 1 vs 2 workers
-    .venv/bin/python bench/dispatch.py gate          # 10,000 due with the calling gate vs off
+    .venv/bin/python bench/dispatch.py gate          # 10,000 due, gate on (100 suppressed) vs off
     .venv/bin/python bench/dispatch.py all
 
 Rate limits are off; every run uses a fresh database (a temporary SQLite file, or the
@@ -53,19 +53,19 @@ def settings(url: str, **changes: Any) -> Settings:
     return base.replace(**changes)
 
 
+def distinct_number(i: int) -> str:
+    """The ``i``-th of the distinct San Francisco numbers; they end in 1000-9999, so none is
+    one of the simulated dialer's outcome numbers (every call completes)."""
+    return f"+1415{2_000_000 + (i // 9000) * 10_000 + 1000 + i % 9000:07d}"
+
+
 def seed(dc: Dialcues, count: int, due: datetime, *, distinct: bool = False) -> str:
     """Create one tenant and ``count`` one-off reminders all due at ``due`` (to one number, or
     to ``count`` distinct San Francisco numbers); return the organization's id."""
     org = dc.accounts.create_organization("Bench")
     user = dc.accounts.create_user(org.id, "bench@example.com", "Bench")
     line = dc.accounts.add_line(org.id, "simulated", "+14155550100", label="Bench")
-    # distinct numbers end in 1000-9999: none is one of the simulated dialer's outcome numbers
-    numbers = (
-        f"+1415{2_000_000 + (i // 9000) * 10_000 + 1000 + i % 9000:07d}"
-        if distinct
-        else "+14155552671"
-        for i in range(count)
-    )
+    numbers = (distinct_number(i) if distinct else "+14155552671" for i in range(count))
     insert_reminders(
         dc,
         [
@@ -200,7 +200,7 @@ def run_pg_workers(workers: int, count: int) -> float:
     """Seed PostgreSQL and dispatch ``count`` reminders with ``workers`` processes."""
     from support.databases import reset_postgres  # tests/ is on sys.path (top)
 
-    reset_postgres()
+    reset_postgres(PG_URL)
     dc = Dialcues.open(settings=settings(PG_URL))
     seed(dc, count, datetime.now(UTC) - timedelta(seconds=1))
     dc.close()
@@ -252,31 +252,51 @@ GATED_POLICY = {
     "calling_window": {"start": "00:00", "end": "23:58"},
     "frequency_caps": {"per_24h": 6, "per_30d": 10},
 }
+SUPPRESSED = 100
+"""How many of the gated run's numbers are on the suppression list (every 100th)."""
 
 
 def bench_gate(count: int = 10_000) -> dict[str, float]:
-    """Dispatch with the gate (window open, caps 6/24 h and 10/30 d, distinct numbers) vs
-    the same run with the window and caps off (``responsible-calling.md`` §22)."""
-    from dialcues_core.audit.model import Actor
-
+    """Dispatch with the gate (window open, caps 6/24 h and 10/30 d, distinct numbers, 100 of
+    them suppressed) vs the same run with the window and caps off and no suppressions
+    (``responsible-calling.md`` §22). Exits 1 unless exactly the 100 suppressed are skipped."""
     results: dict[str, float] = {}
-    for name, policy in (("off", None), ("gated", GATED_POLICY)):
+    for name in ("off", "gated"):
         with tempfile.TemporaryDirectory() as tmp:
             dc = Dialcues.open(settings=settings(f"sqlite:///{tmp}/gate.db"))
             org = seed(dc, count, datetime.now(UTC) - timedelta(seconds=1), distinct=True)
-            if policy is not None:
-                dc.policies.update(org, policy, actor=Actor("admin", "bench"))
+            if name == "gated":
+                gate_on(dc, org, [distinct_number(i) for i in range(0, count, count // SUPPRESSED)])
             results[name] = count / asyncio.run(dispatch_until(dc, count))
-            skipped = ExecutionRow.select().where(ExecutionRow.status == "skipped").count()
+            results[f"{name}_skipped"], results[f"{name}_suppressed"] = skipped_counts()
             dc.close()
-        results[f"{name}_skipped"] = skipped
     ratio = results["gated"] / results["off"]
     print(
-        f"dispatch with the gate, {count} reminders to distinct numbers: {results['gated']:,.0f}"
-        f" rows/s; window and caps off {results['off']:,.0f} rows/s; ratio {ratio:.0%}"
-        f" (target >= 80 %); skipped {results['gated_skipped']:.0f} (no suppressions yet)"
+        f"dispatch with the gate, {count} reminders to distinct numbers ({SUPPRESSED} suppressed):"
+        f" {results['gated']:,.0f} rows/s; window and caps off, no suppressions"
+        f" {results['off']:,.0f} rows/s; ratio {ratio:.0%} (target >= 80 %); skipped"
+        f" {results['gated_skipped']:.0f}, of which suppressed {results['gated_suppressed']:.0f}"
+        f" (target exactly {SUPPRESSED}); baseline skipped {results['off_skipped']:.0f}"
     )
+    if (results["gated_skipped"], results["gated_suppressed"]) != (SUPPRESSED, SUPPRESSED):
+        raise SystemExit(f"expected exactly {SUPPRESSED} skipped executions, all suppressed")
     return results
+
+
+def gate_on(dc: Dialcues, org: str, suppressed: list[str]) -> None:
+    """Give the organization the gated policy and put ``suppressed`` on its list."""
+    from dialcues_core.audit.model import Actor
+
+    admin = Actor("admin", "bench")
+    dc.policies.update(org, GATED_POLICY, actor=admin)
+    for number in suppressed:
+        dc.suppressions.add_for(org, {"phone_number": number}, admin)
+
+
+def skipped_counts() -> tuple[int, int]:
+    """Count skipped executions, and those skipped ``suppressed``."""
+    skipped = ExecutionRow.select().where(ExecutionRow.status == "skipped")
+    return skipped.count(), skipped.where(ExecutionRow.skip_reason == "suppressed").count()
 
 
 def main(argv: list[str]) -> None:

@@ -108,10 +108,10 @@ class Attempts:
         due order. An organization at its provider concurrency is left out of a second look,
         so it never holds back another organization's due calls.
         """
-        now = self.clock.now()
         claimed: list[Claimed] = []
         saturated: set[str] = set()
         with self.tx.atomic(), self.outbox.collecting():
+            now = self.clock.now()  # once the claim holds the writer: its decisions' time
             for _ in range(3):
                 want = limit - len(claimed)
                 queued = self.store.queued_executions(now, want, saturated)
