@@ -643,7 +643,17 @@ class Scenario:
     async def calling(self) -> None:
         """The responsible-calling fields (responsible-calling.md §13.1) under a real window."""
         window = {"calling_window": {"start": "08:00", "end": "21:00"}}
-        self.dc.policies.update(self.setup.org_id, window, actor=Actor("admin", "parity"))
+        admin = Actor("admin", "parity")
+        self.dc.policies.update(self.setup.org_id, window, actor=admin)
+        consent = {  # the marketing reminder needs it (responsible-calling.md §8)
+            "phone_number": PHONE,
+            "type": "express_written",
+            "purpose": "marketing",
+            "source": "web_form",
+            "text": "I agree to be called with offers, by an automated voice.",
+            "captured_at": "2026-03-01T00:00:00Z",
+        }
+        self.dc.consents.create_for(self.setup.org_id, consent, admin)
         for label, payload in CALLING_CREATES.items():
             created = await self.step(f"calling.create-{label}", self.api.create(payload))
             assert created.code is None, (self.facade.name, label, created.value)
@@ -850,6 +860,9 @@ REST_EXECUTION_FIELDS = [
     "purpose",
     "occurrence_at",
     "skip_reason",
+    "confirmation",
+    "confirmed_at",
+    "actions",
 ]
 """The contract's execution object (with responsible-calling.md §13.2's fields REST has)."""
 PAGE_FIELDS = {"items", "total", "page", "page_size", "total_pages"}
