@@ -66,11 +66,14 @@ def _orgs(sub: Any, common: Common) -> None:
     provider.add_argument("--org", required=True)
     provider.add_argument("--provider", required=True, choices=["vapi"])
     provider.add_argument("--api-key", required=True)
-    provider.add_argument("--assistant-id", required=True)
+    provider.add_argument("--assistant-id", help="optional: used by no call (inbound routes)")
     provider.add_argument("--webhook-secret", required=True)
     provider.add_argument("--base-url")
     provider.add_argument("--concurrency", type=int)
     provider.add_argument("--retry-delays")
+    provider.add_argument("--model", help="PROVIDER:MODEL (default openai:gpt-4.1-mini)")
+    provider.add_argument("--voice", help="a Vapi voice object as JSON (default: Vapi's)")
+    provider.add_argument("--transcriber", help="a Vapi transcriber object as JSON")
     provider.set_defaults(handler=orgs_set_provider)
     policy.add_org_commands(sub, common)
 
@@ -91,6 +94,9 @@ def orgs_set_provider(args: argparse.Namespace, settings: Settings) -> int:
         "base_url": args.base_url,
         "concurrency": args.concurrency,
         "retry_delays": args.retry_delays,
+        "model": args.model,
+        "voice": args.voice,
+        "transcriber": args.transcriber,
     }
     org = open_core(settings).accounts.set_provider(args.org, fields)
     assert org.provider is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from google.protobuf import json_format, struct_pb2
+
 from dialcues_core.accounts.model import (
     ApiKey,
     IssuedApiKey,
@@ -50,7 +52,18 @@ def _masked_provider(
         base_url=settings.base_url,
         concurrency=settings.concurrency,
         retry_delays=organizations_pb2.RetryDelays(seconds=delays) if delays is not None else None,
+        model=settings.model,
+        voice=_struct(settings.voice),
+        transcriber=_struct(settings.transcriber),
     )
+
+
+def _struct(value: dict[str, Any] | None) -> struct_pb2.Struct | None:
+    if value is None:
+        return None
+    found = struct_pb2.Struct()
+    found.update(value)
+    return found
 
 
 def provider_settings(
@@ -60,13 +73,18 @@ def provider_settings(
     fields: Payload = {
         "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider),
         "api_key": request.api_key or None,
-        "assistant_id": request.assistant_id or None,
+        "assistant_id": request.assistant_id if request.HasField("assistant_id") else None,
         "webhook_secret": request.webhook_secret or None,
         "base_url": request.base_url if request.HasField("base_url") else None,
         "concurrency": request.concurrency if request.HasField("concurrency") else None,
     }
     if request.HasField("retry_delays"):
         fields["retry_delays"] = list(request.retry_delays.seconds)
+    if request.HasField("model"):
+        fields["model"] = request.model
+    for name in ("voice", "transcriber"):
+        if request.HasField(name):
+            fields[name] = json_format.MessageToDict(getattr(request, name))
     return request.organization_id, fields
 
 

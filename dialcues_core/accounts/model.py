@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from dialcues_core.kernel.scopes import ALL_SCOPES, demand
 
@@ -16,17 +17,35 @@ class Provider(StrEnum):
     VAPI = "vapi"
 
 
+DEFAULT_MODEL = "openai:gpt-4.1-mini"
+"""The model of an organization's calls when its provider settings name none."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
-    """An organization's voice-provider account; secrets are write-only (see ``masked``)."""
+    """An organization's voice-provider account; secrets are write-only (see ``masked``).
+
+    Calls carry an assistant Dialcues builds (``responsible-calling.md`` §10.4): ``model``
+    (``PROVIDER:MODEL``), ``voice`` and ``transcriber`` (Vapi objects, sent as given; None:
+    Vapi's defaults) are its. ``assistant_id`` is kept for inbound routes; no call uses it.
+    """
 
     provider: Provider
     api_key: str
-    assistant_id: str
+    assistant_id: str | None
     webhook_secret: str
     base_url: str = "https://api.vapi.ai"
     concurrency: int = 10
     retry_delays: tuple[int, ...] | None = None
+    model: str = DEFAULT_MODEL
+    voice: dict[str, Any] | None = None
+    transcriber: dict[str, Any] | None = None
+
+    @property
+    def model_parts(self) -> tuple[str, str]:
+        """Return the model's provider and name (``("openai", "gpt-4.1-mini")``)."""
+        provider, _, name = self.model.partition(":")
+        return provider, name
 
     def masked(self) -> dict[str, object]:
         """Return the settings safe to print: secrets reduced to their last 4 characters."""
@@ -38,6 +57,9 @@ class ProviderSettings:
             "base_url": self.base_url,
             "concurrency": self.concurrency,
             "retry_delays": list(self.retry_delays) if self.retry_delays is not None else None,
+            "model": self.model,
+            "voice": self.voice,
+            "transcriber": self.transcriber,
         }
 
 

@@ -6,6 +6,8 @@ admin service and host apps — never for the public API.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +16,7 @@ from typing import Any
 from dialcues_core.accounts import keys
 from dialcues_core.accounts.authn import Authenticator
 from dialcues_core.accounts.model import (
+    DEFAULT_MODEL,
     ApiKey,
     IssuedApiKey,
     Organization,
@@ -287,6 +290,9 @@ PROVIDER_FIELDS = frozenset(
         "base_url",
         "concurrency",
         "retry_delays",
+        "model",
+        "voice",
+        "transcriber",
     }
 )
 
@@ -299,21 +305,57 @@ def parse_provider_settings(fields: Mapping[str, Any]) -> ProviderSettings:
         reader.fail("provider", "must be vapi (simulated lines need no provider account)")
     secret = text_parser(1000)
     api_key = reader.read("api_key", secret, required=True)
-    assistant_id = reader.read("assistant_id", secret, required=True)
+    assistant_id = reader.read("assistant_id", secret)
     webhook_secret = reader.read("webhook_secret", secret, required=True)
     base_url = reader.read("base_url", _parse_base_url)
     concurrency = reader.read("concurrency", _parse_concurrency)
     delays = reader.read("retry_delays", _parse_delays)
+    model = reader.read("model", _parse_model)
+    voice = reader.read("voice", _parse_vapi_object)
+    transcriber = reader.read("transcriber", _parse_vapi_object)
     reader.raise_if_any()
     return ProviderSettings(
         provider=provider,
         api_key=api_key,
-        assistant_id=assistant_id,
+        assistant_id=assistant_id if assistant_id is not MISSING else None,
         webhook_secret=webhook_secret,
         base_url=base_url if base_url is not MISSING else "https://api.vapi.ai",
         concurrency=concurrency if concurrency is not MISSING else 10,
         retry_delays=delays if delays is not MISSING else None,
+        model=model if model is not MISSING else DEFAULT_MODEL,
+        voice=voice if voice is not MISSING else None,
+        transcriber=transcriber if transcriber is not MISSING else None,
     )
+
+
+_MODEL = re.compile(r"[a-z0-9][a-z0-9.-]{0,49}:[^\s:][^\s]{0,199}")
+"""``PROVIDER:MODEL``: Vapi's provider names (``openai``, ``anthropic``, ``custom-llm``, …) and
+a model id without spaces (it may hold colons: ``openai:ft:gpt-4.1-mini:acme``)."""
+
+VAPI_OBJECT_LIMIT = 10_000
+"""The longest ``voice`` or ``transcriber`` object accepted, as JSON."""
+
+
+def _parse_model(value: Any) -> str:
+    if not isinstance(value, str) or not _MODEL.fullmatch(value.strip()):
+        raise ValueError("must be PROVIDER:MODEL, such as openai:gpt-4.1-mini")
+    return value.strip()
+
+
+def _parse_vapi_object(value: Any) -> dict[str, Any]:
+    """A Vapi ``voice`` or ``transcriber``: a JSON object (or its text) naming its provider."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    if not isinstance(value.get("provider"), str) or not value["provider"].strip():
+        raise ValueError('must name its "provider"')
+    if len(json.dumps(value)) > VAPI_OBJECT_LIMIT:
+        raise ValueError(f"must be at most {VAPI_OBJECT_LIMIT} characters as JSON")
+    return dict(value)
 
 
 def _parse_base_url(value: Any) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import phonenumbers
-
-from dialcues_core.calling.policy import CallingPolicy, EffectivePolicy, Predial
+from dialcues_core.calling.opening import opening
+from dialcues_core.calling.policy import CallingPolicy, EffectivePolicy, Identity, Predial
 from dialcues_core.calling.retry import RetryPolicy
 from dialcues_core.calling.shapes import FrequencyCaps, window_to_json
 from dialcues_core.calling.windows import Window
@@ -64,35 +63,13 @@ def field_to_json(value: Any) -> Any:
 
 
 def opening_preview(policy: CallingPolicy, message: str = PREVIEW_MESSAGE) -> str:
-    """The informational opening (§10.1) with the organization's template, for the preview."""
-    name = policy.caller_name or "{caller_name}"
-    slots = {
-        "identification": f"This is {name} with a reminder.",
-        "disclosure": "You're speaking with an automated assistant."
-        if policy.ai_disclosure
-        else "",
-        "message": message,
-        "actions": (
-            "Press 1 or say done to confirm. Press 2 or say snooze to be called again in"
-            f" {policy.snooze_default_minutes} minutes."
-        ),
-        "callback": (
-            f"To reach {name}, call {_international(policy.callback_number)}."
-            if policy.callback_number
-            else ""
-        ),
-        "opt_out": "To stop these calls, press 9 or say stop.",
-    }
-    template = policy.opening_template or (
-        "{identification} {disclosure} {message} {actions} {callback} {opt_out}"
+    """The informational opening (§10) with the organization's template, for the preview
+    (``{caller_name}`` stands in for a name not set yet)."""
+    identity = Identity(
+        policy.caller_name or "{caller_name}",
+        policy.callback_number,
+        policy.ai_disclosure,
+        policy.opening_template,
+        policy.snooze_default_minutes,
     )
-    text = template
-    for slot, words in slots.items():
-        text = text.replace("{" + slot + "}", words)
-    return " ".join(text.split())
-
-
-def _international(number: str) -> str:
-    return phonenumbers.format_number(
-        phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
+    return opening(identity, message)

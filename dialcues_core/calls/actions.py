@@ -212,11 +212,6 @@ def parse_minutes(arguments: dict[str, Any] | None, allow_item: bool = False) ->
     return value if 1 <= value <= 120 else None
 
 
-def no_extra_arguments(arguments: dict[str, Any] | None) -> bool:
-    """``confirm_reminder`` and ``stop_calls`` take no arguments (an empty object or none)."""
-    return arguments is not None and not arguments
-
-
 STOP_WORDS = frozenset({"stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe"})
 """A user turn that is only one of these (any case, punctuation ignored) is a stop (§11)."""
 

@@ -129,7 +129,26 @@ class InCall:
         action = Action(
             ActionType.STOP, self._now(), via, "applied", {"reason": reason}, call_id, said.STOPPED
         )
+        if e.status.is_final:
+            self._suppress_reminder(e)
         return self._record(e, action)
+
+    def _suppress_reminder(self, e: LiveExecution) -> None:
+        """A stop that arrives after its call's outcome was applied (Vapi's end-of-call
+        report usually comes after the ``ended`` status): the reminder this call moved on is
+        ``suppressed`` now, as if the stop had come first. One paused, deleted or moved on by
+        another attempt since is left alone (gate check 1 suppresses a later attempt)."""
+        a = self.attempts
+        found = a.store.attempted([e.reminder_id]).get(e.reminder_id) if e.reminder_id else None
+        if found is None or found[1] != e.id:
+            return
+        attempted = found[0]
+        if attempted.status not in policy.SUPPRESSIBLE:
+            return
+        step = policy.after_suppressed(attempted)
+        assert e.reminder_id is not None
+        a.store.set_reminder_steps([(e.reminder_id, step, e.id)], self._now())
+        a.outbox.steps([(e.user_id, e.reminder_id, step)])
 
     def _snooze(self, e: LiveExecution, call: ToolCall, via: str) -> Action:
         a, kind = self.attempts, ActionType.SNOOZE

@@ -107,6 +107,12 @@ def after_skip(r: Attempted) -> NextStep:
     return _move_on(r, r.scheduled_at, delivered=False)
 
 
+SUPPRESSIBLE = frozenset(
+    s for s, targets in lifecycle.TRANSITIONS[Action.SUPPRESS].items() if targets
+)
+"""The statuses a reminder may become ``suppressed`` from."""
+
+
 def after_suppressed(r: Attempted) -> NextStep:
     """The number is on the suppression list (a skip at the gate, or a stop in the call): the
     reminder becomes ``suppressed`` and waits for nothing."""

@@ -54,9 +54,8 @@ TRANSITIONS: dict[Action, dict[S, frozenset[S]]] = {
         S.IN_PROGRESS: frozenset({S.COMPLETED, S.FAILED}),
         S.SCHEDULED: frozenset({S.COMPLETED, S.FAILED}),
     },
-    Action.SUPPRESS: {
-        S.SCHEDULED: frozenset({S.SUPPRESSED}),
-        S.IN_PROGRESS: frozenset({S.SUPPRESSED}),
+    Action.SUPPRESS: {  # completed or failed: a stop that came after its call's outcome
+        s: frozenset({S.SUPPRESSED}) for s in (S.SCHEDULED, S.IN_PROGRESS, S.COMPLETED, S.FAILED)
     },
 }
 

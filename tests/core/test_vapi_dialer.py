@@ -39,6 +39,7 @@ from dialcues_core.adapters.providers.vapi.voice import (
     call_to_event,
     parse_server_message,
 )
+from dialcues_core.calling.policy import Identity
 from dialcues_core.calls.calltoken import call_token, token_matches
 from dialcues_core.calls.ports import CallRequest
 from dialcues_core.errors import (
@@ -55,6 +56,8 @@ API_KEY = "vapi-private-key-1234"
 SECRET = "whsec-5678"
 CORRELATION = {"execution_id": "17", "organization_id": "org-1"}
 TOKEN = call_token(SECRET, 17)  # execution 17's call token: what Vapi must send back
+ACME = Identity("Acme Pharmacy", "+14155550100")
+PUBLIC = "https://dialcues.example"
 
 
 @dataclass
@@ -106,8 +109,9 @@ def call_request(
     correlation: dict[str, str] | None = None,
     title: str = "Take the pills",
     message: str = "Time to take your pills.",
+    identity: Identity | None = ACME,
 ) -> CallRequest:
-    """A request for one Vapi call (execution 17) from line ``pn-1``."""
+    """A request for one Vapi call (execution 17) from line ``pn-1``, by Acme Pharmacy."""
     line = OutboundLine(
         "line-1", "org-1", Provider.VAPI, "+14155550100", None, True,
         datetime(2026, 1, 1, tzinfo=UTC), provider_line_id="pn-1",
@@ -115,7 +119,7 @@ def call_request(
     provider = ProviderSettings(Provider.VAPI, api_key, "asst-1", SECRET, base_url=base_url)
     return CallRequest(
         17, 3, "org-1", line, provider, to, title, message,
-        correlation if correlation is not None else dict(CORRELATION),
+        correlation if correlation is not None else dict(CORRELATION), identity=identity,
     )  # fmt: skip
 
 
@@ -133,12 +137,20 @@ async def post_create(vapi: FakeVapi, body: object) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
-def a_body(events_url: str, **overrides: Any) -> dict[str, Any]:
-    """The adapter's create body, its ``assistantOverrides`` changed (None drops a key)."""
-    body = build_call_body(call_request("http://127.0.0.1:1"), events_url)
-    merged = {**body["assistantOverrides"], **overrides}
-    body["assistantOverrides"] = {key: v for key, v in merged.items() if v is not None}
+def a_body(public_url: str = "http://127.0.0.1:1", **changes: Any) -> dict[str, Any]:
+    """The adapter's create body for ``public_url``, its transient ``assistant`` changed
+    (None drops a key)."""
+    body = build_call_body(call_request("http://127.0.0.1:1"), public_url)
+    merged = {**body["assistant"], **changes}
+    body["assistant"] = {key: v for key, v in merged.items() if v is not None}
     return body
+
+
+def merged(base: Any, change: Any) -> Any:
+    """``base`` with ``change`` laid over it, objects merged key by key at every depth."""
+    if not isinstance(base, dict) or not isinstance(change, dict):
+        return copy.deepcopy(change)
+    return {**base, **{key: merged(base.get(key), value) for key, value in change.items()}}
 
 
 # ----------------------------------------------------------------------------- create
@@ -148,75 +160,76 @@ async def test_a_well_formed_create_places_exactly_one_call(
     call_id = await dialer.place_call(call_request(vapi.base_url))
     assert [call["id"] for call in vapi.calls] == [call_id]
     assert vapi.rejections == []
-    assert vapi.calls[0]["assistantOverrides"]["metadata"] == CORRELATION
-    assert vapi.calls[0]["assistantOverrides"]["server"] == {
+    assert vapi.calls[0]["assistantOverrides"] == {"metadata": CORRELATION}
+    assert vapi.calls[0]["assistant"]["server"] == {
         "url": receiver.url + EVENTS_PATH,
         "headers": {"x-vapi-secret": TOKEN},
         "timeoutSeconds": 20,
     }
 
 
-async def test_the_create_body_holds_only_what_vapis_schema_has(vapi: FakeVapi) -> None:
-    body = build_call_body(call_request(vapi.base_url), "https://dialcues.example/x")
-    assert body == {
-        "phoneNumberId": "pn-1",
-        "customer": {"number": "+14155550123"},
-        "assistantId": "asst-1",
-        "assistantOverrides": {
-            "firstMessage": "Time to take your pills.",
-            "voicemailMessage": "Time to take your pills.",
-            "metadata": CORRELATION,
-            "serverMessages": ["status-update", "end-of-call-report"],
-            "server": {
-                "url": "https://dialcues.example/x",
-                "headers": {"x-vapi-secret": TOKEN},
-                "timeoutSeconds": 20,
-            },
-        },
-        "name": "Take the pills",
-    }
+async def test_the_create_body_is_a_transient_assistant_and_the_correlation_ids(
+    vapi: FakeVapi,
+) -> None:
+    body = build_call_body(call_request(vapi.base_url), PUBLIC)
+    assert set(body) == {"phoneNumberId", "customer", "assistant", "assistantOverrides", "name"}
+    assert (body["phoneNumberId"], body["customer"], body["name"]) == (
+        "pn-1", {"number": "+14155550123"}, "Take the pills",
+    )  # fmt: skip
+    assert body["assistantOverrides"] == {"metadata": CORRELATION}
+    assert set(body["assistant"]) == {
+        "firstMessage", "firstMessageMode", "model", "keypadInputPlan", "voicemailMessage",
+        "server", "serverMessages", "metadata",
+    }  # fmt: skip
+    assert body["assistant"]["metadata"] == CORRELATION
 
 
 def test_the_create_body_passes_the_sdks_create_outbound_call_dto_strictly() -> None:
-    body = build_call_body(call_request("http://x"), "https://dialcues.example/x")
+    body = build_call_body(call_request("http://x"), PUBLIC)
     assert strict_errors(sdk_models().create, body, closed_enums=True) == []
     sdk_models().create.model_validate(body)  # and the SDK's own (lax) validation
 
 
 def test_the_server_block_names_the_call_token_and_the_messages_outcomes_need() -> None:
-    overrides = build_call_body(call_request("http://x"), "https://d.example/e")[
-        "assistantOverrides"
-    ]
-    assert overrides["server"]["headers"] == {"x-vapi-secret": call_token(SECRET, 17)}
-    assert overrides["server"]["headers"]["x-vapi-secret"] != SECRET  # never the org's secret
-    assert overrides["server"]["timeoutSeconds"] == 20
-    assert overrides["serverMessages"] == ["status-update", "end-of-call-report"]
+    assistant = build_call_body(call_request("http://x"), "https://d.example/")["assistant"]
+    assert assistant["server"] == {
+        "url": "https://d.example/api/providers/vapi/events",
+        "headers": {"x-vapi-secret": call_token(SECRET, 17)},
+        "timeoutSeconds": 20,
+    }
+    assert assistant["server"]["headers"]["x-vapi-secret"] != SECRET  # never the org's secret
+    assert assistant["serverMessages"] == ["status-update", "end-of-call-report", "tool-calls"]
 
 
 @pytest.mark.parametrize(
     ("message", "spoken"),
     [("Time to take your pills.", "Time to take your pills."), ("  ", "Take the pills")],
 )
-def test_the_voicemail_speaks_the_reminders_message(message: str, spoken: str) -> None:
-    overrides = build_call_body(call_request("http://x", message=message), "http://y")[
-        "assistantOverrides"
-    ]
-    assert overrides["voicemailMessage"] == overrides["firstMessage"] == spoken
+def test_the_call_and_the_voicemail_speak_the_reminders_message(message: str, spoken: str) -> None:
+    assistant = build_call_body(call_request("http://x", message=message), PUBLIC)["assistant"]
+    assert (
+        f"with a reminder. You're speaking with an automated assistant. {spoken} "
+        in (assistant["firstMessage"])
+    )
+    assert assistant["voicemailMessage"] == (
+        "This is Acme Pharmacy with a reminder. You're speaking with an automated assistant."
+        f" {spoken} To stop these calls, call +1 415-555-0100."
+    )
 
 
 def test_each_execution_gets_its_own_token() -> None:
     other = CallRequest(**{**_fields(call_request("http://x")), "execution_id": 18})
-    headers = build_call_body(other, "http://y")["assistantOverrides"]["server"]["headers"]
+    headers = build_call_body(other, PUBLIC)["assistant"]["server"]["headers"]
     assert headers == {"x-vapi-secret": call_token(SECRET, 18)} != {"x-vapi-secret": TOKEN}
 
 
 def test_the_call_name_is_cut_to_forty_characters() -> None:
-    body = build_call_body(call_request("http://x", title="x" * 60), "http://y")
+    body = build_call_body(call_request("http://x", title="x" * 60), PUBLIC)
     assert body["name"] == "x" * 40
 
 
 async def test_the_legacy_create_path_accepts_the_same_body(vapi: FakeVapi) -> None:
-    body = build_call_body(call_request(vapi.base_url), "http://127.0.0.1:1/e")
+    body = build_call_body(call_request(vapi.base_url), "http://127.0.0.1:1")
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with (
         aiohttp.ClientSession() as session,
@@ -242,6 +255,35 @@ MISPLACED: list[tuple[dict[str, Any], str]] = [
         {"assistantOverrides": {"server": {"url": "http://x/e", "timeoutSeconds": "20"}}},
         "/assistantOverrides/server/timeoutSeconds: must be a number",
     ),
+    (
+        {"assistant": {"server": {"secret": "s"}}},
+        "/assistant/server/secret: property secret should not exist",
+    ),
+    ({"assistant": {"serverMessages": ["tool-call"]}}, "/assistant/serverMessages/0: must be"),
+    ({"assistant": {"firstMessageMode": "speak-first"}}, "/assistant/firstMessageMode: must be"),
+    ({"assistant": {"keypadInputPlan": {"delimiters": "9"}}}, "/assistant/keypadInputPlan/de"),
+    ({"assistant": {"model": {"model": "gpt-9"}}}, "/assistant/model/model: must be one of"),
+    (
+        {
+            "assistant": {
+                "model": {
+                    "tools": [
+                        {
+                            "type": "function",
+                            "function": {
+                                "name": "x",
+                                "parameters": {
+                                    "type": "object",
+                                    "properties": {"m": {"type": "integer", "minimum": 1}},
+                                },
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+        "/assistant/model/tools/0/function/parameters/properties/m/minimum: property minimum",
+    ),
 ]
 
 
@@ -249,7 +291,7 @@ MISPLACED: list[tuple[dict[str, Any], str]] = [
 def test_the_strict_validator_refuses_what_vapis_schema_lacks(
     change: dict[str, Any], expected: str
 ) -> None:
-    body = {**build_call_body(call_request("http://x"), "http://127.0.0.1:1/e"), **change}
+    body = merged(build_call_body(call_request("http://x"), "http://127.0.0.1:1"), change)
     errors = strict_errors(sdk_models().create, body, closed_enums=True)
     assert any(error.startswith(expected) for error in errors), errors
     sdk_models().create.model_validate(body)  # the SDK alone lets these through
@@ -259,7 +301,7 @@ def test_the_strict_validator_refuses_what_vapis_schema_lacks(
 async def test_the_fake_refuses_what_vapis_schema_lacks(
     vapi: FakeVapi, change: dict[str, Any], expected: str
 ) -> None:
-    body = {**build_call_body(call_request(vapi.base_url), "http://127.0.0.1:1/e"), **change}
+    body = merged(build_call_body(call_request(vapi.base_url), "http://127.0.0.1:1"), change)
     status, answer = await post_create(vapi, body)
     assert (status, answer["statusCode"], answer["error"]) == (400, 400, "Bad Request")
     assert any(message.startswith(expected) for message in answer["message"]), answer
@@ -293,9 +335,9 @@ async def test_a_validation_error_is_rejected_with_vapis_message(
 
 
 async def test_a_create_without_a_phone_number_id_or_assistant_is_refused(vapi: FakeVapi) -> None:
-    body = a_body("http://127.0.0.1:1/e")
+    body = a_body()
     no_line = {key: value for key, value in body.items() if key != "phoneNumberId"}
-    no_assistant = {key: value for key, value in body.items() if key != "assistantId"}
+    no_assistant = {key: value for key, value in body.items() if key != "assistant"}
     assert (await post_create(vapi, no_line))[1]["message"].startswith("Couldn't Get Phone")
     assert (await post_create(vapi, no_assistant))[1]["message"].startswith("Couldn't Get Assis")
     assert vapi.calls == []
@@ -490,7 +532,7 @@ async def test_the_fake_sends_exactly_the_headers_the_create_names(
     vapi: FakeVapi, receiver: Receiver
 ) -> None:
     server = {"url": receiver.url + EVENTS_PATH, "headers": {"X-Vapi-Secret": "t", "x-a": "b"}}
-    assert (await post_create(vapi, a_body("", server=server)))[0] == 201
+    assert (await post_create(vapi, a_body(server=server)))[0] == 201
     deliveries = await vapi.wait_for_deliveries(3)
     assert [secret for _, secret, _ in receiver.received] == ["t", "t", "t"]
     assert {(d.secret, tuple(sorted(d.headers.items()))) for d in deliveries} == {
@@ -501,9 +543,7 @@ async def test_the_fake_sends_exactly_the_headers_the_create_names(
 async def test_a_create_naming_no_headers_gets_messages_without_a_secret(
     vapi: FakeVapi, receiver: Receiver
 ) -> None:
-    assert (await post_create(vapi, a_body("", server={"url": receiver.url + EVENTS_PATH})))[
-        0
-    ] == 201
+    assert (await post_create(vapi, a_body(server={"url": receiver.url + EVENTS_PATH})))[0] == 201
     await vapi.settle()
     assert [secret for _, secret, _ in receiver.received] == [None, None, None]
     assert {(d.secret, len(d.headers)) for d in vapi.deliveries} == {(None, 0)}
@@ -522,11 +562,11 @@ async def test_the_org_secret_knob_sends_the_organizations_secret(
 async def test_a_call_without_a_server_url_reports_to_the_org_server_with_its_secret(
     vapi: FakeVapi, receiver: Receiver
 ) -> None:
-    assert (await post_create(vapi, a_body("", server=None)))[0] == 201
+    assert (await post_create(vapi, a_body(server=None)))[0] == 201
     await vapi.settle()
     assert vapi.deliveries == []  # no server anywhere: nobody to tell
     vapi.org_server_url = receiver.url + EVENTS_PATH
-    assert (await post_create(vapi, a_body("", server=None)))[0] == 201
+    assert (await post_create(vapi, a_body(server=None)))[0] == 201
     await vapi.settle()
     assert {(path, secret) for path, secret, _ in receiver.received} == {(EVENTS_PATH, SECRET)}
     assert len(receiver.received) == 3
@@ -545,7 +585,7 @@ async def test_a_call_without_a_server_url_reports_to_the_org_server_with_its_se
 async def test_the_fake_sends_only_the_message_types_the_create_lists(
     vapi: FakeVapi, receiver: Receiver, listed: list[str] | None, expected: list[str]
 ) -> None:
-    body = a_body(receiver.url + EVENTS_PATH, serverMessages=listed)
+    body = a_body(receiver.url, serverMessages=listed)
     assert (await post_create(vapi, body))[0] == 201
     await vapi.settle()
     assert [payload["message"]["type"] for _, _, payload in receiver.received] == expected
@@ -587,7 +627,7 @@ async def test_the_fakes_message_check_refuses_what_the_sdk_lacks(
 ) -> None:
     vapi.message_order = MessageOrder.REPORT_ONLY
     vapi.send_in_progress = False
-    assert (await post_create(vapi, a_body(receiver.url + EVENTS_PATH)))[0] == 201
+    assert (await post_create(vapi, a_body(receiver.url)))[0] == 201
     await vapi.settle()
     report = receiver.received[-1][2]
     assert check_message(report) == []
@@ -718,7 +758,7 @@ async def test_a_report_carries_the_top_level_fields_real_vapi_sends_beyond_the_
 ) -> None:
     vapi.message_order = MessageOrder.REPORT_ONLY
     vapi.send_in_progress = False
-    assert (await post_create(vapi, a_body(receiver.url + EVENTS_PATH)))[0] == 201
+    assert (await post_create(vapi, a_body(receiver.url)))[0] == 201
     await vapi.settle()
     report = receiver.received[-1][2]["message"]
 

@@ -71,7 +71,7 @@ async def test_call_placed_now_is_dialed_within_a_second_and_completes(sqlite_ur
     assert [c["id"] for c in stack.vapi.calls] == [done["call_id"]]
     body = stack.vapi.create_bodies[0]
     assert body["customer"] == {"number": NUMBER}
-    assert body["assistantOverrides"]["firstMessage"] == "Your table is ready"
+    assert " Your table is ready Press 1 " in body["assistant"]["firstMessage"]
     assert "reminder_id" not in body["assistantOverrides"]["metadata"]
 
 

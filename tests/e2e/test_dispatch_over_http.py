@@ -68,12 +68,12 @@ async def test_the_call_carries_the_message_and_our_correlation_ids(sqlite_url: 
         reminder = await create(stack)
         await settled(stack, reminder["id"], "completed")
         body = stack.vapi.create_bodies[0]
-        overrides = body["assistantOverrides"]
+        assistant = body["assistant"]
         assert body["phoneNumberId"] == "pn_e2e"
         assert body["customer"] == {"number": NUMBER}
-        assert overrides["firstMessage"] == "Take your pills"
-        assert overrides["metadata"]["reminder_id"] == str(reminder["id"])
-        assert overrides["server"]["url"] == f"{stack.root}/api/providers/vapi/events"
+        assert " Take your pills Press 1 " in assistant["firstMessage"]
+        assert body["assistantOverrides"]["metadata"]["reminder_id"] == str(reminder["id"])
+        assert assistant["server"]["url"] == f"{stack.root}/api/providers/vapi/events"
 
 
 async def test_dial_happens_within_a_second_of_scheduled_at(sqlite_url: str) -> None:

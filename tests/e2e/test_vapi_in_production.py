@@ -33,15 +33,19 @@ async def test_every_create_carries_the_executions_call_token_and_the_fake_sends
         await settled(stack, reminder["id"], "completed")
         (execution,) = await executions(stack, reminder["id"])
         (call,) = stack.vapi.calls
-        server = call["assistantOverrides"]["server"]
+        server = call["assistant"]["server"]
         token = call_token(stack.vapi.webhook_secret, execution["id"])
         assert server["headers"] == {"x-vapi-secret": token}
         assert server["timeoutSeconds"] == 20
-        assert call["assistantOverrides"]["serverMessages"] == [
+        assert call["assistant"]["serverMessages"] == [
             "status-update",
             "end-of-call-report",
+            "tool-calls",
         ]
-        assert call["assistantOverrides"]["voicemailMessage"] == "Take your pills"
+        assert call["assistant"]["voicemailMessage"] == (
+            "This is E2E with a reminder. You're speaking with an automated assistant."
+            " Take your pills To stop these calls, call +1 415-555-0199."
+        )
         assert all(d.secret == token for d in stack.vapi.deliveries)
         assert {d.http_status for d in stack.vapi.deliveries} == {200}
 

@@ -4,23 +4,37 @@ Serves what the Vapi dialer uses (``spec/vapi.md``): ``POST /call`` (and its leg
 ``POST /call/phone``), ``GET /call/{id}`` and ``GET /call?phoneNumberId&createdAt…&limit``.
 Like Vapi it checks the Bearer key (401) and validates the create body against the official
 SDK's ``CreateOutboundCallDto`` strictly (``support.vapi_sdk``: a key the schema lacks at any
-depth, a wrong type or an unknown enum value is a 400 with a NestJS message list); it also
-checks ``customer.number`` is E.164, the name's length, and needs a phone number id and an
-assistant. Every call it *creates* is in :attr:`FakeVapi.calls`, so a test can prove a call
-was placed exactly once.
+depth — in the transient ``assistant``, its model and tools too —, a wrong type or an unknown
+enum value is a 400 with a NestJS message list); it also checks ``customer.number`` is E.164,
+the name's length, every server URL, and needs a phone number id and an assistant. Every
+call it *creates* is in :attr:`FakeVapi.calls`, so a test can prove a call was placed
+exactly once.
 
-After a create it reports the call as Vapi does: to ``assistantOverrides.server.url`` with
-exactly the ``assistantOverrides.server.headers`` of the create (no header when it names
-none), and only the types ``assistantOverrides.serverMessages`` lists when it lists any: a
-``status-update`` to ``in-progress``, then the end as ``status-update: ended`` and/or
-``end-of-call-report`` (:class:`MessageOrder`), optionally twice each. Knobs stand for an
-organization-level server URL (``org_server_url``, used when the create names none) and for
-a test that wants the organization's secret sent instead (``send_org_secret``). Every message
-is checked strictly against the SDK's server message model of its type (and the call in it
-against ``Call``) before it is sent: one the SDK would refuse is a bug of the fake, raised
-there and again when the fake stops. The ended reason comes from the number's last four
-digits (the simulated dialer's table) unless a test overrides it. :meth:`FakeVapi.fail_next`
-injects failures for the next valid creates (:class:`Failure`).
+After a create it reports the call as Vapi does: to the call's server URL
+(``assistantOverrides.server``, else the transient ``assistant.server``) with exactly that
+server's ``headers`` (no header when it names none), and only the types ``serverMessages``
+lists when it lists any: a ``status-update`` to ``in-progress``, then the end as
+``status-update: ended`` and/or ``end-of-call-report`` (:class:`MessageOrder`), optionally
+twice each. Knobs stand for an organization-level server URL (``org_server_url``, used when
+the create names none) and for a test that wants the organization's secret sent instead
+(``send_org_secret``). Every message is checked strictly against the SDK's server message
+model of its type (and the call in it against ``Call``) before it is sent: one the SDK would
+refuse is a bug of the fake, raised there and again when the fake stops. The ended reason
+comes from the number's last four digits (the simulated dialer's table) unless a test
+overrides it. :meth:`FakeVapi.fail_next` injects failures for the next valid creates
+(:class:`Failure`).
+
+The person on the line (``responsible-calling.md`` §11, :mod:`fakes.vapi_tools`): at a number
+ending ``0007`` they press 1, ``0008`` press 2 (once: the call-back a snooze asked for is only
+listened to), ``0009`` press 9, ``0010`` say "stop". The model then calls the matching tool:
+the fake POSTs a ``tool-calls`` message to that tool's ``server.url`` with its ``headers``,
+the arguments in one of the three shapes seen on the wire (:class:`ArgumentShape`, in turn
+across tests), the person's turn in ``artifact.messages``; it checks our answer with Vapi's
+strictness (HTTP 200, one result per call with the exact ``toolCallId`` and ``name``, a
+single-line string ``result`` or ``error``), speaks it, and ends the call with an
+``end-of-call-report`` whose ``artifact.messages`` hold the conversation. A test can send
+its own tool calls about a call (:meth:`FakeVapi.post_tool_calls`, :meth:`FakeVapi.tool_call`)
+and keep a call in the air meanwhile (``hold_calls``).
 
 Usage::
 
@@ -29,8 +43,9 @@ Usage::
         ...  # point a ProviderSettings(base_url=vapi.base_url, api_key="k", …) at it
         assert len(vapi.calls) == 1
 
-One module on purpose, past the house's 400 lines: Vapi's schema, its handlers and its
-server messages only make sense together, and nothing outside the tests imports them.
+One module on purpose (the in-call tools' pure parts aside, in :mod:`fakes.vapi_tools`), past
+the house's 400 lines: Vapi's schema, its handlers and its server messages only make sense
+together, and nothing outside the tests imports them.
 Importing it imports the SDK models it checks against, which takes pydantic some seconds.
 """
 
@@ -39,6 +54,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import json
 import re
 import uuid
 from collections import deque
@@ -56,8 +72,36 @@ from aiohttp import web
 from support.vapi_sdk import strict_errors
 
 from dialcues_core.adapters.providers.simulated.voice import simulated_reason
+from fakes.vapi_tools import (
+    KEYPAD_PREFIX,
+    WORDS,
+    ArgumentShape,
+    Person,
+    ToolExchange,
+    ToolRequest,
+    answer_problems,
+    as_canonical,
+    declared_tool,
+    first_function_tool,
+    item,
+    next_shape,
+    person_at,
+    turn,
+    with_tool_call,
+)
 
-__all__ = ["Delivery", "Failure", "FakeVapi", "MessageOrder", "Rejection", "start_fake_vapi"]
+__all__ = [
+    "KEYPAD_PREFIX",
+    "ArgumentShape",
+    "Delivery",
+    "Failure",
+    "FakeVapi",
+    "MessageOrder",
+    "Rejection",
+    "ToolExchange",
+    "ToolRequest",
+    "start_fake_vapi",
+]
 
 Json = dict[str, Any]
 
@@ -72,7 +116,9 @@ def sdk_models() -> SdkModels:
     from vapi.types.call import Call
     from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
     from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
+    from vapi.types.server_message_response_tool_calls import ServerMessageResponseToolCalls
     from vapi.types.server_message_status_update import ServerMessageStatusUpdate
+    from vapi.types.server_message_tool_calls import ServerMessageToolCalls
 
     return SdkModels(
         call=Call,
@@ -80,7 +126,9 @@ def sdk_models() -> SdkModels:
         messages={
             "status-update": ServerMessageStatusUpdate,
             "end-of-call-report": ServerMessageEndOfCallReport,
+            "tool-calls": ServerMessageToolCalls,
         },
+        tool_answer=ServerMessageResponseToolCalls,
     )
 
 
@@ -93,6 +141,8 @@ class SdkModels:
     messages: dict[str, type[pydantic.BaseModel]]
     """The model each message type the fake sends must satisfy (the members of the SDK's
     ``ServerMessageMessage`` union; the union itself takes 20 s more to import)."""
+    tool_answer: type[pydantic.BaseModel]
+    """What our answer to a ``tool-calls`` message must be (``ServerMessageResponseToolCalls``)."""
 
 
 DEFAULT_LINE_NUMBER = "+14155550100"
@@ -197,12 +247,27 @@ def validate_create(body: object) -> list[str]:
     name = body.get("name")
     if isinstance(name, str) and len(name) > 40:
         errors.append("name must be shorter than or equal to 40 characters")
-    overrides = body.get("assistantOverrides")
-    server = overrides.get("server") if isinstance(overrides, dict) else None
-    url = server.get("url") if isinstance(server, dict) else None
-    if url is not None and not str(url).startswith(("http://", "https://")):
-        errors.append("assistantOverrides.server.url must be a URL address")
+    for where, server in _servers(body):
+        url = server.get("url")
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            errors.append(f"{where}.url must be a URL address")
     return errors
+
+
+def _servers(body: Json) -> list[tuple[str, Json]]:
+    """Every ``server`` block of a create: the overrides', the assistant's, each tool's."""
+    found: list[tuple[str, Json]] = []
+    for holder in ("assistantOverrides", "assistant"):
+        part = body.get(holder)
+        if isinstance(part, dict) and isinstance(part.get("server"), dict):
+            found.append((f"{holder}.server", part["server"]))
+    assistant = body.get("assistant")
+    model = assistant.get("model") if isinstance(assistant, dict) else None
+    tools = model.get("tools") if isinstance(model, dict) else None
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        if isinstance(tool, dict) and isinstance(tool.get("server"), dict):
+            found.append((f"assistant.model.tools.{index}.server", tool["server"]))
+    return found
 
 
 def check_message(payload: object) -> list[str]:
@@ -221,10 +286,15 @@ def check_message(payload: object) -> list[str]:
     documented = {k: message.pop(k) for k in list(REPORT_EXTRAS) if k in message}
     if documented and kind != "end-of-call-report":
         return [f"/message: {sorted(documented)} belong to the end-of-call report only"]
+    wire = message.get("toolCallList")
+    if kind == "tool-calls" and isinstance(wire, list):  # the shapes the SDK lacks, as its own
+        message["toolCallList"] = [as_canonical(item) for item in wire]
     try:
         errors = strict_errors(model, message)
     finally:
         message.update(documented)
+        if kind == "tool-calls" and isinstance(wire, list):
+            message["toolCallList"] = wire
     return ["/message" + (error[1:] if error.startswith("/:") else error) for error in errors]
 
 
@@ -261,10 +331,16 @@ class FakeVapi:
     names no server URL go there, with the organization's secret in ``x-vapi-secret``),
     ``send_org_secret`` (send ``x-vapi-secret: <webhook_secret>`` instead of the create's
     ``server.headers``), ``line_numbers`` (E.164 number by ``phoneNumberId``, for the
-    messages' ``phoneNumber``).
+    messages' ``phoneNumber``), ``argument_shape`` (how tool calls carry their arguments;
+    None: the next of the three in turn, so successive tests rotate through them),
+    ``send_tool_calls`` (False: the person acts but the model calls no tool, so the act shows
+    only in the end-of-call report's transcript), ``hold_calls`` (answered calls stay in
+    progress until :meth:`FakeVapi.end_call`; :attr:`FakeVapi.held` lists them).
     Records: ``calls`` (created calls, kept current), ``create_bodies`` (every create
-    body received), ``rejections``, ``deliveries``, ``faults`` (messages or calls the fake
-    built that the SDK refuses: a bug of the fake; :func:`start_fake_vapi` raises them).
+    body received), ``rejections``, ``deliveries``, ``tool_exchanges`` (every ``tool-calls``
+    message and how it was answered), ``faults`` (messages or calls the fake built that the
+    SDK refuses: a bug of the fake; :func:`start_fake_vapi` raises them, and the problems of
+    any answer to the person's own tool calls).
     """
 
     def __init__(self, api_key: str, webhook_secret: str, org_id: str | None = None) -> None:
@@ -289,6 +365,12 @@ class FakeVapi:
         self.org_server_url: str | None = None
         self.send_org_secret = False
         self.line_numbers: dict[str, str] = {}
+        self.argument_shape: ArgumentShape | None = None
+        self.send_tool_calls = True
+        self.hold_calls = False
+        self._holds: dict[str, asyncio.Event] = {}
+        self._snoozed: set[str] = set()
+        self.tool_exchanges: list[ToolExchange] = []
         self.faults: list[str] = []
         self.calls: list[Json] = []
         self.create_bodies: list[Json] = []
@@ -330,11 +412,27 @@ class FakeVapi:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    @property
+    def held(self) -> list[str]:
+        """The ids of the calls in progress that ``hold_calls`` keeps in the air."""
+        return [call_id for call_id, ended in self._holds.items() if not ended.is_set()]
+
+    def end_call(self, call_id: str) -> None:
+        """Let a held call end (as the person hanging up would)."""
+        self._holds.setdefault(call_id, asyncio.Event()).set()
+
     def check(self) -> None:
-        """Raise ``AssertionError`` if the fake built anything the SDK refuses (its bug)."""
+        """Raise ``AssertionError`` if the fake built anything the SDK refuses (its bug), or
+        if our side answered the person's tool calls in a way Vapi refuses."""
         if self.faults:
             raise AssertionError(
                 "fake Vapi built what Vapi's SDK refuses:\n" + "\n".join(self.faults)
+            )
+        refused = [e for e in self.tool_exchanges if e.automatic and e.problems]
+        if refused:
+            raise AssertionError(
+                "Vapi refuses our answers to tool calls:\n"
+                + "\n".join(f"{e.requests[0].name}: {e.problems}" for e in refused)
             )
 
     def _audit(self, what: str, errors: list[str]) -> None:
@@ -363,6 +461,8 @@ class FakeVapi:
     async def stop(self) -> None:
         """Release hanging requests, stop the calls in progress, close everything."""
         self._released.set()
+        for ended in self._holds.values():
+            ended.set()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -475,14 +575,14 @@ class FakeVapi:
             "updatedAt": now,
             "customer": body.get("customer"),
             "phoneNumberId": body.get("phoneNumberId"),
-            "assistantId": body.get("assistantId"),
             "assistantOverrides": body.get("assistantOverrides", {}),
             "phoneCallProvider": "twilio",
             "phoneCallProviderId": "CA" + uuid.uuid4().hex,
             "phoneCallTransport": "pstn",
         }
-        if "name" in body:
-            call["name"] = body["name"]
+        for key in ("name", "assistant", "assistantId"):
+            if key in body:
+                call[key] = copy.deepcopy(body[key])
         self._audit("call", strict_errors(sdk_models().call, call))
         self.calls.append(call)
         created = copy.deepcopy(call)
@@ -498,34 +598,184 @@ class FakeVapi:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, call: Json) -> None:
-        """Ring, answer and end the call, sending the server messages as Vapi would."""
+        """Ring, answer, let the person act, and end the call, sending the server messages
+        as Vapi would."""
         await asyncio.sleep(self.webhook_delay)
         target = self._target(call)
         reason = self.outcome_for(call["customer"]["number"])
         refused = reason.startswith("call.start.error")
-        if self.send_in_progress and not refused:
-            self._update(call, status="in-progress", startedAt=_iso(self.now()))
-            await self._send(target, self._status_update(call, "in-progress"))
+        turns: list[Json] = []
+        if not refused:
+            self._update(call, startedAt=_iso(self.now()), status="in-progress")
+            if self.send_in_progress:
+                await self._send(target, self._status_update(call, "in-progress"))
+            if reason == "voicemail":
+                turns.append(self._turn(call, "bot", self._voicemail_message(call)))
+            elif reason not in UNANSWERED:
+                turns.append(self._turn(call, "bot", self._first_message(call)))
+                turns += await self._person_acts(call, turns)
+            if self.hold_calls:
+                await self._hold(call["id"])
         snapshot = copy.deepcopy(call)  # messages carry the call as it was, like Vapi's do
         self._end(call, reason, refused)
-        for payload in self._end_messages(snapshot, call):
+        for payload in self._end_messages(snapshot, call, turns):
             await self._send(target, payload)
+
+    async def _hold(self, call_id: str) -> None:
+        ended = self._holds.setdefault(call_id, asyncio.Event())
+        waits = [asyncio.ensure_future(ended.wait()), asyncio.ensure_future(self._released.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            ended.set()
+
+    # ------------------------------------------------------------------ the person, tools
+    def _person(self, call: Json) -> Person | None:
+        """What the person at the call's number does now: a snooze is pressed once, and the
+        call-back it asked for is only listened to (``…0008``: attempt 1 only)."""
+        person = person_at(call["customer"]["number"])
+        if person is None or person.tool != "snooze_reminder":
+            return person
+        key = _reminder_key(call)
+        if key in self._snoozed:
+            self._snoozed.discard(key)
+            return None
+        return person
+
+    async def _person_acts(self, call: Json, turns: list[Json]) -> list[Json]:
+        """The person presses or says their part; the model calls the matching tool (unless
+        ``send_tool_calls`` is off) and Vapi speaks our answer. Returns the new turns."""
+        person = self._person(call)
+        if person is None:
+            return []
+        said = [self._turn(call, "user", person.turn)]
+        if not self.send_tool_calls:
+            return said
+        exchange = await self._exchange(
+            call, [ToolRequest(person.tool)], None, [*turns, *said], automatic=True
+        )
+        if person.tool == "snooze_reminder" and exchange.ends_call:
+            self._snoozed.add(_reminder_key(call))
+        spoken = exchange.spoken
+        return said + ([self._turn(call, "bot", spoken)] if spoken else [])
+
+    async def post_tool_calls(
+        self,
+        call_id: str,
+        requests: list[ToolRequest],
+        *,
+        shape: ArgumentShape | None = None,
+        said: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ToolExchange:
+        """Send one ``tool-calls`` message about a call as Vapi would, and check the answer.
+
+        It goes to the first named tool's ``server.url`` with that tool's ``headers``
+        (``headers`` replace them: a wrong secret); a tool the assistant does not declare goes
+        where its first function tool goes. ``said`` is the person's last turn (a keypad
+        entry ``User's Keypad Entry: 1`` or words; default the tool's word, e.g. "done").
+        """
+        call = self.call(call_id)
+        if call is None:
+            raise KeyError(call_id)
+        turns = [self._turn(call, "bot", self._first_message(call))]
+        if requests:
+            words = said if said is not None else WORDS.get(requests[0].name, "please")
+            turns.append(self._turn(call, "user", words))
+        return await self._exchange(call, requests, shape, turns, headers=headers)
+
+    async def tool_call(self, call_id: str, name: str, **arguments: Any) -> ToolExchange:
+        """Send one tool call ``name(**arguments)`` (see :meth:`post_tool_calls`)."""
+        return await self.post_tool_calls(call_id, [ToolRequest(name, arguments)])
+
+    async def _exchange(
+        self,
+        call: Json,
+        requests: list[ToolRequest],
+        shape: ArgumentShape | None,
+        turns: list[Json],
+        *,
+        headers: Mapping[str, str] | None = None,
+        automatic: bool = False,
+    ) -> ToolExchange:
+        """POST a ``tool-calls`` message to the tool's server and check our answer."""
+        assistant = call.get("assistant") or {}
+        named = requests[0].name if requests else ""
+        tool = declared_tool(assistant, named) or first_function_tool(assistant) or {}
+        server = tool.get("server") or {}
+        url = str(server.get("url") or "")
+        sent = dict(server.get("headers") or {}) if headers is None else dict(headers)
+        shape = shape or self.argument_shape or next_shape()
+        payload = self._envelope(
+            "tool-calls",
+            call,
+            toolCallList=[item(request, shape) for request in requests],
+            toolWithToolCallList=[
+                with_tool_call(declared_tool(assistant, r.name), r) for r in requests
+            ],
+            artifact={"messages": copy.deepcopy(turns)},
+            **({"assistant": copy.deepcopy(assistant)} if assistant else {}),
+        )
+        status, answer = await self._deliver_tool_calls(url, payload, sent, server)
+        problems = answer_problems(sdk_models().tool_answer, status, answer, requests)
+        exchange = ToolExchange(
+            call["id"], url, sent, shape, tuple(requests), payload, status, answer, problems,
+            automatic,
+        )  # fmt: skip
+        self.tool_exchanges.append(exchange)
+        return exchange
+
+    async def _deliver_tool_calls(
+        self, url: str, payload: Json, headers: Mapping[str, str], server: Json
+    ) -> tuple[int | None, Any]:
+        """POST the message; Vapi waits ``server.timeoutSeconds`` (default 20), no retry."""
+        if not url or self._client is None:
+            return None, None
+        timeout = aiohttp.ClientTimeout(total=float(server.get("timeoutSeconds") or 20))
+        try:
+            post = self._client.post(url, json=payload, headers=dict(headers), timeout=timeout)
+            async with post as response:
+                text = await response.text()
+                try:
+                    return response.status, json.loads(text)
+                except ValueError:
+                    return response.status, text
+        except (TimeoutError, aiohttp.ClientError):
+            return None, None
+
+    def _first_message(self, call: Json) -> str:
+        overrides = call.get("assistantOverrides") or {}
+        assistant = call.get("assistant") or {}
+        return str(overrides.get("firstMessage") or assistant.get("firstMessage") or "")
+
+    def _voicemail_message(self, call: Json) -> str:
+        overrides = call.get("assistantOverrides") or {}
+        assistant = call.get("assistant") or {}
+        return str(overrides.get("voicemailMessage") or assistant.get("voicemailMessage") or "")
+
+    def _turn(self, call: Json, role: str, text: str) -> Json:
+        started = _parse_iso(call.get("startedAt") or "") or self.now()
+        return turn(role, text, self.now().timestamp() * 1000, started.timestamp() * 1000)
 
     def _target(self, call: Json) -> _Target:
         """Return where the call's messages go, with which headers, and which types.
 
-        As Vapi: the call's ``server`` (``assistantOverrides.server``) with exactly its
-        ``headers``, else the organization's server URL with the organization's secret; only
-        the types ``serverMessages`` lists, when it lists any.
+        As Vapi: the call's ``server`` (``assistantOverrides.server``, else the transient
+        ``assistant.server``) with exactly its ``headers``, else the organization's server URL
+        with the organization's secret; only the types ``serverMessages`` lists (the overrides',
+        else the assistant's), when it lists any.
         """
         overrides = call.get("assistantOverrides") or {}
-        server = overrides.get("server") or {}
+        assistant = call.get("assistant") or {}
+        server = overrides.get("server") or assistant.get("server") or {}
         url, headers = server.get("url"), dict(server.get("headers") or {})
         if not url:
             url, headers = self.org_server_url, {SECRET_HEADER: self.webhook_secret}
         if self.send_org_secret:
             headers = {SECRET_HEADER: self.webhook_secret}
-        wanted = overrides.get("serverMessages")
+        wanted = overrides.get("serverMessages", assistant.get("serverMessages"))
         types = frozenset(wanted) if isinstance(wanted, list) else None
         return _Target(url, {str(k): str(v) for k, v in headers.items()}, types)
 
@@ -539,9 +789,9 @@ class FakeVapi:
         self._update(call, status="ended", endedReason=reason, endedAt=_iso(ended), cost=cost)
         self._audit("ended call", strict_errors(sdk_models().call, call))
 
-    def _end_messages(self, snapshot: Json, ended: Json) -> list[Json]:
+    def _end_messages(self, snapshot: Json, ended: Json, turns: list[Json]) -> list[Json]:
         status = self._status_update(snapshot, "ended", ended["endedReason"])
-        report = self._report(snapshot, ended)
+        report = self._report(snapshot, ended, turns)
         order = {
             MessageOrder.STATUS_FIRST: [status, report],
             MessageOrder.REPORT_FIRST: [report, status],
@@ -573,14 +823,16 @@ class FakeVapi:
         extra = {"endedReason": reason} if reason is not None else {}
         return self._envelope("status-update", call, status=status, **extra)
 
-    def _report(self, snapshot: Json, ended: Json) -> Json:
+    def _report(self, snapshot: Json, ended: Json, turns: list[Json]) -> Json:
         """Return the end-of-call report as real Vapi sends it.
 
-        What the SDK's model has, plus the top-level ``durationSeconds``, ``summary``,
-        ``transcript`` and ``recordingUrl`` that ``vapi.md`` says real payloads carry
-        (:data:`REPORT_EXTRAS`: the SDK's model lacks them; the wire wins).
+        What the SDK's model has (``artifact.messages``: the conversation's turns), plus the
+        top-level ``durationSeconds``, ``summary``, ``transcript`` and ``recordingUrl`` that
+        ``vapi.md`` says real payloads carry (:data:`REPORT_EXTRAS`: the SDK's model lacks
+        them; the wire wins).
         """
-        transcript = "AI: " + str(ended["assistantOverrides"].get("firstMessage", ""))
+        speakers = {"bot": "AI", "user": "User"}
+        transcript = "\n".join(f"{speakers[t['role']]}: {t['message']}" for t in turns)
         recording = f"https://storage.vapi.ai/{ended['id']}-mono.wav"
         summary = "The assistant delivered the reminder."
         started, finished = _parse_iso(ended.get("startedAt") or ""), _parse_iso(ended["endedAt"])
@@ -595,7 +847,11 @@ class FakeVapi:
             startedAt=ended.get("startedAt"),
             endedAt=ended["endedAt"],
             cost=ended["cost"],
-            artifact={"transcript": transcript, "messages": [], "recordingUrl": recording},
+            artifact={
+                "transcript": transcript,
+                "messages": copy.deepcopy(turns),
+                "recordingUrl": recording,
+            },
             analysis={"summary": summary},
             **extras,
         )
@@ -630,6 +886,21 @@ class FakeVapi:
         async with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()
+
+
+UNANSWERED = frozenset(
+    {"customer-busy", "customer-did-not-answer", "voicemail", "twilio-failed-to-connect-call"}
+)
+"""Ended reasons of calls nobody answered: the person at the number does nothing."""
+
+
+def _reminder_key(call: Json) -> str:
+    """Which reminder a call is for (its correlation ids), else its number."""
+    for holder in ("assistantOverrides", "assistant"):
+        metadata = (call.get(holder) or {}).get("metadata") or {}
+        if metadata.get("reminder_id"):
+            return f"reminder:{metadata['reminder_id']}"
+    return "number:" + str(call["customer"]["number"])
 
 
 @dataclass(frozen=True)

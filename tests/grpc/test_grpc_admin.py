@@ -94,9 +94,11 @@ async def test_provider_secrets_are_write_only(admin: Stubs) -> None:
         webhook_secret="whsec-secret-9876",
         concurrency=5,
         retry_delays=O.RetryDelays(seconds=[60, 120]),
+        model="anthropic:claude-sonnet-4",
     )
+    request.voice.update({"provider": "11labs", "voiceId": "rachel"})
     updated = await admin.organizations.SetProviderSettings(request, metadata=admin.md)
-    assert updated.provider == O.MaskedProviderSettings(
+    expected = O.MaskedProviderSettings(
         provider=common_pb2.PROVIDER_VAPI,
         api_key_hint="…1234",
         assistant_id="asst_1",
@@ -104,12 +106,29 @@ async def test_provider_secrets_are_write_only(admin: Stubs) -> None:
         base_url="https://api.vapi.ai",
         concurrency=5,
         retry_delays=O.RetryDelays(seconds=[60, 120]),
+        model="anthropic:claude-sonnet-4",
     )
+    expected.voice.update({"provider": "11labs", "voiceId": "rachel"})
+    assert updated.provider == expected
+    assert not updated.provider.HasField("transcriber")
     found = await admin.organizations.GetOrganization(
         O.GetOrganizationRequest(id=org.id), metadata=admin.md
     )
     raw = found.SerializeToString()
     assert b"vapi-secret-key" not in raw and b"whsec-secret" not in raw
+
+
+async def test_provider_settings_need_no_assistant_and_default_their_model(admin: Stubs) -> None:
+    org = await new_org(admin)
+    request = O.SetProviderSettingsRequest(
+        organization_id=org.id,
+        provider=common_pb2.PROVIDER_VAPI,
+        api_key="vapi-secret-key-1234",
+        webhook_secret="whsec-secret-9876",
+    )
+    updated = await admin.organizations.SetProviderSettings(request, metadata=admin.md)
+    assert not updated.provider.HasField("assistant_id")
+    assert updated.provider.model == "openai:gpt-4.1-mini"
 
 
 async def test_provider_settings_name_each_missing_field(admin: Stubs) -> None:
@@ -119,7 +138,6 @@ async def test_provider_settings_name_each_missing_field(admin: Stubs) -> None:
     assert failed.violations == {
         "provider": "is required",
         "api_key": "is required",
-        "assistant_id": "is required",
         "webhook_secret": "is required",
         "concurrency": "must be an integer from 1 to 1000",
     }

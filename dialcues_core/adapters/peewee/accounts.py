@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import peewee as pw
 
 from dialcues_core.accounts.model import (
+    DEFAULT_MODEL,
     ApiKey,
     Organization,
     OutboundLine,
@@ -49,16 +52,66 @@ class PeeweeOrganizationRepository:
 
     def set_provider(self, org_id: str, settings: ProviderSettings) -> None:
         """Replace the organization's provider settings."""
-        delays = settings.retry_delays
-        OrganizationRow.update(
-            provider=settings.provider.value,
-            provider_api_key=settings.api_key,
-            provider_assistant_id=settings.assistant_id,
-            provider_webhook_secret=settings.webhook_secret,
-            provider_base_url=settings.base_url,
-            provider_concurrency=settings.concurrency,
-            provider_retry_delays=",".join(map(str, delays)) if delays is not None else None,
-        ).where(OrganizationRow.id == org_id).execute()
+        OrganizationRow.update(**provider_columns(settings)).where(
+            OrganizationRow.id == org_id
+        ).execute()
+
+
+PROVIDER_COLUMNS = (
+    "provider",
+    "provider_api_key",
+    "provider_assistant_id",
+    "provider_webhook_secret",
+    "provider_base_url",
+    "provider_concurrency",
+    "provider_retry_delays",
+    "provider_model",
+    "provider_voice",
+    "provider_transcriber",
+)
+"""The ``organizations`` columns of the provider settings, in :func:`provider_from` order."""
+
+
+def provider_columns(settings: ProviderSettings) -> dict[str, Any]:
+    """Return the stored form of provider settings, by column."""
+    delays = settings.retry_delays
+    return {
+        "provider": settings.provider.value,
+        "provider_api_key": settings.api_key,
+        "provider_assistant_id": settings.assistant_id,
+        "provider_webhook_secret": settings.webhook_secret,
+        "provider_base_url": settings.base_url,
+        "provider_concurrency": settings.concurrency,
+        "provider_retry_delays": ",".join(map(str, delays)) if delays is not None else None,
+        "provider_model": settings.model,
+        "provider_voice": _json(settings.voice),
+        "provider_transcriber": _json(settings.transcriber),
+    }
+
+
+def provider_from(values: Sequence[Any]) -> ProviderSettings | None:
+    """Read provider settings back from :data:`PROVIDER_COLUMNS`' values (None: no provider).
+
+    A row written before v11 has no model: the default one.
+    """
+    if not values[0]:
+        return None
+    return ProviderSettings(
+        provider=Provider(values[0]),
+        api_key=values[1],
+        assistant_id=values[2],
+        webhook_secret=values[3],
+        base_url=values[4],
+        concurrency=values[5],
+        retry_delays=_delays(values[6]),
+        model=values[7] or DEFAULT_MODEL,
+        voice=json.loads(values[8]) if values[8] else None,
+        transcriber=json.loads(values[9]) if values[9] else None,
+    )
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return json.dumps(value, separators=(",", ":")) if value is not None else None
 
 
 def _delays(text: str | None) -> tuple[int, ...] | None:
@@ -66,17 +119,7 @@ def _delays(text: str | None) -> tuple[int, ...] | None:
 
 
 def _organization(row: Any) -> Organization:
-    provider = None
-    if row.provider:
-        provider = ProviderSettings(
-            provider=Provider(row.provider),
-            api_key=row.provider_api_key,
-            assistant_id=row.provider_assistant_id,
-            webhook_secret=row.provider_webhook_secret,
-            base_url=row.provider_base_url,
-            concurrency=row.provider_concurrency,
-            retry_delays=_delays(row.provider_retry_delays),
-        )
+    provider = provider_from([getattr(row, column) for column in PROVIDER_COLUMNS])
     return Organization(row.id, row.name, row.created_at, provider)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import peewee as pw
 
 from dialcues_core.accounts.model import OutboundLine, Provider, ProviderSettings
+from dialcues_core.adapters.peewee.accounts import PROVIDER_COLUMNS, provider_from
 from dialcues_core.adapters.peewee.calling import policy_from_row
 from dialcues_core.adapters.peewee.healing import execute_many
 from dialcues_core.adapters.peewee.tables import CallingPolicyRow, from_ms, to_ms
@@ -41,10 +42,7 @@ _LINE_COLS = (
     "id, organization_id, provider, phone_number, label, is_default, created_at, provider_line_id,"
     " temporary"
 )
-_PROVIDER_COLS = (
-    "id, provider, provider_api_key, provider_assistant_id, provider_webhook_secret,"
-    " provider_base_url, provider_concurrency, provider_retry_delays"
-)
+_PROVIDER_COLS = "id, " + ", ".join(PROVIDER_COLUMNS)
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
     "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at, "
@@ -486,17 +484,7 @@ def _line_of(row: tuple[Any, ...]) -> OutboundLine:
 
 
 def _provider_of(row: tuple[Any, ...]) -> ProviderSettings | None:
-    if not row[1]:
-        return None
-    return ProviderSettings(
-        provider=Provider(row[1]),
-        api_key=row[2],
-        assistant_id=row[3],
-        webhook_secret=row[4],
-        base_url=row[5],
-        concurrency=row[6],
-        retry_delays=tuple(int(d) for d in row[7].split(",") if d) if row[7] is not None else None,
-    )
+    return provider_from(row[1:])
 
 
 @functools.lru_cache(maxsize=4096)

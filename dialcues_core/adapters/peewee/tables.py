@@ -100,6 +100,12 @@ class OrganizationRow(BaseRow):
     provider_base_url = pw.CharField(max_length=500, null=True)
     provider_concurrency = pw.IntegerField(null=True)
     provider_retry_delays = pw.CharField(max_length=255, null=True)
+    provider_model = pw.CharField(max_length=255, null=True)
+    """``PROVIDER:MODEL`` of the calls' assistant (null: ``openai:gpt-4.1-mini``); v11."""
+    provider_voice = pw.TextField(null=True)
+    """The assistant's Vapi ``voice`` object as JSON (null: Vapi's default); v11."""
+    provider_transcriber = pw.TextField(null=True)
+    """The assistant's Vapi ``transcriber`` object as JSON (null: Vapi's default); v11."""
 
     class Meta:
         table_name = "organizations"

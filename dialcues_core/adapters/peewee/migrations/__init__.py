@@ -171,7 +171,8 @@ def _caller_names(db: pw.Database) -> None:
 
 
 def consent(db: pw.Database) -> None:
-    """v11: the suppression list, consent records, the executions' in-call actions.
+    """v11: the suppression list, consent records, the executions' in-call actions, the
+    provider settings' model, voice and transcriber (the calls' transient assistant).
 
     Keys and clients marked all-scopes by v10 gain the four new scopes by that mark; those
     holding every scope of v10's day (policy and audit included) get the mark now.
@@ -184,6 +185,12 @@ def consent(db: pw.Database) -> None:
     ):
         sqlite = "INTEGER" if kind == "BIGINT" else kind
         add_column(db, "executions", column, sqlite=sqlite, postgres=kind)
+    for column, kind in (
+        ("provider_model", "VARCHAR(255)"),
+        ("provider_voice", "TEXT"),
+        ("provider_transcriber", "TEXT"),
+    ):
+        add_column(db, "organizations", column, sqlite=kind, postgres=kind)
     _mark_all_scopes(db, _SCOPES_OF_V9 | {"policy:read", "audit:read"})
 
 

@@ -48,7 +48,10 @@ def _arguments(value: object) -> dict[str, Any] | None:
 
 
 def tool_call(item: object) -> ToolCall | None:
-    """One ``toolCallList`` item in any accepted shape (None: no id or no name)."""
+    """One ``toolCallList`` item in any accepted shape (None: no id, so no answer can name it).
+
+    An item without a name reads as the tool ``""``, which no call has: it is answered with an
+    error, since Vapi wants a result for every tool call it sent."""
     if not isinstance(item, dict):
         return None
     call_id = item.get("id")
@@ -59,9 +62,9 @@ def tool_call(item: object) -> ToolCall | None:
     else:
         name = item.get("name")
         raw = item.get("parameters", item.get("arguments"))
-    if not isinstance(call_id, str) or not call_id or not isinstance(name, str) or not name:
+    if not isinstance(call_id, str) or not call_id:
         return None
-    return ToolCall(call_id[:200], name[:100], _arguments(raw))
+    return ToolCall(call_id[:200], name[:100] if isinstance(name, str) else "", _arguments(raw))
 
 
 def user_turns(message: Mapping[str, Any]) -> list[tuple[bool, str]]:

@@ -15,12 +15,14 @@ sending, 2xx without a usable body          reconcile with ``find_call`` before 
 =========================================== ==========================================
 
 (``fetch_call`` answers None on 404.) Messages never contain the API key. The correlation
-ids travel in ``assistantOverrides.metadata`` and come back on every call object and server
-message; :func:`parse_server_message` turns those messages into :class:`CallEvent` objects.
+ids travel in ``assistantOverrides.metadata`` (and the transient assistant's ``metadata``) and
+come back on every call object and server message; :func:`parse_server_message` turns
+those messages into :class:`CallEvent` objects.
 
 This module and the webhook deliverer are the only parts of the core that import aiohttp
-(its client only). It runs a little past 400 lines because the dialer and the message parser
-share the readers of Vapi's call object; apart, one would import the other's privates.
+(its client only); the assistant each call carries is built by :mod:`.assistant`. It runs a
+little past 400 lines because the dialer and the message parser share the readers of Vapi's
+call object; apart, one would import the other's privates.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ import aiohttp
 
 from dialcues_core.accounts.model import ProviderSettings
 from dialcues_core.adapters.clock import SystemClock
+from dialcues_core.adapters.providers.vapi.assistant import (
+    SECRET_HEADER,
+    SERVER_MESSAGES,
+    SERVER_TIMEOUT_SECONDS,
+    transient_assistant,
+)
+from dialcues_core.calling.opening import break_liquid
 from dialcues_core.calls.calltoken import call_token
 from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS, CallEvent, CallRequest
 from dialcues_core.errors import (
@@ -50,6 +59,9 @@ from dialcues_core.kernel.ports import Clock
 
 __all__ = [
     "EVENTS_PATH",
+    "SECRET_HEADER",
+    "SERVER_MESSAGES",
+    "SERVER_TIMEOUT_SECONDS",
     "VapiDialer",
     "build_call_body",
     "call_to_event",
@@ -60,15 +72,6 @@ __all__ = [
 
 EVENTS_PATH: Final = PROVIDER_EVENT_PATHS["vapi"]
 """Where, under the public URL, Vapi sends the server messages of the calls we place."""
-
-SECRET_HEADER: Final = "x-vapi-secret"
-"""The header Vapi sends back with each server message: the call token (or the org secret)."""
-
-SERVER_MESSAGES: Final = ("status-update", "end-of-call-report")
-"""The server messages every call asks for: the ones its outcome comes from."""
-
-SERVER_TIMEOUT_SECONDS: Final = 20
-"""How long Vapi waits for our answer to a server message."""
 
 NAME_LIMIT: Final = 40
 """Vapi refuses a call ``name`` longer than this."""
@@ -122,7 +125,8 @@ class VapiDialer:
     """Place calls through Vapi, using the organization's account carried by each request.
 
     ``public_url`` is how Vapi reaches us (``DIALCUES_PUBLIC_URL``); each call asks Vapi to
-    send its server messages to ``{public_url}/api/providers/vapi/events``. One client
+    send its server messages to ``{public_url}/api/providers/vapi/events`` and its tool calls
+    to ``{public_url}/api/providers/vapi/tools``. One client
     session is created on first use (``session_factory``) and closed by :meth:`close`;
     ``timeout`` bounds each request, in seconds.
     """
@@ -135,7 +139,7 @@ class VapiDialer:
         *,
         clock: Clock | None = None,
     ) -> None:
-        self._events_url = public_url.rstrip("/") + EVENTS_PATH
+        self._public_url = public_url.rstrip("/")
         self._session_factory = session_factory
         self._timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT_SECONDS)
@@ -146,7 +150,7 @@ class VapiDialer:
     async def place_call(self, request: CallRequest) -> str:
         """Create the call (``POST /call``) and return Vapi's call id."""
         provider = _provider(request)
-        body = build_call_body(request, self._events_url)
+        body = build_call_body(request, self._public_url)
         reply = await self._exchange(provider, "POST", "/call", body=body)
         created = self._check(reply, provider)
         call_id = created.get("id") if isinstance(created, dict) else None
@@ -246,36 +250,25 @@ class VapiDialer:
 
 
 # ----------------------------------------------------------------------------- requests
-def build_call_body(request: CallRequest, events_url: str) -> dict[str, Any]:
+def build_call_body(request: CallRequest, public_url: str) -> dict[str, Any]:
     """Return the ``POST /call`` body for ``request``: only properties Vapi's schema has.
 
-    The assistant speaks the reminder's message first (its title when the message is
-    blank) and leaves the same words on voicemail; the correlation ids ride in
-    ``assistantOverrides.metadata``. The server block names our events URL and the header
-    Vapi sends back with each message (the execution's call token, since Vapi has no inline
-    secret), and ``serverMessages`` asks for the messages outcomes come from, whatever the
-    saved assistant's own list says.
+    The call carries a transient ``assistant`` built by Dialcues (:mod:`.assistant`): the
+    opening, the tools and their URL ``{public_url}/api/providers/vapi/tools``, the keypad
+    plan, the voicemail message, the events URL ``{public_url}/api/providers/vapi/events``
+    and, in both server blocks, the execution's call token (Vapi has no inline secret). No
+    ``assistantId``: a saved assistant could hold what we did not write. The correlation ids
+    ride in ``assistantOverrides.metadata`` (and the assistant's own ``metadata``).
     """
     provider = _provider(request)
-    spoken = request.message.strip() or request.title
-    overrides = {
-        "firstMessage": spoken,
-        "voicemailMessage": spoken,
-        "metadata": dict(request.correlation),
-        "serverMessages": list(SERVER_MESSAGES),
-        "server": {
-            "url": events_url,
-            "headers": {SECRET_HEADER: call_token(provider.webhook_secret, request.execution_id)},
-            "timeoutSeconds": SERVER_TIMEOUT_SECONDS,
-        },
-    }
+    token = call_token(provider.webhook_secret, request.execution_id)
     body: dict[str, Any] = {
         "phoneNumberId": _line_id(request),
         "customer": {"number": request.to},
-        "assistantId": provider.assistant_id,
-        "assistantOverrides": overrides,
+        "assistant": transient_assistant(request, provider, public_url, token),
+        "assistantOverrides": {"metadata": dict(request.correlation)},
     }
-    name = request.title.strip()[:NAME_LIMIT].strip()
+    name = break_liquid(request.title.strip())[:NAME_LIMIT].strip()
     if name:
         body["name"] = name
     return body

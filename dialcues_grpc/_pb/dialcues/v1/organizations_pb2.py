@@ -24,41 +24,42 @@ _sym_db = _symbol_database.Default()
 
 from . import common_pb2 as dialcues_dot_v1_dot_common__pb2
 from . import policy_pb2 as dialcues_dot_v1_dot_policy__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ialcues/v1/organizations.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\x1a\x18\x64ialcues/v1/policy.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n\x0cOrganization\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x08provider\x18\x04 \x01(\x0b\x32#.dialcues.v1.MaskedProviderSettings\"\x1e\n\x0bRetryDelays\x12\x0f\n\x07seconds\x18\x01 \x03(\x05\"\xe1\x01\n\x16MaskedProviderSettings\x12\'\n\x08provider\x18\x01 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0c\x61pi_key_hint\x18\x02 \x01(\t\x12\x14\n\x0c\x61ssistant_id\x18\x03 \x01(\t\x12\x1b\n\x13webhook_secret_hint\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\x06 \x01(\x05\x12.\n\x0cretry_delays\x18\x07 \x01(\x0b\x32\x18.dialcues.v1.RetryDelays\")\n\x19\x43reateOrganizationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x16GetOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"I\n\x11\x43reateUserRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9b\x02\n\x1aSetProviderSettingsRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\'\n\x08provider\x18\x02 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\x14\n\x0c\x61ssistant_id\x18\x04 \x01(\t\x12\x16\n\x0ewebhook_secret\x18\x05 \x01(\t\x12\x15\n\x08\x62\x61se_url\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x63oncurrency\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12.\n\x0cretry_delays\x18\x08 \x01(\x0b\x32\x18.dialcues.v1.RetryDelaysB\x0b\n\t_base_urlB\x0e\n\x0c_concurrency\"2\n\x17GetCallingPolicyRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"y\n\rPredialChange\x12\x10\n\x03url\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x17\n\ntimeout_ms\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x17\n\non_failure\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x06\n\x04_urlB\r\n\x0b_timeout_msB\r\n\x0b_on_failure\"\xa5\x06\n\x1aUpdateCallingPolicyRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\x05\x61\x63tor\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\r\n\x05reset\x18\x04 \x03(\t\x12\x1d\n\x15rotate_predial_secret\x18\x05 \x01(\x08\x12\x32\n\x0e\x63\x61lling_window\x18\x06 \x01(\x0b\x32\x1a.dialcues.v1.CallingWindow\x12\x19\n\x0cwindow_basis\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x15\n\rblocked_dates\x18\x08 \x03(\t\x12\x1b\n\x13\x61llow_window_bypass\x18\t \x01(\x08\x12!\n\x14max_lateness_seconds\x18\n \x01(\x05H\x02\x88\x01\x01\x12.\n\x0cretry_policy\x18\x0b \x01(\x0b\x32\x18.dialcues.v1.RetryPolicy\x12\x32\n\x0e\x66requency_caps\x18\x0c \x01(\x0b\x32\x1a.dialcues.v1.FrequencyCaps\x12\x18\n\x0b\x63\x61ller_name\x18\r \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63\x61llback_number\x18\x0e \x01(\tH\x04\x88\x01\x01\x12\x15\n\rai_disclosure\x18\x0f \x01(\x08\x12\x1d\n\x10opening_template\x18\x10 \x01(\tH\x05\x88\x01\x01\x12#\n\x16snooze_default_minutes\x18\x11 \x01(\x05H\x06\x88\x01\x01\x12)\n!require_consent_for_informational\x18\x12 \x01(\x08\x12+\n\x07predial\x18\x13 \x01(\x0b\x32\x1a.dialcues.v1.PredialChangeB\x08\n\x06_actorB\x0f\n\r_window_basisB\x17\n\x15_max_lateness_secondsB\x0e\n\x0c_caller_nameB\x12\n\x10_callback_numberB\x13\n\x11_opening_templateB\x19\n\x17_snooze_default_minutes\"y\n\x1bUpdateCallingPolicyResponse\x12*\n\x06policy\x18\x01 \x01(\x0b\x32\x1a.dialcues.v1.CallingPolicy\x12\x1b\n\x0epredial_secret\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x11\n\x0f_predial_secret2\xd8\x04\n\x13OrganizationService\x12W\n\x12\x43reateOrganization\x12&.dialcues.v1.CreateOrganizationRequest\x1a\x19.dialcues.v1.Organization\x12Q\n\x0fGetOrganization\x12#.dialcues.v1.GetOrganizationRequest\x1a\x19.dialcues.v1.Organization\x12?\n\nCreateUser\x12\x1e.dialcues.v1.CreateUserRequest\x1a\x11.dialcues.v1.User\x12\x39\n\x07GetUser\x12\x1b.dialcues.v1.GetUserRequest\x1a\x11.dialcues.v1.User\x12Y\n\x13SetProviderSettings\x12\'.dialcues.v1.SetProviderSettingsRequest\x1a\x19.dialcues.v1.Organization\x12T\n\x10GetCallingPolicy\x12$.dialcues.v1.GetCallingPolicyRequest\x1a\x1a.dialcues.v1.CallingPolicy\x12h\n\x13UpdateCallingPolicy\x12\'.dialcues.v1.UpdateCallingPolicyRequest\x1a(.dialcues.v1.UpdateCallingPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ialcues/v1/organizations.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\x1a\x18\x64ialcues/v1/policy.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n\x0cOrganization\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x08provider\x18\x04 \x01(\x0b\x32#.dialcues.v1.MaskedProviderSettings\"\x1e\n\x0bRetryDelays\x12\x0f\n\x07seconds\x18\x01 \x03(\x05\"\xdc\x02\n\x16MaskedProviderSettings\x12\'\n\x08provider\x18\x01 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0c\x61pi_key_hint\x18\x02 \x01(\t\x12\x19\n\x0c\x61ssistant_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x13webhook_secret_hint\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\x06 \x01(\x05\x12.\n\x0cretry_delays\x18\x07 \x01(\x0b\x32\x18.dialcues.v1.RetryDelays\x12\r\n\x05model\x18\x08 \x01(\t\x12&\n\x05voice\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x0btranscriber\x18\n \x01(\x0b\x32\x17.google.protobuf.StructB\x0f\n\r_assistant_id\")\n\x19\x43reateOrganizationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x16GetOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"I\n\x11\x43reateUserRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xa5\x03\n\x1aSetProviderSettingsRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\'\n\x08provider\x18\x02 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\x19\n\x0c\x61ssistant_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0ewebhook_secret\x18\x05 \x01(\t\x12\x15\n\x08\x62\x61se_url\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x0b\x63oncurrency\x18\x07 \x01(\x05H\x02\x88\x01\x01\x12.\n\x0cretry_delays\x18\x08 \x01(\x0b\x32\x18.dialcues.v1.RetryDelays\x12\x12\n\x05model\x18\t \x01(\tH\x03\x88\x01\x01\x12&\n\x05voice\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x0btranscriber\x18\x0b \x01(\x0b\x32\x17.google.protobuf.StructB\x0f\n\r_assistant_idB\x0b\n\t_base_urlB\x0e\n\x0c_concurrencyB\x08\n\x06_model\"2\n\x17GetCallingPolicyRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"y\n\rPredialChange\x12\x10\n\x03url\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x17\n\ntimeout_ms\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x17\n\non_failure\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x06\n\x04_urlB\r\n\x0b_timeout_msB\r\n\x0b_on_failure\"\xa5\x06\n\x1aUpdateCallingPolicyRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\x05\x61\x63tor\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\r\n\x05reset\x18\x04 \x03(\t\x12\x1d\n\x15rotate_predial_secret\x18\x05 \x01(\x08\x12\x32\n\x0e\x63\x61lling_window\x18\x06 \x01(\x0b\x32\x1a.dialcues.v1.CallingWindow\x12\x19\n\x0cwindow_basis\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x15\n\rblocked_dates\x18\x08 \x03(\t\x12\x1b\n\x13\x61llow_window_bypass\x18\t \x01(\x08\x12!\n\x14max_lateness_seconds\x18\n \x01(\x05H\x02\x88\x01\x01\x12.\n\x0cretry_policy\x18\x0b \x01(\x0b\x32\x18.dialcues.v1.RetryPolicy\x12\x32\n\x0e\x66requency_caps\x18\x0c \x01(\x0b\x32\x1a.dialcues.v1.FrequencyCaps\x12\x18\n\x0b\x63\x61ller_name\x18\r \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63\x61llback_number\x18\x0e \x01(\tH\x04\x88\x01\x01\x12\x15\n\rai_disclosure\x18\x0f \x01(\x08\x12\x1d\n\x10opening_template\x18\x10 \x01(\tH\x05\x88\x01\x01\x12#\n\x16snooze_default_minutes\x18\x11 \x01(\x05H\x06\x88\x01\x01\x12)\n!require_consent_for_informational\x18\x12 \x01(\x08\x12+\n\x07predial\x18\x13 \x01(\x0b\x32\x1a.dialcues.v1.PredialChangeB\x08\n\x06_actorB\x0f\n\r_window_basisB\x17\n\x15_max_lateness_secondsB\x0e\n\x0c_caller_nameB\x12\n\x10_callback_numberB\x13\n\x11_opening_templateB\x19\n\x17_snooze_default_minutes\"y\n\x1bUpdateCallingPolicyResponse\x12*\n\x06policy\x18\x01 \x01(\x0b\x32\x1a.dialcues.v1.CallingPolicy\x12\x1b\n\x0epredial_secret\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x11\n\x0f_predial_secret2\xd8\x04\n\x13OrganizationService\x12W\n\x12\x43reateOrganization\x12&.dialcues.v1.CreateOrganizationRequest\x1a\x19.dialcues.v1.Organization\x12Q\n\x0fGetOrganization\x12#.dialcues.v1.GetOrganizationRequest\x1a\x19.dialcues.v1.Organization\x12?\n\nCreateUser\x12\x1e.dialcues.v1.CreateUserRequest\x1a\x11.dialcues.v1.User\x12\x39\n\x07GetUser\x12\x1b.dialcues.v1.GetUserRequest\x1a\x11.dialcues.v1.User\x12Y\n\x13SetProviderSettings\x12\'.dialcues.v1.SetProviderSettingsRequest\x1a\x19.dialcues.v1.Organization\x12T\n\x10GetCallingPolicy\x12$.dialcues.v1.GetCallingPolicyRequest\x1a\x1a.dialcues.v1.CallingPolicy\x12h\n\x13UpdateCallingPolicy\x12\'.dialcues.v1.UpdateCallingPolicyRequest\x1a(.dialcues.v1.UpdateCallingPolicyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.organizations_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORGANIZATION']._serialized_start=168
-  _globals['_ORGANIZATION']._serialized_end=311
-  _globals['_RETRYDELAYS']._serialized_start=313
-  _globals['_RETRYDELAYS']._serialized_end=343
-  _globals['_MASKEDPROVIDERSETTINGS']._serialized_start=346
-  _globals['_MASKEDPROVIDERSETTINGS']._serialized_end=571
-  _globals['_CREATEORGANIZATIONREQUEST']._serialized_start=573
-  _globals['_CREATEORGANIZATIONREQUEST']._serialized_end=614
-  _globals['_GETORGANIZATIONREQUEST']._serialized_start=616
-  _globals['_GETORGANIZATIONREQUEST']._serialized_end=652
-  _globals['_CREATEUSERREQUEST']._serialized_start=654
-  _globals['_CREATEUSERREQUEST']._serialized_end=727
-  _globals['_GETUSERREQUEST']._serialized_start=729
-  _globals['_GETUSERREQUEST']._serialized_end=757
-  _globals['_SETPROVIDERSETTINGSREQUEST']._serialized_start=760
-  _globals['_SETPROVIDERSETTINGSREQUEST']._serialized_end=1043
-  _globals['_GETCALLINGPOLICYREQUEST']._serialized_start=1045
-  _globals['_GETCALLINGPOLICYREQUEST']._serialized_end=1095
-  _globals['_PREDIALCHANGE']._serialized_start=1097
-  _globals['_PREDIALCHANGE']._serialized_end=1218
-  _globals['_UPDATECALLINGPOLICYREQUEST']._serialized_start=1221
-  _globals['_UPDATECALLINGPOLICYREQUEST']._serialized_end=2026
-  _globals['_UPDATECALLINGPOLICYRESPONSE']._serialized_start=2028
-  _globals['_UPDATECALLINGPOLICYRESPONSE']._serialized_end=2149
-  _globals['_ORGANIZATIONSERVICE']._serialized_start=2152
-  _globals['_ORGANIZATIONSERVICE']._serialized_end=2752
+  _globals['_ORGANIZATION']._serialized_start=198
+  _globals['_ORGANIZATION']._serialized_end=341
+  _globals['_RETRYDELAYS']._serialized_start=343
+  _globals['_RETRYDELAYS']._serialized_end=373
+  _globals['_MASKEDPROVIDERSETTINGS']._serialized_start=376
+  _globals['_MASKEDPROVIDERSETTINGS']._serialized_end=724
+  _globals['_CREATEORGANIZATIONREQUEST']._serialized_start=726
+  _globals['_CREATEORGANIZATIONREQUEST']._serialized_end=767
+  _globals['_GETORGANIZATIONREQUEST']._serialized_start=769
+  _globals['_GETORGANIZATIONREQUEST']._serialized_end=805
+  _globals['_CREATEUSERREQUEST']._serialized_start=807
+  _globals['_CREATEUSERREQUEST']._serialized_end=880
+  _globals['_GETUSERREQUEST']._serialized_start=882
+  _globals['_GETUSERREQUEST']._serialized_end=910
+  _globals['_SETPROVIDERSETTINGSREQUEST']._serialized_start=913
+  _globals['_SETPROVIDERSETTINGSREQUEST']._serialized_end=1334
+  _globals['_GETCALLINGPOLICYREQUEST']._serialized_start=1336
+  _globals['_GETCALLINGPOLICYREQUEST']._serialized_end=1386
+  _globals['_PREDIALCHANGE']._serialized_start=1388
+  _globals['_PREDIALCHANGE']._serialized_end=1509
+  _globals['_UPDATECALLINGPOLICYREQUEST']._serialized_start=1512
+  _globals['_UPDATECALLINGPOLICYREQUEST']._serialized_end=2317
+  _globals['_UPDATECALLINGPOLICYRESPONSE']._serialized_start=2319
+  _globals['_UPDATECALLINGPOLICYRESPONSE']._serialized_end=2440
+  _globals['_ORGANIZATIONSERVICE']._serialized_start=2443
+  _globals['_ORGANIZATIONSERVICE']._serialized_end=3043
 # @@protoc_insertion_point(module_scope)

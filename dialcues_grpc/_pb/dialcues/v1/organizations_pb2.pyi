@@ -2,6 +2,7 @@ import datetime
 
 from . import common_pb2 as _common_pb2
 from . import policy_pb2 as _policy_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -31,7 +32,7 @@ class RetryDelays(_message.Message):
     def __init__(self, seconds: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class MaskedProviderSettings(_message.Message):
-    __slots__ = ("provider", "api_key_hint", "assistant_id", "webhook_secret_hint", "base_url", "concurrency", "retry_delays")
+    __slots__ = ("provider", "api_key_hint", "assistant_id", "webhook_secret_hint", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     API_KEY_HINT_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +40,9 @@ class MaskedProviderSettings(_message.Message):
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     RETRY_DELAYS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIBER_FIELD_NUMBER: _ClassVar[int]
     provider: _common_pb2.Provider
     api_key_hint: str
     assistant_id: str
@@ -46,7 +50,10 @@ class MaskedProviderSettings(_message.Message):
     base_url: str
     concurrency: int
     retry_delays: RetryDelays
-    def __init__(self, provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key_hint: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret_hint: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ...) -> None: ...
+    model: str
+    voice: _struct_pb2.Struct
+    transcriber: _struct_pb2.Struct
+    def __init__(self, provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key_hint: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret_hint: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class CreateOrganizationRequest(_message.Message):
     __slots__ = ("name",)
@@ -77,7 +84,7 @@ class GetUserRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class SetProviderSettingsRequest(_message.Message):
-    __slots__ = ("organization_id", "provider", "api_key", "assistant_id", "webhook_secret", "base_url", "concurrency", "retry_delays")
+    __slots__ = ("organization_id", "provider", "api_key", "assistant_id", "webhook_secret", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +93,9 @@ class SetProviderSettingsRequest(_message.Message):
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     RETRY_DELAYS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIBER_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     provider: _common_pb2.Provider
     api_key: str
@@ -94,7 +104,10 @@ class SetProviderSettingsRequest(_message.Message):
     base_url: str
     concurrency: int
     retry_delays: RetryDelays
-    def __init__(self, organization_id: _Optional[str] = ..., provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ...) -> None: ...
+    model: str
+    voice: _struct_pb2.Struct
+    transcriber: _struct_pb2.Struct
+    def __init__(self, organization_id: _Optional[str] = ..., provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class GetCallingPolicyRequest(_message.Message):
     __slots__ = ("organization_id",)
