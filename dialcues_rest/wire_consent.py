@@ -19,7 +19,6 @@ from dialcues_rest.wire import (
     Purpose,
     Request,
     Response,
-    no_default,
     trimmed_text_pattern,
 )
 from dialcues_rest.wire_calling import AuditActor
@@ -145,13 +144,13 @@ class RevokeConsent(Request):
 
 
 class Evidence(Response):
-    """A consent's evidence as given: only the members that were sent."""
+    """A consent's evidence: every member, null when it was not given."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
-    ip: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
-    user_agent: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=no_default)
+    url: str | None
+    ip: str | None
+    user_agent: str | None
 
 
 class Revocation(Response):
