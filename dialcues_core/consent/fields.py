@@ -77,7 +77,10 @@ def parse_captured_at(now: datetime) -> Any:
             raise ValueError(
                 "must be an ISO 8601 instant with an offset, such as 2026-03-01T10:12:00Z"
             )
-        moment = moment.astimezone(UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 lies before year 1 in UTC
+            raise ValueError("must be an instant between the years 1 and 9999 in UTC") from None
         if moment > now + CAPTURED_AHEAD:
             raise ValueError("must not be more than 5 minutes in the future")
         return moment
@@ -105,7 +108,7 @@ def parse_evidence(value: Any) -> dict[str, Any] | None:
             or parts.scheme not in ("http", "https")
             or not parts.netloc
             or len(url) > 2048
-            or any(c.isspace() for c in url)
+            or any(c.isspace() or not c.isprintable() for c in url)
         ):
             raise ValueError("url must be an http(s) URL of at most 2048 characters")
         evidence["url"] = url
@@ -119,7 +122,7 @@ def parse_evidence(value: Any) -> dict[str, Any] | None:
             raise ValueError("ip must be an IPv4 or IPv6 address")
     agent = value.get("user_agent")
     if agent is not None:
-        if not isinstance(agent, str) or not 1 <= len(agent) <= 1000 or "\x00" in agent:
+        if not isinstance(agent, str) or not 1 <= len(agent) <= 1000 or not agent.isprintable():
             raise ValueError("user_agent must be a string of 1–1000 characters")
         evidence["user_agent"] = agent
     return evidence

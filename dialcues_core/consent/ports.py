@@ -114,5 +114,6 @@ class ConsentStore(Protocol):
     def revoke_consents(
         self, consent_ids: list[str], at: datetime, revocation: Revocation
     ) -> list[ConsentRecord]:
-        """Revoke these records; return them as they are now."""
+        """Revoke those of these records still active (the caller holds the number's lock);
+        return the ones it revoked, as they are now."""
         ...

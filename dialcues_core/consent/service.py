@@ -103,6 +103,8 @@ class OptOuts:
         with reason ``api`` unless an entry is active."""
         pair = (record.organization_id, record.phone_number)
         self.store.lock_number(pair)
+        # read again under the lock: a concurrent opt-out may have revoked it meanwhile
+        record = self.store.get_consent(record.organization_id, record.id) or record
         if not record.active:
             return record
         source = Source.of_actor(actor)

@@ -314,3 +314,20 @@ async def test_required_informational_consent_refuses_new_and_skips_older_remind
     dc.attempts().claim(10)
     skipped = await api.get("/executions", params={"reminder_id": str(older["id"])})
     assert [e["skip_reason"] for e in skipped.body["items"]] == ["consent_missing"]
+
+
+@pytest.mark.parametrize("captured_at", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+async def test_an_instant_outside_the_utc_calendar_is_400_not_500(
+    api: Api, captured_at: str
+) -> None:
+    refused = await api.post("/consents", json=consent_body(captured_at=captured_at))
+    assert (refused.status, set(refused.fields)) == (400, {"captured_at"})
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [{"url": "https://acme.example/\x00signup"}, {"user_agent": "Mozilla\x01"}],
+)
+async def test_evidence_with_control_characters_is_400(api: Api, evidence: dict[str, str]) -> None:
+    refused = await api.post("/consents", json=consent_body(evidence=evidence))
+    assert (refused.status, set(refused.fields)) == (400, {"evidence"})

@@ -193,13 +193,19 @@ class PeeweeConsentStore:
     def revoke_consents(
         self, consent_ids: list[str], at: datetime, revocation: Revocation
     ) -> list[ConsentRecord]:
-        """Revoke these records; return them as they are now."""
-        if not consent_ids:
+        """Revoke those still active (under the number's lock); return the ones revoked."""
+        active = [
+            row.id
+            for row in ConsentRow.select(ConsentRow.id).where(
+                ConsentRow.id.in_(consent_ids) & ConsentRow.revoked_at.is_null()
+            )
+        ]
+        if not active:
             return []
         ConsentRow.update(revoked_at=at, revocation=_revocation_text(revocation)).where(
-            ConsentRow.id.in_(consent_ids) & ConsentRow.revoked_at.is_null()
+            ConsentRow.id.in_(active) & ConsentRow.revoked_at.is_null()
         ).execute()
-        rows = ConsentRow.select().where(ConsentRow.id.in_(consent_ids)).order_by(ConsentRow.id)
+        rows = ConsentRow.select().where(ConsentRow.id.in_(active)).order_by(ConsentRow.id)
         return [_consent(r) for r in rows]
 
 
