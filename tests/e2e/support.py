@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -137,16 +138,23 @@ def worker_env(url: str, public_url: str) -> dict[str, str]:
 
 
 async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
-    """Start one ``dialcues worker`` process."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dialcues_cli.main",
-        "worker",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    """Start one ``dialcues worker`` process; its log goes to a temporary file.
+
+    Not a pipe: nobody reads it while the worker runs, and once more than asyncio's buffer
+    (2 × 64 KiB) is waiting, asyncio stops reading the pipe, so ``wait()`` would never see its
+    end and never return, even after the worker exited (a burst with a killed worker logs a
+    warning per reconciled call).
+    """
+    with tempfile.TemporaryFile() as log:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dialcues_cli.main",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 def seed_due(stack: Stack, count: int, due: datetime, number: str = "+14155552671") -> None:
