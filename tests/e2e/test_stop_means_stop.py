@@ -366,6 +366,14 @@ async def test_a_suppressed_reminder_resumes_only_after_a_newer_consent(p: Platf
     assert status == 204
     listed = await p.ok("GET", f"/suppressions?status=removed&phone_number={number}")
     assert [e["removal_consent_id"] for e in listed["items"]] == [newer["id"]]
+
+    async def removed() -> list[dict[str, Any]]:
+        return p.receiver.of("suppression.removed")
+
+    (event,) = await wait_for(removed)
+    assert event["data"] == listed["items"][0]  # the payload is what GET shows
+    (gone,) = p.receiver.of("reminder.suppressed")
+    assert gone["data"] == await p.ok("GET", f"/reminders/{reminder['id']}")
     resumed = await p.ok("PATCH", f"/reminders/{reminder['id']}", {"status": "scheduled"})
     assert resumed["status"] == "scheduled"
 

@@ -14,6 +14,8 @@ import pytest
 from support.platform import Tenant, make_tenant
 
 from dialcues_core import Dialcues
+from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.dispatch.attempts import Finished
 from dialcues_core.testing import FakeClock
 from rest.support import Api, reminder_payload
 
@@ -352,3 +354,56 @@ async def test_a_suppressed_reminder_resumes_only_after_the_removal(
     assert (await api.get(f"/reminders/{rid}")).body["status"] == "suppressed"  # unchanged
     resumed = await api.patch(f"/reminders/{rid}", json={"status": "scheduled"})
     assert (resumed.status, resumed.body["status"]) == (200, "scheduled"), resumed.text
+
+
+async def test_a_suppressed_reminder_keeps_its_status_through_an_edit(
+    api: Api, dc: Dialcues, clock: FakeClock
+) -> None:
+    reminder = await api.create(phone_number=NUMBER)
+    await suppress(api)
+    clock.set(datetime(2026, 3, 25, 13, 0, tzinfo=UTC))
+    dc.attempts().claim(10)
+    rid = reminder["id"]
+    edited = await api.patch(f"/reminders/{rid}", json={"title": "Renamed"})
+    assert (edited.status, edited.body["status"], edited.body["title"]) == (
+        200,
+        "suppressed",
+        "Renamed",
+    )
+    newer = await consent(api, captured_at="2026-03-25T13:00:00Z")
+    await api.delete(f"/suppressions/{NUMBER}", params={"consent_id": newer["id"]})
+    # a one-off's occurrence is over: resuming it needs a new future time
+    stale = await api.patch(f"/reminders/{rid}", json={"status": "scheduled"})
+    assert (stale.status, set(stale.fields)) == (400, {"scheduled_at"})
+    later = {"status": "scheduled", "scheduled_at": "2026-03-26T09:00:00"}
+    resumed = await api.patch(f"/reminders/{rid}", json=later)
+    assert (resumed.status, resumed.body["status"]) == (200, "scheduled"), resumed.text
+
+
+async def test_a_paused_reminder_stays_paused_when_its_number_is_suppressed(api: Api) -> None:
+    reminder = await api.create(phone_number=NUMBER, recurrence_type="daily")
+    rid = reminder["id"]
+    await api.patch(f"/reminders/{rid}", json={"status": "paused"})
+    await suppress(api)
+    assert (await api.get(f"/reminders/{rid}")).body["status"] == "paused"
+    refused = await api.patch(f"/reminders/{rid}", json={"status": "scheduled"})
+    assert (refused.status, refused.code) == (422, "recipient_suppressed")
+    assert (await api.get(f"/reminders/{rid}")).body["status"] == "paused"
+
+
+async def test_a_number_suppressed_during_its_call_suppresses_the_reminder_at_the_outcome(
+    api: Api, dc: Dialcues, clock: FakeClock
+) -> None:
+    reminder = await api.create(phone_number=NUMBER, recurrence_type="daily")
+    clock.set(datetime(2026, 3, 25, 13, 0, tzinfo=UTC))
+    attempts = dc.attempts()
+    (claim,) = attempts.claim(10)
+    rid = reminder["id"]
+    assert (await api.get(f"/reminders/{rid}")).body["status"] == "in_progress"
+    await suppress(api)  # while the call is in the air: it goes on
+    ended = Finished(claim.execution.id, ExecutionStatus.COMPLETED, False, clock.now())
+    attempts.finish([ended])
+    after = (await api.get(f"/reminders/{rid}")).body
+    assert after["status"] == "suppressed"
+    execution = (await api.get(f"/executions/{claim.execution.id}")).body
+    assert (execution["status"], execution["confirmation"]) == ("completed", "no_input")
