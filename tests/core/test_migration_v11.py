@@ -1,7 +1,8 @@
 """Migration v11 on data the previous release wrote (``responsible-calling.md`` §17, §20,
-Done when 30): the suppression and consent tables appear empty, executions get no
-confirmation and no actions, and keys and OAuth clients that held every scope of v10 (explicit
-list or the all-scopes mark) reach the new routes while narrower ones do not.
+Done when 30), on SQLite and PostgreSQL: the suppression and consent tables appear empty,
+executions get no confirmation and no actions, and keys and OAuth clients that held every
+scope of v10 (explicit list or the all-scopes mark) reach the new routes while narrower ones
+do not.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def at_version_10(url: str) -> None:
     """A v10 database: one organization, three keys, one executed call."""
     db = database.open_database(url)
     db.connect()
+    mark = "%s" if database.is_postgres(db) else "?"
     with db.bind_ctx(ALL_TABLES):
         for step in MIGRATIONS[:10]:
             step(db)
@@ -39,13 +41,14 @@ def at_version_10(url: str) -> None:
     )
     db.execute_sql("DELETE FROM schema_version")
     for version in range(1, 11):
-        db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        db.execute_sql(f"INSERT INTO schema_version (version) VALUES ({mark})", (version,))
     db.execute_sql(
-        "INSERT INTO organizations (id, name, created_at) VALUES ('org_v10', 'Acme', ?)", (T,)
+        f"INSERT INTO organizations (id, name, created_at) VALUES ('org_v10', 'Acme', {mark})",
+        (T,),
     )
     db.execute_sql(
         "INSERT INTO users (id, organization_id, email, name, created_at)"
-        " VALUES ('usr_v10', 'org_v10', 'a@example.com', 'A', ?)",
+        f" VALUES ('usr_v10', 'org_v10', 'a@example.com', 'A', {mark})",
         (T,),
     )
     for key_id, raw, scopes in (
@@ -55,22 +58,25 @@ def at_version_10(url: str) -> None:
     ):
         db.execute_sql(
             "INSERT INTO api_keys (id, user_id, organization_id, name, prefix, last4, key_hash,"
-            " scopes, created_at) VALUES (?, 'usr_v10', 'org_v10', 'k', ?, ?, ?, ?, ?)",
+            " scopes, created_at) VALUES (?, 'usr_v10', 'org_v10', 'k', ?, ?, ?, ?, ?)".replace(
+                "?", mark
+            ),
             (key_id, raw[:12], raw[-4:], keys.hash_key(raw), scopes, T),
         )
     db.execute_sql(
         "INSERT INTO executions (user_id, organization_id, status, attempt, to_number,"
         " scheduled_for, executed_at, created_at)"
-        " VALUES ('usr_v10', 'org_v10', 'completed', 1, '+12125550143', ?, ?, ?)",
+        f" VALUES ('usr_v10', 'org_v10', 'completed', 1, '+12125550143', {mark}, {mark}, {mark})",
         (T, T, T),
     )
     db.close()
 
 
 @pytest.fixture
-def upgraded(sqlite_url: str) -> Iterator[Dialcues]:
-    at_version_10(sqlite_url)
-    platform = Dialcues.open(settings=settings_for(sqlite_url))
+def upgraded(empty_url: str) -> Iterator[Dialcues]:
+    """A v10 database of each backend in turn, opened (and so migrated) by today's platform."""
+    at_version_10(empty_url)
+    platform = Dialcues.open(settings=settings_for(empty_url))
     yield platform
     platform.close()
 
