@@ -15,6 +15,7 @@ from typing import Any
 from dialcues_core.accounts.model import Principal
 from dialcues_core.audit.model import Actor
 from dialcues_core.audit.service import AuditTrail, actor_of
+from dialcues_core.calling.service import MAX_ACTOR
 from dialcues_core.consent import fields
 from dialcues_core.consent.model import (
     ConsentRecord,
@@ -329,10 +330,6 @@ class Consents:
                 check_operator(self.store, organization_id, actor)
             record = self._get(organization_id, consent_id)
             return self.opt_outs.revoke(record, actor, note)
-
-
-MAX_ACTOR = 100
-"""The longest name an operator may act under (as for the calling policy)."""
 
 
 def check_operator(store: ConsentStore, organization_id: str, actor: Actor) -> None:

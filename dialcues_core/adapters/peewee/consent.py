@@ -25,6 +25,7 @@ from dialcues_core.consent.model import (
     SuppressionEntry,
 )
 from dialcues_core.consent.ports import ConsentQuery, Number, SuppressionQuery
+from dialcues_core.consent.rendering import actor_json, source_json
 
 _CHUNK = 400
 """Numbers per ``IN`` list (SQLite allows 999 parameters; each number takes two)."""
@@ -248,17 +249,8 @@ def _source(kind: str, ident: str | None, user_id: str | None, external: str | N
     return Source(kind, value, user_id, external)
 
 
-def _source_json(source: Source) -> dict[str, Any]:
-    return {
-        "type": source.type,
-        "id": source.id,
-        "user_id": source.user_id,
-        "external_id": source.external_id,
-    }
-
-
 def _actor_text(actor: Actor) -> str:
-    return json.dumps({"type": actor.type, "id": actor.id, "user_id": actor.user_id})
+    return json.dumps(actor_json(actor))
 
 
 def _actor(text: str | None) -> Actor | None:
@@ -272,7 +264,7 @@ def _revocation_text(revocation: Revocation) -> str:
     return json.dumps(
         {
             "reason": revocation.reason,
-            "source": _source_json(revocation.source),
+            "source": source_json(revocation.source),
             "note": revocation.note,
         }
     )
