@@ -20,6 +20,7 @@ through a single proxy).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ from dialcues_core.adapters.peewee.consent import PeeweeConsentStore
 from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import PeeweeExecutionRepository
 from dialcues_core.adapters.peewee.idempotency import PeeweeIdempotencyStore
+from dialcues_core.adapters.peewee.inbound import PeeweeInboundStore
+from dialcues_core.adapters.peewee.numbers import PeeweeNumberStore
 from dialcues_core.adapters.peewee.oauth import (
     PeeweeAccessTokenRepository,
     PeeweeOAuthClientRepository,
@@ -55,13 +58,16 @@ from dialcues_core.adapters.peewee.reminders import PeeweeReminderRepository
 from dialcues_core.adapters.peewee.transactions import PeeweeTransactions
 from dialcues_core.adapters.peewee.usage import PeeweeUsageRepository
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore, PeeweeWebhookRepository
+from dialcues_core.adapters.providers.carriers import CarrierAdapters
 from dialcues_core.adapters.providers.vapi.events import VapiMessageReader
+from dialcues_core.adapters.providers.vapi.inbound import VapiRingReader
 from dialcues_core.adapters.providers.vapi.tools import VapiToolReader
 from dialcues_core.audit.service import AuditTrail
 from dialcues_core.calling.service import CallingPolicies
 from dialcues_core.calls.actions import ToolCall
 from dialcues_core.calls.executions import Executions
-from dialcues_core.calls.ports import Dialer, MessageReader
+from dialcues_core.calls.model import Execution
+from dialcues_core.calls.ports import CallEvent, Dialer, MessageReader
 from dialcues_core.calls.service import CallRepositories, Calls
 from dialcues_core.config import Settings
 from dialcues_core.consent.service import Consents, OptOuts, Suppressions
@@ -70,9 +76,17 @@ from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.dispatch.in_call import InCall
 from dialcues_core.dispatch.provider_events import ProviderEvents
 from dialcues_core.errors import StorageUnavailable
+from dialcues_core.inbound.answering import Answering
+from dialcues_core.inbound.lines import Lines
+from dialcues_core.inbound.model import Answer
+from dialcues_core.inbound.service import InboundCalls
+from dialcues_core.inbound.simulated import ring_simulated
 from dialcues_core.kernel.ports import Clock
 from dialcues_core.kernel.scopes import ALL_SCOPES
-from dialcues_core.offload import Offloader
+from dialcues_core.numbers.provisioner import Provisioner
+from dialcues_core.numbers.provisioning import Provisioning
+from dialcues_core.numbers.service import NumberDeps, Numbers
+from dialcues_core.offload import LoopThread, Offloader
 from dialcues_core.operations.heartbeat import Heartbeat
 from dialcues_core.operations.model import HealthReport
 from dialcues_core.operations.service import Operations
@@ -125,6 +139,15 @@ class Dialcues:
     """Organizations' suppression lists (``/suppressions``)."""
     consents: Consents
     """Organizations' consent records (``/consents``)."""
+    numbers: Numbers
+    """Organizations' numbers: search, hold, assign, release (``/numbers``)."""
+    carrier_loop: LoopThread
+    """The event loop the carrier adapters run on (the number use cases are synchronous)."""
+    carriers: CarrierAdapters
+    lines: Lines
+    """Lines as the public API manages them (``GET``/``PATCH /lines/{id}``)."""
+    inbound: InboundCalls
+    """Inbound calls: rings, their executions, ``POST /calls/inbound/answer``."""
 
     @classmethod
     def open(
@@ -183,11 +206,39 @@ class Dialcues:
         opt_outs = OptOuts(consent, clock, audit, Outbox(PeeweeOutboxStore(db), clock))
         reminders = Reminders(repos, clock, policies, audit, consent)
         readers: dict[str, MessageReader] = {"vapi": VapiMessageReader()}
+        carriers = CarrierAdapters(clock, settings)
+        carrier_loop = LoopThread()
+        number_deps = NumberDeps(
+            PeeweeNumberStore(db),
+            transactions,
+            clock,
+            carriers,
+            carrier_loop,
+            PeeweeOrganizationRepository(),
+            lines,
+            settings.max_holds_per_org,
+            reminders.listeners,  # an assign wakes whoever a reminder change wakes
+        )
+        line_routes = Lines(lines, transactions, clock, settings.key_cache_seconds)
+        inbound = InboundCalls(
+            line_routes,
+            PeeweeInboundStore(db),
+            PeeweeOrganizationRepository(),
+            policies,
+            Outbox(PeeweeOutboxStore(db), clock),
+            transactions,
+            clock,
+        )
         limiter = build_limiter(settings.rate_limits, clock)
         usage = UsageLog(PeeweeUsageRepository(), transactions)
         admission = Admission(authenticator, limiter)
         admission.observers.append(usage.observe)
         return cls(
+            lines=line_routes,
+            inbound=inbound,
+            numbers=Numbers(number_deps),
+            carrier_loop=carrier_loop,
+            carriers=carriers,
             audit=audit,
             policies=policies,
             suppressions=Suppressions(consent, transactions, clock, opt_outs),
@@ -272,6 +323,38 @@ class Dialcues:
         self.reminders.listeners.append(dispatcher.wake)
         return dispatcher
 
+    def answering(self, offloader: Offloader) -> Answering:
+        """The asynchronous side of inbound calls (one per event loop; see ``Answering``)."""
+        return Answering(
+            self.inbound,
+            {"vapi": VapiRingReader()},
+            offloader.run,
+            self.clock,
+            self.settings.public_url,
+        )
+
+    def ring_line(
+        self, organization_id: str, line_id: str, caller: str
+    ) -> tuple[Answer, Execution | None]:
+        """Ring a line as a caller would (``dialcues lines ring``); return the answer and the
+        ended inbound execution (None: the line has no route, nothing was recorded)."""
+        attempts = self.attempts()
+
+        def finish(execution_id: int, event: CallEvent) -> object:
+            return attempts.apply_events([(execution_id, event)])
+
+        ring = (organization_id, line_id, caller)
+        delay = self.settings.simulated_delay
+        return ring_simulated(self.inbound, finish, self.clock, delay, ring)
+
+    def provisioner(self, offloader: Offloader) -> Provisioner:
+        """Build the number provisioner (run it beside the dispatcher), woken by assigns."""
+        outbox = Outbox(PeeweeOutboxStore(self.db), self.clock)
+        provisioning = Provisioning(self.numbers.deps, outbox)
+        provisioner = Provisioner(provisioning, offloader.run, self.clock)
+        self.reminders.listeners.append(provisioner.wake)
+        return provisioner
+
     def heartbeat(self, offloader: Offloader, claims: Callable[[], datetime | None]) -> Heartbeat:
         """Build this process's heartbeat (its database watchdog too; see ``operations``)."""
         exit_after = self.settings.db_failure_exit_seconds
@@ -329,8 +412,15 @@ class Dialcues:
             self.authenticator.flush_usage()
             self.usage.flush()
         finally:
+            self._close_carriers()
             if not self.db.is_closed():
                 self.db.close()
+
+    def _close_carriers(self) -> None:
+        """Close the carriers' HTTP sessions on their loop, then stop it."""
+        with contextlib.suppress(Exception):  # best effort: the process is ending
+            self.carrier_loop.run(self.carriers.close(), timeout=5)
+        self.carrier_loop.stop()
 
 
 def _attempts(

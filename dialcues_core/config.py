@@ -62,6 +62,12 @@ class Settings:
     """A dispatching process that has not reached the database for this long exits (0: never)."""
     shutdown_seconds: float = 30.0
     """How long SIGTERM waits for in-flight work before the process exits."""
+    carrier_timeout: float = 10.0
+    """Seconds for one carrier request, or one Vapi phone-number request."""
+    message_unknown_after: int = 600
+    """Seconds an unknown send waits for a carrier event naming it."""
+    max_holds_per_org: int = 20
+    """Live number holds per organization."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -245,6 +251,9 @@ PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DIALCUES_WEBHOOK_RETRY_SCHEDULE": ("webhook_retry_schedule", parse_seconds_list),
     "DIALCUES_DB_FAILURE_EXIT_SECONDS": ("db_failure_exit_seconds", _non_negative_int),
     "DIALCUES_SHUTDOWN_SECONDS": ("shutdown_seconds", _positive_float),
+    "DIALCUES_CARRIER_TIMEOUT": ("carrier_timeout", _positive_float),
+    "DIALCUES_MESSAGE_UNKNOWN_AFTER": ("message_unknown_after", _positive_int),
+    "DIALCUES_MAX_HOLDS_PER_ORG": ("max_holds_per_org", _positive_int),
 }
 
 GRACE_ALIAS = "DIALCUES_GRACE_SECONDS"

@@ -23,19 +23,32 @@ secrets or raw vendor payloads)::
     │   └── ResourceNotFound          not_found
     ├── FailedPrecondition            (400 / FAILED_PRECONDITION)
     │   ├── MissingOutboundLine       missing_outbound_line
-    │   ├── InvalidState              invalid_state
+    │   ├── InvalidState              invalid_state (a reminder's, or a number's)
+    │   ├── ProviderNotConfigured     provider_not_configured (an organization setting lacks)
+    │   ├── NumberRefusal             (409: the number's state refuses the request)
+    │   │   ├── NumberUnavailable     number_unavailable
+    │   │   ├── HoldExpired           hold_expired
+    │   │   ├── HoldLimitReached      hold_limit_reached
+    │   │   └── CallAlreadyAnswered   call_already_answered
     │   └── PolicyRefusal             (422: the calling policy refuses a well-formed request)
     │       ├── OutsideCallingWindow  outside_calling_window
     │       └── FrequencyCapReached   frequency_cap_reached
     ├── Conflict                      (409 / ALREADY_EXISTS)
     │   ├── AlreadyExists             already_exists
+    │   ├── NumberHeld                number_held (another organization holds or owns it)
     │   ├── IdempotencyMismatch       idempotency_mismatch (409 / ALREADY_EXISTS)
     │   └── IdempotencyInProgress     idempotency_in_progress (409 / ABORTED)
     ├── ResourceExhausted             (429 / RESOURCE_EXHAUSTED)
     │   └── RateLimited               rate_limited
     ├── Unavailable                   (503 / UNAVAILABLE)
     │   ├── StorageUnavailable        unavailable
-    │   └── SmokeFailed               smoke_failed
+    │   ├── SmokeFailed               smoke_failed
+    │   └── CarrierUnavailable        carrier_unavailable (``details.reason``)
+    ├── CarrierError                  (never reaches a client; the core maps it)
+    │   ├── CarrierRejected           permanent, with the carrier's code and its meaning
+    │   ├── CarrierThrottled          not done; try later
+    │   ├── CarrierUnknownOutcome     sent, then a timeout or 5xx: reconcile
+    │   └── CarrierUnreachable        nothing was sent
     └── ProviderError                 (never reaches a client; the dispatcher records it)
         ├── ProviderRejected          permanent: the provider refused (4xx)
         ├── ProviderThrottled         the provider answered 429: try again later
@@ -137,16 +150,71 @@ class MissingOutboundLine(FailedPrecondition):
 
 
 class InvalidState(FailedPrecondition):
-    """The reminder's state does not allow the requested change."""
+    """The resource's state does not allow the requested change (a reminder's by default;
+    a number's names ``details.resource: "number"``)."""
 
     code = "invalid_state"
     default_message = "The reminder's state does not allow this change."
 
-    def __init__(self, status: str, action: str):
+    def __init__(self, status: str, action: str, resource: str = "reminder"):
+        details = {"status": status, "action": action}
+        if resource != "reminder":
+            details = {"resource": resource, **details}
+        article = "An" if resource[:1] in "aeiou" else "A"
+        super().__init__(f"{article} {resource} that is {status} cannot be {action}.", details)
+
+
+class ProviderNotConfigured(FailedPrecondition):
+    """An organization setting the request needs is missing (``details.setting`` names it)."""
+
+    code = "provider_not_configured"
+    default_message = "The organization's provider settings lack what this request needs."
+
+    def __init__(self, setting: str, message: str | None = None):
         super().__init__(
-            f"A reminder that is {status} cannot be {action}.",
-            {"status": status, "action": action},
+            message or f"The organization has no {setting} configured.", {"setting": setting}
         )
+
+
+class NumberRefusal(FailedPrecondition):
+    """A number's state refuses a well-formed request (409; gRPC FAILED_PRECONDITION)."""
+
+    http_status = 409
+
+
+class NumberUnavailable(NumberRefusal):
+    """The carrier will not reserve or sell the number."""
+
+    code = "number_unavailable"
+    default_message = "The carrier will not reserve or sell this number."
+
+
+class HoldExpired(NumberRefusal):
+    """The organization's hold on the number lapsed."""
+
+    code = "hold_expired"
+    default_message = "The hold on this number has expired; hold it again."
+
+
+class HoldLimitReached(NumberRefusal):
+    """Too many live holds (``details.limit``; at the carrier: no limit known)."""
+
+    code = "hold_limit_reached"
+    default_message = "The organization holds too many numbers; assign or drop one first."
+
+    def __init__(self, limit: int | None = None):
+        details = {"limit": limit} if limit is not None else {}
+        super().__init__(None, details)
+
+
+class CallAlreadyAnswered(NumberRefusal):
+    """The inbound call no longer waits for an answer (``details.route``: the route applied)."""
+
+    code = "call_already_answered"
+    default_message = "The call was already answered."
+
+    def __init__(self, route: object):
+        super().__init__(None, {"route": route})
 
 
 class PolicyRefusal(FailedPrecondition):
@@ -338,6 +406,13 @@ class AlreadyExists(Conflict):
     default_message = "The resource already exists."
 
 
+class NumberHeld(AlreadyExists):
+    """Another organization holds or owns the number (the details never name it)."""
+
+    code = "number_held"
+    default_message = "This number is held by someone else."
+
+
 class IdempotencyMismatch(Conflict):
     """The idempotency key was used before with another method, path or body."""
 
@@ -392,6 +467,60 @@ class SmokeFailed(Unavailable):
         if steps is not None:
             details["steps"] = steps
         super().__init__(f"The smoke flow failed at step '{step}': {reason}", details)
+
+
+class CarrierUnavailable(Unavailable):
+    """The carrier timed out, failed, throttled us or refused our account (``details.reason``:
+    ``unreachable``, ``unknown_outcome``, ``throttled`` or ``account``)."""
+
+    code = "carrier_unavailable"
+    default_message = "The carrier is unavailable; retry with backoff."
+
+    def __init__(self, reason: str, retry_after: int | None = None):
+        self.retry_after = retry_after
+        super().__init__(None, {"reason": reason})
+
+
+# ----------------------------------------------------------------------------- carrier
+class CarrierError(DialcuesError):
+    """A carrier (or the voice provider's number API) failed; the core maps it, a client never
+    sees it unmapped."""
+
+    code = "carrier_error"
+
+
+class CarrierRejected(CarrierError):
+    """The carrier refused (4xx other than throttling): permanent. ``carrier_code`` is its own
+    code (a string), ``meaning`` what it means here (see ``numbers.carrier_errors``)."""
+
+    code = "carrier_rejected"
+
+    def __init__(self, carrier_code: str, meaning: str = "rejected", message: str | None = None):
+        self.carrier_code = carrier_code
+        self.meaning = meaning
+        super().__init__(message or f"The carrier refused ({carrier_code}).")
+
+
+class CarrierThrottled(CarrierError):
+    """The carrier throttled us; nothing was done."""
+
+    code = "carrier_throttled"
+
+    def __init__(self, message: str | None = None, retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message or "The carrier is throttling requests.")
+
+
+class CarrierUnknownOutcome(CarrierError):
+    """The request was sent, then timed out or got a 5xx: reconcile before repeating it."""
+
+    code = "carrier_unknown_outcome"
+
+
+class CarrierUnreachable(CarrierError):
+    """No connection to the carrier could be made (DNS, refused, TLS): nothing was sent."""
+
+    code = "carrier_unreachable"
 
 
 # ----------------------------------------------------------------------------- provider

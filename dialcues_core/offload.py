@@ -12,9 +12,9 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,3 +55,44 @@ class Offloader:
             for future in [self._pool.submit(leave) for _ in range(self._threads)]:
                 future.result()
         self._pool.shutdown(wait=True)
+
+
+class LoopThread:
+    """One asyncio event loop on a daemon thread, for synchronous code that must await.
+
+    The carrier ports are asyncio (aiohttp clients); the number use cases are synchronous
+    like every other use case (they run on the :class:`Offloader`'s threads, in the CLI and
+    in host apps). They reach the carriers through :meth:`run`, so each adapter's HTTP
+    session lives on this one loop whoever calls.
+    """
+
+    def __init__(self, name: str = "dialcues-carriers"):
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, R], timeout: float | None = None) -> R:
+        """Run ``coro`` on the loop (started on first use) and wait for its result or error."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._started())
+        return future.result(timeout)
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name=self._name, daemon=True
+                )
+                self._thread.start()
+            return self._loop
+
+    def stop(self) -> None:
+        """Stop the loop and its thread (if it ever started)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            loop.close()

@@ -66,6 +66,10 @@ class RuntimeHost(Protocol):
         """Build this process's heartbeat."""
         ...
 
+    def provisioner(self, offloader: Offloader) -> Any:
+        """Build the number provisioner."""
+        ...
+
     def flush_key_usage(self) -> int:
         """Write pending API-key ``last_used_at`` times."""
         ...
@@ -143,6 +147,9 @@ class Runtime:
         await stack.enter_async_context(_running(self.heartbeat, "heartbeat"))
         await stack.enter_async_context(
             _running(self.host.deliverer(self.offloader), "webhook deliverer")
+        )
+        await stack.enter_async_context(
+            _running(self.host.provisioner(self.offloader), "number provisioner")
         )
         stack.push_async_callback(self._close_dialers)
         await stack.enter_async_context(_running(dispatcher, "dispatcher"))

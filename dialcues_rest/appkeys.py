@@ -8,6 +8,7 @@ from aiohttp import web
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
+from dialcues_core.inbound.answering import Answering
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.ratelimit import Decision
 
@@ -37,3 +38,7 @@ RATE_LIMIT: Final = web.RequestKey("rate_limit", Decision)
 
 USE_CASES: Final = web.AppKey("use_cases", dict)
 """Each route handler's core use case (``routes.use_cases``): its rate class and scope."""
+
+ANSWERING: Final = web.AppKey("answering", Answering)
+"""The asynchronous side of inbound calls (set with the provider routes: ``serve``); the
+answer route wakes a waiting ``external`` call through it."""

@@ -33,6 +33,7 @@ from typing import Final, TypeVar
 from aiohttp import hdrs, web
 
 from dialcues_core.errors import MissingCredentials
+from dialcues_core.kernel.staged import Staged
 from dialcues_core.platform.ports import StoredReply
 from dialcues_rest.appkeys import DIALCUES, IDEMPOTENT_REPLAY, OFFLOADER, PRINCIPAL
 
@@ -69,6 +70,35 @@ async def idempotent(
 
     run = request.app[DIALCUES].idempotency.run
     outcome = await offloader.run(run, who, key, fingerprint, effect, render_stored)
+    if not outcome.replayed:
+        return rendered[-1]
+    request[IDEMPOTENT_REPLAY] = True
+    return replayed(outcome.reply)
+
+
+async def idempotent_staged(
+    request: web.Request,
+    staged: Staged[T],
+    render: Callable[[T], web.Response],
+) -> web.Response:
+    """:func:`idempotent` for a staged use case (a hold: its claim commits before the carrier
+    is asked, ``telephony.md`` §0 #8); both steps run on the offloader's threads."""
+    offloader = request.app[OFFLOADER]
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        return render(await offloader.run(staged.run))
+    who = request.get(PRINCIPAL)
+    if who is None:
+        raise MissingCredentials()
+    fingerprint = await request_fingerprint(request)
+    rendered: list[web.Response] = []
+
+    def render_stored(result: T) -> StoredReply:
+        rendered.append(render(result))
+        return stored_reply(rendered[-1])
+
+    run = request.app[DIALCUES].idempotency.run_staged
+    outcome = await offloader.run(run, who, key, fingerprint, staged, render_stored)
     if not outcome.replayed:
         return rendered[-1]
     request[IDEMPOTENT_REPLAY] = True
@@ -123,4 +153,11 @@ def replayed(stored: StoredReply) -> web.Response:
     return web.Response(status=stored.status, body=stored.body, headers=headers)
 
 
-__all__ = ["KEY_HEADER", "REPLAYED_HEADER", "fingerprint", "idempotent", "request_fingerprint"]
+__all__ = [
+    "KEY_HEADER",
+    "REPLAYED_HEADER",
+    "fingerprint",
+    "idempotent",
+    "idempotent_staged",
+    "request_fingerprint",
+]

@@ -17,13 +17,17 @@ from aiohttp.typedefs import Handler
 from dialcues_core import Dialcues
 from dialcues_core.calls.actions import ToolAnswer
 from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS, PROVIDER_TOOL_PATHS
+from dialcues_core.inbound.answering import Answering
 from dialcues_core.offload import Offloader
+from dialcues_rest.appkeys import ANSWERING
 
 
 def add_provider_routes(app: web.Application, dc: Dialcues, offloader: Offloader) -> None:
     """Register each provider's events and tools routes on ``app``."""
+    answering = dc.answering(offloader)
+    app[ANSWERING] = answering
     for provider, path in PROVIDER_EVENT_PATHS.items():
-        app.router.add_post(path, _receiving(provider, dc, offloader))
+        app.router.add_post(path, _receiving(provider, dc, offloader, answering))
     for provider, path in PROVIDER_TOOL_PATHS.items():
         app.router.add_post(path, _answering(provider, dc, offloader))
 
@@ -62,12 +66,15 @@ def one_line(text: str) -> str:
     return " ".join(text.split())[:500]
 
 
-def _receiving(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:
+def _receiving(provider: str, dc: Dialcues, offloader: Offloader, answering: Answering) -> Handler:
     async def receive(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         headers: dict[str, str] = {}
         for name, value in request.headers.items():  # a repeated header: the first one counts
             headers.setdefault(name.lower(), value)
+        answer = await answering.handle(provider, headers, body)  # an inbound call's ring
+        if answer is not None:
+            return web.json_response(answer)
         applied = await offloader.run(dc.provider_events.receive, provider, headers, body)
         return web.json_response({"received": True, "applied": applied})
 

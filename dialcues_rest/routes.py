@@ -13,6 +13,8 @@ from dialcues_core.kernel.scopes import required_scope
 from dialcues_rest import call_handlers, calling_handlers, oauth_handlers, openapi, usage_handlers
 from dialcues_rest import consent_handlers as ch
 from dialcues_rest import handlers as h
+from dialcues_rest import line_handlers as lh
+from dialcues_rest import number_handlers as nh
 from dialcues_rest import suppression_handlers as sh
 from dialcues_rest import webhook_handlers as wh
 
@@ -24,6 +26,7 @@ BASE: Final = "/api/public/v1"
 SUBSCRIPTIONS: Final = f"{BASE}/webhooks/subscriptions"
 SUPPRESSIONS: Final = f"{BASE}/suppressions"
 CONSENTS: Final = f"{BASE}/consents"
+NUMBERS: Final = f"{BASE}/numbers"
 
 
 class Route(NamedTuple):
@@ -61,6 +64,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", f"{BASE}/executions", h.list_executions, "executions.list"),
     Route("GET", f"{BASE}/executions/{{id}}", h.get_execution, "executions.get"),
     Route("GET", f"{BASE}/lines", h.list_lines, "accounts.lines_of"),
+    Route("GET", f"{BASE}/lines/{{id}}", lh.get_line, "lines.get"),
+    Route("PATCH", f"{BASE}/lines/{{id}}", lh.update_line, "lines.update"),
     Route("GET", f"{BASE}/usage/events", usage_handlers.list_usage_events, "usage.list"),
     Route("GET", f"{BASE}/policy", calling_handlers.get_policy, "policies.get"),
     Route("GET", f"{BASE}/audit/events", calling_handlers.list_audit_events, "audit.list"),
@@ -72,7 +77,16 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", CONSENTS, ch.list_consents, "consents.list"),
     Route("GET", f"{CONSENTS}/{{id}}", ch.get_consent, "consents.get"),
     Route("POST", f"{CONSENTS}/{{id}}/revoke", ch.revoke_consent, "consents.revoke"),
+    Route("GET", f"{NUMBERS}/search", nh.search_numbers, "numbers.search"),
+    Route("POST", f"{NUMBERS}/hold", nh.hold_number, "numbers.hold"),
+    Route("GET", NUMBERS, nh.list_numbers, "numbers.list"),
+    Route("GET", f"{NUMBERS}/{{number}}", nh.get_number, "numbers.get"),
+    Route("POST", f"{NUMBERS}/{{number}}/hold/extend", nh.extend_hold, "numbers.extend"),
+    Route("DELETE", f"{NUMBERS}/{{number}}/hold", nh.drop_hold, "numbers.drop_hold"),
+    Route("POST", f"{NUMBERS}/{{number}}/assign", nh.assign_number, "numbers.assign"),
+    Route("POST", f"{NUMBERS}/{{number}}/release", nh.release_number, "numbers.release"),
     Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
+    Route("POST", f"{BASE}/calls/inbound/answer", lh.answer_inbound_call, "inbound.answer"),
     Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),
     Route("POST", SUBSCRIPTIONS, wh.create_subscription, "webhooks.create"),
     Route("GET", SUBSCRIPTIONS, wh.list_subscriptions, "webhooks.list"),

@@ -52,6 +52,10 @@ def line(item: OutboundLine) -> Json:
         "phone_number": item.phone_number,
         "provider": item.provider.value,
         "is_default": item.is_default,
+        "features": sorted(item.features),
+        "carrier": item.carrier,
+        "number_id": item.number_id,
+        "route": dict(item.route) if item.route is not None else None,
     }
 
 

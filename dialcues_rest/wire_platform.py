@@ -152,9 +152,14 @@ WebhookEvent = Literal[
     "suppression.created",
     "suppression.removed",
     "consent.revoked",
+    "number.assigned",
+    "number.assign_failed",
+    "number.released",
+    "call.ringing",
 ]
 """Every event a subscription may list (``suppression.*`` needs ``suppressions:read`` on the
-credential, ``consent.*`` ``consents:read``)."""
+credential, ``consent.*`` ``consents:read``, ``number.*`` ``numbers:read``, ``call.ringing``
+``executions:read``)."""
 WebhookUrl = Annotated[
     str,
     Field(

@@ -19,9 +19,12 @@ CATEGORIES = {
     errors.Conflict,
     errors.ResourceExhausted,
     errors.Unavailable,
+    errors.NumberRefusal,  # a family of 409 refusals (telephony.md §6.2)
+    errors.CarrierError,  # the carriers' family; never a client's error
 }
 CONCRETE = [c for c in errors.all_error_classes() if c not in CATEGORIES]
-CLIENT_FACING = [c for c in CONCRETE if not issubclass(c, errors.ProviderError)]
+NEVER_A_CLIENTS = (errors.ProviderError, errors.CarrierError)
+CLIENT_FACING = [c for c in CONCRETE if not issubclass(c, NEVER_A_CLIENTS)]
 
 
 def test_concrete_errors_have_unique_codes() -> None:
@@ -53,7 +56,12 @@ def test_both_edges_agree_on_the_kind_of_failure(error_class: type) -> None:
         401: {grpc.StatusCode.UNAUTHENTICATED},
         403: {grpc.StatusCode.PERMISSION_DENIED},
         404: {grpc.StatusCode.NOT_FOUND},
-        409: {grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED},
+        # a number's state refuses (telephony.md §6.2: 409 with FAILED_PRECONDITION)
+        409: {
+            grpc.StatusCode.ALREADY_EXISTS,
+            grpc.StatusCode.ABORTED,
+            grpc.StatusCode.FAILED_PRECONDITION,
+        },
         422: {grpc.StatusCode.FAILED_PRECONDITION},  # a policy refusal (responsible-calling.md)
         429: {grpc.StatusCode.RESOURCE_EXHAUSTED},
         503: {grpc.StatusCode.UNAVAILABLE},
@@ -63,6 +71,6 @@ def test_both_edges_agree_on_the_kind_of_failure(error_class: type) -> None:
 
 
 def test_provider_errors_never_reach_a_client_as_themselves() -> None:
-    provider_errors = [c for c in CONCRETE if issubclass(c, errors.ProviderError)]
+    provider_errors = [c for c in errors.all_error_classes() if issubclass(c, NEVER_A_CLIENTS)]
     assert provider_errors
     assert {status_code_of(c) for c in provider_errors} == {grpc.StatusCode.INTERNAL}

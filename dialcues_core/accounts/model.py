@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -40,6 +41,8 @@ class ProviderSettings:
     model: str = DEFAULT_MODEL
     voice: dict[str, Any] | None = None
     transcriber: dict[str, Any] | None = None
+    telnyx_credential_id: str | None = None
+    """The Vapi credential holding the organization's Telnyx API key (imports need it)."""
 
     @property
     def model_parts(self) -> tuple[str, str]:
@@ -159,3 +162,11 @@ class OutboundLine:
     provider_line_id: str | None = None
     temporary: bool = False
     """The agent smoke flow's line (fictional numbers): exempt from the calling gate."""
+    features: tuple[str, ...] = ("voice",)
+    """Sorted: ``mms``, ``sms``, ``voice``."""
+    carrier: str | None = None
+    """The carrier its messages go through (None: it sends none)."""
+    number_id: str | None = None
+    """The number record (``num_…``) whose assign created it."""
+    route: Mapping[str, Any] | None = None
+    """Its inbound route (``telephony.md`` §3.1); None: it refuses inbound calls."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from dialcues_core.accounts.model import ApiKey, Organization, OutboundLine, ProviderSettings, User
 
@@ -89,6 +90,14 @@ class LineRepository(Protocol):
 
     def remove(self, org_id: str, line_id: str) -> bool:
         """Delete the line; tell whether it existed."""
+        ...
+
+    def by_provider_line_id(self, provider_line_id: str) -> OutboundLine | None:
+        """Any organization's lasting line by the voice provider's id of it."""
+        ...
+
+    def update(self, org_id: str, line_id: str, changes: Mapping[str, Any]) -> bool:
+        """Change ``label`` and/or ``route`` (the keys given); tell whether the line exists."""
         ...
 
     def set_default(self, org_id: str, line_id: str) -> bool:

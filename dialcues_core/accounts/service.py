@@ -188,8 +188,16 @@ class Accounts:
         provider_line_id: str | None = None,
         label: str | None = None,
         default: bool = False,
+        features: tuple[str, ...] = ("voice",),
+        carrier: str | None = None,
+        number_id: str | None = None,
     ) -> OutboundLine:
-        """Add an outbound line; the first line (or ``default=True``) becomes the default."""
+        """Add an outbound line; the first line (or ``default=True``) becomes the default.
+
+        ``features`` (sorted, of ``voice``, ``sms``, ``mms``) and ``carrier`` (the carrier its
+        messages go through; None: it sends none) are checked by the caller's parser; an assign
+        passes its ``number_id``.
+        """
         self.get_organization(org_id)
         given = {"label": label, "provider_line_id": provider_line_id}
         fields: dict[str, Any] = {"provider": provider, "phone_number": number}
@@ -213,6 +221,9 @@ class Accounts:
                 is_default=default or first,
                 created_at=self.clock.now(),
                 provider_line_id=provider_line_id,
+                features=tuple(sorted(features)),
+                carrier=carrier,
+                number_id=number_id,
             )
             self.repos.lines.add(line)
         return line
@@ -293,6 +304,7 @@ PROVIDER_FIELDS = frozenset(
         "model",
         "voice",
         "transcriber",
+        "telnyx_credential_id",
     }
 )
 
@@ -313,6 +325,7 @@ def parse_provider_settings(fields: Mapping[str, Any]) -> ProviderSettings:
     model = reader.read("model", _parse_model)
     voice = reader.read("voice", _parse_vapi_object)
     transcriber = reader.read("transcriber", _parse_vapi_object)
+    credential = reader.read("telnyx_credential_id", text_parser(255))
     reader.raise_if_any()
     return ProviderSettings(
         provider=provider,
@@ -325,6 +338,7 @@ def parse_provider_settings(fields: Mapping[str, Any]) -> ProviderSettings:
         model=model if model is not MISSING else DEFAULT_MODEL,
         voice=voice if voice is not MISSING else None,
         transcriber=transcriber if transcriber is not MISSING else None,
+        telnyx_credential_id=credential if credential is not MISSING else None,
     )
 
 

@@ -34,6 +34,7 @@ EXECUTION_QUERY = frozenset(
         "skip_reason",
         "confirmation",
         "to",
+        "direction",
         "page",
         "page_size",
     }
@@ -54,7 +55,7 @@ class Executions:
     def get(self, principal: Principal, execution_id: Any) -> Execution:
         """Return the principal's execution or raise ``not_found``."""
         eid = parse_id(execution_id, "execution")
-        execution = self.executions.get(principal.user_id, eid)
+        execution = self.executions.get(principal.user_id, eid, principal.organization_id)
         if execution is None:
             raise ResourceNotFound("execution", execution_id)
         return execution
@@ -72,8 +73,9 @@ class Executions:
             skip_reason=given(reader.read("skip_reason", choice_parser(SKIP_REASONS))),
             confirmation=given(reader.read("confirmation", choice_parser(CONFIRMATIONS))),
             to=given(reader.read("to", parse_phone_number)),
+            direction=given(reader.read("direction", choice_parser(("outbound", "inbound")))),
             page=given(reader.read("page", parse_page)) or 1,
             page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
-        return self.executions.list(principal.user_id, query)
+        return self.executions.list(principal.user_id, query, principal.organization_id)

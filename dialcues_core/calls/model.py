@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from dialcues_core.calls.actions import NO_ACTIONS, CallActions
+
+INBOUND_USER = ""
+"""The ``user_id`` of inbound executions: they belong to the organization, not to a user."""
 
 
 class ExecutionStatus(StrEnum):
@@ -62,3 +67,11 @@ class Execution:
     confirmation: str | None = None
     confirmed_at: datetime | None = None
     actions: CallActions = NO_ACTIONS
+    direction: str = "outbound"
+    """``outbound`` (a reminder's attempt or a call placed now) or ``inbound``."""
+    from_number: str | None = None
+    """Outbound: the line's number (null before v12); inbound: the caller (null: withheld)."""
+    route: Mapping[str, Any] | None = None
+    """Inbound: the route applied (null until an ``external`` call is decided)."""
+    answer_by: datetime | None = None
+    """Inbound on an ``external`` route: when the line's fallback applies."""

@@ -382,6 +382,34 @@ def classify(ended_reason: str | None) -> Outcome:
     return row_for(reason).outcome(reason or "no ended reason reported")
 
 
+INBOUND_ROWS: tuple[OutcomeRow, ...] = (
+    OutcomeRow(
+        "inbound: the route's sentence was spoken (message, reject) or the call was forwarded",
+        ExecutionStatus.COMPLETED,
+        retry=False,
+        reasons=frozenset(
+            {
+                "assistant-request-returned-error",
+                "assistant-request-returned-forwarding-phone-number",
+                "assistant-forwarded-call",
+            }
+        ),
+        patterns=(Pattern("the caller ended a transfer", ("customer-ended-call-*transfer*",)),),
+    ),
+)
+"""``telephony.md`` §3.3: rows an inbound call's outcome tries before the outcome table."""
+
+
+def classify_inbound(ended_reason: str | None) -> Outcome:
+    """What an inbound call's ended reason means: :data:`INBOUND_ROWS`, then the table. An
+    inbound call is never retried (nobody calls the caller back)."""
+    reason = (ended_reason or "").strip()
+    key = reason.lower()
+    row = next((r for r in INBOUND_ROWS if key and r.matches(key)), None) or row_for(reason)
+    outcome = row.outcome(reason or "no ended reason reported")
+    return Outcome(outcome.status, False, outcome.error_message, outcome.operator_alert)
+
+
 def for_rejected_create(message: str) -> Outcome:
     """Return the outcome of a create the provider refused (4xx other than 429): final."""
     return Outcome(ExecutionStatus.FAILED, retry=False, error_message=message)

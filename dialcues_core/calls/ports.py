@@ -29,6 +29,7 @@ class ExecutionQuery:
     skip_reason: str | None = None
     to: str | None = None
     confirmation: str | None = None
+    direction: str | None = None
     page: int = 1
     page_size: int = 20
 
@@ -36,12 +37,16 @@ class ExecutionQuery:
 class ExecutionRepository(Protocol):
     """Executions, always read through their owner."""
 
-    def get(self, user_id: str, execution_id: int) -> Execution | None:
-        """Return the user's execution or None."""
+    def get(
+        self, user_id: str, execution_id: int, organization_id: str | None = None
+    ) -> Execution | None:
+        """Return the user's execution (or, given the organization, its inbound one)."""
         ...
 
-    def list(self, user_id: str, query: ExecutionQuery) -> Page[Execution]:
-        """Return one page of the user's executions, newest first."""
+    def list(
+        self, user_id: str, query: ExecutionQuery, organization_id: str | None = None
+    ) -> Page[Execution]:
+        """Return one page of the user's executions (and the organization's inbound ones)."""
         ...
 
 

@@ -32,4 +32,8 @@ def execution_payload(e: Execution) -> dict[str, Any]:
         "confirmation": e.confirmation,
         "confirmed_at": millis(e.confirmed_at),
         "actions": e.actions.to_json(),
+        "direction": e.direction,
+        "from": e.from_number,
+        "route": dict(e.route) if e.route is not None else None,
+        "answer_by": millis(e.answer_by),
     }

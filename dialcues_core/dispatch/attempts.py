@@ -21,7 +21,8 @@ from dialcues_core.accounts.model import OutboundLine, ProviderSettings
 from dialcues_core.calling.gate import SKIP_MESSAGES, Plan, SkipReason
 from dialcues_core.calling.predial import request_body
 from dialcues_core.calls.calltoken import token_matches
-from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.model import INBOUND_USER, ExecutionStatus
+from dialcues_core.calls.outcomes import classify_inbound
 from dialcues_core.calls.ports import CallEvent, LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.calls.rendering import execution_payload
 from dialcues_core.config import Settings
@@ -505,7 +506,7 @@ class Attempts:
         back then; a confirm: delivered). A reminder whose number was suppressed while its
         call was in the air becomes ``suppressed``.
         """
-        applied = [(acted(f, e), e) for f, e in self._applicable(batch)]
+        applied = [(acted(_inbound(f, e), e), e) for f, e in self._applicable(batch)]
         for f, e in applied:
             if f.operator_alert:
                 log.error(
@@ -542,7 +543,12 @@ class Attempts:
         retried = {e.organization_id for f, e in owned if policy.may_retry(*as_retried(f))}
         providers = self.store.providers_of(retried) if retried else {}
         keeper = Gatekeeper(self.store, self.settings, providers, now)  # reads lazily
-        self.outbox.finished((e.user_id, e.id) for f, e in applied if f.skip_reason is None)
+        self.outbox.finished(
+            (e.user_id, e.id) for f, e in applied if f.skip_reason is None and e.user_id
+        )
+        self.outbox.inbound(
+            "execution.finished", ((e.organization_id, e.id) for _, e in applied if not e.user_id)
+        )
         self.outbox.skipped((e.user_id, e.id) for f, e in applied if f.skip_reason is not None)
         steps: list[tuple[int, NextStep, int | None]] = []
         suppressed = self._suppressed_now([e for _, e in owned])
@@ -703,3 +709,18 @@ class Attempts:
         """Return when the next attempt is due (None: nothing waits)."""
         with self.tx.atomic():
             return self.store.next_due_at()
+
+
+def _inbound(f: Finished, e: LiveExecution) -> Finished:
+    """An inbound call's outcome (``telephony.md`` §3.3: its rows first, never retried).
+    Inbound executions belong to no user (``INBOUND_USER``)."""
+    if e.user_id != INBOUND_USER or f.ended_reason is None:
+        return f
+    outcome = classify_inbound(f.ended_reason)
+    return replace(
+        f,
+        status=outcome.status,
+        retry=False,
+        error_message=outcome.error_message,
+        operator_alert=outcome.operator_alert,
+    )

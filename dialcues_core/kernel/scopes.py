@@ -35,6 +35,9 @@ READ_SUPPRESSIONS = "suppressions:read"
 WRITE_SUPPRESSIONS = "suppressions:write"
 READ_CONSENTS = "consents:read"
 WRITE_CONSENTS = "consents:write"
+READ_NUMBERS = "numbers:read"
+WRITE_NUMBERS = "numbers:write"
+WRITE_LINES = "lines:write"
 #: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
     "reminders:read",
@@ -50,6 +53,9 @@ ALL_SCOPES: tuple[str, ...] = (
     "suppressions:write",
     "consents:read",
     "consents:write",
+    "numbers:read",
+    "numbers:write",
+    "lines:write",
 )
 
 ALL_SCOPES_MARK = "*"

@@ -35,6 +35,7 @@ transaction commits; a wake-up then finds nothing new, so they are fired again a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import IdempotencyInProgress, IdempotencyMismatch, ValidationFailed
 from dialcues_core.kernel.ports import ChangeListener, Clock, Transactions
 from dialcues_core.kernel.scopes import recording_scopes
+from dialcues_core.kernel.staged import Staged
 from dialcues_core.platform.ports import IdempotencyRecord, IdempotencyStore, StoredReply
 
 T = TypeVar("T")
@@ -134,6 +136,36 @@ class Idempotency:
         self._wake()
         return IdempotentOutcome(reply, replayed=False)
 
+    def run_staged(
+        self,
+        principal: Principal,
+        key: str | None,
+        fingerprint: bytes,
+        staged: Staged[T],
+        render: Callable[[T], StoredReply],
+    ) -> IdempotentOutcome:
+        """Like :meth:`run`, for a use case whose first step commits on its own before slow
+        I/O (a hold waits on the carrier): ``staged.prepare`` runs outside any transaction
+        once the key is claimed (an error releases the key), then ``staged.finish`` and the
+        stored reply commit together."""
+        if key is None:
+            return IdempotentOutcome(render(staged.run()), replayed=False)
+        validate_key(key)
+        digest = hashlib.sha256(fingerprint).hexdigest()
+        lease_until, stored = self._claim(principal, key, digest)
+        if stored is not None:
+            return IdempotentOutcome(stored, replayed=True)
+        try:
+            with recording_scopes() as early:
+                prepared = staged.prepare()
+        except BaseException:
+            self._release(principal.user_id, key, lease_until)
+            raise
+        effect = functools.partial(staged.finish, prepared)
+        reply = self._execute(principal.user_id, key, lease_until, effect, render, early)
+        self._wake()
+        return IdempotentOutcome(reply, replayed=False)
+
     def sweep(self) -> int:
         """Delete the keys older than the keeping time (24 h); return how many."""
         with self.transactions.atomic():
@@ -203,13 +235,18 @@ class Idempotency:
         lease_until: datetime,
         effect: Callable[[], T],
         render: Callable[[T], StoredReply],
+        early: Sequence[str] = (),
     ) -> StoredReply:
-        """Run the effect and store its reply in one transaction; release the key on error."""
+        """Run the effect and store its reply in one transaction; release the key on error.
+
+        ``early`` are scopes a staged use case's first step required (stored with the rest).
+        """
         try:
             with self.transactions.atomic():
                 with recording_scopes() as required:
                     reply = render(effect())
-                if not self.store.complete(user_id, key, lease_until, reply, tuple(required)):
+                scopes = tuple(dict.fromkeys([*early, *required]))
+                if not self.store.complete(user_id, key, lease_until, reply, scopes):
                     # Our lease ran out and another request took the key over: undo ours.
                     raise IdempotencyInProgress()
             return reply

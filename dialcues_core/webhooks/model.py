@@ -25,6 +25,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "suppression.created",
     "suppression.removed",
     "consent.revoked",
+    "number.assigned",
+    "number.assign_failed",
+    "number.released",
+    "call.ringing",
 )
 """Every event a subscription may ask for."""
 

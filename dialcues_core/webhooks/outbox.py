@@ -48,6 +48,9 @@ class _Pending:
     organization_events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     """Events of an organization's own objects (suppression entries, consents): (event type,
     organization id, the rendered object)."""
+    inbound: list[tuple[str, str, int]] = field(default_factory=list)
+    """Events of inbound executions (organization resources): (event type, organization id,
+    execution id); rendered when written, as they stand then."""
 
 
 class Outbox:
@@ -73,6 +76,12 @@ class Outbox:
             yield
             if pending.depth == 1 and pending.events:
                 self._write(pending.events)
+            if pending.depth == 1 and pending.inbound:
+                objects = self._objects(pending.inbound)
+                pending.organization_events.extend(
+                    (kind, org, objects.get(("execution", eid)))  # type: ignore[misc]
+                    for kind, org, eid in pending.inbound
+                )
             if pending.depth == 1 and pending.organization_events:
                 self._write_organization(pending.organization_events)
         finally:
@@ -80,6 +89,7 @@ class Outbox:
             if pending.depth == 0:
                 pending.events.clear()
                 pending.organization_events.clear()
+                pending.inbound.clear()
 
     def started(self, executions: Iterable[tuple[str, int]]) -> None:
         """Note executions committed ``in_progress``: (user id, execution id)."""
@@ -107,6 +117,11 @@ class Outbox:
         """Note an event about an organization's object (``suppression.created``, …): every
         enabled subscription of the organization that lists it gets it."""
         self._pending().organization_events.append((event, organization_id, data))
+
+    def inbound(self, event: str, executions: Iterable[tuple[str, int]]) -> None:
+        """Note events of inbound executions: (organization id, execution id). Every enabled
+        subscription of the organization that lists the event gets it."""
+        self._pending().inbound.extend((event, org, eid) for org, eid in executions)
 
     def _add(self, event: str, pairs: Iterable[tuple[str, int]]) -> None:
         self._pending().events.extend((event, user_id, oid) for user_id, oid in pairs)

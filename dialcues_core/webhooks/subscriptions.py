@@ -34,6 +34,8 @@ from dialcues_core.kernel.scopes import (
     MANAGE_WEBHOOKS,
     READ,
     READ_CONSENTS,
+    READ_EXECUTIONS,
+    READ_NUMBERS,
     READ_SUPPRESSIONS,
     requires,
 )
@@ -68,7 +70,12 @@ def parse_events(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-EVENT_SCOPES = {"suppression.": READ_SUPPRESSIONS, "consent.": READ_CONSENTS}
+EVENT_SCOPES = {
+    "suppression.": READ_SUPPRESSIONS,
+    "consent.": READ_CONSENTS,
+    "number.": READ_NUMBERS,
+    "call.": READ_EXECUTIONS,
+}
 """Events about an organization's own records need the scope that reads them (§15)."""
 
 

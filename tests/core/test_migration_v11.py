@@ -100,4 +100,4 @@ def test_old_executions_have_no_confirmation_and_no_actions(upgraded: Dialcues) 
     (execution,) = upgraded.executions.list(principal, {}).items
     assert (execution.confirmation, execution.confirmed_at) == (None, None)
     assert execution.actions.to_json() == []
-    assert database.current_version(upgraded.db) == len(MIGRATIONS) == 11
+    assert database.current_version(upgraded.db) == len(MIGRATIONS) >= 11

@@ -102,6 +102,17 @@ def test_every_scoped_use_case_of_the_platform_states_its_scope(dc: Dialcues) ->
         dc.consents.get: "consents:read",
         dc.consents.create: "consents:write",
         dc.consents.revoke: "consents:write",
+        dc.numbers.search: "numbers:read",
+        dc.numbers.list: "numbers:read",
+        dc.numbers.get: "numbers:read",
+        dc.numbers.hold: "numbers:write",
+        dc.numbers.extend: "numbers:write",
+        dc.numbers.drop_hold: "numbers:write",
+        dc.numbers.assign: "numbers:write",
+        dc.numbers.release: "numbers:write",
+        dc.lines.get: "lines:read",
+        dc.lines.update: "lines:write",
+        dc.inbound.answer: "calls:write",
     }
     assert {use_case: required_scope(use_case) for use_case in use_cases} == use_cases
     assert set(use_cases.values()) == set(ALL_SCOPES)

@@ -36,6 +36,24 @@ single-line string ``result`` or ``error``), speaks it, and ends the call with a
 its own tool calls about a call (:meth:`FakeVapi.post_tool_calls`, :meth:`FakeVapi.tool_call`)
 and keep a call in the air meanwhile (``hold_calls``).
 
+Phone numbers (``telephony.md`` §1.6, ``telephony-facts.md`` §6.1, §12): ``POST
+/phone-number`` imports a Telnyx number, checked against the SDK's
+``CreatePhoneNumbersRequest`` strictly (:func:`validate_import`: an unknown key is a 400 in
+Vapi's error shape; ``provider`` must be ``telnyx``, ``number`` E.164, ``credentialId`` a UUID
+and not one of ``bad_credential_ids``), answers 201 ``activating`` and makes a new number on
+every call (no idempotency); ``GET /phone-number`` (a plain array, newest first, ``limit``
+and ``createdAt`` filters), ``GET`` and ``DELETE /phone-number/{id}`` (404 when unknown).
+A number turns ``active`` as it is read (``activation_delay``), or ``blocked``
+(``blocked_numbers``, :meth:`FakeVapi.block`); every request is in ``number_requests``, and
+:meth:`FakeVapi.fail_next_import` injects the create failures.
+
+Inbound calls: :meth:`FakeVapi.ring` POSTs ``assistant-request`` to the number's
+``server.url`` with its ``server.headers`` (no ``metadata``: the call has none yet), allows
+7.5 s, judges the answer against the SDK's ``ServerMessageResponseAssistantRequest`` strictly
+and exactly one route (:func:`judge_answer`, :class:`InboundEnd`), applies it and ends the
+call with ``status-update`` and ``end-of-call-report`` carrying ``call.id``; ``GET
+/call/{id}`` finds the inbound call from the ring on.
+
 Usage::
 
     async with start_fake_vapi(api_key="k", webhook_secret="s") as vapi:
@@ -45,7 +63,8 @@ Usage::
 
 One module on purpose (the in-call tools' pure parts aside, in :mod:`fakes.vapi_tools`), past
 the house's 400 lines: Vapi's schema, its handlers and its server messages only make sense
-together, and nothing outside the tests imports them.
+together (an inbound call sends the very messages an outbound one does, about a number the
+same fake imported), and nothing outside the tests imports them.
 Importing it imports the SDK models it checks against, which takes pydantic some seconds.
 """
 
@@ -58,7 +77,7 @@ import json
 import re
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -96,11 +115,17 @@ __all__ = [
     "Delivery",
     "Failure",
     "FakeVapi",
+    "InboundEnd",
     "MessageOrder",
+    "NumberRequest",
     "Rejection",
+    "Ring",
     "ToolExchange",
     "ToolRequest",
+    "Verdict",
+    "judge_answer",
     "start_fake_vapi",
+    "validate_import",
 ]
 
 Json = dict[str, Any]
@@ -113,9 +138,17 @@ SECRET_HEADER = "x-vapi-secret"
 def sdk_models() -> SdkModels:
     """Vapi's own models, imported on first use: they take about 10 s to import, which only
     the tests that talk to the fake should pay (once per process)."""
+    from vapi.phone_numbers.types.create_phone_numbers_request import CreatePhoneNumbersRequest
+    from vapi.phone_numbers.types.create_phone_numbers_response import (
+        CreatePhoneNumbersResponse_Telnyx,
+    )
     from vapi.types.call import Call
     from vapi.types.create_outbound_call_dto import CreateOutboundCallDto
+    from vapi.types.server_message_assistant_request import ServerMessageAssistantRequest
     from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
+    from vapi.types.server_message_response_assistant_request import (
+        ServerMessageResponseAssistantRequest,
+    )
     from vapi.types.server_message_response_tool_calls import ServerMessageResponseToolCalls
     from vapi.types.server_message_status_update import ServerMessageStatusUpdate
     from vapi.types.server_message_tool_calls import ServerMessageToolCalls
@@ -127,8 +160,12 @@ def sdk_models() -> SdkModels:
             "status-update": ServerMessageStatusUpdate,
             "end-of-call-report": ServerMessageEndOfCallReport,
             "tool-calls": ServerMessageToolCalls,
+            "assistant-request": ServerMessageAssistantRequest,
         },
         tool_answer=ServerMessageResponseToolCalls,
+        number_create=CreatePhoneNumbersRequest,
+        number=CreatePhoneNumbersResponse_Telnyx,
+        assistant_answer=ServerMessageResponseAssistantRequest,
     )
 
 
@@ -143,6 +180,14 @@ class SdkModels:
     ``ServerMessageMessage`` union; the union itself takes 20 s more to import)."""
     tool_answer: type[pydantic.BaseModel]
     """What our answer to a ``tool-calls`` message must be (``ServerMessageResponseToolCalls``)."""
+    number_create: Any
+    """What a ``POST /phone-number`` body must be (``CreatePhoneNumbersRequest``: a union on
+    ``provider``)."""
+    number: type[pydantic.BaseModel]
+    """What the fake answers for a Telnyx phone number (``CreatePhoneNumbersResponse_Telnyx``)."""
+    assistant_answer: type[pydantic.BaseModel]
+    """What our answer to ``assistant-request`` must be
+    (``ServerMessageResponseAssistantRequest``)."""
 
 
 DEFAULT_LINE_NUMBER = "+14155550100"
@@ -317,6 +362,229 @@ def _missing_target(body: Json) -> str | None:
     return None
 
 
+NUMBER_QUERY = frozenset(
+    {
+        "limit", "createdAtGt", "createdAtLt", "createdAtGe", "createdAtLe", "updatedAtGt",
+        "updatedAtLt", "updatedAtGe", "updatedAtLe",
+    }
+)  # fmt: skip
+NUMBER_E164_MESSAGE = (
+    "number must be a valid phone number in the E.164 format. "
+    "Hot tip, you may be missing the country code (Eg. US: +1)."
+)
+CREDENTIAL_UUID_MESSAGE = "credentialId must be a UUID"
+BAD_CREDENTIAL_MESSAGE = "Couldn't Find Credential. Check that credentialId is correct."
+"""The fake's wording for a UUID naming no usable credential (Vapi's own is not recorded)."""
+ONLY_TELNYX_MESSAGE = "provider must be telnyx (the fake imports Telnyx numbers only)"
+ASSISTANT_REQUEST_DEADLINE = 7.5
+"""Seconds Vapi waits for the answer to ``assistant-request``, end to end; not configurable
+(``server.timeoutSeconds`` does not apply to it)."""
+DEFAULT_CALLER = "+14155550123"
+
+
+class InboundEnd(StrEnum):
+    """How an inbound call ends, by what our answer to ``assistant-request`` did (Vapi's
+    ``endedReason`` values; which failure gives which reason is the fake's reading)."""
+
+    FAILED = "assistant-request-failed"  # no answer within 7.5 s, a non-2xx, no connection
+    RETURNED_ERROR = "assistant-request-returned-error"  # {"error": text}: spoken, hung up
+    UNSPEAKABLE_ERROR = "assistant-request-returned-unspeakable-error"  # a blank error
+    INVALID_ASSISTANT = "assistant-request-returned-invalid-assistant"  # not a valid answer
+    NO_ASSISTANT = "assistant-request-returned-no-assistant"  # valid, but names no route
+    FORWARDED = "assistant-request-returned-forwarding-phone-number"  # {"destination": …}
+    CUSTOMER_ENDED = "customer-ended-call"  # an assistant answered; the caller hung up
+
+
+ANSWER_ROUTES: Mapping[str, tuple[str, ...]] = {
+    "error": ("error",),
+    "destination": ("destination",),
+    "assistant": ("assistant", "assistantId", "assistantOverrides"),
+    "squad": ("squad", "squadId", "squadOverrides"),
+    "workflow": ("workflow", "workflowId", "workflowOverrides"),
+}
+"""The routes an answer to ``assistant-request`` may take, by the keys naming each; the fake
+accepts exactly one (``telephony-facts.md`` §12), where Vapi itself lets ``error`` win over
+``destination`` and ``destination`` over the rest."""
+LIVE_ROUTES = frozenset({"assistant", "squad", "workflow"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What Vapi does with an answer to ``assistant-request``: the route it takes (None: it
+    refused the answer), the ended reason of the call, and the answer's problems."""
+
+    route: str | None
+    reason: InboundEnd
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ring:
+    """One inbound call the fake rang (:meth:`FakeVapi.ring`).
+
+    ``http_status`` and ``answer`` are how our side answered the ``assistant-request``
+    (``http_status`` None: no answer within the deadline, or no connection; ``answer`` the
+    decoded JSON, else the text); ``route``, ``ended_reason`` and ``problems`` are what Vapi
+    made of it (:func:`judge_answer`); ``repeats`` the (status, answer) of each duplicate.
+    """
+
+    call_id: str
+    url: str
+    headers: Mapping[str, str]
+    payload: Json
+    http_status: int | None
+    answer: Any
+    route: str | None
+    ended_reason: str
+    problems: tuple[str, ...]
+    elapsed: float
+    repeats: tuple[tuple[int | None, Any], ...] = ()
+
+
+@dataclass
+class NumberRequest:
+    """One request to ``/phone-number`` (``body``: decoded JSON, else the raw text, None when
+    empty) and the status it was answered with (None while it is being answered)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int | None = None
+
+
+def validate_import(body: object) -> list[str]:
+    """Return the messages Vapi would answer 400 with for a ``POST /phone-number`` body.
+
+    The SDK's ``CreatePhoneNumbersRequest`` strictly (an unknown key at any depth is
+    "property … should not exist"), then what its types cannot say: the fake imports Telnyx
+    numbers only, ``number`` is E.164, ``credentialId`` a UUID, ``name`` at most 40
+    characters, ``server.url`` a URL and ``server.timeoutSeconds`` within 1–300.
+    """
+    errors = strict_errors(sdk_models().number_create, body, closed_enums=True)
+    if not isinstance(body, dict):
+        return errors or ["a phone number must be an object"]
+    if body.get("provider") != "telnyx":
+        errors.append(ONLY_TELNYX_MESSAGE)
+    if not E164.match(str(body.get("number"))):
+        errors.append(NUMBER_E164_MESSAGE)
+    if not _is_uuid(body.get("credentialId")):
+        errors.append(CREDENTIAL_UUID_MESSAGE)
+    name = body.get("name")
+    if isinstance(name, str) and len(name) > 40:
+        errors.append("name must be shorter than or equal to 40 characters")
+    server = body.get("server")
+    return errors + (_server_problems("server", server) if isinstance(server, dict) else [])
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
+def _server_problems(where: str, server: Json) -> list[str]:
+    """Return what Vapi refuses in a ``server`` block: a URL that is not one, a timeout
+    outside 1–300 seconds."""
+    problems: list[str] = []
+    url = server.get("url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        problems.append(f"{where}.url must be a URL address")
+    timeout = server.get("timeoutSeconds")
+    if isinstance(timeout, int | float) and not 1 <= timeout <= 300:
+        problems.append(f"{where}.timeoutSeconds must be between 1 and 300")
+    return problems
+
+
+def judge_answer(status: int | None, answer: object) -> Verdict:
+    """Decide what Vapi does with our answer to ``assistant-request`` (``telephony-facts.md``
+    §6.3, §12).
+
+    No answer in time, a non-2xx or no connection: the request failed. A body that is not an
+    object, that the SDK's ``ServerMessageResponseAssistantRequest`` refuses strictly (an
+    unknown top-level key among them), with a non-E.164 destination or a bad server URL, or
+    naming two routes: an invalid assistant. A valid body naming no route (``{}``, or only
+    ``assistantOverrides``): no assistant. Otherwise the one route it names.
+    """
+    if status is None:
+        return Verdict(None, InboundEnd.FAILED, ("no answer within the deadline",))
+    if not 200 <= status < 300:
+        return Verdict(None, InboundEnd.FAILED, (f"answered HTTP {status}",))
+    if not isinstance(answer, dict):
+        return Verdict(None, InboundEnd.INVALID_ASSISTANT, ("the answer is not a JSON object",))
+    if problems := answer_problems_of(answer):
+        return Verdict(None, InboundEnd.INVALID_ASSISTANT, tuple(problems))
+    named = [r for r, keys in ANSWER_ROUTES.items() if any(answer.get(k) is not None for k in keys)]
+    if len(named) > 1:
+        return Verdict(None, InboundEnd.INVALID_ASSISTANT, (f"names {named}: exactly one route",))
+    if not named:
+        return Verdict(None, InboundEnd.NO_ASSISTANT, ("names no assistant, destination or error",))
+    return _route_verdict(named[0], answer)
+
+
+def answer_problems_of(answer: Json) -> list[str]:
+    """Return what Vapi refuses in an answer to ``assistant-request`` (none: valid)."""
+    problems = strict_errors(sdk_models().assistant_answer, answer, closed_enums=True)
+    destination = answer.get("destination")
+    if isinstance(destination, dict) and destination.get("type") == "number":
+        checked = destination.get("numberE164CheckEnabled", True) is not False
+        if checked and not E164.match(str(destination.get("number"))):
+            problems.append("destination.number must be a valid phone number in the E.164 format")
+    for where, server in _servers(answer):
+        problems += _server_problems(where, server)
+    return problems
+
+
+def _route_verdict(route: str, answer: Json) -> Verdict:
+    """Return the verdict on a valid answer naming exactly one route."""
+    if route == "error":
+        spoken = str(answer["error"]).strip()
+        return Verdict(route, InboundEnd.RETURNED_ERROR if spoken else InboundEnd.UNSPEAKABLE_ERROR)
+    if route == "destination":
+        return Verdict(route, InboundEnd.FORWARDED)
+    given = [key for key in ANSWER_ROUTES[route][:2] if answer.get(key) is not None]
+    if len(given) > 1:
+        return Verdict(None, InboundEnd.INVALID_ASSISTANT, (f"names both {given}",))
+    if not given:
+        return Verdict(None, InboundEnd.NO_ASSISTANT, (f"{route} overrides without a {route}",))
+    return Verdict(route, InboundEnd.CUSTOMER_ENDED)
+
+
+def _list_query(
+    query: Mapping[str, str], allowed: frozenset[str]
+) -> tuple[list[str], int, dict[str, datetime | None]]:
+    """Read a list query as Vapi does: its problems, the ``limit`` (1–1000, default 100) and
+    the ``createdAt`` bounds."""
+    errors = _unknown(query, allowed, "")
+    limit = query.get("limit", "100")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        errors.append("limit must not be greater than 1000")
+    bounds = {key: _parse_iso(value) for key, value in query.items() if key[:9] == "createdAt"}
+    errors += [
+        f"{key} must be a valid ISO 8601 date string" for key, v in bounds.items() if v is None
+    ]
+    return errors, int(limit) if not errors else 0, bounds
+
+
+def _line_shape(number: Json) -> Json:
+    """Return an imported number as server messages carry it: the create DTO, with no id."""
+    keys = ("provider", "number", "credentialId", "name", "server", "fallbackDestination",
+            "hooks", "assistantId", "squadId", "workflowId")  # fmt: skip
+    return {key: copy.deepcopy(number[key]) for key in keys if key in number}
+
+
+def _decoded(text: str) -> Any:
+    """Return the text as JSON when it is JSON, else the text itself (None when empty)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 class FakeVapi:
     """The fake's state and knobs (set the public attributes before or during a test).
 
@@ -336,11 +604,17 @@ class FakeVapi:
     ``send_tool_calls`` (False: the person acts but the model calls no tool, so the act shows
     only in the end-of-call report's transcript), ``hold_calls`` (answered calls stay in
     progress until :meth:`FakeVapi.end_call`; :attr:`FakeVapi.held` lists them).
+    Phone numbers and inbound calls: ``bad_credential_ids`` (UUIDs refused with a 400),
+    ``activation_delay`` (seconds on ``now`` before an ``activating`` number reads ``active``;
+    None: from the first read after the create), ``blocked_numbers`` (E.164 numbers that turn
+    ``blocked`` instead), ``assistant_request_deadline`` (7.5 s; shorten it in tests).
     Records: ``calls`` (created calls, kept current), ``create_bodies`` (every create
     body received), ``rejections``, ``deliveries``, ``tool_exchanges`` (every ``tool-calls``
     message and how it was answered), ``faults`` (messages or calls the fake built that the
     SDK refuses: a bug of the fake; :func:`start_fake_vapi` raises them, and the problems of
-    any answer to the person's own tool calls).
+    any answer to the person's own tool calls), ``phone_numbers`` (imported, kept current),
+    ``number_requests`` (every ``/phone-number`` request and its status), ``inbound_calls``
+    and ``rings`` (every :meth:`ring` and what became of it).
     """
 
     def __init__(self, api_key: str, webhook_secret: str, org_id: str | None = None) -> None:
@@ -383,11 +657,41 @@ class FakeVapi:
         self._delivered = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
+        self._init_numbers()  # phone numbers' and inbound calls' own: this one is long enough
+
+    def _init_numbers(self) -> None:
+        """Set the knobs and records of phone numbers and inbound calls (the class docstring)."""
+        self.phone_numbers: list[Json] = []
+        self.number_requests: list[NumberRequest] = []
+        self.bad_credential_ids: set[str] = set()
+        self.activation_delay: float | None = None
+        self.blocked_numbers: set[str] = set()
+        self.assistant_request_deadline = ASSISTANT_REQUEST_DEADLINE
+        self.inbound_calls: list[Json] = []
+        self.rings: list[Ring] = []
+        self._number_failures: deque[Failure] = deque()
+        self._inbound_lines: dict[str, Json] = {}  # call id → the phoneNumber its messages carry
 
     # ------------------------------------------------------------------ knobs and queries
     def fail_next(self, failure: Failure, times: int = 1) -> None:
         """Answer the next ``times`` valid creates with ``failure`` (queued in order)."""
         self._failures.extend([failure] * times)
+
+    def fail_next_import(self, failure: Failure, times: int = 1) -> None:
+        """Answer the next ``times`` valid ``POST /phone-number`` with ``failure`` (in order):
+        ``PLACED_THEN_500``, ``HANG_PLACED`` and ``LATE_AFTER_500`` import the number anyway."""
+        self._number_failures.extend([failure] * times)
+
+    def phone_number(self, phone_number_id: str) -> Json | None:
+        """Return the imported number with this id (its current state), or None."""
+        return next((n for n in self.phone_numbers if n["id"] == phone_number_id), None)
+
+    def block(self, phone_number_id: str) -> None:
+        """Make an imported number ``blocked`` (as Vapi does with a number it will not serve)."""
+        number = self.phone_number(phone_number_id)
+        if number is None:
+            raise KeyError(phone_number_id)
+        number.update(status="blocked", updatedAt=_iso(self.now()))
 
     def set_outcome(self, number: str, reason: str) -> None:
         """Report calls to ``number`` as ended for ``reason``."""
@@ -398,8 +702,9 @@ class FakeVapi:
         return self.outcomes.get(number) or self.default_outcome or simulated_reason(number)
 
     def call(self, call_id: str) -> Json | None:
-        """Return the created call with this id (its current state), or None."""
-        return next((call for call in self.calls if call["id"] == call_id), None)
+        """Return the call with this id, created or inbound (its current state), or None."""
+        calls = [*self.calls, *self.inbound_calls]
+        return next((call for call in calls if call["id"] == call_id), None)
 
     async def wait_for_deliveries(self, count: int, within: float = 5.0) -> list[Delivery]:
         """Wait until at least ``count`` messages were delivered; return them all."""
@@ -450,6 +755,10 @@ class FakeVapi:
         app.router.add_post("/call/phone", self._create)
         app.router.add_get("/call", self._list)
         app.router.add_get("/call/{call_id}", self._get)
+        app.router.add_post("/phone-number", self._phone_numbers)
+        app.router.add_get("/phone-number", self._phone_numbers)
+        app.router.add_get("/phone-number/{number_id}", self._phone_numbers)
+        app.router.add_delete("/phone-number/{number_id}", self._phone_numbers)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -499,29 +808,41 @@ class FakeVapi:
 
     async def _answer_create(self, body: Json) -> web.Response:
         failure = self._failures.popleft() if self._failures else None
+        return await self._answer_with(
+            failure,
+            lambda: self._place(body),
+            lambda call: web.json_response(
+                {**call, "subscriptionLimits": self._limits()}, status=201
+            ),
+        )
+
+    async def _answer_with(
+        self,
+        failure: Failure | None,
+        make: Callable[[], Awaitable[Json]],
+        created: Callable[[Json], web.Response],
+    ) -> web.Response:
+        """Answer a create as ``failure`` says (None: normally): ``make`` creates the
+        resource, ``created`` renders it as the 201."""
         if failure is Failure.THROTTLE_429:
             headers = {"Retry-After": self.retry_after} if self.retry_after else {}
             body_429 = {"message": "Too Many Requests", "statusCode": 429}
             return web.json_response(body_429, status=429, headers=headers)
-        if failure in (Failure.HANG, Failure.HANG_PLACED):
-            call = await self._place(body) if failure is Failure.HANG_PLACED else None
-            await self._hang()
-            if call is None:
-                return _error(500, "Internal server error")
-            return web.json_response(call, status=201)
         if failure is Failure.ERROR_500:
             return _error(500, "Internal server error")
         if failure is Failure.LATE_AFTER_500:
-            self._late.append(asyncio.create_task(self._place_late(body)))
+            self._late.append(asyncio.create_task(self._make_late(make)))
             return _error(500, "Internal server error")
-        call = await self._place(body)
-        if failure is Failure.PLACED_THEN_500:
+        made = None if failure is Failure.HANG else await make()
+        if failure in (Failure.HANG, Failure.HANG_PLACED):
+            await self._hang()
+        if made is None or failure is Failure.PLACED_THEN_500:
             return _error(500, "Internal server error")
-        return web.json_response({**call, "subscriptionLimits": self._limits()}, status=201)
+        return created(made)
 
-    async def _place_late(self, body: Json) -> None:
+    async def _make_late(self, make: Callable[[], Awaitable[Json]]) -> None:
         await asyncio.sleep(self.late_seconds)
-        await self._place(body)
+        await make()
 
     async def _hang(self) -> None:
         with suppress(TimeoutError):
@@ -548,19 +869,101 @@ class FakeVapi:
         if (denied := self._authorize(request)) is not None:
             return denied
         query = request.query
-        errors = _unknown(query, LIST_QUERY, "")
-        limit = query.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            errors.append("limit must not be greater than 1000")
-        bounds = {key: _parse_iso(value) for key, value in query.items() if key[:9] == "createdAt"}
-        errors += [
-            f"{key} must be a valid ISO 8601 date string" for key, v in bounds.items() if v is None
-        ]
+        errors, limit, bounds = _list_query(query, LIST_QUERY)
         if errors:
             return self._refuse(request, 400, errors)
-        found = [call for call in self.calls if _listed(call, query, bounds)]
+        calls = [*self.calls, *self.inbound_calls]
+        found = [call for call in calls if _listed(call, query, bounds)]
         found.sort(key=lambda call: call["createdAt"], reverse=True)
-        return web.json_response(found[: int(limit)])
+        return web.json_response(found[:limit])
+
+    # ------------------------------------------------------------------ phone numbers
+    async def _phone_numbers(self, request: web.Request) -> web.Response:
+        """Serve ``/phone-number`` and ``/phone-number/{id}``, recording every request (as
+        it arrives) and the status it was answered with."""
+        raw = await request.text()
+        record = NumberRequest(request.method, request.path, dict(request.query), _decoded(raw))
+        self.number_requests.append(record)
+        response = await self._phone_number_answer(request, raw)
+        record.status = response.status
+        return response
+
+    async def _phone_number_answer(self, request: web.Request, raw: str) -> web.Response:
+        if (denied := self._authorize(request)) is not None:
+            return denied
+        if request.method == "POST":
+            return await self._import(request, raw)
+        number_id = request.match_info.get("number_id")
+        if number_id is None:
+            return self._list_numbers(request)
+        number = self.phone_number(number_id)
+        if number is None:
+            return self._refuse(request, 404, "Phone number not found")
+        if request.method == "DELETE":
+            self.phone_numbers.remove(number)
+            return web.json_response(number)
+        self._refresh(number)
+        return web.json_response(number)
+
+    async def _import(self, request: web.Request, raw: str) -> web.Response:
+        """``POST /phone-number``: validate strictly, then import (201, ``activating``)."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._refuse(request, 400, "Unexpected token in JSON body")
+        if errors := validate_import(body):
+            return self._refuse(request, 400, errors)
+        if body["credentialId"] in self.bad_credential_ids:
+            return self._refuse(request, 400, BAD_CREDENTIAL_MESSAGE)
+        failure = self._number_failures.popleft() if self._number_failures else None
+        return await self._answer_with(
+            failure, lambda: self._add_number(body), lambda n: web.json_response(n, status=201)
+        )
+
+    async def _add_number(self, body: Json) -> Json:
+        """Import the number: a new id each time (Vapi has no idempotency); return it."""
+        now = _iso(self.now())
+        number: Json = {
+            "id": str(uuid.uuid4()),
+            "orgId": self.org_id,
+            "provider": "telnyx",
+            "number": body["number"],
+            "credentialId": body["credentialId"],
+            "status": "activating",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        number.update(
+            {k: copy.deepcopy(v) for k, v in _line_shape(body).items() if k not in number}
+        )
+        self._audit("phone number", strict_errors(sdk_models().number, number))
+        self.phone_numbers.append(number)
+        return copy.deepcopy(number)
+
+    def _refresh(self, number: Json) -> None:
+        """Let an ``activating`` number become ``active`` (``blocked`` when its number is in
+        ``blocked_numbers``) as it is read: once ``activation_delay`` seconds passed on the
+        fake's clock, or at once (the first read after the create) when that is None."""
+        if number["status"] != "activating":
+            return
+        if self.activation_delay is not None:
+            created = _parse_iso(number["createdAt"])
+            age = (self.now() - created).total_seconds() if created else 0.0
+            if age < self.activation_delay:
+                return
+        status = "blocked" if number["number"] in self.blocked_numbers else "active"
+        number.update(status=status, updatedAt=_iso(self.now()))
+
+    def _list_numbers(self, request: web.Request) -> web.Response:
+        """``GET /phone-number``: a plain array, newest first, at most ``limit`` (default 100)."""
+        errors, limit, bounds = _list_query(request.query, NUMBER_QUERY)
+        if errors:
+            return self._refuse(request, 400, errors)
+        found = [n for n in self.phone_numbers if _listed(n, request.query, bounds)]
+        for number in found:
+            self._refresh(number)
+        found.sort(key=lambda number: number["createdAt"], reverse=True)
+        return web.json_response(found[:limit])
 
     # ------------------------------------------------------------------ calls
     async def _place(self, body: Json) -> Json:
@@ -589,11 +992,12 @@ class FakeVapi:
         if self.deliver_before_response:
             await self._run(call)
         else:
-            self._spawn(call)
+            self._spawn(self._run(call))
         return created
 
-    def _spawn(self, call: Json) -> None:
-        task = asyncio.create_task(self._run(call))
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (a call in progress) as a task :meth:`settle` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -630,6 +1034,144 @@ class FakeVapi:
             for waiting in waits:
                 waiting.cancel()
             ended.set()
+
+    # ------------------------------------------------------------------ inbound calls
+    async def ring(
+        self,
+        phone_number_id: str,
+        caller: str | None = DEFAULT_CALLER,
+        *,
+        headers: Mapping[str, str] | None = None,
+        duplicate: bool = False,
+    ) -> Ring:
+        """Ring an imported number from ``caller`` (None: caller ID withheld), as Vapi does.
+
+        POSTs ``assistant-request`` to the number's ``server.url`` with its ``server.headers``
+        (``headers`` replace them for this request only: a wrong secret), else to
+        ``org_server_url`` with the organization's secret; waits at most
+        ``assistant_request_deadline`` (7.5 s) and judges the answer (:func:`judge_answer`).
+        ``duplicate`` sends the same request (same call id) twice at once; the first answer
+        counts. Returns at once; the call then goes on in the background (:meth:`settle`):
+        the answer applied, ``status-update`` and ``end-of-call-report`` carrying ``call.id``
+        (and metadata only where the answer put some). Raises ``KeyError`` for an unknown id.
+        """
+        number = self.phone_number(phone_number_id)
+        if number is None:
+            raise KeyError(phone_number_id)
+        call = self._inbound_call(number, caller)
+        payload = self._envelope("assistant-request", call)
+        url, sent = self._inbound_server(number, headers)
+        asks = [self._ask(url, payload, sent) for _ in range(2 if duplicate else 1)]
+        (status, answer, elapsed), *repeats = await asyncio.gather(*asks)
+        verdict = self._verdict(number, status, answer)
+        ring = Ring(
+            call["id"], url, sent, payload, status, answer, verdict.route, verdict.reason,
+            verdict.problems, elapsed, tuple((r[0], r[1]) for r in repeats),
+        )  # fmt: skip
+        self.rings.append(ring)
+        self._spawn(self._run_inbound(call, number, verdict, answer))
+        return ring
+
+    def _inbound_call(self, number: Json, caller: str | None) -> Json:
+        """Create an inbound call (``ringing``), findable by ``GET /call/{id}`` at once."""
+        now = _iso(self.now())
+        call: Json = {
+            "id": str(uuid.uuid4()),
+            "orgId": self.org_id,
+            "type": "inboundPhoneCall",
+            "status": "ringing",
+            "createdAt": now,
+            "updatedAt": now,
+            "phoneNumberId": number["id"],
+            "phoneCallProvider": "telnyx",
+            "phoneCallProviderId": "v3:" + uuid.uuid4().hex,  # Telnyx's call_control_id
+            "phoneCallTransport": "pstn",
+        }
+        if caller is not None:
+            call["customer"] = {"number": caller}
+        self._audit("inbound call", strict_errors(sdk_models().call, call))
+        self.inbound_calls.append(call)
+        self._inbound_lines[call["id"]] = _line_shape(number)
+        return call
+
+    def _inbound_server(
+        self, number: Json, headers: Mapping[str, str] | None
+    ) -> tuple[str, dict[str, str]]:
+        """Return where ``assistant-request`` goes (the number's server, else the
+        organization's) and with which headers."""
+        server = number.get("server") or {}
+        if server.get("url"):
+            url, sent = str(server["url"]), dict(server.get("headers") or {})
+        else:
+            url, sent = self.org_server_url or "", {SECRET_HEADER: self.webhook_secret}
+        chosen = sent if headers is None else headers
+        return url, {str(k): str(v) for k, v in chosen.items()}
+
+    async def _ask(
+        self, url: str, payload: Json, headers: Mapping[str, str]
+    ) -> tuple[int | None, Any, float]:
+        """POST ``assistant-request``; return the status (None: no answer within the
+        deadline, or no connection), the decoded answer and the seconds it took."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if not url or self._client is None:
+            return None, None, 0.0
+        timeout = aiohttp.ClientTimeout(total=self.assistant_request_deadline)
+        try:
+            post = self._client.post(url, json=payload, headers=dict(headers), timeout=timeout)
+            async with post as response:
+                status, text = response.status, await response.text()
+        except (TimeoutError, aiohttp.ClientError):
+            return None, None, loop.time() - started
+        return status, _decoded(text), loop.time() - started
+
+    def _verdict(self, number: Json, status: int | None, answer: Any) -> Verdict:
+        """Judge the answer; a refused one goes to the number's ``fallbackDestination`` when
+        it has one (the ended reason still says why the request failed: the fake's reading)."""
+        verdict = judge_answer(status, answer)
+        if verdict.route is None and number.get("fallbackDestination"):
+            refused = {InboundEnd.FAILED, InboundEnd.INVALID_ASSISTANT, InboundEnd.NO_ASSISTANT}
+            if verdict.reason in refused:
+                return Verdict("fallback", verdict.reason, verdict.problems)
+        return verdict
+
+    async def _run_inbound(self, call: Json, number: Json, verdict: Verdict, answer: Any) -> None:
+        """Apply the answer, then end the call, sending the server messages as Vapi would: an
+        assistant talks (``in-progress``), a destination forwards (``forwarding``), anything
+        else ends the call at once."""
+        self._apply_answer(call, number, verdict, answer)
+        target = self._target(call, number.get("server"))
+        turns: list[Json] = []
+        live = verdict.route in LIVE_ROUTES
+        if live:
+            self._update(call, startedAt=_iso(self.now()), status="in-progress")
+            if self.send_in_progress:
+                await self._send(target, self._status_update(call, "in-progress"))
+            if first := self._first_message(call):
+                turns.append(self._turn(call, "bot", first))
+            if self.hold_calls:
+                await self._hold(call["id"])
+        elif "destination" in call:
+            self._update(call, status="forwarding")
+            forwarding = self._status_update(call, "forwarding", destination=call["destination"])
+            await self._send(target, forwarding)
+        snapshot = copy.deepcopy(call)
+        self._end(call, verdict.reason, refused=not live)
+        for payload in self._end_messages(snapshot, call, turns):
+            await self._send(target, payload)
+
+    def _apply_answer(self, call: Json, number: Json, verdict: Verdict, answer: Any) -> None:
+        """Put on the call what the answer chose: the assistant (and its overrides, with any
+        metadata), the squad or workflow, or the destination; nothing for an error."""
+        if verdict.route in LIVE_ROUTES:
+            for key in ANSWER_ROUTES[verdict.route]:
+                if answer.get(key) is not None:
+                    call[key] = copy.deepcopy(answer[key])
+        elif verdict.route == "destination":
+            call["destination"] = copy.deepcopy(answer["destination"])
+        elif verdict.route == "fallback":
+            call["destination"] = copy.deepcopy(number["fallbackDestination"])
+        self._update(call)
 
     # ------------------------------------------------------------------ the person, tools
     def _person(self, call: Json) -> Person | None:
@@ -759,17 +1301,18 @@ class FakeVapi:
         started = _parse_iso(call.get("startedAt") or "") or self.now()
         return turn(role, text, self.now().timestamp() * 1000, started.timestamp() * 1000)
 
-    def _target(self, call: Json) -> _Target:
+    def _target(self, call: Json, line_server: Json | None = None) -> _Target:
         """Return where the call's messages go, with which headers, and which types.
 
         As Vapi: the call's ``server`` (``assistantOverrides.server``, else the transient
-        ``assistant.server``) with exactly its ``headers``, else the organization's server URL
-        with the organization's secret; only the types ``serverMessages`` lists (the overrides',
-        else the assistant's), when it lists any.
+        ``assistant.server``, else the phone number's: ``line_server``) with exactly its
+        ``headers``, else the organization's server URL with the organization's secret; only
+        the types ``serverMessages`` lists (the overrides', else the assistant's), when it
+        lists any.
         """
         overrides = call.get("assistantOverrides") or {}
         assistant = call.get("assistant") or {}
-        server = overrides.get("server") or assistant.get("server") or {}
+        server = overrides.get("server") or assistant.get("server") or line_server or {}
         url, headers = server.get("url"), dict(server.get("headers") or {})
         if not url:
             url, headers = self.org_server_url, {SECRET_HEADER: self.webhook_secret}
@@ -802,26 +1345,30 @@ class FakeVapi:
 
     def _envelope(self, kind: str, call: Json, **fields: Any) -> Json:
         line_id = str(call.get("phoneNumberId"))
+        line = self._inbound_lines.get(call["id"]) or {  # an inbound call's: its imported number
+            "provider": "twilio",
+            "name": line_id,
+            "number": self.line_numbers.get(line_id, DEFAULT_LINE_NUMBER),
+            "twilioAccountSid": "AC" + uuid.uuid5(uuid.NAMESPACE_URL, self.org_id).hex,
+        }
+        customer = call.get("customer")  # none on an inbound call whose caller ID is withheld
         message = {
             "timestamp": int(self.now().timestamp() * 1000),
             "type": kind,
             "call": copy.deepcopy(call),
-            "phoneNumber": {
-                "provider": "twilio",
-                "name": line_id,
-                "number": self.line_numbers.get(line_id, DEFAULT_LINE_NUMBER),
-                "twilioAccountSid": "AC" + uuid.uuid5(uuid.NAMESPACE_URL, self.org_id).hex,
-            },
-            "customer": copy.deepcopy(call.get("customer")),
+            "phoneNumber": copy.deepcopy(line),
+            **({"customer": copy.deepcopy(customer)} if customer is not None else {}),
             **fields,
         }
         payload = {"message": message}
         self._audit(f"{kind} message", check_message(payload))
         return payload
 
-    def _status_update(self, call: Json, status: str, reason: str | None = None) -> Json:
+    def _status_update(
+        self, call: Json, status: str, reason: str | None = None, **fields: Any
+    ) -> Json:
         extra = {"endedReason": reason} if reason is not None else {}
-        return self._envelope("status-update", call, status=status, **extra)
+        return self._envelope("status-update", call, status=status, **extra, **fields)
 
     def _report(self, snapshot: Json, ended: Json, turns: list[Json]) -> Json:
         """Return the end-of-call report as real Vapi sends it.

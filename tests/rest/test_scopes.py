@@ -17,9 +17,11 @@ def contract_scope(method: str, path: str) -> str | None:
     """The scope ``platform-contract.md`` names for a route (None: any valid credential)."""
     if path.startswith("/reminders") or path == "/agent/smoke":
         return "reminders:read" if method == "GET" else "reminders:write"
-    for family in ("suppressions", "consents"):  # responsible-calling.md section 17
-        if path.startswith(f"/{family}"):
+    for family in ("suppressions", "consents", "numbers"):  # responsible-calling.md §17
+        if path.startswith(f"/{family}"):  # telephony.md §6.1
             return f"{family}:read" if method == "GET" else f"{family}:write"
+    if path.startswith("/lines/") and method == "PATCH":  # telephony.md §6.1
+        return "lines:write"
     prefixes = {
         "/executions": "executions:read",
         "/lines": "lines:read",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -68,6 +68,7 @@ PROVIDER_COLUMNS = (
     "provider_model",
     "provider_voice",
     "provider_transcriber",
+    "provider_telnyx_credential_id",
 )
 """The ``organizations`` columns of the provider settings, in :func:`provider_from` order."""
 
@@ -86,6 +87,7 @@ def provider_columns(settings: ProviderSettings) -> dict[str, Any]:
         "provider_model": settings.model,
         "provider_voice": _json(settings.voice),
         "provider_transcriber": _json(settings.transcriber),
+        "provider_telnyx_credential_id": settings.telnyx_credential_id,
     }
 
 
@@ -107,6 +109,7 @@ def provider_from(values: Sequence[Any]) -> ProviderSettings | None:
         model=values[7] or DEFAULT_MODEL,
         voice=json.loads(values[8]) if values[8] else None,
         transcriber=json.loads(values[9]) if values[9] else None,
+        telnyx_credential_id=values[10],
     )
 
 
@@ -240,6 +243,10 @@ class PeeweeLineRepository:
                 label=line.label,
                 is_default=line.is_default,
                 created_at=line.created_at,
+                features=",".join(line.features),
+                carrier=line.carrier,
+                number_id=line.number_id,
+                route=json.dumps(dict(line.route)) if line.route is not None else None,
             )
 
     def get(self, org_id: str, line_id: str) -> OutboundLine | None:
@@ -272,6 +279,26 @@ class PeeweeLineRepository:
                     (ReminderRow.line_id == line_id) & (ReminderRow.organization_id == org_id)
                 ).execute()
         return bool(deleted)
+
+    def by_provider_line_id(self, provider_line_id: str) -> OutboundLine | None:
+        """Any organization's lasting line by the voice provider's id of it."""
+        row = LineRow.get_or_none((LineRow.provider_line_id == provider_line_id) & _LASTING)
+        return _line(row) if row else None
+
+    def update(self, org_id: str, line_id: str, changes: Mapping[str, Any]) -> bool:
+        """Change ``label`` and/or ``route`` (the keys given); tell whether the line exists."""
+        values: dict[str, Any] = {}
+        if "label" in changes:
+            values["label"] = changes["label"]
+        if "route" in changes:
+            route = changes["route"]
+            values["route"] = json.dumps(dict(route)) if route is not None else None
+        if not values:
+            return self.get(org_id, line_id) is not None
+        query = LineRow.update(**values).where(
+            (LineRow.id == line_id) & (LineRow.organization == org_id) & _LASTING
+        )
+        return bool(query.execute())
 
     def set_default(self, org_id: str, line_id: str) -> bool:
         """Make the line the organization's only default; tell whether it exists."""
@@ -309,4 +336,8 @@ def _line(row: Any) -> OutboundLine:
         is_default=bool(row.is_default),
         created_at=row.created_at,
         provider_line_id=row.provider_line_id,
+        features=tuple(f for f in (row.features or "voice").split(",") if f),
+        carrier=row.carrier,
+        number_id=row.number_id,
+        route=json.loads(row.route) if row.route else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dialcues_core.adapters.peewee.tables import ExecutionRow
@@ -15,16 +16,23 @@ from dialcues_core.kernel.paging import Page
 class PeeweeExecutionRepository:
     """Executions in the ``executions`` table, always read through their owner."""
 
-    def get(self, user_id: str, execution_id: int) -> Execution | None:
-        """Return the user's execution or None."""
+    def get(
+        self, user_id: str, execution_id: int, organization_id: str | None = None
+    ) -> Execution | None:
+        """Return the user's execution (or the organization's inbound one) or None."""
         row = ExecutionRow.get_or_none(
-            (ExecutionRow.id == execution_id) & (ExecutionRow.user_id == user_id)
+            (ExecutionRow.id == execution_id) & _visible(user_id, organization_id)
         )
         return execution_from_row(row) if row else None
 
-    def list(self, user_id: str, query: ExecutionQuery) -> Page[Execution]:
-        """Return one page of the user's executions, newest first."""
-        where = ExecutionRow.user_id == user_id
+    def list(
+        self, user_id: str, query: ExecutionQuery, organization_id: str | None = None
+    ) -> Page[Execution]:
+        """Return one page of the user's executions (and the organization's inbound ones),
+        newest first."""
+        where = _visible(user_id, organization_id)
+        if query.direction is not None:
+            where &= ExecutionRow.direction == query.direction
         if query.status is not None:
             where &= ExecutionRow.status == query.status.value
         if query.reminder_id is not None:
@@ -48,6 +56,17 @@ class PeeweeExecutionRepository:
         )
         items = [execution_from_row(r) for r in rows] if total else []
         return Page(items, total, query.page, query.page_size)
+
+
+def _visible(user_id: str, organization_id: str | None) -> Any:
+    """A user's executions, and their organization's inbound ones (organization resources)."""
+    mine = ExecutionRow.user_id == user_id
+    if organization_id is None:
+        return mine
+    inbound = (ExecutionRow.direction == "inbound") & (
+        ExecutionRow.organization_id == organization_id
+    )
+    return mine | inbound
 
 
 def execution_from_row(row: Any) -> Execution:
@@ -76,4 +95,8 @@ def execution_from_row(row: Any) -> Execution:
         confirmation=row.confirmation,
         confirmed_at=row.confirmed_at,
         actions=CallActions.from_stored(row.actions),
+        direction=getattr(row, "direction", None) or "outbound",
+        from_number=getattr(row, "from_number", None),
+        route=json.loads(row.route) if getattr(row, "route", None) else None,
+        answer_by=getattr(row, "answer_by", None),
     )

@@ -106,6 +106,19 @@ class OrganizationRow(BaseRow):
     """The assistant's Vapi ``voice`` object as JSON (null: Vapi's default); v11."""
     provider_transcriber = pw.TextField(null=True)
     """The assistant's Vapi ``transcriber`` object as JSON (null: Vapi's default); v11."""
+    provider_telnyx_credential_id = pw.CharField(max_length=255, null=True)
+    """The Vapi credential holding the organization's Telnyx key (imports need it); v12."""
+    carrier = pw.CharField(max_length=20, null=True)
+    """``simulated`` (null: the same) or ``telnyx``; the ``carrier_…`` columns are its settings."""
+    carrier_api_key = pw.TextField(null=True)
+    carrier_public_key = pw.CharField(max_length=64, null=True)
+    carrier_messaging_profile_id = pw.CharField(max_length=255, null=True)
+    carrier_base_url = pw.CharField(max_length=500, null=True)
+    carrier_ten_dlc_campaign_id = pw.CharField(max_length=255, null=True)
+    carrier_rcs_agent_id = pw.CharField(max_length=255, null=True)
+    carrier_help_text = pw.TextField(null=True)
+    carrier_opt_out_text = pw.TextField(null=True)
+    carrier_opt_in_text = pw.TextField(null=True)
 
     class Meta:
         table_name = "organizations"
@@ -158,6 +171,14 @@ class LineRow(BaseRow):
     created_at = InstantField()
     temporary = pw.BooleanField(default=False)
     """The agent smoke flow's line: used only by its own reminder, never listed or picked."""
+    features = pw.CharField(max_length=32, default="voice", constraints=[pw.SQL("DEFAULT 'voice'")])
+    """Comma-separated, sorted: ``mms``, ``sms``, ``voice`` (v12)."""
+    carrier = pw.CharField(max_length=20, null=True)
+    """The carrier its messages go through (null: it sends none)."""
+    number_id = pw.CharField(max_length=40, null=True)
+    """The number record that created it (``num_…``), if an assign did."""
+    route = pw.TextField(null=True)
+    """Its inbound route as JSON (null: it refuses inbound calls)."""
 
     class Meta:
         table_name = "outbound_lines"
@@ -252,6 +273,15 @@ class ExecutionRow(BaseRow):
     confirmed_at = InstantField(null=True)
     actions = pw.TextField(null=True)
     """The in-call actions (JSON list; each keeps its tool call's id and answer); null: none."""
+    direction = pw.CharField(
+        max_length=8, default="outbound", constraints=[pw.SQL("DEFAULT 'outbound'")]
+    )
+    from_number = pw.CharField(max_length=16, null=True)
+    """Outbound: the line's number; inbound: the caller (null when withheld)."""
+    route = pw.TextField(null=True)
+    """Inbound: the route applied (JSON; null until an ``external`` call is decided)."""
+    answer_by = InstantField(null=True)
+    """Inbound on an ``external`` route: when the line's fallback applies."""
 
     class Meta:
         table_name = "executions"
@@ -542,6 +572,77 @@ class ConsentRow(BaseRow):
         )
 
 
+class NumberRow(BaseRow):
+    """One organization's record of one number (``num_…``): history kept, never deleted."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    user_id = pw.CharField(max_length=40, null=True)
+    phone_number = pw.CharField(max_length=16)
+    status = pw.CharField(max_length=16)
+    country = pw.CharField(max_length=2)
+    locality = pw.CharField(max_length=64, null=True)
+    region = pw.CharField(max_length=64, null=True)
+    rate_center = pw.CharField(max_length=32, null=True)
+    features = pw.CharField(max_length=32)
+    carrier = pw.CharField(max_length=20)
+    cost_monthly = pw.CharField(max_length=16, null=True)
+    cost_upfront = pw.CharField(max_length=16, null=True)
+    cost_currency = pw.CharField(max_length=3, null=True)
+    hold_expires_at = InstantField(null=True)
+    hold_extended = pw.BooleanField(default=False)
+    line_id = pw.CharField(max_length=40, null=True)
+    failure_step = pw.CharField(max_length=16, null=True)
+    failure_code = pw.CharField(max_length=64, null=True)
+    failure_message = pw.TextField(null=True)
+    reservation_id = pw.CharField(max_length=100, null=True)
+    order_reference = pw.CharField(max_length=40, null=True)
+    carrier_order_id = pw.CharField(max_length=100, null=True)
+    carrier_number_id = pw.CharField(max_length=100, null=True)
+    order_attempted_at = InstantField(null=True)
+    """When the last ``POST`` of the order was made (a lookup 30 s later may order again)."""
+    provider_line_id = pw.CharField(max_length=255, null=True)
+    assign_label = pw.CharField(max_length=255, null=True)
+    assign_default = pw.BooleanField(default=False)
+    step_due_at = InstantField(null=True, index=True)
+    step_tries = pw.IntegerField(default=0)
+    step_started_at = InstantField(null=True)
+    lease_until = InstantField(null=True)
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "numbers"
+        indexes = (
+            (("organization_id", "created_at", "id"), False),
+            (("organization_id", "phone_number"), False),
+        )
+
+
+class NumberClaimRow(BaseRow):
+    """At most one live claim per number across organizations (``telephony.md`` §2.1):
+    ``live_until`` is a hold's expiry, null while the number is owned."""
+
+    phone_number = pw.CharField(primary_key=True, max_length=16)
+    organization_id = pw.CharField(max_length=40)
+    number_id = pw.CharField(max_length=40)
+    live_until = InstantField(null=True)
+
+    class Meta:
+        table_name = "number_claims"
+
+
+ExecutionRow.add_index(
+    pw.ModelIndex(
+        ExecutionRow,
+        (ExecutionRow.call_id,),
+        unique=True,
+        where=ExecutionRow.direction == "inbound",
+        name="executions_inbound_call",
+    )
+)
+
+
 ALL_TABLES: list[type[BaseRow]] = [
     SchemaVersionRow,
     OrganizationRow,
@@ -563,6 +664,8 @@ ALL_TABLES: list[type[BaseRow]] = [
     AuditEventRow,
     SuppressionRow,
     ConsentRow,
+    NumberRow,
+    NumberClaimRow,
 ]
 """Every row class, in an order where each table comes after those it references. The schema
 is made by the frozen migrations (``migrations/``), never from this list; a test checks that

@@ -194,6 +194,56 @@ def consent(db: pw.Database) -> None:
     _mark_all_scopes(db, _SCOPES_OF_V9 | {"policy:read", "audit:read"})
 
 
+_SCOPES_OF_V11 = _SCOPES_OF_V9 | {
+    "policy:read",
+    "audit:read",
+    "suppressions:read",
+    "suppressions:write",
+    "consents:read",
+    "consents:write",
+}
+
+
+def numbers(db: pw.Database) -> None:
+    """v12: numbers and their claims, lines' features, carrier, number and route, inbound
+    executions (direction, caller, route, answer deadline), organizations' carrier settings.
+
+    Keys and clients marked all-scopes gain the six telephony scopes by that mark; those holding
+    every scope of v11's day get the mark now (``telephony.md`` §0 #4).
+    """
+    for column, kind in (
+        ("direction", "VARCHAR(8) NOT NULL DEFAULT 'outbound'"),
+        ("from_number", "VARCHAR(16)"),
+        ("route", "TEXT"),
+        ("answer_by", "BIGINT"),
+    ):
+        sqlite = "INTEGER" if kind == "BIGINT" else kind
+        add_column(db, "executions", column, sqlite=sqlite, postgres=kind)
+    for column, kind in (
+        ("features", "VARCHAR(32) NOT NULL DEFAULT 'voice'"),
+        ("carrier", "VARCHAR(20)"),
+        ("number_id", "VARCHAR(40)"),
+        ("route", "TEXT"),
+    ):
+        add_column(db, "outbound_lines", column, sqlite=kind, postgres=kind)
+    for column, kind in (
+        ("carrier", "VARCHAR(20)"),
+        ("carrier_api_key", "TEXT"),
+        ("carrier_public_key", "VARCHAR(64)"),
+        ("carrier_messaging_profile_id", "VARCHAR(255)"),
+        ("carrier_base_url", "VARCHAR(500)"),
+        ("carrier_ten_dlc_campaign_id", "VARCHAR(255)"),
+        ("carrier_rcs_agent_id", "VARCHAR(255)"),
+        ("carrier_help_text", "TEXT"),
+        ("carrier_opt_out_text", "TEXT"),
+        ("carrier_opt_in_text", "TEXT"),
+        ("provider_telnyx_credential_id", "VARCHAR(255)"),
+    ):
+        add_column(db, "organizations", column, sqlite=kind, postgres=kind)
+    run_script("0012_numbers", db)
+    _mark_all_scopes(db, _SCOPES_OF_V11)
+
+
 MIGRATIONS: list[Migration] = [
     partial(run_script, "0001_initial"),
     partial(run_script, "0002_idempotency"),
@@ -206,5 +256,6 @@ MIGRATIONS: list[Migration] = [
     schema_repairs,  # v9
     calling_policy,  # v10
     consent,  # v11
+    numbers,  # v12
 ]
 """Migration ``n`` is ``MIGRATIONS[n - 1]``; ``schema_version`` records each one applied."""
