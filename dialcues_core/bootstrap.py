@@ -325,12 +325,17 @@ class Dialcues:
 
     def answering(self, offloader: Offloader) -> Answering:
         """The asynchronous side of inbound calls (one per event loop; see ``Answering``)."""
+
+        async def deliver_now() -> None:
+            await self.deliverer(offloader).deliver_once()
+
         return Answering(
             self.inbound,
             {"vapi": VapiRingReader()},
             offloader.run,
             self.clock,
             self.settings.public_url,
+            deliver_now,
         )
 
     def ring_line(

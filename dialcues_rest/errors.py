@@ -10,7 +10,10 @@ extensions ``code``, ``request_id`` and (validation) ``errors``:
   unavailable — adds ``Retry-After``);
 * aiohttp's own ``HTTPException`` (unknown route, wrong method, body too large …) keeps its
   status and headers (``Allow`` on a 405) and gets a code from :data:`CODE_BY_HTTP_STATUS`;
-* anything else is ``internal_error`` (500): logged with its traceback, never echoed.
+* anything else is ``internal_error`` (500): logged with its traceback, never echoed. That
+  includes the core's ``ProviderError`` and ``CarrierError`` trees, deliberately absent from
+  the table: the core maps them (a call's outcome, ``carrier_unavailable``,
+  ``number_unavailable`` …) before they could reach a client, so one that does is a bug.
 
 A problem's ``errors[]`` names where each bad field came from (RFC 9457 §3): ``parameter``
 for a query parameter of the request, ``header`` for a header the edge checks
@@ -54,7 +57,10 @@ STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], int]] = {
     ResourceExhausted: 429,
     Unavailable: 503,
 }
-"""HTTP status of each core error category (a concrete error inherits its category's)."""
+"""HTTP status of each core error category (a concrete error inherits its category's).
+
+``ProviderError`` and ``CarrierError`` have no entry on purpose: never a client error (500).
+"""
 
 CODE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
     400: "validation_error",

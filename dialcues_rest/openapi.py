@@ -43,8 +43,8 @@ from dialcues_rest.openapi_parts import (
     HEADERS,
     IDEMPOTENCY_KEY,
     MUTATING,
-    PROBLEM_JSON,
     Operation,
+    contract_error,
     error_statuses,
 )
 
@@ -168,31 +168,14 @@ def components(models: Mapping[str, type[BaseModel]]) -> Json:
 
 def error_response(status: int) -> Json:
     """Return the reusable response object of one error status, in both media types."""
-    description = ERROR_RESPONSES[status][1]
-    headers: Json = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
-    headers.update(_rate_limit_headers())
+    headers: dict[str, str] = {}
     if status == 429:
-        headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+        headers["Retry-After"] = "Retry-After"
     elif status == 409:
-        headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After-Optional"}
+        headers["Retry-After"] = "Retry-After-Optional"
     elif status == 405:
-        headers["Allow"] = {"$ref": "#/components/headers/Allow"}
-    return {
-        "description": description,
-        "headers": headers,
-        "content": {
-            "application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}},
-            PROBLEM_JSON: {"schema": {"$ref": REF.format(model="Problem")}},
-        },
-    }
-
-
-def _rate_limit_headers() -> Json:
-    names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-    out = {name: {"$ref": f"#/components/headers/{name}"} for name in names}
-    out["RateLimit-Policy"] = {"$ref": "#/components/headers/RateLimit-Policy"}
-    out["RateLimit"] = {"$ref": "#/components/headers/RateLimit"}
-    return out
+        headers["Allow"] = "Allow"
+    return contract_error(ERROR_RESPONSES[status][1], headers)
 
 
 # ----------------------------------------------------------------------------- serving

@@ -76,7 +76,9 @@ HEADERS: Final[Json] = {
     "RateLimit-Policy": _header("IETF RateLimit-Policy of the bucket.", {"type": "string"}),
     "RateLimit": _header("IETF RateLimit: what is left now.", {"type": "string"}),
     "Retry-After": _header("Seconds to wait before retrying.", _INT, required=True),
-    "Retry-After-Optional": _header("Seconds to wait (on `idempotency_in_progress` only).", _INT),
+    "Retry-After-Optional": _header(
+        "Seconds to wait, when known (`idempotency_in_progress`, `carrier_unavailable`).", _INT
+    ),
     "Idempotent-Replayed": _header(
         "`true` when this is the stored reply of an earlier request with the same key.",
         {"type": "string", "enum": ["true"]},
@@ -99,6 +101,34 @@ IDEMPOTENCY_KEY: Final[Json] = {
     ),
     "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"},
 }
+
+
+RATE_LIMIT_HEADERS: Final = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
+"""The rate-limit headers of every reply (absent when limits are off)."""
+
+
+def contract_error(description: str, headers: Mapping[str, str] | None = None) -> Json:
+    """Return an error response in both media types (the contract's and problem+json).
+
+    ``headers``: more response headers, name → its ``components.headers`` entry; every error
+    has ``X-Request-Id`` and the rate-limit headers.
+    """
+    refs = {name: name for name in ("X-Request-Id", *RATE_LIMIT_HEADERS)}
+    refs.update(headers or {})
+    return {
+        "description": description,
+        "headers": {name: {"$ref": f"#/components/headers/{ref}"} for name, ref in refs.items()},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+            PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    }
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from dialcues_rest import wire_platform as wp
 from dialcues_rest.openapi_parts import (
     PAGE,
     PAGE_SIZE,
+    RATE_LIMIT_HEADERS,
     Json,
     Operation,
     date_bound,
     query_parameter,
 )
 from dialcues_rest.operations_consent import CONSENT_OPERATIONS
+from dialcues_rest.operations_numbers import NUMBER_OPERATIONS
 from dialcues_rest.routes import BASE
 
 
@@ -78,6 +80,11 @@ EXECUTION_QUERY: Final = (
         "to",
         "Only attempts to this number (E.164; encode `+` as `%2B`).",
         {"type": "string", "pattern": wire.E164_PATTERN},
+    ),
+    query_parameter(
+        "direction",
+        "Only outbound attempts, or only inbound calls (the organization's).",
+        {"type": "string", "enum": ["outbound", "inbound"]},
     ),
     PAGE,
     PAGE_SIZE,
@@ -151,18 +158,11 @@ def _oauth_error(description: str) -> Json:
     }
 
 
-_RATE_LIMIT_HEADERS: Final = (
-    "X-RateLimit-Limit",
-    "X-RateLimit-Remaining",
-    "X-RateLimit-Reset",
-    "RateLimit-Policy",
-    "RateLimit",
-)
 OAUTH_RATE_LIMITED: Final[Json] = {
     "description": "`rate_limited`, in OAuth's shape: retry after `Retry-After` seconds.",
     "headers": {
         name: {"$ref": f"#/components/headers/{name}"}
-        for name in ("X-Request-Id", "Retry-After", *_RATE_LIMIT_HEADERS, "Cache-Control", "Pragma")
+        for name in ("X-Request-Id", "Retry-After", *RATE_LIMIT_HEADERS, "Cache-Control", "Pragma")
     },
     "content": {
         "application/json": {
@@ -302,20 +302,20 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ),
     ("GET", f"{BASE}/executions"): Operation(
         "listExecutions",
-        "One page of the user's call attempts, newest first.",
+        "One page of the user's call attempts and the organization's inbound calls, newest first.",
         "executions",
         wire.ExecutionPage,
         query=EXECUTION_QUERY,
     ),
     ("GET", f"{BASE}/executions/{{id}}"): Operation(
         "getExecution",
-        "One of the user's call attempts.",
+        "One of the user's call attempts, or an inbound call of the organization.",
         "executions",
         wire.Execution,
     ),
     ("GET", f"{BASE}/lines"): Operation(
         "listLines",
-        "The organization's outbound lines.",
+        "The organization's lines, oldest first.",
         "lines",
         wire.LineList,
     ),
@@ -425,5 +425,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         query=(PAGE, PAGE_SIZE),
     ),
     **CONSENT_OPERATIONS,
+    **NUMBER_OPERATIONS,
 }
 """Metadata of every route, keyed by ``(method, path)`` as ``routes.ROUTES`` spells them."""

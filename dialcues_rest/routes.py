@@ -27,6 +27,11 @@ SUBSCRIPTIONS: Final = f"{BASE}/webhooks/subscriptions"
 SUPPRESSIONS: Final = f"{BASE}/suppressions"
 CONSENTS: Final = f"{BASE}/consents"
 NUMBERS: Final = f"{BASE}/numbers"
+NUMBER: Final = f"{NUMBERS}/{{number}}"
+_NUMBER_SEGMENT: Final = "{number:[^/a-zA-Z][^/]*}"
+"""How the router matches a number in a ``/numbers`` path: never starting with a letter, so
+``/numbers/hold`` and ``/numbers/search`` are never taken for one (an OPTIONS on them lists
+only their own methods)."""
 
 
 class Route(NamedTuple):
@@ -80,11 +85,11 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", f"{NUMBERS}/search", nh.search_numbers, "numbers.search"),
     Route("POST", f"{NUMBERS}/hold", nh.hold_number, "numbers.hold"),
     Route("GET", NUMBERS, nh.list_numbers, "numbers.list"),
-    Route("GET", f"{NUMBERS}/{{number}}", nh.get_number, "numbers.get"),
-    Route("POST", f"{NUMBERS}/{{number}}/hold/extend", nh.extend_hold, "numbers.extend"),
-    Route("DELETE", f"{NUMBERS}/{{number}}/hold", nh.drop_hold, "numbers.drop_hold"),
-    Route("POST", f"{NUMBERS}/{{number}}/assign", nh.assign_number, "numbers.assign"),
-    Route("POST", f"{NUMBERS}/{{number}}/release", nh.release_number, "numbers.release"),
+    Route("GET", NUMBER, nh.get_number, "numbers.get"),
+    Route("POST", f"{NUMBER}/hold/extend", nh.extend_hold, "numbers.extend"),
+    Route("DELETE", f"{NUMBER}/hold", nh.drop_hold, "numbers.drop_hold"),
+    Route("POST", f"{NUMBER}/assign", nh.assign_number, "numbers.assign"),
+    Route("POST", f"{NUMBER}/release", nh.release_number, "numbers.release"),
     Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
     Route("POST", f"{BASE}/calls/inbound/answer", lh.answer_inbound_call, "inbound.answer"),
     Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),
@@ -124,7 +129,10 @@ def use_cases(dc: Dialcues) -> dict[Handler, Callable[..., Any] | None]:
 def add_routes(router: web.UrlDispatcher) -> None:
     """Register :data:`ROUTES` on ``router``."""
     for route in ROUTES:
+        path = route.path
+        if path.startswith(NUMBER):
+            path = path.replace("{number}", _NUMBER_SEGMENT)
         if route.method == "GET":
-            router.add_get(route.path, route.handler)  # and HEAD
+            router.add_get(path, route.handler)  # and HEAD
         else:
-            router.add_route(route.method, route.path, route.handler)
+            router.add_route(route.method, path, route.handler)

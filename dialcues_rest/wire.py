@@ -9,6 +9,10 @@ refuses is a ``400``, the one exception the schemathesis configuration allows.
 
 Response models forbid unknown fields: a field added to a rendering without its model fails
 the tests.
+
+The inbound route models (``telephony.md`` §3.1) live here rather than in
+:mod:`dialcues_rest.wire_numbers` because the line and execution objects here embed a route and
+that module imports this one; they are why this module runs past 400 lines.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ _WS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 """The characters Python's ``str.strip()`` removes (those the core trims), as a class body."""
 
 
-def trimmed_text_pattern(max_length: int) -> str:
+def trimmed_text_pattern(max_length: int, nul: bool = False) -> str:
     """Return a pattern of 1–``max_length`` characters after trimming, without NUL.
 
     Optional surrounding whitespace, then a non-space, then at most ``max_length - 2`` of
     anything but NUL and a closing non-space: exactly what ``validation.text_parser`` accepts.
+    ``nul``: NUL allowed too (the parsers of labels and route texts only trim and measure).
     """
-    edge = f"[^{_WS}\\x00]"
-    return f"^[{_WS}]*{edge}([^\\x00]{{0,{max_length - 2}}}{edge})?[{_WS}]*$"
+    edge = f"[^{_WS}]" if nul else f"[^{_WS}\\x00]"
+    middle = "[\\s\\S]" if nul else "[^\\x00]"
+    return f"^[{_WS}]*{edge}({middle}{{0,{max_length - 2}}}{edge})?[{_WS}]*$"
 
 
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
@@ -189,6 +195,92 @@ Lateness = Annotated[int, Field(ge=60, le=86400)]
 Purpose = Literal["informational", "marketing"]
 
 
+# ----------------------------------------------------------------------------- inbound routes
+NonBlank = f"^[{_WS}]*[^{_WS}]"
+"""At least one character ``str.strip()`` keeps."""
+Feature = Literal["mms", "sms", "voice"]
+"""A number's or line's feature; lists are sorted."""
+Carrier = Literal["simulated", "telnyx"]
+
+
+class ReadbackRoute(Request):
+    """Dialcues' own assistant reads the caller's upcoming reminders (titles and times)."""
+
+    type: Literal["reminders_readback"]
+
+
+class AssistantRoute(Request):
+    """The organization's saved Vapi assistant answers (the id is not checked with Vapi)."""
+
+    type: Literal["assistant"]
+    assistant_id: Annotated[str, Field(min_length=1, max_length=64, pattern=NonBlank)]
+
+
+class TransferRoute(Request):
+    """The call is forwarded to ``number``: not premium-rate, not a line of the organization."""
+
+    type: Literal["transfer"]
+    number: PhoneNumber
+
+
+class MessageRoute(Request):
+    """``text`` is spoken (trimmed), then the call ends."""
+
+    type: Literal["message"]
+    text: Annotated[str, Field(pattern=trimmed_text_pattern(1000, nul=True))]
+
+
+class RejectRoute(Request):
+    """The call is refused with the reject sentence."""
+
+    type: Literal["reject"]
+
+
+DecidedRoute = Annotated[
+    ReadbackRoute | AssistantRoute | TransferRoute | MessageRoute | RejectRoute,
+    Field(discriminator="type"),
+]
+"""Any route but ``external``: an ``external`` call's decision or fallback, an inbound
+execution's ``route``."""
+TimeoutMs = Annotated[int, Field(ge=500, le=5000)]
+
+
+class ExternalRoute(Request):
+    """The organization's platform decides (``POST /calls/inbound/answer``) within
+    ``timeout_ms``; then ``fallback`` applies (null or left out: ``reject``)."""
+
+    type: Literal["external"]
+    timeout_ms: TimeoutMs | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra={"default": 4000}
+    )
+    fallback: DecidedRoute | None = None
+
+
+class ExternalRouteShown(Response):
+    """An ``external`` route as read back: every default filled in."""
+
+    type: Literal["external"]
+    timeout_ms: TimeoutMs
+    fallback: DecidedRoute
+
+
+LineRoute = Annotated[
+    ReadbackRoute | AssistantRoute | TransferRoute | MessageRoute | RejectRoute | ExternalRoute,
+    Field(discriminator="type"),
+]
+"""A line's route as a request sets it (``PATCH /lines/{id}``)."""
+LineRouteShown = Annotated[
+    ReadbackRoute
+    | AssistantRoute
+    | TransferRoute
+    | MessageRoute
+    | RejectRoute
+    | ExternalRouteShown,
+    Field(discriminator="type"),
+]
+"""A line's route as read back."""
+
+
 # ----------------------------------------------------------------------------- requests
 _CREATE_EXAMPLE: dict[str, JsonValue] = {
     "title": "Stand-up",
@@ -297,7 +389,8 @@ class ExecutionAction(Response):
 
 
 class Execution(Response):
-    """One call attempt (times carry milliseconds)."""
+    """One call: an outbound attempt, or an inbound call to a routed line (times carry
+    milliseconds). Inbound: ``to`` is the line's number and ``reminder_id`` is null."""
 
     id: int
     reminder_id: int | None
@@ -321,6 +414,15 @@ class Execution(Response):
     """What the person said on the call; ``no_input`` for a completed call without action."""
     confirmed_at: Instant | None
     actions: list[ExecutionAction]
+    direction: Literal["outbound", "inbound"]
+    from_: str | None = Field(alias="from")
+    """Outbound: the line's number (null when recorded before lines were kept); inbound: the
+    caller (null when withheld)."""
+    route: DecidedRoute | None
+    """Inbound: the route applied (null until an ``external`` call is decided); outbound:
+    null."""
+    answer_by: Instant | None
+    """Inbound on an ``external`` route: when the line's fallback applies; else null."""
 
 
 class PageFields(Response):
@@ -345,13 +447,20 @@ class ExecutionPage(PageFields):
 
 
 class Line(Response):
-    """An outbound line of the organization."""
+    """A line of the organization: calls go out from it and come in to it."""
 
     id: str
     label: str | None
     phone_number: str
     provider: Literal["simulated", "vapi"]
     is_default: bool
+    features: list[Feature]
+    carrier: Carrier | None
+    """The carrier its messages go through; null: it sends none."""
+    number_id: str | None
+    """The number record (``num_…``) whose assign created it."""
+    route: LineRouteShown | None
+    """Its inbound route; null: it refuses every inbound call."""
 
 
 class LineList(Response):

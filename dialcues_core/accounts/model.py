@@ -63,6 +63,7 @@ class ProviderSettings:
             "model": self.model,
             "voice": self.voice,
             "transcriber": self.transcriber,
+            "telnyx_credential_id": self.telnyx_credential_id,
         }
 
 
@@ -146,6 +147,12 @@ class Principal:
         recorded (checked or refused).
         """
         demand(scope, self.scopes)
+
+
+FEATURES = ("voice", "sms", "mms")
+"""What a line (and a carrier's number) can do (``telephony.md`` §3.1)."""
+CARRIERS = ("simulated", "telnyx")
+"""The carriers a line's messages may go through."""
 
 
 @dataclass(frozen=True, slots=True)

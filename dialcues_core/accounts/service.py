@@ -16,7 +16,9 @@ from typing import Any
 from dialcues_core.accounts import keys
 from dialcues_core.accounts.authn import Authenticator
 from dialcues_core.accounts.model import (
+    CARRIERS,
     DEFAULT_MODEL,
+    FEATURES,
     ApiKey,
     IssuedApiKey,
     Organization,
@@ -209,6 +211,10 @@ class Accounts:
         provider_line_id = _none_if_missing(reader.read("provider_line_id", _parse_name))
         if clean_provider is Provider.VAPI and not provider_line_id:
             reader.fail("provider_line_id", "is required for a vapi line (its phoneNumberId)")
+        if not features or len(set(features)) != len(features) or set(features) - set(FEATURES):
+            reader.fail("features", "must be voice, sms or mms, each once")
+        if carrier is not None and carrier not in CARRIERS:
+            reader.fail("carrier", "must be simulated or telnyx")
         reader.raise_if_any()
         with self.repos.transactions.atomic():
             first = self.repos.lines.default_for(org_id) is None

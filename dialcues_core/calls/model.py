@@ -14,6 +14,22 @@ INBOUND_USER = ""
 """The ``user_id`` of inbound executions: they belong to the organization, not to a user."""
 
 
+_READBACK = "readback:"
+
+
+def readback_message(reminder_ids: list[int]) -> str:
+    """How an inbound execution keeps the reminders its readback read, in order (its
+    ``message`` column, never shown: an inbound call says nothing of its own)."""
+    return _READBACK + ",".join(str(i) for i in reminder_ids)
+
+
+def readback_ids(message: str | None) -> list[int]:
+    """The reminders a readback read, in order (none: not a readback)."""
+    if not message or not message.startswith(_READBACK):
+        return []
+    return [int(part) for part in message[len(_READBACK) :].split(",") if part.isdigit()]
+
+
 class ExecutionStatus(StrEnum):
     """The state or outcome of one call attempt."""
 

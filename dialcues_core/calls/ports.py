@@ -243,6 +243,8 @@ class LiveExecution:
     calling_window: Window | Bypass | None = None
     """A call placed now: its own window (a bypass), else the organization's."""
     actions: CallActions = NO_ACTIONS
+    from_number: str | None = None
+    """Inbound: the caller (a readback's stop suppresses this number, not ``to``)."""
     """What the person did during the call so far (§11)."""
 
     @property

@@ -23,7 +23,7 @@ from dialcues_core.calls.actions import (
     ToolCall,
     parse_minutes,
 )
-from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.calls.model import INBOUND_USER, ExecutionStatus
 from dialcues_core.calls.ports import CallEvent, LiveExecution
 from dialcues_core.consent.model import Source
 from dialcues_core.dispatch import policy
@@ -77,6 +77,10 @@ class InCall:
         done = e.actions.answered(call.id)
         if done is not None:
             return ToolAnswer(call.id, call.name, result=done.result, end_call=done.applied)
+        if e.user_id == INBOUND_USER:  # a readback: the tool names a reminder by its place
+            action = Readback(self, e).act(kind, call, via)
+            ends = action.applied and kind is ActionType.STOP  # else the next one is read
+            return ToolAnswer(call.id, call.name, result=action.result, end_call=ends)
         if kind is ActionType.STOP:
             action = self._stop(e, via, call.id)
         elif e.actions.stopped:
@@ -118,17 +122,23 @@ class InCall:
         return self._record(e, Action(kind, self._now(), via, "refused", found, call_id, sentence))
 
     def _stop(
-        self, e: LiveExecution, via: str, call_id: str | None, reason: str | None = None
+        self,
+        e: LiveExecution,
+        via: str,
+        call_id: str | None,
+        reason: str | None = None,
+        detail: dict[str, object] | None = None,
     ) -> Action:
-        """Suppress the number at once (its consents revoked), whenever the stop arrives."""
+        """Suppress the number at once (its consents revoked), whenever the stop arrives. An
+        inbound call's number is its caller's (``from``), an outbound call's its callee's."""
         opt_outs = self.attempts.opt_outs
         reason = reason or ("opt_out_keypress" if via == "keypad" else "opt_out_voice")
-        if opt_outs is not None:
-            source = Source("execution", e.id, e.user_id)
-            opt_outs.suppress(e.organization_id, e.to, reason, source, Actor("recipient", e.id))
-        action = Action(
-            ActionType.STOP, self._now(), via, "applied", {"reason": reason}, call_id, said.STOPPED
-        )
+        number = e.from_number if e.user_id == INBOUND_USER else e.to
+        if opt_outs is not None and number:
+            source = Source("execution", e.id, e.user_id or None)
+            opt_outs.suppress(e.organization_id, number, reason, source, Actor("recipient", e.id))
+        found = {**(detail or {}), "reason": reason}
+        action = Action(ActionType.STOP, self._now(), via, "applied", found, call_id, said.STOPPED)
         if e.status.is_final:
             self._suppress_reminder(e)
         return self._record(e, action)
@@ -180,3 +190,74 @@ class InCall:
         sentence = said.SNOOZED.format(time=local.strftime("%I:%M %p").lstrip("0"))
         detail = {"minutes": minutes, "attempt_at": millis(at)}
         return self._record(e, Action(kind, now, via, "applied", detail, call.id, sentence))
+
+
+class Readback:
+    """A readback's in-call actions (``telephony.md`` §3.2): each tool names the reminder by
+    ``item``, its place in the reading order kept on the inbound execution. Confirm is recorded
+    only; snooze moves the reminder's next occurrence (its first dial) by the minutes, within
+    its lateness cap and outside its attempt budget; stop suppresses the caller's number."""
+
+    def __init__(self, in_call: InCall, execution: LiveExecution):
+        self.in_call = in_call
+        self.e = execution
+
+    def act(self, kind: ActionType, call: ToolCall, via: str) -> Action:
+        """Apply one tool call of a readback."""
+        e, ic = self.e, self.in_call
+        reminder_id, item = self._item(call)
+        if reminder_id is None:
+            return ic._refuse(e, kind, via, call.id, "invalid_arguments", ASK_ITEM)
+        detail: dict[str, object] = {"item": item, "reminder_id": reminder_id}
+        if kind is ActionType.STOP:
+            return ic._stop(e, via, call.id, detail=detail)
+        if e.actions.stopped:
+            return ic._refuse(e, kind, via, call.id, "opted_out", said.OPTED_OUT, detail)
+        if kind is ActionType.CONFIRM:
+            action = Action(kind, ic._now(), via, "applied", detail, call.id, HEARD)
+            return ic._record(e, action)
+        return self._snooze(call, via, reminder_id, detail)
+
+    def _item(self, call: ToolCall) -> tuple[int | None, int | None]:
+        """The reminder the tool names (None: no such place in the reading order)."""
+        arguments = call.arguments or {}
+        item = arguments.get("item")
+        order = self.in_call.attempts.store.readback_of(self.e.id)
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= len(order):
+            return None, None
+        return order[item - 1], item
+
+    def _snooze(
+        self, call: ToolCall, via: str, reminder_id: int, detail: dict[str, object]
+    ) -> Action:
+        e, ic, kind = self.e, self.in_call, ActionType.SNOOZE
+        a = ic.attempts
+        minutes = parse_minutes(call.arguments, allow_item=True)
+        if minutes is None:
+            return ic._refuse(e, kind, via, call.id, "invalid_arguments", said.ASK_MINUTES, detail)
+        now = ic._now()
+        keeper = Gatekeeper(a.store, a.settings, a.store.providers_of({e.organization_id}), now)
+        effective = keeper.effective(e.organization_id)
+        minutes = minutes or effective.identity.snooze_default_minutes
+        found = a.store.attempted([reminder_id]).get(reminder_id)
+        attempted = found[0] if found is not None else None
+        # the reading order holds the organization's reminders to this caller, as read
+        ours = attempted is not None and attempted.phone_number == e.from_number
+        if attempted is None or not ours or attempted.status.value != "scheduled":
+            return ic._refuse(e, kind, via, call.id, "past_deadline", said.NO_SNOOZE, detail)
+        occurrence = attempted.scheduled_at
+        at = occurrence + timedelta(minutes=minutes)
+        cap = attempted.max_lateness_seconds or effective.max_lateness
+        if at > occurrence + timedelta(seconds=cap) or not a.store.snooze_occurrence(
+            reminder_id, at
+        ):
+            return ic._refuse(e, kind, via, call.id, "past_deadline", said.NO_SNOOZE, detail)
+        local = to_local(at, load_zone(attempted.timezone or "UTC"))
+        sentence = SNOOZED_READBACK.format(time=local.strftime("%I:%M %p").lstrip("0"))
+        found_detail = {**detail, "minutes": minutes, "attempt_at": millis(at)}
+        return ic._record(e, Action(kind, now, via, "applied", found_detail, call.id, sentence))
+
+
+ASK_ITEM = "Which reminder do you mean? Say its number in the list."
+HEARD = "Thank you, noted. Say next or press 3 for the next one."
+SNOOZED_READBACK = "Okay, I'll call you about it at {time}. Say next or press 3 for the next one."

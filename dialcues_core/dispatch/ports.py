@@ -114,6 +114,14 @@ class DispatchStore(Protocol):
         """Record why the gate refused an attempt (``executed_at`` cleared: never placed)."""
         ...
 
+    def snooze_occurrence(self, reminder_id: int, at: datetime) -> bool:
+        """A readback's snooze: the scheduled reminder is first dialed at ``at``."""
+        ...
+
+    def readback_of(self, execution_id: int) -> list[int]:
+        """The reminders an inbound execution's readback read, in order."""
+        ...
+
     def set_actions(
         self,
         execution_id: int,

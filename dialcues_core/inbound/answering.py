@@ -41,8 +41,12 @@ class Answering:
         offload: Offload,
         clock: Clock,
         public_url: str,
+        deliver_now: Callable[[], Awaitable[None]] | None = None,
     ):
         self.calls = calls
+        self.deliver_now = deliver_now
+        """Makes one webhook delivery pass at once (``call.ringing`` is attempted at once)."""
+        self._kicks: set[asyncio.Task[None]] = set()
         self.readers = dict(readers)
         self.offload = offload
         self.clock = clock
@@ -61,14 +65,31 @@ class Answering:
         if ring is None:
             return None
         started = self.clock.monotonic()
-        answer = await self.offload(self.calls.ring, ring)  # authentication errors propagate
+        recording = asyncio.ensure_future(self.offload(self.calls.ring, ring))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(recording), timeout=BUDGET_SECONDS)
+        except ProviderEventRejected:
+            raise  # authentication failed: a 401, nothing recorded
+        except Exception:  # the database is slow or down: apologise within the budget
+            logger.exception("Recording call %s failed; answering the apology", ring.call_id)
+            return reader.answer_body(Answer(None, error=SORRY), self.public_url)
         left = BUDGET_SECONDS - (self.clock.monotonic() - started)
+        if answer.answer_by is not None:
+            self._ringing()
         try:
             answer = await asyncio.wait_for(self._decided(answer), timeout=max(0.1, left))
         except Exception:  # a timeout or an internal failure: answer within the budget
             logger.exception("Answering call %s failed; answering the fallback", ring.call_id)
             answer = await self._fallback(answer)
         return reader.answer_body(answer, self.public_url)
+
+    def _ringing(self) -> None:
+        """An ``external`` call waits: deliver its ``call.ringing`` now, in the background."""
+        if self.deliver_now is None:
+            return
+        task = asyncio.ensure_future(self.deliver_now())
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
 
     async def decide(self, answer: Answer) -> Answer:
         """The decided answer of a ring (an embedding host's ``lines ring``)."""

@@ -16,13 +16,20 @@ from dialcues_core.accounts.model import OutboundLine, Principal
 from dialcues_core.accounts.ports import LineRepository
 from dialcues_core.errors import ResourceNotFound, ValidationFailed
 from dialcues_core.inbound.routes import parse_route
-from dialcues_core.kernel.fields import FieldReader, require_object
+from dialcues_core.kernel.fields import (
+    FieldReader,
+    is_well_formed_id,
+    require_object,
+    text_parser,
+)
 from dialcues_core.kernel.ports import Clock, Transactions
 from dialcues_core.kernel.scopes import READ_LINES, WRITE_LINES, requires
 from dialcues_core.kernel.ttlcache import TtlCache
 
 LINE_FIELDS: Final = frozenset({"label", "route", "is_default"})
 MAX_LABEL: Final = 255
+
+_LABEL = text_parser(MAX_LABEL)
 
 
 class Lines:
@@ -42,8 +49,10 @@ class Lines:
 
     def get_for(self, organization_id: str, line_id: Any) -> OutboundLine:
         """The same for an operator."""
+        if not isinstance(line_id, str) or not is_well_formed_id(line_id):
+            raise ResourceNotFound("line", line_id)
         with self.tx.atomic():
-            line = self.lines.get(organization_id, str(line_id))
+            line = self.lines.get(organization_id, line_id)
         if line is None:
             raise ResourceNotFound("line", line_id)
         return line
@@ -107,11 +116,11 @@ def _read_changes(body: Mapping[str, Any], own_numbers: set[str]) -> dict[str, A
 
 
 def _parse_label(value: Any) -> str | None:
+    """A line's label (the ``lines add`` rule: 1–255 characters, no control characters), or
+    null."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= MAX_LABEL:
-        raise ValueError(f"must be 1–{MAX_LABEL} characters, or null")
-    return value.strip()
+    return _LABEL(value.strip() if isinstance(value, str) else value)
 
 
 def _parse_true(value: Any) -> bool:

@@ -24,6 +24,10 @@ class InboundStore(Protocol):
         """An inbound execution by the provider's call id."""
         ...
 
+    def set_readback(self, execution_id: int, reminder_ids: list[int]) -> None:
+        """Keep the reading order of a readback."""
+        ...
+
     def decide(self, execution_id: int, route: Mapping[str, Any]) -> bool:
         """Store the route while none is stored (one winner); True when this one won."""
         ...

@@ -142,6 +142,8 @@ class InboundCalls:
             return _with(answer, error=readback.NONE_FOUND)
         with self.tx.atomic():
             items = self.store.readback(org, caller, readback.MAX_ITEMS)
+            if items and answer.execution_id is not None:
+                self.store.set_readback(answer.execution_id, [i.reminder_id for i in items])
         if not items:
             return _with(answer, error=readback.NONE_FOUND)
         identity = self.policies.effective_of(org).identity
@@ -200,8 +202,13 @@ class InboundCalls:
             reader.fail("call_id", "give exactly one of call_id and execution_id")
         raw = body.get("route")
         route: Mapping[str, Any] | None = None
+        with self.tx.atomic():
+            own = {
+                line.phone_number
+                for line in self.lines.lines.list_for_org(principal.organization_id)
+            }
         try:
-            route = parse_route(raw, (), external=False) if "route" in body else None
+            route = parse_route(raw, own, external=False) if "route" in body else None
         except ValidationFailed as exc:
             for name, problem in exc.fields.items():
                 reader.fail(name, problem)
@@ -220,8 +227,10 @@ class InboundCalls:
 
     def _waiting(self, organization_id: str, body: Mapping[str, Any]) -> Execution:
         if "call_id" in body:
-            found = self.store.by_call_id(str(body["call_id"]))
             ident: Any = body["call_id"]
+            if not isinstance(ident, str) or not is_printable(ident):
+                raise ResourceNotFound("call", ident)
+            found = self.store.by_call_id(ident)
         else:
             found = self.store.get(parse_id(body["execution_id"], "call"))
             ident = body["execution_id"]
@@ -236,3 +245,8 @@ def _with(answer: Answer, **changes: Any) -> Answer:
     import dataclasses
 
     return dataclasses.replace(answer, **changes)
+
+
+def is_printable(text: str) -> bool:
+    """1–100 printable characters (a provider's call id; anything else is no call of ours)."""
+    return 1 <= len(text) <= 100 and text.isprintable()

@@ -21,6 +21,7 @@ from dialcues_core.kernel.fields import (
     parse_positive_int,
     require_object,
     single_values,
+    text_parser,
 )
 from dialcues_core.kernel.phone import E164_PROBLEM
 from dialcues_core.numbers.model import FEATURES, NumberQuery, NumberStatus
@@ -45,6 +46,8 @@ _LOCAL_TYPES = frozenset(
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }
 )
+
+_LABEL = text_parser(MAX_LABEL)
 
 
 # ----------------------------------------------------------------------------- search
@@ -193,12 +196,11 @@ def read_assign(payload: Any) -> tuple[str | None, bool]:
 
 
 def parse_label(value: Any) -> str | None:
-    """A line's label (the ``lines add`` rule): 1–255 characters after trimming, or null."""
+    """A line's label (the ``lines add`` rule: 1–255 characters, no control characters), or
+    null."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= MAX_LABEL:
-        raise ValueError(f"must be 1–{MAX_LABEL} characters")
-    return value.strip()
+    return _LABEL(value.strip() if isinstance(value, str) else value)
 
 
 def read_number_query(params: Mapping[str, Any]) -> dict[str, Any]:

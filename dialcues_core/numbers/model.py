@@ -8,11 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-FEATURES: Final = ("voice", "sms", "mms")
-"""A number's features, in the order the API lists them when asked (sorted on output)."""
+from dialcues_core.accounts.model import CARRIERS, FEATURES
+
 SIMULATED: Final = "simulated"
 TELNYX: Final = "telnyx"
-CARRIERS: Final = (SIMULATED, TELNYX)
+__all__ = ["CARRIERS", "FEATURES"]  # re-exported: lines and numbers share them
 TELNYX_URL: Final = "https://api.telnyx.com/v2"
 
 

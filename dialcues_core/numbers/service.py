@@ -13,6 +13,7 @@ Each use case has an operator variant (``*_for``: an organization id, no user) f
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -56,6 +57,9 @@ R = TypeVar("R")
 PROVISIONAL_HOLD = timedelta(seconds=60)
 """A new claim's expiry until the carrier answered: longer than its calls can take."""
 MAX_HOLD = timedelta(minutes=30)
+CONCURRENT_HOLD_WAIT = 30.0
+"""Seconds a hold waits for the same organization's concurrent hold of the number to settle."""
+CONCURRENT_HOLD_POLL = 0.05
 
 
 class Runner(Protocol):
@@ -144,32 +148,55 @@ class Numbers:
     def _claim(
         self, organization_id: str, number: str, user_id: str | None
     ) -> tuple[NumberRecord, bool]:
-        now = self.clock.now()
-        settings = self.carrier_settings(organization_id)
-        record = _new_hold(organization_id, user_id, number, settings.carrier, now)
-        claim = Claim(organization_id, record.id, now + PROVISIONAL_HOLD)
-        try:
-            with self.tx.atomic():
-                self.store.lock_organization(organization_id)
-                self.store.add(record)
-                if not self.store.claim(number, claim, now):
-                    raise _NotFree()  # rolls the new record back
-                if self.store.live_holds(organization_id, now) > self.deps.max_holds:
-                    raise HoldLimitReached(self.deps.max_holds)
-        except _NotFree:
-            return self._already_claimed(organization_id, number, now), False
-        return record, True
+        """Claim the number for a new hold (True), or find the organization's finished hold
+        (False). A concurrent hold of the same number by the same organization is waited for
+        (its carrier call is in flight): its result is the answer, or, when it failed and freed
+        the number, this request claims it anew."""
+        started = self.clock.monotonic()
+        while True:
+            now = self.clock.now()
+            settings = self.carrier_settings(organization_id)
+            record = _new_hold(organization_id, user_id, number, settings.carrier, now)
+            claim = Claim(organization_id, record.id, now + PROVISIONAL_HOLD)
+            try:
+                with self.tx.atomic():
+                    self.store.lock_organization(organization_id)
+                    self.store.add(record)
+                    if not self.store.claim(number, claim, now):
+                        raise _NotFree()  # rolls the new record back
+                    if self.store.live_holds(organization_id, now) > self.deps.max_holds:
+                        raise HoldLimitReached(self.deps.max_holds)
+                return record, True
+            except _NotFree:
+                found = self._already_claimed(organization_id, number, now)
+            if found is not None:
+                return found, False
+            if self.clock.monotonic() - started > CONCURRENT_HOLD_WAIT:
+                raise CarrierUnavailable("unknown_outcome")  # the other request is stuck
+            time.sleep(CONCURRENT_HOLD_POLL)  # waiting for another request
 
-    def _already_claimed(self, organization_id: str, number: str, now: datetime) -> NumberRecord:
-        """The claim was not free: someone else's (``number_held``), or ours."""
+    def _already_claimed(
+        self, organization_id: str, number: str, now: datetime
+    ) -> NumberRecord | None:
+        """The claim was not free: someone else's (``number_held``), ours and settled (the
+        record), or ours and still asking the carrier, or gone since (None: look again)."""
         with self.tx.atomic():
             claim = self.store.claim_of(number)
             mine = self.store.latest(organization_id, number)
-        if claim is None or claim.organization_id != organization_id or mine is None:
-            raise NumberHeld()
+        if claim is None or (mine is not None and claim.number_id != mine.id):
+            return None  # freed, or changing hands, since our claim failed
+        live = claim.live_until is None or claim.live_until > now
+        if claim.organization_id != organization_id:
+            if live:
+                raise NumberHeld()
+            return None  # lapsed since: claim it
+        if mine is None:
+            return None
         status = mine.status_at(now)
         if status is NumberStatus.HELD:
-            return mine
+            return mine if mine.reservation_id is not None else None  # None: still reserving
+        if status is NumberStatus.EXPIRED:
+            return None
         raise InvalidState(status.value, NumberAction.HOLD.value, resource="number")
 
     def _reserve(self, record: NumberRecord) -> Reservation:

@@ -131,6 +131,107 @@ def test_routes_that_read_no_fields_still_declare_413() -> None:
         assert "413" in paths[path][method]["responses"], (method, path)
 
 
+def test_the_number_search_is_routed_before_a_number() -> None:
+    order = [route.path for route in ROUTES]
+    assert order.index(f"{BASE}/numbers/search") < order.index(f"{BASE}/numbers/{{number}}")
+    paths = list(app_document()["paths"])
+    assert paths.index(f"{BASE}/numbers/search") < paths.index(f"{BASE}/numbers/{{number}}")
+
+
+def test_the_number_routes_declare_their_statuses() -> None:
+    paths = app_document()["paths"]
+    number = f"{BASE}/numbers/{{number}}"
+    expected = {
+        ("get", f"{BASE}/numbers/search"): {"200", "400", "503"},
+        ("post", f"{BASE}/numbers/hold"): {"200", "201", "400", "409", "503"},
+        ("get", f"{BASE}/numbers"): {"200", "400"},
+        ("get", number): {"200", "404"},
+        ("post", f"{number}/hold/extend"): {"200", "400", "404", "409", "413", "503"},
+        ("delete", f"{number}/hold"): {"204", "400", "404", "409", "413"},
+        ("post", f"{number}/assign"): {"202", "400", "404", "409", "413"},
+        ("post", f"{number}/release"): {"202", "400", "404", "409", "413"},
+        ("get", f"{BASE}/lines/{{id}}"): {"200", "404"},
+        ("patch", f"{BASE}/lines/{{id}}"): {"200", "400", "404", "409", "413"},
+        ("post", f"{BASE}/calls/inbound/answer"): {"200", "400", "404", "409", "413"},
+    }
+    for (method, path), statuses in expected.items():
+        assert statuses <= set(paths[path][method]["responses"]), (method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/numbers/search"),
+        ("post", "/numbers/hold"),
+        ("post", "/numbers/{number}/hold/extend"),
+    ],
+)
+def test_carrier_unavailable_may_say_retry_after(method: str, path: str) -> None:
+    refusal = app_document()["paths"][f"{BASE}{path}"][method]["responses"]["503"]
+    assert "`carrier_unavailable`" in refusal["description"]
+    assert refusal["headers"]["Retry-After"] == {
+        "$ref": "#/components/headers/Retry-After-Optional"
+    }
+    assert set(refusal["content"]) == {"application/json", PROBLEM_JSON}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "codes"),
+    [
+        ("post", "/numbers/hold", ["number_held", "number_unavailable", "hold_limit_reached"]),
+        ("post", "/numbers/{number}/hold/extend", ["hold_expired"]),
+        ("post", "/numbers/{number}/assign", ["hold_expired"]),
+        ("post", "/calls/inbound/answer", ["call_already_answered"]),
+    ],
+)
+def test_the_new_conflicts_are_described_beside_the_idempotency_ones(
+    method: str, path: str, codes: list[str]
+) -> None:
+    conflict = app_document()["paths"][f"{BASE}{path}"][method]["responses"]["409"]
+    for code in ["idempotency_mismatch", "idempotency_in_progress", *codes]:
+        assert f"`{code}`" in conflict["description"], (path, code)
+    assert "Retry-After" in conflict["headers"]
+
+
+def test_provider_not_configured_is_a_described_400() -> None:
+    paths = app_document()["paths"]
+    for path in ("/numbers/hold", "/numbers/{number}/hold/extend", "/numbers/{number}/assign"):
+        bad = paths[f"{BASE}{path}"]["post"]["responses"]["400"]
+        assert "`provider_not_configured`" in bad["description"], path
+
+
+def test_a_line_route_is_a_union_discriminated_on_its_type() -> None:
+    schemas = app_document()["components"]["schemas"]
+    shown = schemas["Line"]["properties"]["route"]["anyOf"][0]
+    written = schemas["UpdateLine"]["properties"]["route"]["anyOf"][0]
+    types = {"reminders_readback", "assistant", "transfer", "message", "reject", "external"}
+    for union in (shown, written):
+        assert union["discriminator"]["propertyName"] == "type"
+        assert set(union["discriminator"]["mapping"]) == types
+        assert len(union["oneOf"]) == len(types)
+
+
+def test_a_decided_route_is_never_external() -> None:
+    schemas = app_document()["components"]["schemas"]
+    answer = schemas["AnswerInboundCall"]["properties"]["route"]
+    executed = schemas["Execution"]["properties"]["route"]["anyOf"][0]
+    fallback = schemas["ExternalRouteShown"]["properties"]["fallback"]
+    for union in (answer, executed, fallback):
+        assert "external" not in union["discriminator"]["mapping"]
+
+
+def test_executions_can_be_listed_by_direction() -> None:
+    listing = app_document()["paths"][f"{BASE}/executions"]["get"]
+    direction = next(p for p in listing["parameters"] if p.get("name") == "direction")
+    assert direction["schema"]["enum"] == ["outbound", "inbound"]
+
+
+def test_the_number_search_requires_a_country() -> None:
+    search = app_document()["paths"][f"{BASE}/numbers/search"]["get"]
+    country = next(p for p in search["parameters"] if p["name"] == "country")
+    assert country["required"] is True
+
+
 def test_the_yaml_is_stable() -> None:
     assert to_yaml(app_document()) == to_yaml(app_document())
 

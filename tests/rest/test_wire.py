@@ -24,11 +24,15 @@ from dialcues_core.consent.model import (
     SOURCE_TYPES,
     SUPPRESSION_REASONS,
 )
+from dialcues_core.errors import ValidationFailed
+from dialcues_core.inbound.routes import RouteType, parse_route
 from dialcues_core.kernel.fields import parse_message, parse_title
 from dialcues_core.kernel.phone import parse_phone_number
+from dialcues_core.numbers.model import CARRIERS, FEATURES, FailedStep, NumberStatus
 from dialcues_core.webhooks.model import EVENT_TYPES
 from dialcues_rest import wire
 from dialcues_rest import wire_consent as wn
+from dialcues_rest import wire_numbers as wu
 from dialcues_rest import wire_platform as wp
 from rest.support import START, Api, add_execution
 
@@ -122,6 +126,16 @@ def test_the_wire_vocabularies_are_the_cores() -> None:
     assert get_args(action["via"].annotation) == VIAS
 
 
+def test_the_telephony_vocabularies_are_the_cores() -> None:
+    assert get_args(wu.NumberStatus) == tuple(s.value for s in NumberStatus)
+    assert get_args(wu.FailedStep) == tuple(s.value for s in FailedStep)
+    assert get_args(wire.Feature) == tuple(sorted(FEATURES))
+    assert get_args(wire.Carrier) == CARRIERS
+    routes = get_args(get_args(wu.UpdateLine.model_fields["route"].annotation)[0])[0]
+    types = [get_args(m.model_fields["type"].annotation)[0] for m in get_args(routes)]
+    assert types == [t.value for t in RouteType]
+
+
 async def test_me_lines_and_health_match_their_schemas(api: Api) -> None:
     valid(wire.Me, (await api.get("/me")).body)
     valid(wire.LineList, (await api.get("/lines")).body)
@@ -191,3 +205,28 @@ def test_padded_titles_are_measured_after_trimming() -> None:
     assert not _fullmatch(pattern, "x" * 256)
     assert not _fullmatch(pattern, " \u3000 ")
     assert not _fullmatch(pattern, "a\x00b")
+
+
+def _route_accepted(route: dict[str, Any]) -> bool:
+    try:
+        parse_route(route, ())
+    except ValidationFailed:
+        return False
+    return True
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=600).map(lambda s: s * 2))
+def test_the_route_text_pattern_accepts_exactly_what_the_core_accepts(text: str) -> None:
+    pattern = wire.trimmed_text_pattern(1000, nul=True)
+    assert _fullmatch(pattern, text) == _route_accepted({"type": "message", "text": text})
+
+
+@given(st.text(max_size=70))
+def test_the_assistant_id_schema_accepts_exactly_what_the_core_accepts(text: str) -> None:
+    schema_ok = 1 <= len(text) <= 64 and re.search(wire.NonBlank, text) is not None
+    assert schema_ok == _route_accepted({"type": "assistant", "assistant_id": text})
+
+
+@given(st.text(max_size=300))
+def test_the_line_label_pattern_is_the_lines_add_rule(text: str) -> None:
+    assert _fullmatch(wu.LABEL_PATTERN, text) == _accepted(parse_title, text)

@@ -118,6 +118,23 @@ class WebhookDeliverer:
             finally:
                 await self._wind_down()
 
+    async def deliver_once(self) -> None:
+        """One pass now, outside the loop: claim what is due, attempt it, record the results
+        (``call.ringing``: the writing process makes the first attempt at once, ``telephony.md``
+        §3.4, even a process that runs no deliverer). Errors are logged, never raised."""
+        resolver = None if self.allow_private else PublicOnlyResolver()
+        connector = aiohttp.TCPConnector(resolver=resolver, limit=IN_FLIGHT)
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        try:
+            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+                self._session = session
+                if await self._guarded_fill() and self._attempts:
+                    await asyncio.wait(set(self._attempts))
+                if self._recorder is not None:
+                    await self._recorder
+        except Exception:
+            log.exception("an immediate webhook delivery pass failed")
+
     async def stop(self) -> None:
         """End the loop: attempts in flight get a short grace, then are cancelled.
 

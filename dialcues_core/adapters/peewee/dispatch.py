@@ -26,7 +26,7 @@ from dialcues_core.calling.retry import retry_from_stored
 from dialcues_core.calling.shapes import window_from_stored
 from dialcues_core.calling.zones import NumberZones
 from dialcues_core.calls.actions import CallActions
-from dialcues_core.calls.model import Execution, ExecutionStatus
+from dialcues_core.calls.model import Execution, ExecutionStatus, readback_ids
 from dialcues_core.calls.ports import LiveExecution, NewExecution, OutcomeRecord
 from dialcues_core.dispatch.ports import DueReminder
 from dialcues_core.reminders.model import RecurrenceKind, RecurrenceRule, Reminder, ReminderStatus
@@ -46,7 +46,7 @@ _PROVIDER_COLS = "id, " + ", ".join(PROVIDER_COLUMNS)
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
     "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at, "
-    "purpose, timezone, calling_window, actions"
+    "purpose, timezone, calling_window, actions, from_number"
 )
 
 
@@ -239,9 +239,18 @@ class PeeweeDispatchStore:
         """Mark queued executions in progress with a lease, on the line they are dialed from."""
         self._many(
             "UPDATE executions SET status = ?, executed_at = ?, lease_until = ?,"
-            " due_at = NULL, line_id = COALESCE(?, line_id) WHERE id = ?",
+            " due_at = NULL, line_id = COALESCE(?, line_id),"
+            " from_number = (SELECT phone_number FROM outbound_lines"
+            " WHERE outbound_lines.id = COALESCE(?, executions.line_id)) WHERE id = ?",
             [
-                (ExecutionStatus.IN_PROGRESS.value, to_ms(now), to_ms(lease_until), line_id, i)
+                (
+                    ExecutionStatus.IN_PROGRESS.value,
+                    to_ms(now),
+                    to_ms(lease_until),
+                    line_id,
+                    line_id,
+                    i,
+                )
                 for i, line_id in starts
             ],
         )
@@ -298,6 +307,21 @@ class PeeweeDispatchStore:
             "UPDATE executions SET skip_reason = ?, executed_at = NULL WHERE id = ?",
             (reason, execution_id),
         )
+
+    def snooze_occurrence(self, reminder_id: int, at: datetime) -> bool:
+        """A readback's snooze: the scheduled reminder's next occurrence is first dialed at
+        ``at`` (its attempt budget untouched); False when it is not ``scheduled``."""
+        updated = self._sql(
+            "UPDATE reminders SET next_attempt_at = ?, due_at = ? WHERE id = ?"
+            " AND status = 'scheduled'",
+            (to_ms(at), to_ms(at), reminder_id),
+        ).rowcount
+        return bool(updated)
+
+    def readback_of(self, execution_id: int) -> list[int]:
+        """The reminders a readback read, in order (stored with its inbound execution)."""
+        row = self._sql("SELECT message FROM executions WHERE id = ?", (execution_id,)).fetchone()
+        return readback_ids(row[0] if row else None)
 
     def set_actions(
         self,
@@ -554,6 +578,7 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         timezone=row[16],
         calling_window=window_from_stored(row[17]),
         actions=CallActions.from_stored(row[18]),
+        from_number=row[19],
     )
 
 

@@ -10,7 +10,7 @@ import peewee as pw
 
 from dialcues_core.adapters.peewee.executions import execution_from_row
 from dialcues_core.adapters.peewee.tables import ExecutionRow, ReminderRow, to_ms
-from dialcues_core.calls.model import INBOUND_USER, Execution
+from dialcues_core.calls.model import INBOUND_USER, Execution, readback_message
 from dialcues_core.inbound.model import NewInbound, ReadbackItem
 
 _INSERT = (
@@ -69,6 +69,12 @@ class PeeweeInboundStore:
             (ExecutionRow.call_id == call_id) & (ExecutionRow.direction == "inbound")
         )
         return execution_from_row(row) if row is not None else None
+
+    def set_readback(self, execution_id: int, reminder_ids: list[int]) -> None:
+        """Keep the reading order of a readback (its tools name reminders by place)."""
+        ExecutionRow.update(message=readback_message(reminder_ids)).where(
+            ExecutionRow.id == execution_id
+        ).execute()
 
     def decide(self, execution_id: int, route: Mapping[str, Any]) -> bool:
         """Store the route while none is (one winner)."""
