@@ -83,6 +83,7 @@ from dialcues_core.inbound.service import InboundCalls
 from dialcues_core.inbound.simulated import ring_simulated
 from dialcues_core.kernel.ports import Clock
 from dialcues_core.kernel.scopes import ALL_SCOPES
+from dialcues_core.numbers.carrier_events import CarrierEvents
 from dialcues_core.numbers.provisioner import Provisioner
 from dialcues_core.numbers.provisioning import Provisioning
 from dialcues_core.numbers.service import NumberDeps, Numbers
@@ -144,6 +145,8 @@ class Dialcues:
     carrier_loop: LoopThread
     """The event loop the carrier adapters run on (the number use cases are synchronous)."""
     carriers: CarrierAdapters
+    carrier_events: CarrierEvents
+    """Carriers' webhooks (``POST /api/providers/telnyx/events/{organization_id}``)."""
     lines: Lines
     """Lines as the public API manages them (``GET``/``PATCH /lines/{id}``)."""
     inbound: InboundCalls
@@ -233,10 +236,12 @@ class Dialcues:
         usage = UsageLog(PeeweeUsageRepository(), transactions)
         admission = Admission(authenticator, limiter)
         admission.observers.append(usage.observe)
+        numbers = Numbers(number_deps)
         return cls(
+            carrier_events=CarrierEvents(numbers),
             lines=line_routes,
             inbound=inbound,
-            numbers=Numbers(number_deps),
+            numbers=numbers,
             carrier_loop=carrier_loop,
             carriers=carriers,
             audit=audit,

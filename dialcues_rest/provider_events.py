@@ -18,6 +18,7 @@ from dialcues_core import Dialcues
 from dialcues_core.calls.actions import ToolAnswer
 from dialcues_core.calls.ports import PROVIDER_EVENT_PATHS, PROVIDER_TOOL_PATHS
 from dialcues_core.inbound.answering import Answering
+from dialcues_core.numbers.carrier_events import MAX_BODY_BYTES
 from dialcues_core.offload import Offloader
 from dialcues_rest.appkeys import ANSWERING
 
@@ -30,6 +31,33 @@ def add_provider_routes(app: web.Application, dc: Dialcues, offloader: Offloader
         app.router.add_post(path, _receiving(provider, dc, offloader, answering))
     for provider, path in PROVIDER_TOOL_PATHS.items():
         app.router.add_post(path, _answering(provider, dc, offloader))
+    app.router.add_post(CARRIER_EVENTS_PATH, _carrier_events(dc, offloader))
+
+
+CARRIER_EVENTS_PATH = "/api/providers/telnyx/events/{organization_id}"
+
+
+async def read_provider_body(request: web.Request) -> bytes:
+    """The raw body of a provider webhook: up to 1 MiB (``telephony.md`` §0 #10), not the
+    public API's 64 KiB; a longer one is ``payload_too_large``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _carrier_events(dc: Dialcues, offloader: Offloader) -> Handler:
+    async def receive(request: web.Request) -> web.StreamResponse:
+        body = await read_provider_body(request)
+        organization_id = request.match_info["organization_id"]
+        await offloader.run(dc.carrier_events.receive, organization_id, request.headers, body)
+        return web.Response(status=200)  # exactly 200: Telnyx counts any other 2xx as failed
+
+    return receive
 
 
 def _answering(provider: str, dc: Dialcues, offloader: Offloader) -> Handler:
@@ -68,7 +96,7 @@ def one_line(text: str) -> str:
 
 def _receiving(provider: str, dc: Dialcues, offloader: Offloader, answering: Answering) -> Handler:
     async def receive(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await read_provider_body(request)
         headers: dict[str, str] = {}
         for name, value in request.headers.items():  # a repeated header: the first one counts
             headers.setdefault(name.lower(), value)

@@ -16,11 +16,15 @@ from dialcues_core.inbound.model import NewInbound, ReadbackItem
 _INSERT = (
     "INSERT INTO executions (user_id, organization_id, status, attempt, call_id, line_id,"
     " to_number, from_number, scheduled_for, executed_at, occurrence_at, created_at,"
-    " direction, route, answer_by, purpose)"
+    " direction, route, answer_by, purpose, lease_until)"
     " VALUES ({m}, {m}, 'in_progress', 1, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, 'inbound',"
-    " {m}, {m}, 'informational')"
+    " {m}, {m}, 'informational', {m})"
     " ON CONFLICT (call_id) WHERE direction = 'inbound' DO NOTHING RETURNING id"
 )
+
+
+RECONCILE_AFTER_MS = 20 * 60 * 1000
+"""``telephony.md`` §3.3: when an inbound call without an outcome is asked about."""
 
 
 class PeeweeInboundStore:
@@ -48,6 +52,9 @@ class PeeweeInboundStore:
             at,
             route,
             answer_by,
+            # an inbound call still in progress 20 minutes after it started is reconciled
+            # with the provider (GET /call/{id}) like an outbound one; never redialed
+            at + RECONCILE_AFTER_MS,
         )
         row = self.db.execute_sql(self._insert, params).fetchone()
         if row is not None:

@@ -1,0 +1,60 @@
+"""Carrier webhooks: ``POST /api/providers/telnyx/events/{organization_id}`` (``telephony.md``
+§1.4). The organization is in the path, so its key is known before anything is parsed; any
+failed step (no such organization, not on Telnyx, a missing or stale header, a bad signature)
+is ``invalid_provider_event`` and records nothing. A verified ``number_order.*`` event wakes
+the provisioner for the order whose reference it names — it confirms with the carrier, the
+event never decides. A signed event about something unknown is accepted and logged.
+Message events belong to the messages capability (another issue): they are accepted and
+logged for now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+
+from dialcues_core.errors import ProviderEventRejected
+from dialcues_core.numbers.model import TELNYX, CarrierEventKind, NumberStatus
+from dialcues_core.numbers.service import Numbers
+
+logger = logging.getLogger("dialcues.carrier_events")
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Provider webhook bodies may be up to 1 MiB (``telephony.md`` §0 #10)."""
+
+
+class CarrierEvents:
+    """Verify and apply carrier webhooks."""
+
+    def __init__(self, numbers: Numbers):
+        self.numbers = numbers
+
+    def receive(self, organization_id: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Verify one webhook of the organization's carrier and apply it (see the module)."""
+        deps = self.numbers.deps
+        with deps.transactions.atomic():
+            found = deps.organizations.get(organization_id)
+            settings = deps.store.carrier_settings(organization_id) if found else None
+        if settings is None or settings.carrier != TELNYX:
+            logger.info("A carrier webhook for %s was refused: no Telnyx carrier", organization_id)
+            raise ProviderEventRejected()
+        carrier = deps.carriers.carrier(settings)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        event = carrier.read_event(lowered, body, deps.clock.now())  # raises when forged
+        if event.kind is CarrierEventKind.NUMBER_ORDER and event.reference:
+            self._order_event(organization_id, event.reference)
+            return
+        logger.info("Carrier event %s (%s) accepted; nothing to apply", event.id, event.type)
+
+    def _order_event(self, organization_id: str, reference: str) -> None:
+        deps = self.numbers.deps
+        now = deps.clock.now()
+        with deps.transactions.atomic():
+            record = deps.store.by_order_reference(organization_id, reference)
+            if record is None or record.status is not NumberStatus.ORDERING:
+                logger.info("A number_order event names no order waiting (%s)", reference)
+                return
+            deps.store.save(dataclasses.replace(record, step_due_at=now))
+        for listener in deps.listeners:
+            listener(None)
