@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from dialcues_cli import policy
+from dialcues_cli import lines as line_commands
+from dialcues_cli import numbers, policy
 from dialcues_cli.main import emit, open_core
 from dialcues_cli.render import jsonable
 from dialcues_core.adapters.peewee import database
@@ -35,7 +36,7 @@ def add_commands(commands: Any, common: Common) -> None:
         common,
     )
     _lines(
-        commands.add_parser("lines", help="outbound lines").add_subparsers(
+        commands.add_parser("lines", help="lines: add, set a route, ring").add_subparsers(
             dest="action", required=True
         ),
         common,
@@ -74,8 +75,12 @@ def _orgs(sub: Any, common: Common) -> None:
     provider.add_argument("--model", help="PROVIDER:MODEL (default openai:gpt-4.1-mini)")
     provider.add_argument("--voice", help="a Vapi voice object as JSON (default: Vapi's)")
     provider.add_argument("--transcriber", help="a Vapi transcriber object as JSON")
+    provider.add_argument(
+        "--telnyx-credential-id", metavar="ID", help="the Vapi credential of the Telnyx API key"
+    )
     provider.set_defaults(handler=orgs_set_provider)
     policy.add_org_commands(sub, common)
+    numbers.add_org_commands(sub, common)
 
 
 def orgs_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,6 +102,7 @@ def orgs_set_provider(args: argparse.Namespace, settings: Settings) -> int:
         "model": args.model,
         "voice": args.voice,
         "transcriber": args.transcriber,
+        "telnyx_credential_id": args.telnyx_credential_id,
     }
     org = open_core(settings).accounts.set_provider(args.org, fields)
     assert org.provider is not None
@@ -169,13 +175,26 @@ def _lines(sub: Any, common: Common) -> None:
     add.add_argument("--provider-line-id")
     add.add_argument("--label")
     add.add_argument("--default", action="store_true")
+    add.add_argument("--features", metavar="voice,sms,mms", help="what it can do (default voice)")
+    add.add_argument("--carrier", choices=["simulated", "telnyx"], help="the carrier of its texts")
     add.set_defaults(handler=lines_add)
+    line_commands.add_commands(sub, common)
 
 
 def lines_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Add an outbound line to an organization."""
+    """Add an outbound line to an organization (``--features`` comma-separated)."""
+    features: dict[str, Any] = (
+        {"features": tuple(args.features.split(","))} if args.features else {}
+    )
     line = open_core(settings).accounts.add_line(
-        args.org, args.provider, args.number, args.provider_line_id, args.label, args.default
+        args.org,
+        args.provider,
+        args.number,
+        args.provider_line_id,
+        args.label,
+        args.default,
+        carrier=args.carrier,
+        **features,
     )
     return emit(args, line, f"line {line.id} ({line.phone_number}, {line.provider.value})")
 

@@ -55,6 +55,7 @@ def _masked_provider(
         model=settings.model,
         voice=_struct(settings.voice),
         transcriber=_struct(settings.transcriber),
+        telnyx_credential_id=settings.telnyx_credential_id,
     )
 
 
@@ -80,8 +81,9 @@ def provider_settings(
     }
     if request.HasField("retry_delays"):
         fields["retry_delays"] = list(request.retry_delays.seconds)
-    if request.HasField("model"):
-        fields["model"] = request.model
+    for name in ("model", "telnyx_credential_id"):
+        if request.HasField(name):
+            fields[name] = getattr(request, name)
     for name in ("voice", "transcriber"):
         if request.HasField(name):
             fields[name] = json_format.MessageToDict(getattr(request, name))
@@ -133,17 +135,20 @@ def api_keys(keys: Iterable[ApiKey]) -> api_keys_pb2.ListApiKeysResponse:
 
 
 def new_line(request: outbound_lines_pb2.AddLineRequest) -> Payload:
-    """Return the core's ``add_line`` arguments (the core checks their length)."""
+    """Return the core's ``add_line`` arguments (the core checks them); empty ``features``
+    are left out, so the core's default (``voice``) applies."""
     optional = {
         name: getattr(request, name) if request.HasField(name) else None
-        for name in ("provider_line_id", "label")
+        for name in ("provider_line_id", "label", "carrier")
     }
+    features = {"features": tuple(request.features)} if request.features else {}
     return {
         "org_id": request.organization_id,
         "provider": _enum_text(common_pb2.Provider, "PROVIDER_", request.provider) or "",
         "number": request.phone_number,
         **optional,
         "default": request.is_default,
+        **features,
     }
 
 
@@ -163,6 +168,9 @@ def outbound_line(line: OutboundLine) -> outbound_lines_pb2.OutboundLine:
         is_default=line.is_default,
         provider_line_id=line.provider_line_id,
         created_at=_timestamp(line.created_at),
+        features=line.features,
+        carrier=line.carrier,
+        number_id=line.number_id,
     )
 
 

@@ -15,11 +15,15 @@ The administration messages are in :mod:`dialcues_grpc.admin_convert`, the remin
 Core objects become messages with the contract's precision: a reminder's times in whole
 seconds, an execution's in milliseconds, enums named after the REST values
 (``REMINDER_STATUS_IN_PROGRESS`` is ``"in_progress"``).
+
+A line's route is REST's ``{"type": …, …}`` object one way and the ``Route`` (or, never
+``external``, ``DecidedRoute``) oneof the other: the set member's name is the ``type``, its
+fields are the object's (:func:`route_in`, :func:`route`, :func:`decided_route`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
@@ -53,6 +57,21 @@ _EXECUTION_STATUS: Final = {
     s: executions_pb2.ExecutionStatus.Value(f"EXECUTION_STATUS_{s.name}") for s in ExecutionStatus
 }
 _PROVIDER: Final = {p: common_pb2.Provider.Value(f"PROVIDER_{p.name}") for p in Provider}
+_DIRECTION: Final = {
+    d: executions_pb2.ExecutionDirection.Value(f"EXECUTION_DIRECTION_{d.upper()}")
+    for d in ("outbound", "inbound")
+}
+_ROUTE_MESSAGES: Final[Mapping[str, Callable[..., Any]]] = {
+    "reminders_readback": lines_pb2.ReadbackRoute,
+    "assistant": lines_pb2.AssistantRoute,
+    "transfer": lines_pb2.TransferRoute,
+    "message": lines_pb2.MessageRoute,
+    "reject": lines_pb2.RejectRoute,
+    "external": lines_pb2.ExternalRoute,
+}
+"""A route's ``type`` (the name of its oneof member) → the message of its fields."""
+LINE_PATHS: Final = ("label", "route", "is_default")
+"""The ``update_mask`` paths of ``UpdateLineRequest``."""
 
 
 def _enum_text(enum_type: Any, prefix: str, number: int) -> str | None:
@@ -165,6 +184,11 @@ def execution_query(request: executions_pb2.ListExecutionsRequest) -> tuple[Quer
     status = _enum_text(executions_pb2.ExecutionStatus, "EXECUTION_STATUS_", request.status)
     if status is not None:
         params["status"] = status
+    direction = _enum_text(
+        executions_pb2.ExecutionDirection, "EXECUTION_DIRECTION_", request.direction
+    )
+    if direction is not None:
+        params["direction"] = direction
     if request.HasField("reminder_id"):
         params["reminder_id"] = str(request.reminder_id)
     for name in ("skip_reason", "confirmation", "to"):
@@ -214,6 +238,10 @@ def execution(e: Execution) -> executions_pb2.Execution:
         confirmation=e.confirmation,
         confirmed_at=_timestamp(e.confirmed_at, millis=True),
         actions=[_action(a) for a in e.actions.items],
+        direction=_DIRECTION[e.direction],
+        route=decided_route(e.route),
+        answer_by=_timestamp(e.answer_by, millis=True),
+        **{"from": e.from_number},  # a Python keyword: only a keyword argument can set it
     )
 
 
@@ -244,18 +272,73 @@ def execution_page(
 
 def lines(items: Iterable[OutboundLine]) -> lines_pb2.ListLinesResponse:
     """Return the organization's lines as public callers see them."""
-    return lines_pb2.ListLinesResponse(
-        items=[
-            lines_pb2.Line(
-                id=item.id,
-                label=item.label,
-                phone_number=item.phone_number,
-                provider=_PROVIDER[item.provider],
-                is_default=item.is_default,
-            )
-            for item in items
-        ]
+    return lines_pb2.ListLinesResponse(items=[line(item) for item in items])
+
+
+def line(item: OutboundLine) -> lines_pb2.Line:
+    """Return a line with every field of the REST line object (features sorted)."""
+    return lines_pb2.Line(
+        id=item.id,
+        label=item.label,
+        phone_number=item.phone_number,
+        provider=_PROVIDER[item.provider],
+        is_default=item.is_default,
+        features=sorted(item.features),
+        carrier=item.carrier,
+        number_id=item.number_id,
+        route=route(item.route),
     )
+
+
+def update_line(request: lines_pb2.UpdateLineRequest) -> tuple[str, Payload]:
+    """Return the line id and REST's PATCH body: the masked fields, an unset one null."""
+    paths = list(dict.fromkeys(request.update_mask.paths))
+    unknown = [p for p in paths if p not in LINE_PATHS]
+    if unknown:
+        raise ValidationFailed.one(
+            "update_mask", f"names no updatable field: {', '.join(sorted(unknown))}"
+        )
+    payload: Payload = {}
+    for path in paths:
+        value = getattr(request, path) if request.HasField(path) else None
+        payload[path] = route_in(value) if path == "route" and value is not None else value
+    return request.id, payload
+
+
+# ----------------------------------------------------------------------------- routes
+def route_in(value: lines_pb2.Route | lines_pb2.DecidedRoute) -> Payload:
+    """Return a route as REST's object: ``{"type": <the set member>, <its set fields>}``.
+
+    A route with no member set is ``{}``, which the core refuses naming ``route.type``; an
+    unset field is left out, so the core applies its default (``timeout_ms`` 4000, a
+    ``reject`` fallback) or says it is required, exactly as for REST.
+    """
+    kind = value.WhichOneof("type")
+    if kind is None:
+        return {}
+    body: Payload = {"type": kind}
+    for field, item in getattr(value, kind).ListFields():
+        body[field.name] = route_in(item) if field.name == "fallback" else item
+    return body
+
+
+def route(stored: Mapping[str, Any] | None) -> lines_pb2.Route | None:
+    """Return a line's stored route (the core's normalized object); None → unset."""
+    return None if stored is None else lines_pb2.Route(**_route_member(stored))
+
+
+def decided_route(stored: Mapping[str, Any] | None) -> lines_pb2.DecidedRoute | None:
+    """Return a stored route that is never ``external`` (a fallback, an applied route)."""
+    return None if stored is None else lines_pb2.DecidedRoute(**_route_member(stored))
+
+
+def _route_member(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the oneof member of a stored route: ``{<type>: <its message>}``."""
+    kind = str(stored["type"])
+    fields = {name: value for name, value in stored.items() if name != "type"}
+    if "fallback" in fields:
+        fields["fallback"] = decided_route(fields["fallback"])
+    return {kind: _ROUTE_MESSAGES[kind](**fields)}
 
 
 def user(u: User) -> common_pb2.User:

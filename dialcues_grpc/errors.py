@@ -25,9 +25,14 @@ the calling policy's refusals — ``outside_calling_window``, ``frequency_cap_re
 FailedPrecondition too, which REST answers 422). ErrorInfo metadata carries their scalar
 details (``phone_number``, ``reason``, ``suppressed_at``; ``required``, ``purpose``,
 ``consent_id``; ``missing`` comma-joined); a null detail is left out.
-Errors mapped to INTERNAL
-(provider errors, which should never reach a client) and any other exception are logged with
-their traceback and answered with a bare ``internal_error``.
+The number refusals (``number_unavailable``, ``hold_expired``, ``hold_limit_reached``,
+``call_already_answered``) are FailedPrecondition too, which REST answers 409; ``number_held``
+is a Conflict (ALREADY_EXISTS), ``provider_not_configured`` FAILED_PRECONDITION and
+``carrier_unavailable`` UNAVAILABLE with a ``RetryInfo`` when the carrier said when
+(``telephony.md`` §6.2).
+Errors mapped to INTERNAL (provider and carrier errors, which the core maps before they could
+reach a client) and any other exception are logged with their traceback and answered with a
+bare ``internal_error``.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from dialcues_core.errors import (
+    CarrierError,
     Conflict,
     DialcuesError,
     FailedPrecondition,
@@ -79,6 +85,7 @@ STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
     ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     ProviderError: grpc.StatusCode.INTERNAL,
+    CarrierError: grpc.StatusCode.INTERNAL,
     DialcuesError: grpc.StatusCode.INTERNAL,
 }
 """Status code of each core error category (concrete entries override their category)."""

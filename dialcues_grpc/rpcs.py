@@ -31,9 +31,12 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}ExecutionService/ListExecutions": "executions.list",
     f"{_V1}ExecutionService/GetExecution": "executions.get",
     f"{_V1}LineService/ListLines": "accounts.lines_of",
+    f"{_V1}LineService/GetLine": "lines.get",
+    f"{_V1}LineService/UpdateLine": "lines.update",
     f"{_V1}IdentityService/WhoAmI": None,
     f"{_V1}UsageService/ListUsageEvents": "usage.list",
     f"{_V1}CallService/PlaceCall": "calls.place",
+    f"{_V1}CallService/AnswerInboundCall": "inbound.answer",
     f"{_V1}AgentService/Smoke": "smoke.run",
     f"{_V1}WebhookService/CreateWebhookSubscription": "webhooks.create",
     f"{_V1}WebhookService/ListWebhookSubscriptions": "webhooks.list",
@@ -52,6 +55,14 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}ConsentService/ListConsents": "consents.list",
     f"{_V1}ConsentService/GetConsent": "consents.get",
     f"{_V1}ConsentService/RevokeConsent": "consents.revoke",
+    f"{_V1}NumberService/SearchNumbers": "numbers.search",
+    f"{_V1}NumberService/HoldNumber": "numbers.hold",
+    f"{_V1}NumberService/ExtendHold": "numbers.extend",
+    f"{_V1}NumberService/DropHold": "numbers.drop_hold",
+    f"{_V1}NumberService/AssignNumber": "numbers.assign",
+    f"{_V1}NumberService/ReleaseNumber": "numbers.release",
+    f"{_V1}NumberService/GetNumber": "numbers.get",
+    f"{_V1}NumberService/ListNumbers": "numbers.list",
 }
 """Full method name → the use case it runs (attribute path on ``Dialcues``), or None."""
 

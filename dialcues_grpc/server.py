@@ -33,6 +33,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    numbers_pb2,
+    numbers_pb2_grpc,
     oauth_clients_pb2,
     oauth_clients_pb2_grpc,
     organizations_pb2,
@@ -56,6 +58,7 @@ from dialcues_grpc.auth import AdminAuth
 from dialcues_grpc.call_servicers import AgentServicer, CallServicer
 from dialcues_grpc.consent_servicers import ConsentServicer, SuppressionServicer
 from dialcues_grpc.health import DatabaseHealth
+from dialcues_grpc.number_servicers import NumberServicer
 from dialcues_grpc.oauth_servicers import OAuthClientServicer
 from dialcues_grpc.platform import PlatformInterceptor
 from dialcues_grpc.policy_servicers import AuditServicer, PolicyServicer
@@ -118,6 +121,10 @@ PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
     ConsentServicer: (
         consents_pb2_grpc.add_ConsentServiceServicer_to_server,
         _service_name(consents_pb2.DESCRIPTOR, "ConsentService"),
+    ),
+    NumberServicer: (
+        numbers_pb2_grpc.add_NumberServiceServicer_to_server,
+        _service_name(numbers_pb2.DESCRIPTOR, "NumberService"),
     ),
 }
 """Servicer class → (registration function, full service name) of the public services."""

@@ -15,8 +15,16 @@ from google.protobuf import empty_pb2
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
+from dialcues_core.numbers import carrier_settings
 from dialcues_core.offload import Offloader
-from dialcues_grpc import admin_convert, convert, paging, policy_convert, reminder_convert
+from dialcues_grpc import (
+    admin_convert,
+    convert,
+    number_convert,
+    paging,
+    policy_convert,
+    reminder_convert,
+)
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -187,7 +195,7 @@ class ExecutionServicer(_Servicer, executions_pb2_grpc.ExecutionServiceServicer)
 
 
 class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
-    """``dialcues.v1.LineService``: the REST /lines route."""
+    """``dialcues.v1.LineService``: the REST /lines routes."""
 
     @translated
     async def ListLines(  # noqa: N802
@@ -196,6 +204,24 @@ class LineServicer(_Servicer, lines_pb2_grpc.LineServiceServicer):
         """Return the caller's organization's lines."""
         who = await self.who(context)
         return convert.lines(await self.run(self.dc.accounts.lines_of, who))
+
+    @translated
+    async def GetLine(  # noqa: N802
+        self, request: lines_pb2.GetLineRequest, context: Context
+    ) -> lines_pb2.Line:
+        """Return one of the caller's organization's lines."""
+        who = await self.who(context)
+        return convert.line(await self.run(self.dc.lines.get, who, request.id))
+
+    @translated
+    async def UpdateLine(  # noqa: N802
+        self, request: lines_pb2.UpdateLineRequest, context: Context
+    ) -> lines_pb2.Line:
+        """Change the masked fields of a line: label, route, default."""
+        who = await self.who(context)
+        line_id, payload = convert.update_line(request)
+        effect = functools.partial(self.dc.lines.update, who, line_id, payload)
+        return await idempotent(self, context, request, who, effect, convert.line)
 
 
 class IdentityServicer(_Servicer, identity_pb2_grpc.IdentityServiceServicer):
@@ -277,6 +303,16 @@ class OrganizationServicer(_AdminServicer, organizations_pb2_grpc.OrganizationSe
         org_id, changes, options = policy_convert.policy_update(request)
         view = await self.run(self.dc.policies.update, org_id, changes, **options)
         return policy_convert.updated_policy(view)
+
+    @translated
+    async def SetCarrierSettings(  # noqa: N802
+        self, request: organizations_pb2.SetCarrierSettingsRequest, context: Context
+    ) -> organizations_pb2.MaskedCarrierSettings:
+        """Set the organization's carrier; answer it masked, with the webhook URL to set."""
+        org_id, fields = number_convert.carrier_settings(request)
+        settings = await self.run(self.dc.numbers.set_carrier, org_id, fields)
+        shown = carrier_settings.masked(settings, org_id, self.dc.settings.public_url)
+        return number_convert.masked_carrier(shown)
 
 
 class ApiKeyServicer(_AdminServicer, api_keys_pb2_grpc.ApiKeyServiceServicer):

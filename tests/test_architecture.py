@@ -102,7 +102,7 @@ def test_every_rest_route_keeps_its_rate_class_now_its_use_case_decides(dc: Dial
 
 
 def test_every_public_rpc_has_a_use_case_and_keeps_its_rate_class(dc: Dialcues) -> None:
-    # Before, gRPC charged by name: Get*/List*/WhoAmI read, every other RPC write.
+    # Before, gRPC charged by name: Get*/List*/Search*/WhoAmI read, every other RPC write.
     registered = {
         f"/{service}/{method.name}"
         for cls, (_, service) in PUBLIC_SERVICES.items()
@@ -112,7 +112,7 @@ def test_every_public_rpc_has_a_use_case_and_keeps_its_rate_class(dc: Dialcues) 
     found = rpcs.use_cases(dc)
     for rpc in registered:
         name = rpc.rsplit("/", 1)[1]
-        expected = READ if name.startswith(("Get", "List", "WhoAmI")) else WRITE
+        expected = READ if name.startswith(("Get", "List", "Search", "WhoAmI")) else WRITE
         assert rate_class(found[rpc]) == expected, rpc
 
 

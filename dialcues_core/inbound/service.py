@@ -157,7 +157,10 @@ class InboundCalls:
     def ring_line(self, organization_id: str, line_id: str, caller: str) -> Answer:
         """An operator's simulated ring of a line (``dialcues lines ring``): the core path of
         a ring without the provider's credential (the operator is trusted)."""
-        number = parse_phone_number(caller)
+        try:
+            number = parse_phone_number(caller)
+        except ValueError as exc:
+            raise ValidationFailed.one("from", str(exc)) from None
         line = self.lines.get_for(organization_id, line_id)
         with self.tx.atomic():
             organization = self.organizations.get(organization_id)
@@ -218,6 +221,13 @@ class InboundCalls:
         assert route is not None
         with self.tx.atomic():
             execution = self._waiting(principal.organization_id, body)
+            answer_by = execution.answer_by
+            late = answer_by is not None and answer_by <= self.clock.now()
+        if late:  # past its deadline: the fallback applies (stored here if its handler is gone)
+            raise CallAlreadyAnswered(
+                dict(self.fall_back(execution.id, self._fallback_of(execution)))
+            )
+        with self.tx.atomic():
             if not self.store.decide(execution.id, route):
                 current = self.store.get(execution.id)
                 raise CallAlreadyAnswered(dict(current.route or {}) if current else {})
@@ -238,7 +248,15 @@ class InboundCalls:
             raise ResourceNotFound("call", ident)
         if found.answer_by is None or found.status.is_final:
             raise CallAlreadyAnswered(dict(found.route or {}))
+        if found.route is not None:
+            raise CallAlreadyAnswered(dict(found.route))
         return found
+
+    def _fallback_of(self, execution: Execution) -> Mapping[str, Any]:
+        line = self.lines.lines.get(execution.organization_id, execution.line_id or "")
+        route = line.route if line is not None else None
+        found = route.get("fallback") if route is not None else None
+        return found if isinstance(found, Mapping) else {"type": RouteType.REJECT.value}
 
 
 def _with(answer: Answer, **changes: Any) -> Answer:

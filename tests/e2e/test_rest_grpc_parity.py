@@ -863,8 +863,13 @@ REST_EXECUTION_FIELDS = [
     "confirmation",
     "confirmed_at",
     "actions",
+    "direction",
+    "from",
+    "route",
+    "answer_by",
 ]
-"""The contract's execution object (with responsible-calling.md §13.2's fields REST has)."""
+"""The contract's execution object (with responsible-calling.md §13.2's fields REST has, and
+telephony.md §3.3's inbound ones)."""
 PAGE_FIELDS = {"items", "total", "page", "page_size", "total_pages"}
 
 
@@ -1123,7 +1128,17 @@ def test_response_messages_carry_exactly_the_rest_fields(parity: Parity) -> None
     }
     assert reminder_fields == set(REST_REMINDER_FIELDS)
     assert names(executions_pb2.Execution) == set(REST_EXECUTION_FIELDS)
-    assert names(lines_pb2.Line) == {"id", "label", "phone_number", "provider", "is_default"}
+    assert names(lines_pb2.Line) == {
+        "id",
+        "label",
+        "phone_number",
+        "provider",
+        "is_default",
+        "features",
+        "carrier",
+        "number_id",
+        "route",
+    }
     assert names(identity_pb2.WhoAmIResponse) == {
         "user",
         "organization_id",

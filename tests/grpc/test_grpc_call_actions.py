@@ -94,6 +94,8 @@ async def test_an_execution_without_actions_has_none(
 ) -> None:
     found = await get(api, add_execution(tenant, None))
     assert list(found.actions) == [] and not found.HasField("confirmation")
+    assert found.direction == E.EXECUTION_DIRECTION_OUTBOUND
+    assert not any(found.HasField(name) for name in ("from", "route", "answer_by"))
     assert execution_json(found) == await rest.get(f"/executions/{found.id}")
 
 

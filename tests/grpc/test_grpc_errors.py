@@ -38,8 +38,15 @@ EXPECTED: dict[str, grpc.StatusCode] = {
     "idempotency_mismatch": grpc.StatusCode.ALREADY_EXISTS,
     "idempotency_in_progress": grpc.StatusCode.ABORTED,
     "smoke_failed": grpc.StatusCode.UNAVAILABLE,
+    "number_held": grpc.StatusCode.ALREADY_EXISTS,
+    "number_unavailable": grpc.StatusCode.FAILED_PRECONDITION,
+    "hold_expired": grpc.StatusCode.FAILED_PRECONDITION,
+    "hold_limit_reached": grpc.StatusCode.FAILED_PRECONDITION,
+    "call_already_answered": grpc.StatusCode.FAILED_PRECONDITION,
+    "provider_not_configured": grpc.StatusCode.FAILED_PRECONDITION,
+    "carrier_unavailable": grpc.StatusCode.UNAVAILABLE,
 }
-"""The contract's codes and the status each leaves with."""
+"""The contract's codes and the status each leaves with (``telephony.md`` §6.2 included)."""
 
 
 def concrete(cls: type[core.DialcuesError]) -> bool:
@@ -51,14 +58,16 @@ def test_every_core_error_class_maps_to_a_status() -> None:
     for cls in core.all_error_classes():
         code = errors.status_code_of(cls)
         assert isinstance(code, grpc.StatusCode), cls
-        is_provider = issubclass(cls, core.ProviderError)
-        if cls is not core.DialcuesError and not is_provider:
+        is_internal = issubclass(cls, core.ProviderError | core.CarrierError)
+        if cls is not core.DialcuesError and not is_internal:
             assert code is not grpc.StatusCode.INTERNAL, cls
 
 
 def test_client_facing_codes_map_as_the_contract_says_and_are_unique() -> None:
     classes = [c for c in core.all_error_classes() if concrete(c)]
-    client_facing = [c for c in classes if not issubclass(c, core.ProviderError)]
+    client_facing = [
+        c for c in classes if not issubclass(c, core.ProviderError | core.CarrierError)
+    ]
     codes = [c.code for c in client_facing if c is not core.DialcuesError]
     assert len(codes) == len(set(codes))
     assert {c: errors.status_code_of(_by_code(c)) for c in codes} == EXPECTED

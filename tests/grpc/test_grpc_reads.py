@@ -71,12 +71,14 @@ async def test_list_lines_returns_the_organizations_lines(
             phone_number="+14155550100",
             provider=common_pb2.PROVIDER_SIMULATED,
             is_default=True,
+            features=["voice"],
         ),
         lines_pb2.Line(
             id=second.id,
             phone_number="+14155550101",
             provider=common_pb2.PROVIDER_VAPI,
             is_default=False,
+            features=["voice"],
         ),
     ]
 

@@ -9,7 +9,7 @@ missing the scope lacks is that scope.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,10 +18,11 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pool, field_mask_pb2, timestamp_pb2
 from grpc_support import Server, add_execution, failure, local, reminder_request
-from support.platform import Tenant
+from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.kernel.scopes import ALL_SCOPES
+from dialcues_core.offload import Offloader
 from dialcues_grpc._pb.dialcues.v1 import (
     audit_pb2,
     calls_pb2,
@@ -30,6 +31,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     executions_pb2,
     identity_pb2,
     lines_pb2,
+    numbers_pb2,
     policy_pb2,
     reminders_pb2,
     suppressions_pb2,
@@ -39,12 +41,23 @@ from dialcues_grpc._pb.dialcues.v1 import (
 from dialcues_grpc.server import PUBLIC_SERVICES
 
 R, E, W = reminders_pb2, executions_pb2, webhooks_pb2
-S, C = suppressions_pb2, consents_pb2
+S, C, N, L = suppressions_pb2, consents_pb2, numbers_pb2, lines_pb2
 HOOK_URL = "https://93.184.215.14/hooks"
 SUPPRESSED = "+14155550009"
 """A number on the tenant's suppression list, with a newer consent to remove it."""
 CONSENTED = "+14155550123"
 """A number with an active consent (to read and revoke)."""
+HELD, DROPPED, ASSIGNED, ACTIVE, FREE = (f"+1415555014{d}" for d in "23456")
+"""Numbers of the simulated carrier: held (to extend and read), held (to drop), held (to
+assign), assigned and active (to release), and free (to hold)."""
+
+
+@pytest.fixture
+def dc(sqlite_url: str) -> Iterator[Dialcues]:
+    """The platform on a fresh SQLite file; simulated number orders complete at once."""
+    platform = Dialcues.open(settings=settings_for(sqlite_url, simulated_delay=0))
+    yield platform
+    platform.close()
 
 
 def consent_fields(number: str, captured_at: datetime) -> dict[str, str]:
@@ -71,6 +84,10 @@ class Targets:
     """An active consent of ``CONSENTED``."""
     removal_consent: str
     """A consent of ``SUPPRESSED`` captured after its entry."""
+    line: str
+    """The tenant's line, on an ``external`` route."""
+    waiting: int
+    """An inbound call ringing that line, waiting for its decision (5 s)."""
 
 
 Request = Callable[[Targets], Any]
@@ -184,6 +201,36 @@ SCOPE_RULES: dict[str, tuple[str | None, Request]] = {
         lambda t: C.RevokeConsentRequest(id=t.consent),
     ),
     "IdentityService/WhoAmI": (None, lambda t: identity_pb2.WhoAmIRequest()),
+    "NumberService/SearchNumbers": (
+        "numbers:read",
+        lambda t: N.SearchNumbersRequest(country="US", npa="415", limit=2),
+    ),
+    "NumberService/GetNumber": ("numbers:read", lambda t: N.GetNumberRequest(number=HELD)),
+    "NumberService/ListNumbers": ("numbers:read", lambda t: N.ListNumbersRequest()),
+    "NumberService/HoldNumber": ("numbers:write", lambda t: N.HoldNumberRequest(number=FREE)),
+    "NumberService/ExtendHold": ("numbers:write", lambda t: N.ExtendHoldRequest(number=HELD)),
+    "NumberService/DropHold": ("numbers:write", lambda t: N.DropHoldRequest(number=DROPPED)),
+    "NumberService/AssignNumber": (
+        "numbers:write",
+        lambda t: N.AssignNumberRequest(number=ASSIGNED),
+    ),
+    "NumberService/ReleaseNumber": (
+        "numbers:write",
+        lambda t: N.ReleaseNumberRequest(number=ACTIVE),
+    ),
+    "LineService/GetLine": ("lines:read", lambda t: L.GetLineRequest(id=t.line)),
+    "LineService/UpdateLine": (
+        "lines:write",
+        lambda t: L.UpdateLineRequest(
+            id=t.line, update_mask=field_mask_pb2.FieldMask(paths=["label"]), label="Front desk"
+        ),
+    ),
+    "CallService/AnswerInboundCall": (
+        "calls:write",
+        lambda t: calls_pb2.AnswerInboundCallRequest(
+            execution_id=t.waiting, route=L.DecidedRoute(reject=L.RejectRoute())
+        ),
+    ),
 }
 """``Service/Method`` → (the scope it needs, None for any credential; a valid request)."""
 SCOPED = sorted(name for name, (scope, _) in SCOPE_RULES.items() if scope is not None)
@@ -213,10 +260,16 @@ async def invoke(server: Server, token: str, rpc: str, request: Any) -> grpc.aio
     return None
 
 
-def targets(dc: Dialcues, tenant: Tenant) -> Targets:
+def targets(dc: Dialcues, tenant: Tenant, offloader: Offloader) -> Targets:
     """Create a scheduled and a paused reminder, an execution, a subscription, a suppressed
-    number with a newer consent, and a consent of another number."""
+    number with a newer consent, a consent of another number, the numbers of :data:`HELD` …
+    :data:`ACTIVE`, and an inbound call waiting on the tenant's line."""
     who = tenant.principal
+    numbers(dc, tenant, offloader)
+    route = {"type": "external", "timeout_ms": 5000}
+    dc.lines.update_for(tenant.org.id, tenant.line.id, {"route": route})
+    ringing = dc.inbound.ring_line(tenant.org.id, tenant.line.id, "+14155552671")
+    assert ringing.execution_id is not None
     fields = {"title": "Stand-up", "message": "Hi", "phone_number": "+14155552671"}
     when = {"timezone": "America/New_York", "scheduled_at": "2030-03-25T09:00:00"}
     reminder = dc.reminders.create(who, fields | when)
@@ -234,7 +287,19 @@ def targets(dc: Dialcues, tenant: Tenant) -> Targets:
         sub.subscription.id,
         consent.id,
         newer.id,
+        tenant.line.id,
+        ringing.execution_id,
     )
+
+
+def numbers(dc: Dialcues, tenant: Tenant, offloader: Offloader) -> None:
+    """Hold :data:`HELD`, :data:`DROPPED` and :data:`ASSIGNED`; make :data:`ACTIVE` active."""
+    org = tenant.org.id
+    for number in (HELD, DROPPED, ASSIGNED, ACTIVE):
+        dc.numbers.hold_for(org, {"number": number}).run()
+    record = dc.numbers.assign_for(org, ACTIVE)
+    assert dc.provisioner(offloader).provisioning.advance(record.id) is not None
+    assert dc.numbers.get_for(org, ACTIVE).status == "active"
 
 
 def key_with(dc: Dialcues, tenant: Tenant, scopes: list[str]) -> str:
@@ -248,11 +313,11 @@ def test_every_public_rpc_has_a_scope_rule() -> None:
 
 @pytest.mark.parametrize("rpc", SCOPED)
 async def test_a_key_lacking_exactly_the_scope_is_permission_denied(
-    server: Server, dc: Dialcues, tenant: Tenant, rpc: str
+    server: Server, dc: Dialcues, tenant: Tenant, grpc_offloader: Offloader, rpc: str
 ) -> None:
     scope, request = SCOPE_RULES[rpc]
     key = key_with(dc, tenant, [s for s in ALL_SCOPES if s != scope])
-    error = await invoke(server, key, rpc, request(targets(dc, tenant)))
+    error = await invoke(server, key, rpc, request(targets(dc, tenant, grpc_offloader)))
     assert error is not None, f"{rpc} succeeded without {scope}"
     failed = failure(error)
     assert (failed.code, failed.reason) == (grpc.StatusCode.PERMISSION_DENIED, "insufficient_scope")
@@ -261,13 +326,12 @@ async def test_a_key_lacking_exactly_the_scope_is_permission_denied(
 
 @pytest.mark.parametrize("rpc", SCOPED)
 async def test_a_key_with_only_the_scope_gets_past_the_check(
-    server: Server, dc: Dialcues, tenant: Tenant, rpc: str
+    server: Server, dc: Dialcues, tenant: Tenant, grpc_offloader: Offloader, rpc: str
 ) -> None:
     dc.smoke.wait_seconds = 0.3  # no dispatcher runs here: Smoke stops at `dispatch`
     scope, request = SCOPE_RULES[rpc]
-    error = await invoke(
-        server, key_with(dc, tenant, [str(scope)]), rpc, request(targets(dc, tenant))
-    )
+    made = targets(dc, tenant, grpc_offloader)
+    error = await invoke(server, key_with(dc, tenant, [str(scope)]), rpc, request(made))
     if rpc == "AgentService/Smoke":
         assert error is not None and failure(error).reason == "smoke_failed"
     else:
@@ -318,6 +382,14 @@ MALFORMED = {
         id="whsub_x", request_id="x" * 300
     ),
     "WebhookService/GetWebhookSubscription": W.GetWebhookSubscriptionRequest(id="whsub_\x00"),
+    "NumberService/ListNumbers": N.ListNumbersRequest(page_token="zzz"),
+    "NumberService/HoldNumber": N.HoldNumberRequest(number=FREE, request_id="x" * 300),
+    "LineService/UpdateLine": L.UpdateLineRequest(
+        id="line_x", update_mask=field_mask_pb2.FieldMask(paths=["nope"])
+    ),
+    "CallService/AnswerInboundCall": calls_pb2.AnswerInboundCallRequest(
+        execution_id=1, request_id="x" * 300
+    ),
 }
 """Requests the gRPC edge refuses before the core runs (unknown mask path, foreign token,
 out-of-range timestamp, over-long ``request_id``)."""

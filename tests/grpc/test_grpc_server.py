@@ -94,6 +94,7 @@ async def test_reflection_lists_every_service(server: Server) -> None:
         "dialcues.v1.ExecutionService",
         "dialcues.v1.IdentityService",
         "dialcues.v1.LineService",
+        "dialcues.v1.NumberService",
         "dialcues.v1.OAuthClientService",
         "dialcues.v1.OrganizationService",
         "dialcues.v1.OutboundLineService",

@@ -53,6 +53,10 @@ async def test_placed_call_is_201_with_a_queued_execution(api: Api, tenant: Tena
         "confirmation": None,
         "confirmed_at": None,
         "actions": [],
+        "direction": "outbound",
+        "from": tenant.line.phone_number,  # the line the call goes out from
+        "route": None,
+        "answer_by": None,
     }
 
 

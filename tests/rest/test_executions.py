@@ -52,6 +52,10 @@ async def test_get_returns_every_field_with_millisecond_times(api: Api, tenant: 
         "confirmation": None,
         "confirmed_at": None,
         "actions": [],
+        "direction": "outbound",
+        "from": None,
+        "route": None,
+        "answer_by": None,
     }
 
 

@@ -13,7 +13,11 @@ from support.platform import Tenant
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import (
+    CallAlreadyAnswered,
     CallerIdentityRequired,
+    CarrierError,
+    CarrierRejected,
+    CarrierUnavailable,
     Conflict,
     ConsentRequired,
     DialcuesError,
@@ -24,10 +28,12 @@ from dialcues_core.errors import (
     InvalidScope,
     InvalidState,
     NotFound,
+    NumberRefusal,
     OutsideCallingWindow,
     PermissionDenied,
     PolicyRefusal,
     ProviderError,
+    ProviderNotConfigured,
     RateLimited,
     RecipientSuppressed,
     ResourceExhausted,
@@ -127,6 +133,14 @@ async def test_provider_error_reaching_the_edge_is_internal_error(
     assert (reply.status, reply.code, "sk_live" in reply.text) == (500, "internal_error", False)
 
 
+async def test_carrier_error_reaching_the_edge_is_internal_error(
+    failing: Callable[[BaseException], Any],
+) -> None:
+    client = await failing(CarrierRejected("10009"))
+    reply = await client.get("/reminders")
+    assert (reply.status, reply.code, "10009" in reply.text) == (500, "internal_error", False)
+
+
 async def test_rate_limited_is_429_with_retry_after(
     failing: Callable[[BaseException], Any],
 ) -> None:
@@ -157,6 +171,9 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
         ),
         ConsentRequired: lambda: ConsentRequired("express_written", "marketing"),
         CallerIdentityRequired: lambda: CallerIdentityRequired(["caller_name"]),
+        CarrierUnavailable: lambda: CarrierUnavailable("unreachable", retry_after=3),
+        CallAlreadyAnswered: lambda: CallAlreadyAnswered({"type": "reject"}),
+        ProviderNotConfigured: lambda: ProviderNotConfigured("telnyx_credential_id"),
     }
     return special.get(cls, cls)()
 
@@ -164,8 +181,10 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
 CLIENT_ERRORS = [
     cls
     for cls in all_error_classes()
-    if cls is not DialcuesError and not issubclass(cls, ProviderError)
+    if cls is not DialcuesError and not issubclass(cls, ProviderError | CarrierError)
 ]
+"""Every core error a client may see: the provider and carrier trees are internal (the core
+maps them before they could reach a client; one that does is a 500)."""
 
 
 @pytest.mark.parametrize("cls", CLIENT_ERRORS, ids=lambda cls: cls.__name__)
@@ -188,9 +207,12 @@ CONTRACT_STATUS = {
 
 def expected_status(cls: type[DialcuesError]) -> int:
     """Return the contract's status of a core error class (its nearest category; a policy
-    refusal is 422, responsible-calling.md section 17)."""
+    refusal is 422, responsible-calling.md section 17; a number refusal 409, telephony.md
+    §6.2)."""
     if issubclass(cls, PolicyRefusal):
         return 422
+    if issubclass(cls, NumberRefusal):
+        return 409
     return next(CONTRACT_STATUS[c] for c in cls.__mro__ if c in CONTRACT_STATUS)
 
 

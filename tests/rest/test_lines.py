@@ -25,6 +25,10 @@ async def test_lines_lists_the_organizations_lines(
                     "phone_number": "+14155550100",
                     "provider": "simulated",
                     "is_default": True,
+                    "features": ["voice"],
+                    "carrier": None,
+                    "number_id": None,
+                    "route": None,
                 },
                 {
                     "id": backup.id,
@@ -32,6 +36,10 @@ async def test_lines_lists_the_organizations_lines(
                     "phone_number": "+14155550101",
                     "provider": "simulated",
                     "is_default": False,
+                    "features": ["voice"],
+                    "carrier": None,
+                    "number_id": None,
+                    "route": None,
                 },
             ]
         },

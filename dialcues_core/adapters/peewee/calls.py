@@ -28,6 +28,7 @@ class PeeweeCallRepository:
             attempt=call.attempt,
             line_id=call.line_id,
             to_number=call.to,
+            from_number=_line_number(call.line_id),
             message=call.message,
             scheduled_for=call.scheduled_for,
             due_at=call.scheduled_for,
@@ -68,3 +69,11 @@ class PeeweeSmokeStore:
             ).execute()
         if line_id is not None:
             LineRow.delete().where(LineRow.id == line_id).execute()
+
+
+def _line_number(line_id: str | None) -> str | None:
+    """The number a call goes out from (``from``), when its line is known."""
+    if line_id is None:
+        return None
+    row = LineRow.get_or_none(LineRow.id == line_id)
+    return row.phone_number if row is not None else None

@@ -23,26 +23,29 @@ _sym_db = _symbol_database.Default()
 
 
 from . import executions_pb2 as dialcues_dot_v1_dot_executions__pb2
+from . import lines_pb2 as dialcues_dot_v1_dot_lines__pb2
 from . import policy_pb2 as dialcues_dot_v1_dot_policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/calls.proto\x12\x0b\x64ialcues.v1\x1a\x1c\x64ialcues/v1/executions.proto\x1a\x18\x64ialcues/v1/policy.proto\"\xa4\x02\n\x10PlaceCallRequest\x12\x0f\n\x02to\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07message\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05title\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0cvapi_line_id\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x14\n\x07purpose\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x15\n\x08timezone\x18\x07 \x01(\tH\x05\x88\x01\x01\x12\x32\n\x0e\x63\x61lling_window\x18\x08 \x01(\x0b\x32\x1a.dialcues.v1.CallingWindowB\x05\n\x03_toB\n\n\x08_messageB\x08\n\x06_titleB\x0f\n\r_vapi_line_idB\n\n\x08_purposeB\x0b\n\t_timezone\"\x0e\n\x0cSmokeRequest\"N\n\tSmokeStep\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x05\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"F\n\rSmokeResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12%\n\x05steps\x18\x02 \x03(\x0b\x32\x16.dialcues.v1.SmokeStep2Q\n\x0b\x43\x61llService\x12\x42\n\tPlaceCall\x12\x1d.dialcues.v1.PlaceCallRequest\x1a\x16.dialcues.v1.Execution2N\n\x0c\x41gentService\x12>\n\x05Smoke\x12\x19.dialcues.v1.SmokeRequest\x1a\x1a.dialcues.v1.SmokeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/calls.proto\x12\x0b\x64ialcues.v1\x1a\x1c\x64ialcues/v1/executions.proto\x1a\x17\x64ialcues/v1/lines.proto\x1a\x18\x64ialcues/v1/policy.proto\"\xa4\x02\n\x10PlaceCallRequest\x12\x0f\n\x02to\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07message\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05title\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0cvapi_line_id\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x14\n\x07purpose\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x15\n\x08timezone\x18\x07 \x01(\tH\x05\x88\x01\x01\x12\x32\n\x0e\x63\x61lling_window\x18\x08 \x01(\x0b\x32\x1a.dialcues.v1.CallingWindowB\x05\n\x03_toB\n\n\x08_messageB\x08\n\x06_titleB\x0f\n\r_vapi_line_idB\n\n\x08_purposeB\x0b\n\t_timezone\"\x8b\x01\n\x18\x41nswerInboundCallRequest\x12\x11\n\x07\x63\x61ll_id\x18\x01 \x01(\tH\x00\x12\x16\n\x0c\x65xecution_id\x18\x02 \x01(\x03H\x00\x12(\n\x05route\x18\x03 \x01(\x0b\x32\x19.dialcues.v1.DecidedRoute\x12\x12\n\nrequest_id\x18\x0f \x01(\tB\x06\n\x04\x63\x61ll\"\x0e\n\x0cSmokeRequest\"N\n\tSmokeStep\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x05\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"F\n\rSmokeResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12%\n\x05steps\x18\x02 \x03(\x0b\x32\x16.dialcues.v1.SmokeStep2\xa5\x01\n\x0b\x43\x61llService\x12\x42\n\tPlaceCall\x12\x1d.dialcues.v1.PlaceCallRequest\x1a\x16.dialcues.v1.Execution\x12R\n\x11\x41nswerInboundCall\x12%.dialcues.v1.AnswerInboundCallRequest\x1a\x16.dialcues.v1.Execution2N\n\x0c\x41gentService\x12>\n\x05Smoke\x12\x19.dialcues.v1.SmokeRequest\x1a\x1a.dialcues.v1.SmokeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.calls_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLACECALLREQUEST']._serialized_start=97
-  _globals['_PLACECALLREQUEST']._serialized_end=389
-  _globals['_SMOKEREQUEST']._serialized_start=391
-  _globals['_SMOKEREQUEST']._serialized_end=405
-  _globals['_SMOKESTEP']._serialized_start=407
-  _globals['_SMOKESTEP']._serialized_end=485
-  _globals['_SMOKERESPONSE']._serialized_start=487
-  _globals['_SMOKERESPONSE']._serialized_end=557
-  _globals['_CALLSERVICE']._serialized_start=559
-  _globals['_CALLSERVICE']._serialized_end=640
-  _globals['_AGENTSERVICE']._serialized_start=642
-  _globals['_AGENTSERVICE']._serialized_end=720
+  _globals['_PLACECALLREQUEST']._serialized_start=122
+  _globals['_PLACECALLREQUEST']._serialized_end=414
+  _globals['_ANSWERINBOUNDCALLREQUEST']._serialized_start=417
+  _globals['_ANSWERINBOUNDCALLREQUEST']._serialized_end=556
+  _globals['_SMOKEREQUEST']._serialized_start=558
+  _globals['_SMOKEREQUEST']._serialized_end=572
+  _globals['_SMOKESTEP']._serialized_start=574
+  _globals['_SMOKESTEP']._serialized_end=652
+  _globals['_SMOKERESPONSE']._serialized_start=654
+  _globals['_SMOKERESPONSE']._serialized_end=724
+  _globals['_CALLSERVICE']._serialized_start=727
+  _globals['_CALLSERVICE']._serialized_end=892
+  _globals['_AGENTSERVICE']._serialized_start=894
+  _globals['_AGENTSERVICE']._serialized_end=972
 # @@protoc_insertion_point(module_scope)

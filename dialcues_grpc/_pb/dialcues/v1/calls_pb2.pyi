@@ -1,4 +1,5 @@
 from . import executions_pb2 as _executions_pb2
+from . import lines_pb2 as _lines_pb2
 from . import policy_pb2 as _policy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +28,18 @@ class PlaceCallRequest(_message.Message):
     timezone: str
     calling_window: _policy_pb2.CallingWindow
     def __init__(self, to: _Optional[str] = ..., message: _Optional[str] = ..., title: _Optional[str] = ..., vapi_line_id: _Optional[str] = ..., request_id: _Optional[str] = ..., purpose: _Optional[str] = ..., timezone: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ...) -> None: ...
+
+class AnswerInboundCallRequest(_message.Message):
+    __slots__ = ("call_id", "execution_id", "route", "request_id")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    execution_id: int
+    route: _lines_pb2.DecidedRoute
+    request_id: str
+    def __init__(self, call_id: _Optional[str] = ..., execution_id: _Optional[int] = ..., route: _Optional[_Union[_lines_pb2.DecidedRoute, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SmokeRequest(_message.Message):
     __slots__ = ()

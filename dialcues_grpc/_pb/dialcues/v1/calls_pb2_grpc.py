@@ -41,6 +41,11 @@ class CallServiceStub:
                 request_serializer=dialcues_dot_v1_dot_calls__pb2.PlaceCallRequest.SerializeToString,
                 response_deserializer=dialcues_dot_v1_dot_executions__pb2.Execution.FromString,
                 _registered_method=True)
+        self.AnswerInboundCall = channel.unary_unary(
+                '/dialcues.v1.CallService/AnswerInboundCall',
+                request_serializer=dialcues_dot_v1_dot_calls__pb2.AnswerInboundCallRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_executions__pb2.Execution.FromString,
+                _registered_method=True)
 
 
 class CallServiceServicer:
@@ -61,12 +66,31 @@ class CallServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnswerInboundCall(self, request, context):
+        """Decide an inbound call waiting on a line's `external` route (REST POST
+        /calls/inbound/answer, telephony.md §3.4): the route is stored only while the call still
+        waits, and the handler holding the call open answers the voice provider with it. Returns
+        the inbound execution, `route` set. A call no longer waiting (decided, its fallback
+        applied at `answer_by`, or ended) → FAILED_PRECONDITION `call_already_answered` (REST's
+        `details.route` is an object, which ErrorInfo metadata cannot hold: GetExecution shows
+        the route applied); an unknown call, or another organization's → NOT_FOUND `not_found`.
+        With a `request_id`, a retry returns the stored execution.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CallServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'PlaceCall': grpc.unary_unary_rpc_method_handler(
                     servicer.PlaceCall,
                     request_deserializer=dialcues_dot_v1_dot_calls__pb2.PlaceCallRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_executions__pb2.Execution.SerializeToString,
+            ),
+            'AnswerInboundCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerInboundCall,
+                    request_deserializer=dialcues_dot_v1_dot_calls__pb2.AnswerInboundCallRequest.FromString,
                     response_serializer=dialcues_dot_v1_dot_executions__pb2.Execution.SerializeToString,
             ),
     }
@@ -97,6 +121,33 @@ class CallService:
             target,
             '/dialcues.v1.CallService/PlaceCall',
             dialcues_dot_v1_dot_calls__pb2.PlaceCallRequest.SerializeToString,
+            dialcues_dot_v1_dot_executions__pb2.Execution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerInboundCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.CallService/AnswerInboundCall',
+            dialcues_dot_v1_dot_calls__pb2.AnswerInboundCallRequest.SerializeToString,
             dialcues_dot_v1_dot_executions__pb2.Execution.FromString,
             options,
             channel_credentials,

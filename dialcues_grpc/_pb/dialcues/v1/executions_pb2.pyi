@@ -1,5 +1,6 @@
 import datetime
 
+from . import lines_pb2 as _lines_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -24,6 +25,12 @@ class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_STATUS_MISSED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_SKIPPED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_CANCELED: _ClassVar[ExecutionStatus]
+
+class ExecutionDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_DIRECTION_UNSPECIFIED: _ClassVar[ExecutionDirection]
+    EXECUTION_DIRECTION_OUTBOUND: _ClassVar[ExecutionDirection]
+    EXECUTION_DIRECTION_INBOUND: _ClassVar[ExecutionDirection]
 EXECUTION_STATUS_UNSPECIFIED: ExecutionStatus
 EXECUTION_STATUS_QUEUED: ExecutionStatus
 EXECUTION_STATUS_IN_PROGRESS: ExecutionStatus
@@ -35,9 +42,12 @@ EXECUTION_STATUS_FAILED: ExecutionStatus
 EXECUTION_STATUS_MISSED: ExecutionStatus
 EXECUTION_STATUS_SKIPPED: ExecutionStatus
 EXECUTION_STATUS_CANCELED: ExecutionStatus
+EXECUTION_DIRECTION_UNSPECIFIED: ExecutionDirection
+EXECUTION_DIRECTION_OUTBOUND: ExecutionDirection
+EXECUTION_DIRECTION_INBOUND: ExecutionDirection
 
 class Execution(_message.Message):
-    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason", "confirmation", "confirmed_at", "actions")
+    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason", "confirmation", "confirmed_at", "actions", "direction", "route", "answer_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +69,10 @@ class Execution(_message.Message):
     CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
     CONFIRMED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_BY_FIELD_NUMBER: _ClassVar[int]
     id: int
     reminder_id: int
     reminder_title: str
@@ -80,7 +94,10 @@ class Execution(_message.Message):
     confirmation: str
     confirmed_at: _timestamp_pb2.Timestamp
     actions: _containers.RepeatedCompositeFieldContainer[ExecutionAction]
-    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., confirmation: _Optional[str] = ..., confirmed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[ExecutionAction, _Mapping]]] = ...) -> None: ...
+    direction: ExecutionDirection
+    route: _lines_pb2.DecidedRoute
+    answer_by: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., confirmation: _Optional[str] = ..., confirmed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[ExecutionAction, _Mapping]]] = ..., direction: _Optional[_Union[ExecutionDirection, str]] = ..., route: _Optional[_Union[_lines_pb2.DecidedRoute, _Mapping]] = ..., answer_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class ExecutionAction(_message.Message):
     __slots__ = ("type", "at", "via", "outcome", "detail")
@@ -97,7 +114,7 @@ class ExecutionAction(_message.Message):
     def __init__(self, type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., via: _Optional[str] = ..., outcome: _Optional[str] = ..., detail: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token", "skip_reason", "to", "confirmation")
+    __slots__ = ("status", "reminder_id", "date_from", "date_to", "page", "page_size", "page_token", "skip_reason", "to", "confirmation", "direction")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +125,7 @@ class ListExecutionsRequest(_message.Message):
     SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
     status: ExecutionStatus
     reminder_id: int
     date_from: _timestamp_pb2.Timestamp
@@ -118,7 +136,8 @@ class ListExecutionsRequest(_message.Message):
     skip_reason: str
     to: str
     confirmation: str
-    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., skip_reason: _Optional[str] = ..., to: _Optional[str] = ..., confirmation: _Optional[str] = ...) -> None: ...
+    direction: ExecutionDirection
+    def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., reminder_id: _Optional[int] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., skip_reason: _Optional[str] = ..., to: _Optional[str] = ..., confirmation: _Optional[str] = ..., direction: _Optional[_Union[ExecutionDirection, str]] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
     __slots__ = ("items", "total", "page", "page_size", "total_pages", "next_page_token")

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class ExecutionServiceStub:
-    """Read the calling user's call attempts (`authorization: Bearer <api key>`).
+    """Read the calling user's call attempts and the organization's inbound calls
+    (`authorization: Bearer <api key>`, scope `executions:read`). Outbound executions are the
+    user's; inbound ones belong to the organization: every user of it sees them.
     """
 
     def __init__(self, channel):
@@ -48,7 +50,9 @@ class ExecutionServiceStub:
 
 
 class ExecutionServiceServicer:
-    """Read the calling user's call attempts (`authorization: Bearer <api key>`).
+    """Read the calling user's call attempts and the organization's inbound calls
+    (`authorization: Bearer <api key>`, scope `executions:read`). Outbound executions are the
+    user's; inbound ones belong to the organization: every user of it sees them.
     """
 
     def ListExecutions(self, request, context):
@@ -87,7 +91,9 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ExecutionService:
-    """Read the calling user's call attempts (`authorization: Bearer <api key>`).
+    """Read the calling user's call attempts and the organization's inbound calls
+    (`authorization: Bearer <api key>`, scope `executions:read`). Outbound executions are the
+    user's; inbound ones belong to the organization: every user of it sees them.
     """
 
     @staticmethod

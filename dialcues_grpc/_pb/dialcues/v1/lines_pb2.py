@@ -23,21 +23,42 @@ _sym_db = _symbol_database.Default()
 
 
 from . import common_pb2 as dialcues_dot_v1_dot_common__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/lines.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\"\x83\x01\n\x04Line\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05label\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\'\n\x08provider\x18\x04 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x12\n\nis_default\x18\x05 \x01(\x08\x42\x08\n\x06_label\"\x12\n\x10ListLinesRequest\"5\n\x11ListLinesResponse\x12 \n\x05items\x18\x01 \x03(\x0b\x32\x11.dialcues.v1.Line2Y\n\x0bLineService\x12J\n\tListLines\x12\x1d.dialcues.v1.ListLinesRequest\x1a\x1e.dialcues.v1.ListLinesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/lines.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\x1a google/protobuf/field_mask.proto\"\x80\x02\n\x04Line\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05label\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\'\n\x08provider\x18\x04 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x12\n\nis_default\x18\x05 \x01(\x08\x12\x10\n\x08\x66\x65\x61tures\x18\x06 \x03(\t\x12\x14\n\x07\x63\x61rrier\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tnumber_id\x18\x08 \x01(\tH\x02\x88\x01\x01\x12!\n\x05route\x18\t \x01(\x0b\x32\x12.dialcues.v1.RouteB\x08\n\x06_labelB\n\n\x08_carrierB\x0c\n\n_number_id\"\xb5\x02\n\x05Route\x12\x38\n\x12reminders_readback\x18\x01 \x01(\x0b\x32\x1a.dialcues.v1.ReadbackRouteH\x00\x12\x30\n\tassistant\x18\x02 \x01(\x0b\x32\x1b.dialcues.v1.AssistantRouteH\x00\x12.\n\x08transfer\x18\x03 \x01(\x0b\x32\x1a.dialcues.v1.TransferRouteH\x00\x12,\n\x07message\x18\x04 \x01(\x0b\x32\x19.dialcues.v1.MessageRouteH\x00\x12*\n\x06reject\x18\x05 \x01(\x0b\x32\x18.dialcues.v1.RejectRouteH\x00\x12.\n\x08\x65xternal\x18\x06 \x01(\x0b\x32\x1a.dialcues.v1.ExternalRouteH\x00\x42\x06\n\x04type\"\x8c\x02\n\x0c\x44\x65\x63idedRoute\x12\x38\n\x12reminders_readback\x18\x01 \x01(\x0b\x32\x1a.dialcues.v1.ReadbackRouteH\x00\x12\x30\n\tassistant\x18\x02 \x01(\x0b\x32\x1b.dialcues.v1.AssistantRouteH\x00\x12.\n\x08transfer\x18\x03 \x01(\x0b\x32\x1a.dialcues.v1.TransferRouteH\x00\x12,\n\x07message\x18\x04 \x01(\x0b\x32\x19.dialcues.v1.MessageRouteH\x00\x12*\n\x06reject\x18\x05 \x01(\x0b\x32\x18.dialcues.v1.RejectRouteH\x00\x42\x06\n\x04type\"\x0f\n\rReadbackRoute\"<\n\x0e\x41ssistantRoute\x12\x19\n\x0c\x61ssistant_id\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_assistant_id\"/\n\rTransferRoute\x12\x13\n\x06number\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_number\"*\n\x0cMessageRoute\x12\x11\n\x04text\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x07\n\x05_text\"\r\n\x0bRejectRoute\"d\n\rExternalRoute\x12\x17\n\ntimeout_ms\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12+\n\x08\x66\x61llback\x18\x02 \x01(\x0b\x32\x19.dialcues.v1.DecidedRouteB\r\n\x0b_timeout_ms\"\x12\n\x10ListLinesRequest\"5\n\x11ListLinesResponse\x12 \n\x05items\x18\x01 \x03(\x0b\x32\x11.dialcues.v1.Line\"\x1c\n\x0eGetLineRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xcd\x01\n\x11UpdateLineRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\x05label\x18\x03 \x01(\tH\x00\x88\x01\x01\x12!\n\x05route\x18\x04 \x01(\x0b\x32\x12.dialcues.v1.Route\x12\x17\n\nis_default\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x12\n\nrequest_id\x18\x0f \x01(\tB\x08\n\x06_labelB\r\n\x0b_is_default2\xd5\x01\n\x0bLineService\x12J\n\tListLines\x12\x1d.dialcues.v1.ListLinesRequest\x1a\x1e.dialcues.v1.ListLinesResponse\x12\x39\n\x07GetLine\x12\x1b.dialcues.v1.GetLineRequest\x1a\x11.dialcues.v1.Line\x12?\n\nUpdateLine\x12\x1e.dialcues.v1.UpdateLineRequest\x1a\x11.dialcues.v1.Lineb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.lines_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LINE']._serialized_start=67
-  _globals['_LINE']._serialized_end=198
-  _globals['_LISTLINESREQUEST']._serialized_start=200
-  _globals['_LISTLINESREQUEST']._serialized_end=218
-  _globals['_LISTLINESRESPONSE']._serialized_start=220
-  _globals['_LISTLINESRESPONSE']._serialized_end=273
-  _globals['_LINESERVICE']._serialized_start=275
-  _globals['_LINESERVICE']._serialized_end=364
+  _globals['_LINE']._serialized_start=101
+  _globals['_LINE']._serialized_end=357
+  _globals['_ROUTE']._serialized_start=360
+  _globals['_ROUTE']._serialized_end=669
+  _globals['_DECIDEDROUTE']._serialized_start=672
+  _globals['_DECIDEDROUTE']._serialized_end=940
+  _globals['_READBACKROUTE']._serialized_start=942
+  _globals['_READBACKROUTE']._serialized_end=957
+  _globals['_ASSISTANTROUTE']._serialized_start=959
+  _globals['_ASSISTANTROUTE']._serialized_end=1019
+  _globals['_TRANSFERROUTE']._serialized_start=1021
+  _globals['_TRANSFERROUTE']._serialized_end=1068
+  _globals['_MESSAGEROUTE']._serialized_start=1070
+  _globals['_MESSAGEROUTE']._serialized_end=1112
+  _globals['_REJECTROUTE']._serialized_start=1114
+  _globals['_REJECTROUTE']._serialized_end=1127
+  _globals['_EXTERNALROUTE']._serialized_start=1129
+  _globals['_EXTERNALROUTE']._serialized_end=1229
+  _globals['_LISTLINESREQUEST']._serialized_start=1231
+  _globals['_LISTLINESREQUEST']._serialized_end=1249
+  _globals['_LISTLINESRESPONSE']._serialized_start=1251
+  _globals['_LISTLINESRESPONSE']._serialized_end=1304
+  _globals['_GETLINEREQUEST']._serialized_start=1306
+  _globals['_GETLINEREQUEST']._serialized_end=1334
+  _globals['_UPDATELINEREQUEST']._serialized_start=1337
+  _globals['_UPDATELINEREQUEST']._serialized_end=1542
+  _globals['_LINESERVICE']._serialized_start=1545
+  _globals['_LINESERVICE']._serialized_end=1758
 # @@protoc_insertion_point(module_scope)

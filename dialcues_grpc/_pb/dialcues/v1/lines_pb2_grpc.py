@@ -26,8 +26,11 @@ if _version_not_supported:
 
 
 class LineServiceStub:
-    """Read the calling user's organization's outbound lines (`authorization: Bearer <api key>`).
-    Lines are managed by the administration service OutboundLineService.
+    """The calling user's organization's lines (`authorization: Bearer <credential>`; scopes
+    `lines:read` for ListLines and GetLine, `lines:write` for UpdateLine). Lines belong to the
+    organization: every user of it sees them. Adding and removing a line by hand stays with the
+    administration service OutboundLineService; NumberService.AssignNumber adds one and
+    ReleaseNumber removes one.
     """
 
     def __init__(self, channel):
@@ -41,15 +44,47 @@ class LineServiceStub:
                 request_serializer=dialcues_dot_v1_dot_lines__pb2.ListLinesRequest.SerializeToString,
                 response_deserializer=dialcues_dot_v1_dot_lines__pb2.ListLinesResponse.FromString,
                 _registered_method=True)
+        self.GetLine = channel.unary_unary(
+                '/dialcues.v1.LineService/GetLine',
+                request_serializer=dialcues_dot_v1_dot_lines__pb2.GetLineRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_lines__pb2.Line.FromString,
+                _registered_method=True)
+        self.UpdateLine = channel.unary_unary(
+                '/dialcues.v1.LineService/UpdateLine',
+                request_serializer=dialcues_dot_v1_dot_lines__pb2.UpdateLineRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_lines__pb2.Line.FromString,
+                _registered_method=True)
 
 
 class LineServiceServicer:
-    """Read the calling user's organization's outbound lines (`authorization: Bearer <api key>`).
-    Lines are managed by the administration service OutboundLineService.
+    """The calling user's organization's lines (`authorization: Bearer <credential>`; scopes
+    `lines:read` for ListLines and GetLine, `lines:write` for UpdateLine). Lines belong to the
+    organization: every user of it sees them. Adding and removing a line by hand stays with the
+    administration service OutboundLineService; NumberService.AssignNumber adds one and
+    ReleaseNumber removes one.
     """
 
     def ListLines(self, request, context):
         """Return every line of the caller's organization, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLine(self, request, context):
+        """Return one line of the caller's organization (REST GET /lines/{id}); another
+        organization's line, or an unknown id → NOT_FOUND `not_found`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLine(self, request, context):
+        """Change a line's label, route or default (REST PATCH /lines/{id}); returns the line. A
+        route change applies at once in the serving process and within
+        DIALCUES_KEY_CACHE_SECONDS elsewhere. A bad route → INVALID_ARGUMENT naming the REST
+        field (`route.number`, `route.fallback.text`, …). With a `request_id`, retrying
+        changes the line once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -63,6 +98,16 @@ def add_LineServiceServicer_to_server(servicer, server):
                     request_deserializer=dialcues_dot_v1_dot_lines__pb2.ListLinesRequest.FromString,
                     response_serializer=dialcues_dot_v1_dot_lines__pb2.ListLinesResponse.SerializeToString,
             ),
+            'GetLine': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLine,
+                    request_deserializer=dialcues_dot_v1_dot_lines__pb2.GetLineRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_lines__pb2.Line.SerializeToString,
+            ),
+            'UpdateLine': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLine,
+                    request_deserializer=dialcues_dot_v1_dot_lines__pb2.UpdateLineRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_lines__pb2.Line.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'dialcues.v1.LineService', rpc_method_handlers)
@@ -72,8 +117,11 @@ def add_LineServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class LineService:
-    """Read the calling user's organization's outbound lines (`authorization: Bearer <api key>`).
-    Lines are managed by the administration service OutboundLineService.
+    """The calling user's organization's lines (`authorization: Bearer <credential>`; scopes
+    `lines:read` for ListLines and GetLine, `lines:write` for UpdateLine). Lines belong to the
+    organization: every user of it sees them. Adding and removing a line by hand stays with the
+    administration service OutboundLineService; NumberService.AssignNumber adds one and
+    ReleaseNumber removes one.
     """
 
     @staticmethod
@@ -93,6 +141,60 @@ class LineService:
             '/dialcues.v1.LineService/ListLines',
             dialcues_dot_v1_dot_lines__pb2.ListLinesRequest.SerializeToString,
             dialcues_dot_v1_dot_lines__pb2.ListLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.LineService/GetLine',
+            dialcues_dot_v1_dot_lines__pb2.GetLineRequest.SerializeToString,
+            dialcues_dot_v1_dot_lines__pb2.Line.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.LineService/UpdateLine',
+            dialcues_dot_v1_dot_lines__pb2.UpdateLineRequest.SerializeToString,
+            dialcues_dot_v1_dot_lines__pb2.Line.FromString,
             options,
             channel_credentials,
             insecure,

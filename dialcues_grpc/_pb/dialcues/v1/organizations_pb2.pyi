@@ -32,7 +32,7 @@ class RetryDelays(_message.Message):
     def __init__(self, seconds: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class MaskedProviderSettings(_message.Message):
-    __slots__ = ("provider", "api_key_hint", "assistant_id", "webhook_secret_hint", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber")
+    __slots__ = ("provider", "api_key_hint", "assistant_id", "webhook_secret_hint", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber", "telnyx_credential_id")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     API_KEY_HINT_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class MaskedProviderSettings(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIBER_FIELD_NUMBER: _ClassVar[int]
+    TELNYX_CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     provider: _common_pb2.Provider
     api_key_hint: str
     assistant_id: str
@@ -53,7 +54,8 @@ class MaskedProviderSettings(_message.Message):
     model: str
     voice: _struct_pb2.Struct
     transcriber: _struct_pb2.Struct
-    def __init__(self, provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key_hint: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret_hint: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    telnyx_credential_id: str
+    def __init__(self, provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key_hint: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret_hint: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., telnyx_credential_id: _Optional[str] = ...) -> None: ...
 
 class CreateOrganizationRequest(_message.Message):
     __slots__ = ("name",)
@@ -84,7 +86,7 @@ class GetUserRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class SetProviderSettingsRequest(_message.Message):
-    __slots__ = ("organization_id", "provider", "api_key", "assistant_id", "webhook_secret", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber")
+    __slots__ = ("organization_id", "provider", "api_key", "assistant_id", "webhook_secret", "base_url", "concurrency", "retry_delays", "model", "voice", "transcriber", "telnyx_credential_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +98,7 @@ class SetProviderSettingsRequest(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIBER_FIELD_NUMBER: _ClassVar[int]
+    TELNYX_CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     provider: _common_pb2.Provider
     api_key: str
@@ -107,7 +110,60 @@ class SetProviderSettingsRequest(_message.Message):
     model: str
     voice: _struct_pb2.Struct
     transcriber: _struct_pb2.Struct
-    def __init__(self, organization_id: _Optional[str] = ..., provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    telnyx_credential_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., provider: _Optional[_Union[_common_pb2.Provider, str]] = ..., api_key: _Optional[str] = ..., assistant_id: _Optional[str] = ..., webhook_secret: _Optional[str] = ..., base_url: _Optional[str] = ..., concurrency: _Optional[int] = ..., retry_delays: _Optional[_Union[RetryDelays, _Mapping]] = ..., model: _Optional[str] = ..., voice: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., transcriber: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., telnyx_credential_id: _Optional[str] = ...) -> None: ...
+
+class SetCarrierSettingsRequest(_message.Message):
+    __slots__ = ("organization_id", "carrier", "api_key", "public_key", "messaging_profile_id", "base_url", "ten_dlc_campaign_id", "rcs_agent_id", "help_text", "opt_out_text", "opt_in_text")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGING_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    TEN_DLC_CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    RCS_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HELP_TEXT_FIELD_NUMBER: _ClassVar[int]
+    OPT_OUT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    OPT_IN_TEXT_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    carrier: str
+    api_key: str
+    public_key: str
+    messaging_profile_id: str
+    base_url: str
+    ten_dlc_campaign_id: str
+    rcs_agent_id: str
+    help_text: str
+    opt_out_text: str
+    opt_in_text: str
+    def __init__(self, organization_id: _Optional[str] = ..., carrier: _Optional[str] = ..., api_key: _Optional[str] = ..., public_key: _Optional[str] = ..., messaging_profile_id: _Optional[str] = ..., base_url: _Optional[str] = ..., ten_dlc_campaign_id: _Optional[str] = ..., rcs_agent_id: _Optional[str] = ..., help_text: _Optional[str] = ..., opt_out_text: _Optional[str] = ..., opt_in_text: _Optional[str] = ...) -> None: ...
+
+class MaskedCarrierSettings(_message.Message):
+    __slots__ = ("carrier", "api_key", "public_key", "messaging_profile_id", "base_url", "ten_dlc_campaign_id", "rcs_agent_id", "help_text", "opt_out_text", "opt_in_text", "webhook_url")
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGING_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    TEN_DLC_CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    RCS_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HELP_TEXT_FIELD_NUMBER: _ClassVar[int]
+    OPT_OUT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    OPT_IN_TEXT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_URL_FIELD_NUMBER: _ClassVar[int]
+    carrier: str
+    api_key: str
+    public_key: str
+    messaging_profile_id: str
+    base_url: str
+    ten_dlc_campaign_id: str
+    rcs_agent_id: str
+    help_text: str
+    opt_out_text: str
+    opt_in_text: str
+    webhook_url: str
+    def __init__(self, carrier: _Optional[str] = ..., api_key: _Optional[str] = ..., public_key: _Optional[str] = ..., messaging_profile_id: _Optional[str] = ..., base_url: _Optional[str] = ..., ten_dlc_campaign_id: _Optional[str] = ..., rcs_agent_id: _Optional[str] = ..., help_text: _Optional[str] = ..., opt_out_text: _Optional[str] = ..., opt_in_text: _Optional[str] = ..., webhook_url: _Optional[str] = ...) -> None: ...
 
 class GetCallingPolicyRequest(_message.Message):
     __slots__ = ("organization_id",)

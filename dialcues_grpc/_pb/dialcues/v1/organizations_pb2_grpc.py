@@ -73,6 +73,11 @@ class OrganizationServiceStub:
                 request_serializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.SerializeToString,
                 response_deserializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.FromString,
                 _registered_method=True)
+        self.SetCarrierSettings = channel.unary_unary(
+                '/dialcues.v1.OrganizationService/SetCarrierSettings',
+                request_serializer=dialcues_dot_v1_dot_organizations__pb2.SetCarrierSettingsRequest.SerializeToString,
+                response_deserializer=dialcues_dot_v1_dot_organizations__pb2.MaskedCarrierSettings.FromString,
+                _registered_method=True)
 
 
 class OrganizationServiceServicer:
@@ -136,6 +141,17 @@ class OrganizationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetCarrierSettings(self, request, context):
+        """Set (replace) the organization's carrier (the CLI's `dialcues orgs set-carrier`;
+        telephony.md §1.5): `simulated` (the default; needs nothing) or `telnyx` (needs the API
+        key, the webhook public key and the messaging profile id). Every problem is reported at
+        once (INVALID_ARGUMENT `validation_error`). The API key is write-only: the response shows
+        it masked, with the webhook URL to set at the carrier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrganizationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +189,11 @@ def add_OrganizationServiceServicer_to_server(servicer, server):
                     servicer.UpdateCallingPolicy,
                     request_deserializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.FromString,
                     response_serializer=dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.SerializeToString,
+            ),
+            'SetCarrierSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCarrierSettings,
+                    request_deserializer=dialcues_dot_v1_dot_organizations__pb2.SetCarrierSettingsRequest.FromString,
+                    response_serializer=dialcues_dot_v1_dot_organizations__pb2.MaskedCarrierSettings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -366,6 +387,33 @@ class OrganizationService:
             '/dialcues.v1.OrganizationService/UpdateCallingPolicy',
             dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyRequest.SerializeToString,
             dialcues_dot_v1_dot_organizations__pb2.UpdateCallingPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCarrierSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dialcues.v1.OrganizationService/SetCarrierSettings',
+            dialcues_dot_v1_dot_organizations__pb2.SetCarrierSettingsRequest.SerializeToString,
+            dialcues_dot_v1_dot_organizations__pb2.MaskedCarrierSettings.FromString,
             options,
             channel_credentials,
             insecure,

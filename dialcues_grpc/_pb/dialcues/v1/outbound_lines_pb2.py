@@ -27,7 +27,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dialcues/v1/outbound_lines.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x02\n\x0cOutboundLine\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\'\n\x08provider\x18\x03 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0cphone_number\x18\x04 \x01(\t\x12\x12\n\x05label\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nis_default\x18\x06 \x01(\x08\x12\x1d\n\x10provider_line_id\x18\x07 \x01(\tH\x01\x88\x01\x01\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x08\n\x06_labelB\x13\n\x11_provider_line_id\"\xce\x01\n\x0e\x41\x64\x64LineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\'\n\x08provider\x18\x02 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\x1d\n\x10provider_line_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05label\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x12\n\nis_default\x18\x06 \x01(\x08\x42\x13\n\x11_provider_line_idB\x08\n\x06_label\"3\n\x18ListOutboundLinesRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"E\n\x19ListOutboundLinesResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.dialcues.v1.OutboundLine\"A\n\x15SetDefaultLineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\t\"=\n\x11RemoveLineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\t2\xcb\x02\n\x13OutboundLineService\x12\x41\n\x07\x41\x64\x64Line\x12\x1b.dialcues.v1.AddLineRequest\x1a\x19.dialcues.v1.OutboundLine\x12Z\n\tListLines\x12%.dialcues.v1.ListOutboundLinesRequest\x1a&.dialcues.v1.ListOutboundLinesResponse\x12O\n\x0eSetDefaultLine\x12\".dialcues.v1.SetDefaultLineRequest\x1a\x19.dialcues.v1.OutboundLine\x12\x44\n\nRemoveLine\x12\x1e.dialcues.v1.RemoveLineRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dialcues/v1/outbound_lines.proto\x12\x0b\x64ialcues.v1\x1a\x18\x64ialcues/v1/common.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x02\n\x0cOutboundLine\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\'\n\x08provider\x18\x03 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0cphone_number\x18\x04 \x01(\t\x12\x12\n\x05label\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nis_default\x18\x06 \x01(\x08\x12\x1d\n\x10provider_line_id\x18\x07 \x01(\tH\x01\x88\x01\x01\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x66\x65\x61tures\x18\t \x03(\t\x12\x14\n\x07\x63\x61rrier\x18\n \x01(\tH\x02\x88\x01\x01\x12\x16\n\tnumber_id\x18\x0b \x01(\tH\x03\x88\x01\x01\x42\x08\n\x06_labelB\x13\n\x11_provider_line_idB\n\n\x08_carrierB\x0c\n\n_number_id\"\x82\x02\n\x0e\x41\x64\x64LineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\'\n\x08provider\x18\x02 \x01(\x0e\x32\x15.dialcues.v1.Provider\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\x1d\n\x10provider_line_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05label\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x12\n\nis_default\x18\x06 \x01(\x08\x12\x10\n\x08\x66\x65\x61tures\x18\x07 \x03(\t\x12\x14\n\x07\x63\x61rrier\x18\x08 \x01(\tH\x02\x88\x01\x01\x42\x13\n\x11_provider_line_idB\x08\n\x06_labelB\n\n\x08_carrier\"3\n\x18ListOutboundLinesRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"E\n\x19ListOutboundLinesResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.dialcues.v1.OutboundLine\"A\n\x15SetDefaultLineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\t\"=\n\x11RemoveLineRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07line_id\x18\x02 \x01(\t2\xcb\x02\n\x13OutboundLineService\x12\x41\n\x07\x41\x64\x64Line\x12\x1b.dialcues.v1.AddLineRequest\x1a\x19.dialcues.v1.OutboundLine\x12Z\n\tListLines\x12%.dialcues.v1.ListOutboundLinesRequest\x1a&.dialcues.v1.ListOutboundLinesResponse\x12O\n\x0eSetDefaultLine\x12\".dialcues.v1.SetDefaultLineRequest\x1a\x19.dialcues.v1.OutboundLine\x12\x44\n\nRemoveLine\x12\x1e.dialcues.v1.RemoveLineRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.outbound_lines_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_OUTBOUNDLINE']._serialized_start=138
-  _globals['_OUTBOUNDLINE']._serialized_end=402
-  _globals['_ADDLINEREQUEST']._serialized_start=405
-  _globals['_ADDLINEREQUEST']._serialized_end=611
-  _globals['_LISTOUTBOUNDLINESREQUEST']._serialized_start=613
-  _globals['_LISTOUTBOUNDLINESREQUEST']._serialized_end=664
-  _globals['_LISTOUTBOUNDLINESRESPONSE']._serialized_start=666
-  _globals['_LISTOUTBOUNDLINESRESPONSE']._serialized_end=735
-  _globals['_SETDEFAULTLINEREQUEST']._serialized_start=737
-  _globals['_SETDEFAULTLINEREQUEST']._serialized_end=802
-  _globals['_REMOVELINEREQUEST']._serialized_start=804
-  _globals['_REMOVELINEREQUEST']._serialized_end=865
-  _globals['_OUTBOUNDLINESERVICE']._serialized_start=868
-  _globals['_OUTBOUNDLINESERVICE']._serialized_end=1199
+  _globals['_OUTBOUNDLINE']._serialized_end=492
+  _globals['_ADDLINEREQUEST']._serialized_start=495
+  _globals['_ADDLINEREQUEST']._serialized_end=753
+  _globals['_LISTOUTBOUNDLINESREQUEST']._serialized_start=755
+  _globals['_LISTOUTBOUNDLINESREQUEST']._serialized_end=806
+  _globals['_LISTOUTBOUNDLINESRESPONSE']._serialized_start=808
+  _globals['_LISTOUTBOUNDLINESRESPONSE']._serialized_end=877
+  _globals['_SETDEFAULTLINEREQUEST']._serialized_start=879
+  _globals['_SETDEFAULTLINEREQUEST']._serialized_end=944
+  _globals['_REMOVELINEREQUEST']._serialized_start=946
+  _globals['_REMOVELINEREQUEST']._serialized_end=1007
+  _globals['_OUTBOUNDLINESERVICE']._serialized_start=1010
+  _globals['_OUTBOUNDLINESERVICE']._serialized_end=1341
 # @@protoc_insertion_point(module_scope)
