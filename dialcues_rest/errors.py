@@ -73,7 +73,7 @@ CODE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
 MESSAGE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
     404: "No route matches this method and path.",
     405: "This route does not allow this method; see the Allow header.",
-    413: "The request body is larger than 64 KiB.",
+    413: "The request body is too large (64 KiB; provider webhooks 1 MiB).",
 }
 
 INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry with backoff."

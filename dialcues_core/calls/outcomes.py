@@ -382,30 +382,37 @@ def classify(ended_reason: str | None) -> Outcome:
     return row_for(reason).outcome(reason or "no ended reason reported")
 
 
-INBOUND_ROWS: tuple[OutcomeRow, ...] = (
-    OutcomeRow(
-        "inbound: the route's sentence was spoken (message, reject) or the call was forwarded",
-        ExecutionStatus.COMPLETED,
-        retry=False,
-        reasons=frozenset(
-            {
-                "assistant-request-returned-error",
-                "assistant-request-returned-forwarding-phone-number",
-                "assistant-forwarded-call",
-            }
-        ),
-        patterns=(Pattern("the caller ended a transfer", ("customer-ended-call-*transfer*",)),),
-    ),
+SPOKEN_AND_ENDED = OutcomeRow(
+    "inbound: the route's sentence was spoken, then the call ended (message, reject)",
+    ExecutionStatus.COMPLETED,
+    retry=False,
+    reasons=frozenset({"assistant-request-returned-error"}),
 )
-"""``telephony.md`` §3.3: rows an inbound call's outcome tries before the outcome table."""
+FORWARDED = OutcomeRow(
+    "inbound: the call was forwarded (transfer)",
+    ExecutionStatus.COMPLETED,
+    retry=False,
+    reasons=frozenset(
+        {"assistant-request-returned-forwarding-phone-number", "assistant-forwarded-call"}
+    ),
+    patterns=(Pattern("the caller ended a transfer", ("customer-ended-call-*transfer*",)),),
+)
+INBOUND_ROWS: dict[str, tuple[OutcomeRow, ...]] = {
+    "message": (SPOKEN_AND_ENDED,),
+    "reject": (SPOKEN_AND_ENDED,),
+    "transfer": (FORWARDED,),
+}
+"""``telephony.md`` §3.3: the rows an inbound call's outcome tries first, by its route (an
+apology spoken after a failure on another route is no success)."""
 
 
-def classify_inbound(ended_reason: str | None) -> Outcome:
-    """What an inbound call's ended reason means: :data:`INBOUND_ROWS`, then the table. An
+def classify_inbound(ended_reason: str | None, route: str | None) -> Outcome:
+    """What an inbound call's ended reason means: its route's rows, then the table. An
     inbound call is never retried (nobody calls the caller back)."""
     reason = (ended_reason or "").strip()
     key = reason.lower()
-    row = next((r for r in INBOUND_ROWS if key and r.matches(key)), None) or row_for(reason)
+    rows = INBOUND_ROWS.get(route or "", ())
+    row = next((r for r in rows if key and r.matches(key)), None) or row_for(reason)
     outcome = row.outcome(reason or "no ended reason reported")
     return Outcome(outcome.status, False, outcome.error_message, outcome.operator_alert)
 

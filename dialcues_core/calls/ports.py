@@ -245,6 +245,8 @@ class LiveExecution:
     actions: CallActions = NO_ACTIONS
     from_number: str | None = None
     """Inbound: the caller (a readback's stop suppresses this number, not ``to``)."""
+    route_type: str | None = None
+    """Inbound: the type of the route applied (its outcome rows depend on it)."""
     """What the person did during the call so far (§11)."""
 
     @property

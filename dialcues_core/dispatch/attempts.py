@@ -716,7 +716,7 @@ def _inbound(f: Finished, e: LiveExecution) -> Finished:
     Inbound executions belong to no user (``INBOUND_USER``)."""
     if e.user_id != INBOUND_USER or f.ended_reason is None:
         return f
-    outcome = classify_inbound(f.ended_reason)
+    outcome = classify_inbound(f.ended_reason, e.route_type)
     return replace(
         f,
         status=outcome.status,

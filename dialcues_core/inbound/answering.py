@@ -70,9 +70,11 @@ class Answering:
             answer = await asyncio.wait_for(asyncio.shield(recording), timeout=BUDGET_SECONDS)
         except ProviderEventRejected:
             raise  # authentication failed: a 401, nothing recorded
-        except Exception:  # the database is slow or down: apologise within the budget
-            logger.exception("Recording call %s failed; answering the apology", ring.call_id)
-            return reader.answer_body(Answer(None, error=SORRY), self.public_url)
+        except Exception:  # the database is slow or down: answer within the budget
+            logger.exception("Recording call %s failed; answering the fallback", ring.call_id)
+            line = self.calls.lines.cached(ring.provider_line_id or "")
+            unrecorded = Answer(None, line=line, caller=ring.caller)
+            return reader.answer_body(await self._fallback(unrecorded), self.public_url)
         left = BUDGET_SECONDS - (self.clock.monotonic() - started)
         if answer.answer_by is not None:
             self._ringing()
@@ -130,12 +132,20 @@ class Answering:
             self._waiting.pop(execution_id, None)
 
     async def _fallback(self, answer: Answer) -> Answer:
-        """The line's ``external`` fallback when it has one, else the apology."""
-        route = _fallback_route(answer) if _is_external(answer) else None
-        if route is None:
+        """The line's ``external`` fallback when it has one, else the apology. A waiting call's
+        fallback is stored first (the same conditional update as its deadline's), so what the
+        caller hears is what the execution says, and a later answer gets 409."""
+        if not _is_external(answer):
             return Answer(None, error=SORRY)
+        route = _fallback_route(answer)
         with contextlib.suppress(Exception):
-            built: Answer = await self.offload(self.calls.answer_for, answer, route)
+            if answer.execution_id is not None and answer.route is None:
+                route = await asyncio.wait_for(
+                    self.offload(self.calls.fall_back, answer.execution_id, route), timeout=1.0
+                )
+            built: Answer = await asyncio.wait_for(
+                self.offload(self.calls.answer_for, answer, route), timeout=1.0
+            )
             return built
         return Answer(None, error=SORRY)
 

@@ -91,6 +91,11 @@ class Lines:
             self._by_provider_id.put(provider_line_id, line)
         return line
 
+    def cached(self, provider_line_id: str) -> OutboundLine | None:
+        """The line if this process has it cached (no database: for answering during an
+        outage)."""
+        return self._by_provider_id.get(provider_line_id)
+
     def forget(self, line: OutboundLine) -> None:
         """Drop a changed line from this process's cache."""
         if line.provider_line_id is not None:

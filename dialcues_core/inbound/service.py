@@ -10,6 +10,7 @@ refuses the call and records nothing. A routed call gets one inbound execution p
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Mapping
@@ -113,6 +114,10 @@ class InboundCalls:
         )
         with self.tx.atomic(), self.outbox.collecting():
             execution_id, created = self.store.record(new)
+            if not created and self.store.get(execution_id) is not None:
+                other = self.store.get(execution_id)
+                if other is not None and other.organization_id != line.organization_id:
+                    raise ProviderEventRejected()  # another organization's call id
             if created:
                 pairs = [(line.organization_id, execution_id)]
                 self.outbox.inbound("execution.started", pairs)
@@ -242,8 +247,10 @@ class InboundCalls:
                 raise ResourceNotFound("call", ident)
             found = self.store.by_call_id(ident)
         else:
-            found = self.store.get(parse_id(body["execution_id"], "call"))
             ident = body["execution_id"]
+            if isinstance(ident, bool) or not isinstance(ident, int | str):
+                raise ValidationFailed.one("execution_id", "must be an execution id")
+            found = self.store.get(parse_id(ident, "call"))
         if found is None or found.organization_id != organization_id:
             raise ResourceNotFound("call", ident)
         if found.answer_by is None or found.status.is_final:
@@ -260,8 +267,6 @@ class InboundCalls:
 
 
 def _with(answer: Answer, **changes: Any) -> Answer:
-    import dataclasses
-
     return dataclasses.replace(answer, **changes)
 
 

@@ -10,12 +10,11 @@ logged for now.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 
 from dialcues_core.errors import ProviderEventRejected
-from dialcues_core.numbers.model import TELNYX, CarrierEventKind, NumberStatus
+from dialcues_core.numbers.model import TELNYX, CarrierEventKind
 from dialcues_core.numbers.service import Numbers
 
 logger = logging.getLogger("dialcues.carrier_events")
@@ -52,9 +51,9 @@ class CarrierEvents:
         now = deps.clock.now()
         with deps.transactions.atomic():
             record = deps.store.by_order_reference(organization_id, reference)
-            if record is None or record.status is not NumberStatus.ORDERING:
-                logger.info("A number_order event names no order waiting (%s)", reference)
-                return
-            deps.store.save(dataclasses.replace(record, step_due_at=now))
+            woken = record is not None and deps.store.wake_order(record.id, now)
+        if not woken:
+            logger.info("A number_order event names no order waiting (%s)", reference)
+            return
         for listener in deps.listeners:
             listener(None)

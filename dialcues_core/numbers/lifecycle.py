@@ -35,6 +35,12 @@ class NumberAction(StrEnum):
 
 #: action → {from status: the statuses it may lead to}; ``failed`` sources carry their step.
 TRANSITIONS: dict[NumberAction, dict[N, frozenset[N]]] = {
+    # a hold makes a new record; the latest one's status says whether it may
+    NumberAction.HOLD: {
+        N.RELEASED: frozenset({N.HELD}),
+        N.EXPIRED: frozenset({N.HELD}),
+        N.FAILED: frozenset({N.HELD}),
+    },
     NumberAction.EXTEND: {N.HELD: frozenset({N.HELD})},
     NumberAction.DROP: {N.HELD: frozenset({N.RELEASED}), N.EXPIRED: frozenset({N.RELEASED})},
     NumberAction.ASSIGN: {N.HELD: frozenset({N.ORDERING}), N.FAILED: frozenset({N.ORDERED})},
@@ -52,6 +58,7 @@ TRANSITIONS: dict[NumberAction, dict[N, frozenset[N]]] = {
 
 #: The failed steps an action may start from (``failed`` is allowed only after these).
 FAILED_SOURCES: dict[NumberAction, frozenset[FailedStep]] = {
+    NumberAction.HOLD: frozenset({FailedStep.ORDER}),
     NumberAction.ASSIGN: frozenset({FailedStep.IMPORT}),
     NumberAction.RELEASE: frozenset({FailedStep.IMPORT, FailedStep.RELEASE}),
 }

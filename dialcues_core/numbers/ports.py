@@ -159,8 +159,12 @@ class NumberStore(Protocol):
         """The number's claim row, live or lapsed."""
         ...
 
-    def set_claim(self, number: str, number_id: str, live_until: datetime | None) -> None:
-        """Change the expiry of the record's claim (None: owned)."""
+    def set_claim(self, number: str, number_id: str, live_until: datetime | None) -> bool:
+        """Change the expiry of the record's claim (None: owned); False when not its own."""
+        ...
+
+    def wake_order(self, number_id: str, now: datetime) -> bool:
+        """Make an ``ordering`` record's step due now, leaving its lease alone."""
         ...
 
     def free_claim(self, number: str, number_id: str) -> None:

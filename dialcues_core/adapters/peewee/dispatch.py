@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -46,7 +47,7 @@ _PROVIDER_COLS = "id, " + ", ".join(PROVIDER_COLUMNS)
 _EXECUTION_COLS = (
     "id, user_id, organization_id, reminder_id, reminder_title, status, attempt, line_id, "
     "to_number, message, scheduled_for, executed_at, call_id, due_at, occurrence_at, "
-    "purpose, timezone, calling_window, actions, from_number"
+    "purpose, timezone, calling_window, actions, from_number, route"
 )
 
 
@@ -579,7 +580,17 @@ def _live(row: tuple[Any, ...]) -> LiveExecution:
         calling_window=window_from_stored(row[17]),
         actions=CallActions.from_stored(row[18]),
         from_number=row[19],
+        route_type=_route_type(row[20]),
     )
+
+
+def _route_type(stored: str | None) -> str | None:
+    """The type of an inbound execution's stored route (JSON), if any."""
+    if not stored:
+        return None
+    found = json.loads(stored)
+    kind = found.get("type") if isinstance(found, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 _COUNTED = tuple(

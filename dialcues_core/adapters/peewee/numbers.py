@@ -124,11 +124,24 @@ class PeeweeNumberStore:
             return None
         return Claim(row.organization_id, row.number_id, row.live_until)
 
-    def set_claim(self, number: str, number_id: str, live_until: datetime | None) -> None:
-        """Change the expiry of the record's claim (None: owned)."""
-        NumberClaimRow.update(live_until=live_until).where(
-            NumberClaimRow.phone_number == number, NumberClaimRow.number_id == number_id
-        ).execute()
+    def set_claim(self, number: str, number_id: str, live_until: datetime | None) -> bool:
+        """Change the expiry of the record's claim (None: owned); False when it is not the
+        record's any more."""
+        updated = (
+            NumberClaimRow.update(live_until=live_until)
+            .where(NumberClaimRow.phone_number == number, NumberClaimRow.number_id == number_id)
+            .execute()
+        )
+        return bool(updated)
+
+    def wake_order(self, number_id: str, now: datetime) -> bool:
+        """Make an ``ordering`` record's step due now (its lease untouched)."""
+        updated = (
+            NumberRow.update(step_due_at=now)
+            .where(NumberRow.id == number_id, NumberRow.status == NumberStatus.ORDERING.value)
+            .execute()
+        )
+        return bool(updated)
 
     def free_claim(self, number: str, number_id: str) -> None:
         """Drop the record's claim."""

@@ -52,7 +52,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dialcues_core.adapters.providers.telnyx.client import JSON, Query, TelnyxClient
-from dialcues_core.errors import CarrierRejected, CarrierUnknownOutcome, ProviderEventRejected
+from dialcues_core.errors import (
+    CarrierError,
+    CarrierRejected,
+    CarrierUnknownOutcome,
+    ProviderEventRejected,
+)
 from dialcues_core.numbers.model import (
     FEATURES,
     TELNYX,
@@ -307,7 +312,11 @@ class TelnyxCarrier:
     async def _completed(self, order: CarrierOrder) -> CarrierOrder:
         if order.status is not OrderStatus.SUCCESS:
             return order
-        return replace(order, number_id=await self._number_id(order.number))
+        try:
+            number_id = await self._number_id(order.number)
+        except CarrierError:  # the number is bought whatever the lookup says; release looks
+            number_id = None  # it up again by number
+        return replace(order, number_id=number_id)
 
     async def _number_id(self, number: str) -> str | None:
         """Return Telnyx's id of a number our account owns, or None."""
