@@ -83,3 +83,15 @@ async def test_a_new_routes_error_is_problem_details_when_asked(
     assert reply.status >= 400
     assert reply.headers["Content-Type"].startswith("application/problem+json")
     assert reply.body["status"] == reply.status and reply.body["code"]
+
+
+async def test_a_key_without_an_explicit_list_reaches_the_new_routes_a_listed_one_does_not(
+    anon: Api, dc: Dialcues, tenant: Tenant
+) -> None:
+    """Done when 40 over REST (migration v12 marks older keys: ``test_migration_v12.py``)."""
+    every = dc.accounts.create_api_key(tenant.user.id).raw
+    listed = dc.accounts.create_api_key(tenant.user.id, scopes=["lines:read"]).raw
+    assert (await anon.as_key(every).get("/numbers")).status == 200
+    refused = await anon.as_key(listed).get("/numbers")
+    assert refused.status == 403
+    assert refused.body["error"]["details"]["scope"] == "numbers:read"
