@@ -400,10 +400,12 @@ FORWARDED = OutcomeRow(
 INBOUND_ROWS: dict[str, tuple[OutcomeRow, ...]] = {
     "message": (SPOKEN_AND_ENDED,),
     "reject": (SPOKEN_AND_ENDED,),
+    "reminders_readback": (SPOKEN_AND_ENDED,),  # "no upcoming reminders. Goodbye." is done
     "transfer": (FORWARDED,),
 }
 """``telephony.md`` §3.3: the rows an inbound call's outcome tries first, by its route (an
-apology spoken after a failure on another route is no success)."""
+apology spoken after a failure on an ``assistant`` or ``external`` line is no success; on a
+readback line a spoken sentence is also its goodbye, so it counts as done)."""
 
 
 def classify_inbound(ended_reason: str | None, route: str | None) -> Outcome:

@@ -68,7 +68,8 @@ def test_an_extension_landing_after_the_claim_changed_hands_is_hold_expired(dc: 
     [
         ("assistant-request-returned-error", "message", ExecutionStatus.COMPLETED),
         ("assistant-request-returned-error", "reject", ExecutionStatus.COMPLETED),
-        ("assistant-request-returned-error", "reminders_readback", ExecutionStatus.FAILED),
+        ("assistant-request-returned-error", "reminders_readback", ExecutionStatus.COMPLETED),
+        ("assistant-request-returned-error", "assistant", ExecutionStatus.FAILED),
         (
             "assistant-request-returned-forwarding-phone-number",
             "transfer",
