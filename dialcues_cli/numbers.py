@@ -24,7 +24,7 @@ from dialcues_cli.main import emit, open_core
 from dialcues_core import Dialcues
 from dialcues_core.adapters.peewee.webhooks import PeeweeOutboxStore
 from dialcues_core.config import Settings
-from dialcues_core.numbers.carrier_settings import masked
+from dialcues_core.numbers.carrier_settings import CARRIER_FIELD_NAMES, masked
 from dialcues_core.numbers.model import NumberRecord, NumberStatus
 from dialcues_core.numbers.provisioning import Provisioning
 from dialcues_core.numbers.rendering import number_payload, offer_payload
@@ -39,18 +39,7 @@ WAIT_SECONDS: Final = 120.0
 POLL_SECONDS: Final = 0.2
 """How often ``assign --wait`` looks for due steps: short, as an operator is watching."""
 _SEARCH_FLAGS: Final = ("country", "npa", "nxx", "locality", "region", "rate_center")
-_CARRIER_FLAGS: Final = (
-    "carrier",
-    "api_key",
-    "public_key",
-    "messaging_profile_id",
-    "base_url",
-    "ten_dlc_campaign_id",
-    "rcs_agent_id",
-    "help_text",
-    "opt_out_text",
-    "opt_in_text",
-)
+_CARRIER_FLAGS: Final = CARRIER_FIELD_NAMES
 
 
 # ----------------------------------------------------------------------------- grammar

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from dialcues_core.kernel.paging import Page
+from dialcues_core.numbers.carrier_settings import CARRIER_FIELD_NAMES
 from dialcues_core.numbers.model import AvailableNumber, NumberRecord
 from dialcues_core.numbers.rendering import number_payload, offer_payload
 from dialcues_grpc._pb.dialcues.v1 import numbers_pb2, organizations_pb2
@@ -26,18 +27,7 @@ Json = Mapping[str, Any]
 
 _SEARCH_FIELDS: Final = ("country", "npa", "nxx", "locality", "region", "rate_center")
 _LIST_FILTERS: Final = ("status", "country")
-_CARRIER_FIELDS: Final = (
-    "carrier",
-    "api_key",
-    "public_key",
-    "messaging_profile_id",
-    "base_url",
-    "ten_dlc_campaign_id",
-    "rcs_agent_id",
-    "help_text",
-    "opt_out_text",
-    "opt_in_text",
-)
+_CARRIER_FIELDS: Final = CARRIER_FIELD_NAMES
 
 
 def _set_fields(request: Any, names: Iterable[str]) -> dict[str, Any]:

@@ -54,26 +54,12 @@ async def idempotent(
     (with a key it runs in the effect's transaction, so keep it pure). Returns the rendered
     reply, or on a replay the stored one with ``Idempotent-Replayed: true``.
     """
-    offloader = request.app[OFFLOADER]
-    key = request.headers.get(KEY_HEADER)
-    if key is None:
-        return render(await offloader.run(effect))
-    who = request.get(PRINCIPAL)
-    if who is None:  # a public path reached a private handler: never anonymously
-        raise MissingCredentials()
-    fingerprint = await request_fingerprint(request)
-    rendered: list[web.Response] = []
+    staged: Staged[T] = Staged(_nothing, lambda _: effect())
+    return await idempotent_staged(request, staged, render)
 
-    def render_stored(result: T) -> StoredReply:
-        rendered.append(render(result))
-        return stored_reply(rendered[-1])
 
-    run = request.app[DIALCUES].idempotency.run
-    outcome = await offloader.run(run, who, key, fingerprint, effect, render_stored)
-    if not outcome.replayed:
-        return rendered[-1]
-    request[IDEMPOTENT_REPLAY] = True
-    return replayed(outcome.reply)
+def _nothing() -> None:
+    """A use case without a first step (``Idempotency.run_staged`` then behaves as ``run``)."""
 
 
 async def idempotent_staged(

@@ -15,20 +15,20 @@ from typing import Any, Final
 from dialcues_core.kernel.fields import MISSING, FieldReader, choice_parser, given, text_parser
 from dialcues_core.numbers.model import CARRIERS, TELNYX, TELNYX_URL, CarrierSettings
 
-CARRIER_FIELDS: Final = frozenset(
-    {
-        "carrier",
-        "api_key",
-        "public_key",
-        "messaging_profile_id",
-        "base_url",
-        "ten_dlc_campaign_id",
-        "rcs_agent_id",
-        "help_text",
-        "opt_out_text",
-        "opt_in_text",
-    }
+CARRIER_FIELD_NAMES: Final = (
+    "carrier",
+    "api_key",
+    "public_key",
+    "messaging_profile_id",
+    "base_url",
+    "ten_dlc_campaign_id",
+    "rcs_agent_id",
+    "help_text",
+    "opt_out_text",
+    "opt_in_text",
 )
+"""Every carrier setting, in the order operators see them (CLI flags, gRPC fields)."""
+CARRIER_FIELDS: Final = frozenset(CARRIER_FIELD_NAMES)
 TEXTS: Final = ("help_text", "opt_out_text", "opt_in_text")
 DEFAULT_TEXTS: Final = {
     "help_text": "{org}: reminders by phone and text. Reply STOP to opt out. "
