@@ -24,6 +24,7 @@ ENDED_REASONS: Final = {
     RouteType.ASSISTANT: "customer-ended-call",
     RouteType.READBACK: "customer-ended-call",
 }
+SPOKEN: Final = "assistant-request-returned-error"
 POLL_SECONDS: Final = 0.05
 Finish = Callable[[int, CallEvent], object]
 """Applies a final provider event to an execution (the dispatcher's outcome path)."""
@@ -53,7 +54,8 @@ def ring_simulated(
         call_id=execution.call_id,
         execution_id=execution.id,
         status="ended",
-        ended_reason=ENDED_REASONS[kind],
+        # a sentence answered instead of an assistant (a readback's goodbye) ends it so too
+        ended_reason=ENDED_REASONS[kind] if answer.error is None else SPOKEN,
         started_at=execution.executed_at,
         ended_at=now,
         duration_s=max(0, int((now - (execution.executed_at or now)) / timedelta(seconds=1))),

@@ -100,7 +100,8 @@ class Numbers:
     # ------------------------------------------------------------------ search
     @requires(READ_NUMBERS)
     def search(self, principal: Principal, params: Mapping[str, Any]) -> list[AvailableNumber]:
-        """``GET /numbers/search``: the carrier's numbers no other organization claims."""
+        """``GET /numbers/search``: the carrier's numbers no other organization claims and
+        that are not already one of the organization's lines."""
         return self.search_for(principal.organization_id, params)
 
     def search_for(self, organization_id: str, params: Mapping[str, Any]) -> list[AvailableNumber]:
@@ -108,13 +109,16 @@ class Numbers:
         query = fields.read_search(params)
         carrier = self.carrier_of(organization_id)
         try:
-            offers = self.deps.runner.run(carrier.search(query))
+            # ask for more than wanted: claimed numbers and the organization's lines are left out
+            wider = dataclasses.replace(query, limit=min(100, query.limit * 2))
+            offers = self.deps.runner.run(carrier.search(wider))
         except CarrierError as exc:
             raise _unavailable(exc) from exc
         with self.tx.atomic():
             taken = self.store.claimed_by_others(
                 [o.number for o in offers], organization_id, self.clock.now()
             )
+            taken |= {line.phone_number for line in self.deps.lines.list_for_org(organization_id)}
         kept = sorted((o for o in offers if o.number not in taken), key=lambda o: o.number)
         return kept[: query.limit]
 

@@ -85,3 +85,12 @@ def test_an_inbound_outcome_follows_its_routes_rows(
     outcome = classify_inbound(reason, route)
     assert outcome.status is status
     assert outcome.retry is False
+
+
+def test_a_search_leaves_out_the_organizations_own_lines_and_still_fills_its_limit(
+    dc: Dialcues,
+) -> None:
+    a = user_of(dc, "Acme")
+    dc.accounts.add_line(a.organization_id, "simulated", "+14155550100")
+    found = dc.numbers.search(a, {"country": "US", "npa": "415", "nxx": "555", "limit": "3"})
+    assert [o.number for o in found] == ["+14155550101", "+14155550102", "+14155550103"]
