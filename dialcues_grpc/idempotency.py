@@ -28,6 +28,7 @@ from google.protobuf import descriptor_pool, message, message_factory
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
+from dialcues_core.kernel.staged import Staged
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.idempotency import validate_key
 from dialcues_core.platform.ports import StoredReply
@@ -60,9 +61,32 @@ async def idempotent(
     ``effect`` is a synchronous core call (run on the offloader); ``render`` converts its
     result to the response message (with a key, inside the effect's transaction).
     """
+    staged: Staged[T] = Staged(_nothing, lambda _: effect())
+    return await idempotent_staged(servicer, context, request, who, staged, render)
+
+
+def _nothing() -> None:
+    """A use case without a first step (``Idempotency.run_staged`` then behaves as ``run``)."""
+
+
+async def idempotent_staged(
+    servicer: Platform,
+    context: Any,
+    request: message.Message,
+    who: Principal,
+    staged: Staged[T],
+    render: Callable[[T], M],
+) -> M:
+    """:func:`~dialcues_grpc.idempotency.idempotent` for a staged use case.
+
+    ``staged.prepare`` commits on its own (a hold's claim) before the carrier is asked, so it
+    must not run inside the idempotency transaction; the core's ``run_staged`` claims the key,
+    runs it outside, then commits ``staged.finish`` with the stored response. Both steps run
+    on the offloader's threads.
+    """
     key = request_key(request)
     if key is None:
-        return render(await servicer.offloader.run(effect))
+        return render(await servicer.offloader.run(staged.run))
     validate_key(key, KEY_FIELD)
     rendered: list[M] = []
 
@@ -70,9 +94,9 @@ async def idempotent(
         rendered.append(render(result))
         return stored_reply(rendered[-1])
 
-    run = servicer.dc.idempotency.run
+    run = servicer.dc.idempotency.run_staged
     outcome = await servicer.offloader.run(
-        run, who, key, fingerprint(request), effect, render_stored
+        run, who, key, fingerprint(request), staged, render_stored
     )
     if not outcome.replayed:
         return rendered[-1]

@@ -7,7 +7,7 @@ before the request is read. The writes honour ``request_id`` as REST honours
 
 A hold and an extension wait on the carrier, which cannot join a database transaction: their
 claim commits first and their result second, with the stored response (``telephony.md`` §0
-#8). They run through :func:`idempotent_staged`, the staged twin of
+#8). They run through :func:`~dialcues_grpc.idempotency.idempotent_staged`, the staged twin of
 :func:`dialcues_grpc.idempotency.idempotent`.
 
 Two shapes differ from REST's status-only answers, carrying the same facts: ``HoldNumber``
@@ -18,35 +18,15 @@ already), and ``DropHold`` answers the released record (REST's 204 has no body).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
 
-from google.protobuf import message
-
-from dialcues_core.accounts.model import Principal
-from dialcues_core.kernel.staged import Staged
 from dialcues_core.numbers.model import NumberRecord
-from dialcues_core.platform.idempotency import validate_key
-from dialcues_core.platform.ports import StoredReply
 from dialcues_grpc import number_convert as nc
 from dialcues_grpc import paging
 from dialcues_grpc._pb.dialcues.v1 import numbers_pb2, numbers_pb2_grpc
 from dialcues_grpc.errors import translated
-from dialcues_grpc.idempotency import (
-    KEY_FIELD,
-    Platform,
-    fingerprint,
-    idempotent,
-    mark_replay,
-    parse_reply,
-    request_key,
-    stored_reply,
-)
+from dialcues_grpc.idempotency import idempotent, idempotent_staged
 from dialcues_grpc.servicers import Context, _Servicer
-
-T = TypeVar("T")
-M = TypeVar("M", bound=message.Message)
 
 
 class NumberServicer(_Servicer, numbers_pb2_grpc.NumberServiceServicer):
@@ -136,38 +116,3 @@ class NumberServicer(_Servicer, numbers_pb2_grpc.NumberServiceServicer):
         params = paging.apply_token("numbers", params, token)
         found = await self.run(self.dc.numbers.list, who, params)
         return nc.number_page(found, paging.next_token("numbers", params, found), self._now())
-
-
-async def idempotent_staged(
-    servicer: Platform,
-    context: Any,
-    request: message.Message,
-    who: Principal,
-    staged: Staged[T],
-    render: Callable[[T], M],
-) -> M:
-    """:func:`~dialcues_grpc.idempotency.idempotent` for a staged use case.
-
-    ``staged.prepare`` commits on its own (a hold's claim) before the carrier is asked, so it
-    must not run inside the idempotency transaction; the core's ``run_staged`` claims the key,
-    runs it outside, then commits ``staged.finish`` with the stored response. Both steps run
-    on the offloader's threads.
-    """
-    key = request_key(request)
-    if key is None:
-        return render(await servicer.offloader.run(staged.run))
-    validate_key(key, KEY_FIELD)
-    rendered: list[M] = []
-
-    def render_stored(result: T) -> StoredReply:
-        rendered.append(render(result))
-        return stored_reply(rendered[-1])
-
-    run = servicer.dc.idempotency.run_staged
-    outcome = await servicer.offloader.run(
-        run, who, key, fingerprint(request), staged, render_stored
-    )
-    if not outcome.replayed:
-        return rendered[-1]
-    mark_replay(context)
-    return cast(M, parse_reply(outcome.reply))
