@@ -37,7 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the full command-line grammar of ``configuration.md``."""
     parser = _Parser(prog="dialcues", description="Phone people when they asked to be reminded.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from dialcues_cli import admin, clients, consent, numbers, policy, processes
+    from dialcues_cli import (
+        admin,
+        clients,
+        consent,
+        deprecations,
+        messages,
+        numbers,
+        policy,
+        processes,
+    )
 
     processes.add_commands(commands, _common)
     admin.add_commands(commands, _common)
@@ -45,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_commands(commands, _common)
     consent.add_commands(commands, _common)
     numbers.add_commands(commands, _common)
+    messages.add_commands(commands, _common)
+    deprecations.add_commands(commands, _common)
     return parser
 
 

@@ -48,6 +48,7 @@ from dialcues_core.adapters.peewee.dispatch import PeeweeDispatchStore
 from dialcues_core.adapters.peewee.executions import PeeweeExecutionRepository
 from dialcues_core.adapters.peewee.idempotency import PeeweeIdempotencyStore
 from dialcues_core.adapters.peewee.inbound import PeeweeInboundStore
+from dialcues_core.adapters.peewee.messages import PeeweeMessageStore
 from dialcues_core.adapters.peewee.numbers import PeeweeNumberStore
 from dialcues_core.adapters.peewee.oauth import (
     PeeweeAccessTokenRepository,
@@ -83,6 +84,12 @@ from dialcues_core.inbound.service import InboundCalls
 from dialcues_core.inbound.simulated import ring_simulated
 from dialcues_core.kernel.ports import Clock
 from dialcues_core.kernel.scopes import ALL_SCOPES
+from dialcues_core.messages.deps import MessageDeps
+from dialcues_core.messages.fallback import Fallbacks
+from dialcues_core.messages.sender import MessageSender, Sending
+from dialcues_core.messages.service import Messages
+from dialcues_core.messages.template_service import MessageTemplates
+from dialcues_core.messages.texts import Texts
 from dialcues_core.numbers.carrier_events import CarrierEvents
 from dialcues_core.numbers.provisioner import Provisioner
 from dialcues_core.numbers.provisioning import Provisioning
@@ -151,6 +158,13 @@ class Dialcues:
     """Lines as the public API manages them (``GET``/``PATCH /lines/{id}``)."""
     inbound: InboundCalls
     """Inbound calls: rings, their executions, ``POST /calls/inbound/answer``."""
+    message_templates: MessageTemplates
+    """Organizations' message templates (``/message-templates``)."""
+    messages: Messages
+    """Text messages: send, read, list, inject inbound texts (``/messages``)."""
+    message_deps: MessageDeps
+    fallbacks: Fallbacks
+    """Reminders' SMS fallbacks: checked when written, sent when an occurrence ends unreached."""
 
     @classmethod
     def open(
@@ -237,8 +251,31 @@ class Dialcues:
         admission = Admission(authenticator, limiter)
         admission.observers.append(usage.observe)
         numbers = Numbers(number_deps)
+        message_deps = MessageDeps(
+            PeeweeMessageStore(db),
+            number_deps.store,
+            lines,
+            PeeweeOrganizationRepository(),
+            consent,
+            opt_outs,
+            policies,
+            Outbox(PeeweeOutboxStore(db), clock),
+            transactions,
+            clock,
+            settings,
+            carriers,
+            carrier_loop,
+            reminders.listeners,  # a queued message wakes whoever a reminder change wakes
+        )
+        texts = Texts(message_deps)
+        fallbacks = Fallbacks(message_deps)
+        reminders.fallbacks = fallbacks
         return cls(
-            carrier_events=CarrierEvents(numbers),
+            message_templates=MessageTemplates(message_deps),
+            messages=Messages(message_deps, texts),
+            message_deps=message_deps,
+            fallbacks=fallbacks,
+            carrier_events=CarrierEvents(numbers, texts),
             lines=line_routes,
             inbound=inbound,
             numbers=numbers,
@@ -261,7 +298,9 @@ class Dialcues:
             ),
             executions=Executions(executions),
             provider_events=ProviderEvents(
-                _attempts(settings, clock, db, transactions), readers, {"vapi": VapiToolReader()}
+                _attempts(settings, clock, db, transactions, fallbacks),
+                readers,
+                {"vapi": VapiToolReader()},
             ),
             webhooks=Webhooks(
                 PeeweeWebhookRepository(), transactions, clock, settings.webhooks_allow_private
@@ -289,7 +328,7 @@ class Dialcues:
 
     def attempts(self) -> Attempts:
         """Return the dispatcher's synchronous use cases over this database (with the outbox)."""
-        return _attempts(self.settings, self.clock, self.db, self.transactions)
+        return _attempts(self.settings, self.clock, self.db, self.transactions, self.fallbacks)
 
     def deliverer(self, offloader: Offloader) -> WebhookDeliverer:
         """Build the webhook deliverer (run it beside the dispatcher; stop it with ``stop``)."""
@@ -365,6 +404,13 @@ class Dialcues:
         self.reminders.listeners.append(provisioner.wake)
         return provisioner
 
+    def message_sender(self, offloader: Offloader) -> MessageSender:
+        """Build the message sender (run it beside the dispatcher), woken when a message is
+        queued."""
+        sender = MessageSender(Sending(self.message_deps, Texts(self.message_deps)), offloader.run)
+        self.message_deps.listeners.append(sender.wake)
+        return sender
+
     def heartbeat(self, offloader: Offloader, claims: Callable[[], datetime | None]) -> Heartbeat:
         """Build this process's heartbeat (its database watchdog too; see ``operations``)."""
         exit_after = self.settings.db_failure_exit_seconds
@@ -434,12 +480,18 @@ class Dialcues:
 
 
 def _attempts(
-    settings: Settings, clock: Clock, db: pw.Database, transactions: PeeweeTransactions
+    settings: Settings,
+    clock: Clock,
+    db: pw.Database,
+    transactions: PeeweeTransactions,
+    fallbacks: Fallbacks | None = None,
 ) -> Attempts:
     """Build the dispatcher's use cases, writing webhook events through the outbox."""
     outbox = Outbox(PeeweeOutboxStore(db), clock)
     opt_outs = OptOuts(PeeweeConsentStore(db), clock, AuditTrail(PeeweeAuditStore(), clock), outbox)
-    return Attempts(PeeweeDispatchStore(db), transactions, clock, settings, outbox, opt_outs)
+    return Attempts(
+        PeeweeDispatchStore(db), transactions, clock, settings, outbox, opt_outs, fallbacks
+    )
 
 
 __all__ = ["Dialcues"]

@@ -32,6 +32,7 @@ secrets or raw vendor payloads)::
     │   │   └── CallAlreadyAnswered   call_already_answered
     │   └── PolicyRefusal             (422: the calling policy refuses a well-formed request)
     │       ├── OutsideCallingWindow  outside_calling_window
+    │       ├── CampaignNotRegistered campaign_not_registered (US 10DLC without a campaign)
     │       └── FrequencyCapReached   frequency_cap_reached
     ├── Conflict                      (409 / ALREADY_EXISTS)
     │   ├── AlreadyExists             already_exists
@@ -301,6 +302,21 @@ class ConsentRequired(PolicyRefusal):
             else {"required": required, "purpose": purpose}
         )
         super().__init__(message, {**needed, **dict(details or {})})
+
+
+class CampaignNotRegistered(PolicyRefusal):
+    """A text from a US local number to a US number on Telnyx with no 10DLC campaign recorded
+    (``telephony.md`` §4.3)."""
+
+    code = "campaign_not_registered"
+    default_message = "US 10DLC messages need the organization's registered campaign."
+
+    def __init__(self, from_number: str):
+        super().__init__(
+            "Texts from a US local number to US numbers need a registered 10DLC campaign:"
+            " set ten_dlc_campaign_id in the organization's carrier settings.",
+            {"from": from_number, "setting": "ten_dlc_campaign_id"},
+        )
 
 
 class CallerIdentityRequired(PolicyRefusal):

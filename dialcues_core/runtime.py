@@ -70,6 +70,10 @@ class RuntimeHost(Protocol):
         """Build the number provisioner."""
         ...
 
+    def message_sender(self, offloader: Offloader) -> Any:
+        """Build the message sender."""
+        ...
+
     def flush_key_usage(self) -> int:
         """Write pending API-key ``last_used_at`` times."""
         ...
@@ -150,6 +154,9 @@ class Runtime:
         )
         await stack.enter_async_context(
             _running(self.host.provisioner(self.offloader), "number provisioner")
+        )
+        await stack.enter_async_context(
+            _running(self.host.message_sender(self.offloader), "message sender")
         )
         stack.push_async_callback(self._close_dialers)
         await stack.enter_async_context(_running(dispatcher, "dispatcher"))

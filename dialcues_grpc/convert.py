@@ -241,6 +241,7 @@ def execution(e: Execution) -> executions_pb2.Execution:
         direction=_DIRECTION[e.direction],
         route=decided_route(e.route),
         answer_by=_timestamp(e.answer_by, millis=True),
+        fallback_message_id=e.fallback_message_id,
         **{"from": e.from_number},  # a Python keyword: only a keyword argument can set it
     )
 

@@ -21,10 +21,12 @@ The status code comes from the first class in the error's MRO found in
 :data:`STATUS_BY_CATEGORY` (``invalid_state`` and ``missing_outbound_line`` are
 FailedPrecondition in the core's own tree: REST answers them 400, gRPC FAILED_PRECONDITION;
 the calling policy's refusals — ``outside_calling_window``, ``frequency_cap_reached``,
-``recipient_suppressed``, ``consent_required``, ``caller_identity_required`` — are
-FailedPrecondition too, which REST answers 422). ErrorInfo metadata carries their scalar
+``recipient_suppressed``, ``consent_required``, ``caller_identity_required``, and the
+messages' ``campaign_not_registered`` (``telephony.md`` §4.3) — are FailedPrecondition too,
+which REST answers 422). ErrorInfo metadata carries their scalar
 details (``phone_number``, ``reason``, ``suppressed_at``; ``required``, ``purpose``,
-``consent_id``; ``missing`` comma-joined); a null detail is left out.
+``consent_id``; ``missing`` comma-joined; ``from`` and ``setting``); a null detail is left
+out.
 The number refusals (``number_unavailable``, ``hold_expired``, ``hold_limit_reached``,
 ``call_already_answered``) are FailedPrecondition too, which REST answers 409; ``number_held``
 is a Conflict (ALREADY_EXISTS), ``provider_not_configured`` FAILED_PRECONDITION and

@@ -18,7 +18,11 @@ id).
 The request id comes first of all: a valid ``x-request-id`` metadata entry (REST's
 ``X-Request-Id`` rule: 1–128 characters of ``A-Z a-z 0-9 - _ . :``), else a fresh one. It
 goes back as *initial* metadata ``x-request-id``, sent before anything else, so every reply
-carries it — errors included (a client reads it with ``await call.initial_metadata()``).
+carries it — errors included (a client reads it with ``await call.initial_metadata()``). A
+call that uses an entry of the deprecation registry gets ``deprecation``, ``sunset`` and
+``link`` beside it (:mod:`dialcues_grpc.deprecations`), and its usage event says
+``deprecated``. The RPCs of :data:`~dialcues_grpc.rpcs.OPEN` skip the credential: only the
+peer's ``anon`` bucket is charged.
 
 Servicers call ``self.who(context)``: it returns the principal admitted here (through
 :data:`dialcues_grpc.auth.ADMITTED`), without authenticating the call again.
@@ -36,16 +40,18 @@ from google.rpc import error_details_pb2, status_pb2
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
-from dialcues_core.errors import DialcuesError
+from dialcues_core.deprecations import REGISTRY, Deprecation
+from dialcues_core.errors import DialcuesError, RateLimited
 from dialcues_core.kernel.requests import CURRENT_REQUEST_ID
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.admission import Refused, RequestOutcome
 from dialcues_core.platform.ratelimit import Decision
 from dialcues_core.platform.usage import request_id_or_new
 from dialcues_grpc.auth import ADMITTED, bearer_token
+from dialcues_grpc.deprecations import RpcDeprecations, metadata
 from dialcues_grpc.errors import internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay
-from dialcues_grpc.rpcs import use_cases
+from dialcues_grpc.rpcs import OPEN, use_cases
 
 logger = logging.getLogger("dialcues.grpc")
 
@@ -98,12 +104,14 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         offloader: Offloader,
         public_services: Iterable[str],
         record_usage: bool = True,
+        deprecations: tuple[Deprecation, ...] = REGISTRY,
     ):
         self.dc = dc
         self.offloader = offloader
         self.use_cases = use_cases(dc)
         self.public_services = frozenset(public_services)
         self.record_usage = record_usage
+        self.deprecations = RpcDeprecations(deprecations)
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
@@ -128,11 +136,11 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             started, arrived = time.perf_counter(), self.dc.clock.now()
             who: list[Principal] = []
             code, reason = grpc.StatusCode.UNKNOWN, None
-            rid = request_id(context)
+            rid, used = request_id(context), self.deprecations.used(method, request)
             admitted = ADMITTED.set(None)
             current = CURRENT_REQUEST_ID.set(rid)  # the core's audit trail names the call
             try:
-                await context.send_initial_metadata(((REQUEST_ID_KEY, rid),))
+                await context.send_initial_metadata(((REQUEST_ID_KEY, rid), *metadata(used)))
                 trailers = await self._admit(method, context, who)
                 response = await inner(request, context)
                 _keep_trailers(context, trailers)
@@ -157,6 +165,7 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                             code=reason,
                             latency_ms=ms,
                             replay=is_replay(context),
+                            deprecated=bool(used),
                         )
                     )
 
@@ -166,6 +175,8 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         """Admit the call through the core; abort on a refusal; return the limit trailers."""
         admission = self.dc.admission
         credential, peer = bearer_token(context), peer_address(context)
+        if method in OPEN:
+            return await _admit_anonymous(admission.charge_anonymous(peer), context)
         try:
             admitted = await admission.admit(
                 credential, peer, self.use_cases.get(method), self.offloader.run
@@ -184,6 +195,17 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         trailers = limit_trailers(admitted.decision)
         context.set_trailing_metadata(trailers)
         return trailers
+
+
+async def _admit_anonymous(decision: Decision | None, context: Any) -> tuple[Any, ...]:
+    """Refuse an open RPC when the peer's ``anon`` bucket is empty; return the trailers."""
+    if decision is None:
+        return ()
+    trailers = limit_trailers(decision)
+    if not decision.allowed:
+        await _abort(context, rich_status(RateLimited(decision.retry_after)), trailers)
+    context.set_trailing_metadata(trailers)
+    return trailers
 
 
 def _keep_trailers(context: Any, trailers: tuple[Any, ...]) -> None:

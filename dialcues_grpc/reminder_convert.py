@@ -5,8 +5,10 @@ and ``PATCH /reminders/{id}``: a ``TimeInput`` is the wire text, the ``Recurrenc
 ``recurrence_type``/``recurrence_config``, and the responsible-calling fields
 (``responsible-calling.md`` §13.1) are their JSON values: a ``CallingWindow`` is REST's hours,
 ``{"profile"}`` or ``{"bypass": true, "reason"}``, a ``RetryPolicy`` REST's
-``{"max_attempts", "delays"}`` (:mod:`dialcues_grpc.policy_convert` converts both). The core
-validates every value; only the ``update_mask``'s paths are checked here.
+``{"max_attempts", "delays"}`` (:mod:`dialcues_grpc.policy_convert` converts both), a
+``ReminderFallback`` REST's ``{"channel", "template_id", "after", "variables"}`` with only the
+fields it sets (``telephony.md`` §4.6). The core validates every value; only the
+``update_mask``'s paths are checked here.
 
 A reminder becomes a message with every field of REST's reminder object, times in whole
 seconds; a bypass shows who set it and when. ``ListOccurrences`` sends ``count`` as REST's
@@ -40,7 +42,10 @@ _PLAIN_FIELDS: Final = ("title", "message", "phone_number", "timezone", "vapi_li
 _TIME_FIELDS: Final = ("scheduled_at", "recurrence_end_at")
 CALLING_FIELDS: Final = ("purpose", "calling_window", "max_lateness_seconds", "retry_policy")
 """The responsible-calling fields of a create or update request (REST's names)."""
-UPDATABLE_PATHS: Final = frozenset({*_PLAIN_FIELDS, *_TIME_FIELDS, "recurrence", *CALLING_FIELDS})
+_FALLBACK_FIELDS: Final = ("channel", "template_id", "after")
+UPDATABLE_PATHS: Final = frozenset(
+    {*_PLAIN_FIELDS, *_TIME_FIELDS, "recurrence", *CALLING_FIELDS, "fallback"}
+)
 """The ``update_mask`` paths of ``UpdateReminderRequest``."""
 
 Request = reminders_pb2.CreateReminderRequest | reminders_pb2.UpdateReminderRequest
@@ -73,8 +78,19 @@ def _calling_value(request: Request, path: str) -> Any:
     return getattr(request, path)
 
 
+def fallback_in(value: reminders_pb2.ReminderFallback) -> Payload:
+    """Return a fallback as REST's object: the fields it sets (``variables`` when any)."""
+    body: Payload = {n: getattr(value, n) for n in _FALLBACK_FIELDS if value.HasField(n)}
+    if value.variables:
+        body["variables"] = dict(value.variables)
+    return body
+
+
 def _reminder_field(request: reminders_pb2.UpdateReminderRequest, path: str) -> Payload:
     """Return the payload entries of one masked field of an update request."""
+    if path == "fallback":  # unset: null, which clears it
+        present = request.HasField("fallback")
+        return {"fallback": fallback_in(request.fallback) if present else None}
     if path == "recurrence":
         present = request.HasField("recurrence")
         return _recurrence_fields(request.recurrence if present else None)
@@ -100,6 +116,8 @@ def create_reminder(request: reminders_pb2.CreateReminderRequest) -> Payload:
     for name in CALLING_FIELDS:
         if request.HasField(name):
             payload[name] = _calling_value(request, name)
+    if request.HasField("fallback"):
+        payload["fallback"] = fallback_in(request.fallback)
     return payload
 
 
@@ -154,6 +172,18 @@ def _recurrence(rule: RecurrenceRule | None) -> reminders_pb2.Recurrence | None:
     return reminders_pb2.Recurrence(cron=rule.cron)
 
 
+def fallback(stored: Mapping[str, Any] | None) -> reminders_pb2.ReminderFallback | None:
+    """Return a reminder's stored fallback (REST's object); None → unset."""
+    if stored is None:
+        return None
+    return reminders_pb2.ReminderFallback(
+        channel=stored["channel"],
+        template_id=stored["template_id"],
+        after=stored["after"],
+        variables=dict(stored.get("variables") or {}),
+    )
+
+
 def reminder(r: Reminder) -> reminders_pb2.Reminder:
     """Return a reminder with every field of the contract (times in whole seconds)."""
     window = window_to_json(r.calling_window) if r.calling_window is not None else None
@@ -180,6 +210,7 @@ def reminder(r: Reminder) -> reminders_pb2.Reminder:
         max_lateness_seconds=r.max_lateness_seconds,
         retry_policy=policy_convert.retry_policy(retry.to_json()) if retry is not None else None,
         next_eligible_at=_timestamp(r.next_eligible_at),
+        fallback=fallback(r.fallback),
     )
 
 

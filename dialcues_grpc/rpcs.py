@@ -6,7 +6,8 @@ declares (``read`` or ``write``) and checks its scope before the servicer runs, 
 REST does for its routes. A use case is named by its attribute path on
 :class:`~dialcues_core.Dialcues`; None is an RPC without one (``WhoAmI``: a read that any
 valid credential may make). A test derives the registered services' methods and requires an
-entry for each.
+entry for each. The RPCs of :data:`OPEN` need no credential at all (as REST's public routes):
+they are charged to the peer's ``anon`` bucket.
 """
 
 from __future__ import annotations
@@ -63,8 +64,22 @@ USES: Final[dict[str, str | None]] = {
     f"{_V1}NumberService/ReleaseNumber": "numbers.release",
     f"{_V1}NumberService/GetNumber": "numbers.get",
     f"{_V1}NumberService/ListNumbers": "numbers.list",
+    f"{_V1}MessageService/SendMessage": "messages.send",
+    f"{_V1}MessageService/GetMessage": "messages.get",
+    f"{_V1}MessageService/ListMessages": "messages.list",
+    f"{_V1}MessageTemplateService/CreateMessageTemplate": "message_templates.create",
+    f"{_V1}MessageTemplateService/GetMessageTemplate": "message_templates.get",
+    f"{_V1}MessageTemplateService/ListMessageTemplates": "message_templates.list",
+    f"{_V1}MessageTemplateService/UpdateMessageTemplate": "message_templates.update",
+    f"{_V1}MessageTemplateService/ArchiveMessageTemplate": "message_templates.archive",
+    f"{_V1}MessageTemplateService/ListMessageTemplateVersions": "message_templates.versions",
+    f"{_V1}MessageTemplateService/GetMessageTemplateVersion": "message_templates.version",
+    f"{_V1}DeprecationService/ListDeprecations": None,
 }
 """Full method name → the use case it runs (attribute path on ``Dialcues``), or None."""
+
+OPEN: Final = frozenset({f"{_V1}DeprecationService/ListDeprecations"})
+"""The public RPCs answered without a credential (REST: ``GET /deprecations``)."""
 
 
 def use_cases(dc: Dialcues) -> dict[str, Callable[..., Any] | None]:

@@ -16,7 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dialcues_core import Dialcues
+from dialcues_core.deprecations import REGISTRY, Deprecation
 from dialcues_core.offload import Offloader
+from dialcues_grpc import deprecations as grpc_deprecations
 from dialcues_grpc import servicers
 from dialcues_grpc._pb.dialcues.v1 import (
     api_keys_pb2,
@@ -33,6 +35,8 @@ from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
     numbers_pb2,
     numbers_pb2_grpc,
     oauth_clients_pb2,
@@ -58,6 +62,7 @@ from dialcues_grpc.auth import AdminAuth
 from dialcues_grpc.call_servicers import AgentServicer, CallServicer
 from dialcues_grpc.consent_servicers import ConsentServicer, SuppressionServicer
 from dialcues_grpc.health import DatabaseHealth
+from dialcues_grpc.message_servicers import MessageServicer, MessageTemplateServicer
 from dialcues_grpc.number_servicers import NumberServicer
 from dialcues_grpc.oauth_servicers import OAuthClientServicer
 from dialcues_grpc.platform import PlatformInterceptor
@@ -126,6 +131,14 @@ PUBLIC_SERVICES: dict[type[servicers._Servicer], Registration] = {
         numbers_pb2_grpc.add_NumberServiceServicer_to_server,
         _service_name(numbers_pb2.DESCRIPTOR, "NumberService"),
     ),
+    MessageServicer: (
+        messages_pb2_grpc.add_MessageServiceServicer_to_server,
+        _service_name(messages_pb2.DESCRIPTOR, "MessageService"),
+    ),
+    MessageTemplateServicer: (
+        messages_pb2_grpc.add_MessageTemplateServiceServicer_to_server,
+        _service_name(messages_pb2.DESCRIPTOR, "MessageTemplateService"),
+    ),
 }
 """Servicer class → (registration function, full service name) of the public services."""
 
@@ -180,23 +193,32 @@ def _address(host: str, port: int) -> str:
 
 
 async def start_grpc(
-    dc: Dialcues, offloader: Offloader, host: str, port: int, admin_token: str | None
+    dc: Dialcues,
+    offloader: Offloader,
+    host: str,
+    port: int,
+    admin_token: str | None,
+    deprecations: tuple[Deprecation, ...] = REGISTRY,
 ) -> tuple[grpc.aio.Server, int]:
     """Serve the gRPC API on ``host:port`` (0 picks a free port); return the server and port.
 
     Registers the dialcues.v1 services (administration only when ``admin_token`` is set and
     non-empty), the health service (SERVING only while ``dc.ping()`` answers) and server
     reflection listing all of them. Every public RPC goes through the platform (rate limit,
-    usage event: :mod:`dialcues_grpc.platform`). Stop it with ``await server.stop(grace)``.
+    usage event: :mod:`dialcues_grpc.platform`). ``deprecations`` is the deprecation registry
+    (``DeprecationService``, the metadata of deprecated calls; a bad one is refused before
+    serving). Stop it with ``await server.stop(grace)``.
     """
-    public = [name for _register, name in PUBLIC_SERVICES.values()]
+    grpc_deprecations.check(deprecations, dc.clock.now().date())
+    public = [name for _register, name in PUBLIC_SERVICES.values()] + [grpc_deprecations.SERVICE]
     # gRPC sets SO_REUSEPORT by default: a second server on a busy port would then share it
     # silently (the kernel splitting calls between two databases). Refuse instead.
     server = grpc.aio.server(
-        interceptors=[PlatformInterceptor(dc, offloader, public)],
+        interceptors=[PlatformInterceptor(dc, offloader, public, deprecations=deprecations)],
         options=[("grpc.so_reuseport", 0)],
     )
     names = add_services(server, dc, offloader, admin_token)
+    names.append(grpc_deprecations.add_deprecation_service(server, deprecations))
     health = DatabaseHealth(dc.ping, offloader, names)
     await health.refresh()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

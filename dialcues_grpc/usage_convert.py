@@ -17,6 +17,8 @@ def usage_query(request: usage_pb2.ListUsageEventsRequest) -> tuple[Query, str]:
             params[name] = getattr(request, name)
     if request.HasField("status"):
         params["status"] = str(request.status)
+    if request.HasField("deprecated"):
+        params["deprecated"] = "true" if request.deprecated else "false"
     return _page_params(request, params)
 
 
@@ -36,6 +38,7 @@ def usage_event(e: UsageEvent) -> usage_pb2.UsageEvent:
         code=e.code,
         latency_ms=e.latency_ms,
         idempotent_replay=e.idempotent_replay,
+        deprecated=e.deprecated,
     )
 
 

@@ -8,7 +8,8 @@ The composition root (the CLI) opens the platform and the offloader, then::
     await runner.cleanup()
 
 Middlewares, outermost first: :func:`dialcues_rest.platform.platform_middleware` (request id,
-access log, rate-limit headers, usage event), the error renderer, authentication (which
+access log, rate-limit headers, usage event), the deprecation headers (only with a registry
+naming REST things), the error renderer, authentication (which
 charges the rate limiter first); :mod:`dialcues_rest.platform` draws the whole order. Other
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
@@ -25,8 +26,10 @@ import logging
 from aiohttp import web
 
 from dialcues_core import Dialcues
+from dialcues_core.deprecations import REGISTRY, Deprecation
 from dialcues_core.offload import Offloader
 from dialcues_rest import auth, errors, routes
+from dialcues_rest import deprecations as announced
 from dialcues_rest.appkeys import DIALCUES, DISPATCHING, OFFLOADER, USE_CASES
 from dialcues_rest.handlers import MAX_BODY_BYTES
 from dialcues_rest.platform import platform_middleware
@@ -35,7 +38,12 @@ logger = logging.getLogger("dialcues.rest")
 
 
 def create_app(
-    dc: Dialcues, offloader: Offloader, dispatching: bool = False, *, record_usage: bool = True
+    dc: Dialcues,
+    offloader: Offloader,
+    dispatching: bool = False,
+    *,
+    record_usage: bool = True,
+    deprecations: tuple[Deprecation, ...] = REGISTRY,
 ) -> web.Application:
     """Build the REST application over the platform ``dc``; database calls go to ``offloader``.
 
@@ -43,11 +51,14 @@ def create_app(
     route whether a dispatcher runs in this process. ``record_usage=False`` turns usage
     events off (for benchmarks of the bare facade only; the contract wants them). The caller
     owns ``dc`` and ``offloader`` (and closes them after the app's runner is cleaned up).
+    ``deprecations`` is the deprecation registry (production's by default; a test's may name
+    the test-only route): see :mod:`dialcues_rest.deprecations`. A bad one is refused here.
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
             platform_middleware(dc, record_usage),
+            *announced.middlewares(deprecations),
             errors.render_errors,
             auth.authenticate,
         ],
@@ -57,6 +68,7 @@ def create_app(
     app[DISPATCHING] = dispatching
     app[USE_CASES] = routes.use_cases(dc)
     routes.add_routes(app.router)
+    announced.install(app, deprecations, dc.clock.now().date())
     return app
 
 

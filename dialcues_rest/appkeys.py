@@ -8,6 +8,7 @@ from aiohttp import web
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
+from dialcues_core.deprecations import Deprecation
 from dialcues_core.inbound.answering import Answering
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.ratelimit import Decision
@@ -42,3 +43,10 @@ USE_CASES: Final = web.AppKey("use_cases", dict)
 ANSWERING: Final = web.AppKey("answering", Answering)
 """The asynchronous side of inbound calls (set with the provider routes: ``serve``); the
 answer route wakes a waiting ``external`` call through it."""
+
+DEPRECATIONS: Final = web.AppKey[tuple[Deprecation, ...]]("deprecations")
+"""The deprecation registry the app was built with (``create_app(deprecations=…)``)."""
+
+DEPRECATED: Final = web.RequestKey("deprecated", bool)
+"""Set (True) when the request used an entry of the deprecation registry (for the usage
+event)."""

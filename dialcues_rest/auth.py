@@ -47,7 +47,14 @@ LIMITED_BASE: Final = "/api/public/v1"
 ``routes`` imports every handler module)."""
 _LIMITED_PREFIX: Final = LIMITED_BASE + "/"
 
-PUBLIC_PATHS: Final = frozenset({"/healthz", "/api/oauth/token", "/api/public/v1/openapi.json"})
+PUBLIC_PATHS: Final = frozenset(
+    {
+        "/healthz",
+        "/api/oauth/token",
+        "/api/public/v1/openapi.json",
+        "/api/public/v1/deprecations",
+    }
+)
 """Paths answered without credentials."""
 
 TOKEN_PATH: Final = "/api/oauth/token"

@@ -14,7 +14,12 @@ What every operation declares:
 * ``X-Request-Id`` on every response; the rate-limit headers (optional: absent when limits
   are off); ``Retry-After`` on 429 (and on the 409 ``idempotency_in_progress``);
   ``Idempotent-Replayed`` and the ``Idempotency-Key`` request header on POST, PATCH, DELETE;
-* bearer authentication (an API key or an OAuth access token), except on public routes.
+* bearer authentication (an API key or an OAuth access token), except on public routes;
+* ``deprecated: true`` and ``x-sunset: "<YYYY-MM-DD>"`` on what the deprecation registry
+  names (:func:`mark_deprecated`): an operation, a query parameter, or a property of the
+  operation's request schema, of its response schema or of its ``items`` (a shared schema's
+  property is marked wherever the schema is used, so the registry must name each operation
+  that returns it; the drift test says which).
 
 A 405 (a method the path does not have) carries ``Allow``; OpenAPI cannot attach a response
 to an undeclared method, so it is described once under ``components.responses``.
@@ -33,10 +38,12 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from dialcues_core import __version__
+from dialcues_core.deprecations import REGISTRY, Deprecation, Kind
 
 if TYPE_CHECKING:
     from dialcues_rest.routes import Route
 from dialcues_rest import wire
+from dialcues_rest.appkeys import DEPRECATIONS
 from dialcues_rest.handlers import no_query
 from dialcues_rest.openapi_parts import (
     ERROR_RESPONSES,
@@ -58,11 +65,16 @@ DESCRIPTION: Final = (
 )
 
 
-def document(routes: Iterable[Route], operations: Mapping[tuple[str, str], Operation]) -> Json:
+def document(
+    routes: Iterable[Route],
+    operations: Mapping[tuple[str, str], Operation],
+    deprecations: Iterable[Deprecation] = (),
+) -> Json:
     """Return the OpenAPI 3.1 document of ``routes``.
 
     ``operations`` holds the metadata of each route (``operations.OPERATIONS``); the scope of
     each comes from the route's use case (:func:`~dialcues_rest.routes.route_scope`).
+    ``deprecations`` are marked (:func:`mark_deprecated`).
     """
     from dialcues_rest.routes import route_scope  # the route table imports this module
 
@@ -76,7 +88,7 @@ def document(routes: Iterable[Route], operations: Mapping[tuple[str, str], Opera
         op = dataclasses.replace(operations[(method, path)], scope=route_scope(route))
         paths.setdefault(path, {})[method.lower()] = operation(method, path, op)
         models.update(op.models())
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "Dialcues public API",
@@ -87,6 +99,104 @@ def document(routes: Iterable[Route], operations: Mapping[tuple[str, str], Opera
         "components": components(models),
         "security": [{"bearerAuth": []}],
     }
+    mark_deprecated(doc, deprecations)
+    return doc
+
+
+def mark_deprecated(doc: Json, deprecations: Iterable[Deprecation]) -> None:
+    """Mark each REST entry in ``doc``: ``deprecated: true`` and ``x-sunset``.
+
+    Raise ``LookupError`` naming an entry whose operation, parameter or property the
+    document lacks.
+    """
+    from dialcues_rest.routes import BASE  # the route table imports this module
+
+    for entry in deprecations:
+        route = entry.rest_route()
+        if route is None:
+            continue
+        op = doc["paths"].get(BASE + route[1], {}).get(route[0].lower())
+        if op is None:
+            raise LookupError(f"{entry.id}: no operation {route[0]} {route[1]}")
+        mark = {"deprecated": True, "x-sunset": entry.sunset_at.isoformat()}
+        name = str(entry.member())
+        _declare_headers(doc, op)
+        if entry.kind == Kind.ROUTE:
+            op.update(mark)
+        elif entry.kind == Kind.QUERY_PARAMETER:
+            _mark_parameter(op, name, mark, entry.id)
+        else:
+            schemas = doc["components"]["schemas"]
+            if entry.kind == Kind.REQUEST_FIELD:
+                places = _request_schemas(op)
+            else:
+                places = [s for n in _response_schemas(op) for s in _and_items(schemas, n)]
+            _mark_property(schemas, places, name, mark, entry.id)
+
+
+DEPRECATION_HEADERS: Final = ("Deprecation", "Sunset", "Link")
+
+
+def _declare_headers(doc: Json, op: Json) -> None:
+    """Declare the deprecation headers on every response of ``op`` (a shared error response
+    is copied into the operation first)."""
+    shared = doc["components"]["responses"]
+    for status, response in op["responses"].items():
+        name = _ref_name(response)
+        own = dict(shared[name]) if name else dict(response)
+        own["headers"] = {
+            **own.get("headers", {}),
+            **{h: {"$ref": f"#/components/headers/{h}"} for h in DEPRECATION_HEADERS},
+        }
+        op["responses"][status] = own
+
+
+def _mark_parameter(op: Json, name: str, mark: Json, entry_id: str) -> None:
+    params = op.get("parameters", [])
+    for i, param in enumerate(params):
+        if param.get("in") == "query" and param.get("name") == name:
+            params[i] = {**param, **mark}  # a copy: parameter objects are shared
+            return
+    raise LookupError(f"{entry_id}: the operation has no query parameter {name!r}")
+
+
+def _mark_property(
+    schemas: Json, places: Iterable[str], name: str, mark: Json, entry_id: str
+) -> None:
+    for place in places:
+        properties = schemas.get(place, {}).get("properties", {})
+        if name in properties:
+            properties[name] = {**properties[name], **mark}
+            return
+    raise LookupError(f"{entry_id}: no property {name!r} in the operation's schemas")
+
+
+def _ref_name(schema: Json) -> str | None:
+    ref = schema.get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
+def _request_schemas(op: Json) -> list[str]:
+    """Return the component names of an operation's request body schemas."""
+    content = op.get("requestBody", {}).get("content", {})
+    return [n for media in content.values() if (n := _ref_name(media["schema"]))]
+
+
+def _response_schemas(op: Json) -> list[str]:
+    """Return the component names of an operation's 2xx JSON response schemas."""
+    found = []
+    for status, response in op["responses"].items():
+        media = response.get("content", {}).get("application/json")
+        if status.startswith("2") and media and (name := _ref_name(media["schema"])):
+            found.append(name)
+    return found
+
+
+def _and_items(schemas: Json, name: str) -> list[str]:
+    """Return ``name`` and, for a page, the component name of its ``items``."""
+    items = schemas.get(name, {}).get("properties", {}).get("items", {}).get("items", {})
+    inner = _ref_name(items) if isinstance(items, dict) else None
+    return [name, inner] if inner else [name]
 
 
 def check_coverage(
@@ -179,13 +289,17 @@ def error_response(status: int) -> Json:
 
 
 # ----------------------------------------------------------------------------- serving
-def app_document() -> Json:
-    """Return the document of the REST app's route table."""
+def app_document(deprecations: tuple[Deprecation, ...] = REGISTRY) -> Json:
+    """Return the document of the REST app built with ``deprecations`` (production's
+    registry by default): its route table, the test-only route when the registry names it,
+    and the registry's marks."""
     # Imported here, not at the top: the route table registers get_openapi below.
+    from dialcues_rest.deprecations import extra_operations, extra_routes
     from dialcues_rest.operations import OPERATIONS
     from dialcues_rest.routes import ROUTES
 
-    return document(ROUTES, OPERATIONS)
+    routes = (*ROUTES, *extra_routes(deprecations))
+    return document(routes, {**OPERATIONS, **extra_operations(deprecations)}, deprecations)
 
 
 def to_yaml(doc: Json) -> str:
@@ -194,12 +308,13 @@ def to_yaml(doc: Json) -> str:
 
 
 @functools.cache
-def document_bytes() -> bytes:
-    """Return :func:`app_document` as JSON, built once (on the first request)."""
-    return json.dumps(app_document(), ensure_ascii=False).encode("utf-8")
+def document_bytes(deprecations: tuple[Deprecation, ...] = REGISTRY) -> bytes:
+    """Return :func:`app_document` as JSON, built once per registry (on the first request)."""
+    return json.dumps(app_document(deprecations), ensure_ascii=False).encode("utf-8")
 
 
 async def get_openapi(request: web.Request) -> web.Response:
     """``GET /openapi.json``: this document (no credential needed)."""
     no_query(request)
-    return web.Response(body=document_bytes(), content_type="application/json", charset="utf-8")
+    body = document_bytes(request.app.get(DEPRECATIONS, REGISTRY))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")

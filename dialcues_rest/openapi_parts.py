@@ -50,7 +50,9 @@ ERROR_RESPONSES: Final[Mapping[int, tuple[str, str]]] = {
         "needed, `details.purpose`; a suppression removal without a newer consent: "
         "`details.consent_id`), `caller_identity_required` (`details.missing`), "
         "`outside_calling_window` (`details.fields`, `details.window_zones`, "
-        "`details.next_allowed_at`), `frequency_cap_reached` (`details.free_at`).",
+        "`details.next_allowed_at`), `frequency_cap_reached` (`details.free_at`), "
+        "`campaign_not_registered` (a text from a US local number to a US number on Telnyx "
+        "without a 10DLC campaign: `details.from`, `details.setting`).",
     ),
     429: ("TooManyRequests", "`rate_limited`: retry after `Retry-After` seconds."),
     500: ("InternalError", "`internal_error`: unexpected; safe to retry with backoff."),
@@ -87,6 +89,18 @@ HEADERS: Final[Json] = {
     "Cache-Control": _header("Never cache a token.", {"type": "string"}, required=True),
     "Pragma": _header("Never cache a token (HTTP/1.0).", {"type": "string"}),
     "WWW-Authenticate": _header("The Basic challenge, when Basic was used.", {"type": "string"}),
+    "Deprecation": _header(
+        "RFC 9745: the request used something deprecated, announced at this instant (`@` and "
+        "Unix seconds, 00:00 UTC of the announcement).",
+        {"type": "string", "pattern": "^@[0-9]+$"},
+    ),
+    "Sunset": _header(
+        "RFC 8594: the first day what the request used may stop working (an HTTP date).",
+        {"type": "string"},
+    ),
+    "Link": _header(
+        'The changelog entry of each deprecation used (`rel="deprecation"`).', {"type": "string"}
+    ),
 }
 """Reusable response headers (``components.headers``)."""
 
@@ -164,6 +178,8 @@ class Operation:
     path_description: str = "The resource's id; anything else is `not_found`."
     other_statuses: Mapping[int, str] = field(default_factory=dict)
     """Success statuses besides ``status``, with the same body: status → what it means."""
+    path_params: Mapping[str, tuple[Json, str]] = field(default_factory=dict)
+    """Path parameters other than the resource's own: name → (schema, description)."""
 
     def models(self) -> dict[str, type[BaseModel]]:
         """Return the models this operation refers to, by component name."""
@@ -181,16 +197,13 @@ class Operation:
         return f"{rule} {self.notes}".strip()
 
     def path_parameters(self, path: str) -> list[Json]:
-        """Return the path parameters (each ``{id}`` with the schema ``path_id``)."""
+        """Return the path parameters (each with the schema ``path_id`` unless
+        ``path_params`` names it)."""
+        own = (self.path_id, self.path_description)
+        found = [(name, *self.path_params.get(name, own)) for name in _PATH_PARAM.findall(path)]
         return [
-            {
-                "name": name,
-                "in": "path",
-                "required": True,
-                "description": self.path_description,
-                "schema": self.path_id,
-            }
-            for name in _PATH_PARAM.findall(path)
+            {"name": name, "in": "path", "required": True, "description": text, "schema": schema}
+            for name, schema, text in found
         ]
 
     def request_body(self) -> Json:

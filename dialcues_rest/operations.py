@@ -31,6 +31,7 @@ from dialcues_rest.openapi_parts import (
     query_parameter,
 )
 from dialcues_rest.operations_consent import CONSENT_OPERATIONS
+from dialcues_rest.operations_messages import MESSAGE_OPERATIONS
 from dialcues_rest.operations_numbers import NUMBER_OPERATIONS
 from dialcues_rest.routes import BASE
 
@@ -105,6 +106,11 @@ USAGE_QUERY: Final = (
         "code",
         "Only this error code.",
         {"type": "string", "pattern": wire.trimmed_text_pattern(64)},
+    ),
+    query_parameter(
+        "deprecated",
+        "Only requests that used a deprecation (`true`), or only the others (`false`).",
+        {"type": "string", "enum": ["true", "false"]},
     ),
     PAGE,
     PAGE_SIZE,
@@ -219,6 +225,17 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("GET", f"{BASE}/openapi.json"): Operation(
         "getOpenApi", "This OpenAPI document.", "meta", wire.OpenApiDocument, public=True
     ),
+    ("GET", f"{BASE}/deprecations"): Operation(
+        "listDeprecations",
+        "The deprecation registry: what will stop working, from when, and what replaces it.",
+        "meta",
+        wp.DeprecationList,
+        public=True,
+        notes=(
+            "Every reply of a deprecated route, or to a request that used a deprecated "
+            "parameter or field, carries `Deprecation`, `Sunset` and `Link` (docs/public-api.md)."
+        ),
+    ),
     ("GET", f"{BASE}/me"): Operation("getMe", "Who the credential acts as.", "meta", wire.Me),
     ("GET", f"{BASE}/health"): Operation(
         "getHealth", "Version, database and dispatcher state.", "health", wire.Health
@@ -239,7 +256,10 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
             "`informational` one without any, when the organization requires it) is "
             "`consent_required`; a Vapi line without the organization's `caller_name` (marketing: "
             "`callback_number`) is `caller_identity_required`; a one-off outside the calling "
-            "window, or a series never inside it, is `outside_calling_window`."
+            "window, or a series never inside it, is `outside_calling_window`. A non-null "
+            "`fallback` also needs `messages:write` (else 403 `insufficient_scope`); its "
+            "missing template or slot, or no line that sends SMS, is a `validation_error` "
+            "naming `fallback.<field>`."
         ),
         errors=(422,),
     ),
@@ -287,7 +307,9 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
             "whose number is suppressed, is 422 `recipient_suppressed`; changing `purpose` or "
             "the number, or resuming, without covering consent is 422 `consent_required`. A "
             "change of time, zone, number, recurrence or window that leaves the reminder "
-            "outside the calling window is 422 `outside_calling_window`."
+            "outside the calling window is 422 `outside_calling_window`. Setting a non-null "
+            "`fallback` also needs `messages:write` (else 403 `insufficient_scope`); null "
+            "clears it."
         ),
         errors=(422,),
     ),
@@ -384,7 +406,9 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         request=wp.CreateSubscription,
         notes=(
             "Listing `suppression.*` needs `suppressions:read` on the credential, "
-            "`consent.revoked` `consents:read` (else 403 `insufficient_scope`)."
+            "`consent.revoked` `consents:read`, `number.*` `numbers:read`, `call.ringing` "
+            "`executions:read`, `message.received` `messages:read` (else 403 "
+            "`insufficient_scope`)."
         ),
     ),
     ("GET", SUBSCRIPTIONS): _webhook(
@@ -426,5 +450,6 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ),
     **CONSENT_OPERATIONS,
     **NUMBER_OPERATIONS,
+    **MESSAGE_OPERATIONS,
 }
 """Metadata of every route, keyed by ``(method, path)`` as ``routes.ROUTES`` spells them."""

@@ -10,7 +10,10 @@ The composition order of every request, one place each:
 3. the handler: the core use case, with idempotency around it;
 4. :func:`dialcues_rest.errors.render_errors` (between 1 and 2) turns any refusal into the
    error reply and records its code under ``ERROR_CODE``;
-5. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),
+5. :mod:`dialcues_rest.deprecations` (between 1 and 4, when the registry names REST things):
+   ``Deprecation``, ``Sunset`` and ``Link`` on the reply of a request that used an entry,
+   which it records under ``DEPRECATED``;
+6. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),
    one access-log line (the route template, never a phone number), and one usage event for
    every request under ``/api/public/v1``.
 
@@ -35,7 +38,14 @@ from dialcues_core import Dialcues
 from dialcues_core.kernel.requests import CURRENT_REQUEST_ID
 from dialcues_core.platform.admission import RequestOutcome
 from dialcues_core.platform.usage import request_id_or_new
-from dialcues_rest.appkeys import ERROR_CODE, IDEMPOTENT_REPLAY, PRINCIPAL, RATE_LIMIT, REQUEST_ID
+from dialcues_rest.appkeys import (
+    DEPRECATED,
+    ERROR_CODE,
+    IDEMPOTENT_REPLAY,
+    PRINCIPAL,
+    RATE_LIMIT,
+    REQUEST_ID,
+)
 from dialcues_rest.auth import LIMITED_BASE, is_limited
 
 access_logger = logging.getLogger("dialcues.rest.access")
@@ -85,6 +95,7 @@ def outcome(request: web.Request, status: int, occurred_at: datetime, ms: float)
         code=request.get(ERROR_CODE),
         latency_ms=ms,
         replay=request.get(IDEMPOTENT_REPLAY, False),
+        deprecated=request.get(DEPRECATED, False),
     )
 
 

@@ -12,8 +12,10 @@ from aiohttp.typedefs import Handler
 from dialcues_core.kernel.scopes import required_scope
 from dialcues_rest import call_handlers, calling_handlers, oauth_handlers, openapi, usage_handlers
 from dialcues_rest import consent_handlers as ch
+from dialcues_rest import deprecations as dh
 from dialcues_rest import handlers as h
 from dialcues_rest import line_handlers as lh
+from dialcues_rest import message_handlers as mh
 from dialcues_rest import number_handlers as nh
 from dialcues_rest import suppression_handlers as sh
 from dialcues_rest import webhook_handlers as wh
@@ -28,6 +30,9 @@ SUPPRESSIONS: Final = f"{BASE}/suppressions"
 CONSENTS: Final = f"{BASE}/consents"
 NUMBERS: Final = f"{BASE}/numbers"
 NUMBER: Final = f"{NUMBERS}/{{number}}"
+TEMPLATES: Final = f"{BASE}/message-templates"
+TEMPLATE: Final = f"{TEMPLATES}/{{id}}"
+MESSAGES: Final = f"{BASE}/messages"
 _NUMBER_SEGMENT: Final = "{number:[^/a-zA-Z][^/]*}"
 """How the router matches a number in a ``/numbers`` path: never starting with a letter, so
 ``/numbers/hold`` and ``/numbers/search`` are never taken for one (an OPTIONS on them lists
@@ -53,6 +58,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", "/healthz", h.get_health),
     Route("POST", "/api/oauth/token", oauth_handlers.issue_token),
     Route("GET", f"{BASE}/openapi.json", openapi.get_openapi),
+    Route("GET", f"{BASE}/deprecations", dh.get_deprecations),
     Route("GET", f"{BASE}/me", h.get_me),
     Route("GET", f"{BASE}/health", h.get_api_health),
     Route("POST", f"{BASE}/reminders", h.create_reminder, "reminders.create"),
@@ -90,6 +96,16 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("DELETE", f"{NUMBER}/hold", nh.drop_hold, "numbers.drop_hold"),
     Route("POST", f"{NUMBER}/assign", nh.assign_number, "numbers.assign"),
     Route("POST", f"{NUMBER}/release", nh.release_number, "numbers.release"),
+    Route("POST", TEMPLATES, mh.create_template, "message_templates.create"),
+    Route("GET", TEMPLATES, mh.list_templates, "message_templates.list"),
+    Route("GET", TEMPLATE, mh.get_template, "message_templates.get"),
+    Route("PATCH", TEMPLATE, mh.update_template, "message_templates.update"),
+    Route("DELETE", TEMPLATE, mh.archive_template, "message_templates.archive"),
+    Route("GET", f"{TEMPLATE}/versions", mh.list_versions, "message_templates.versions"),
+    Route("GET", f"{TEMPLATE}/versions/{{version}}", mh.get_version, "message_templates.version"),
+    Route("POST", MESSAGES, mh.send_message, "messages.send"),
+    Route("GET", MESSAGES, mh.list_messages, "messages.list"),
+    Route("GET", f"{MESSAGES}/{{id}}", mh.get_message, "messages.get"),
     Route("POST", f"{BASE}/calls", call_handlers.place_call, "calls.place"),
     Route("POST", f"{BASE}/calls/inbound/answer", lh.answer_inbound_call, "inbound.answer"),
     Route("POST", f"{BASE}/agent/smoke", call_handlers.run_smoke, "smoke.run"),

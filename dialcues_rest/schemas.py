@@ -114,4 +114,5 @@ def usage_event(e: UsageEvent) -> Json:
         "code": e.code,
         "latency_ms": e.latency_ms,
         "idempotent_replay": e.idempotent_replay,
+        "deprecated": e.deprecated,
     }

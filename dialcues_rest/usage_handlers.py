@@ -13,8 +13,9 @@ async def list_usage_events(request: web.Request) -> web.Response:
     """``GET /usage/events``: one page of the user's events, newest first.
 
     Filters ``date_from``, ``date_to`` (RFC 3339), ``route`` (a template such as
-    ``/reminders/{id}``), ``status``, ``code``; paging ``page``/``page_size``. Events are
-    listed once written (within about a second of their request).
+    ``/reminders/{id}``), ``status``, ``code``, ``deprecated`` (``true``/``false``); paging
+    ``page``/``page_size``. Events are listed once written (within about a second of their
+    request).
     """
     dc = request.app[DIALCUES]
     found = await request.app[OFFLOADER].run(

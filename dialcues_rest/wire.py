@@ -12,7 +12,9 @@ the tests.
 
 The inbound route models (``telephony.md`` §3.1) live here rather than in
 :mod:`dialcues_rest.wire_numbers` because the line and execution objects here embed a route and
-that module imports this one; they are why this module runs past 400 lines.
+that module imports this one; they are why this module runs past 400 lines. So is the
+reminder's text ``fallback`` (``telephony.md`` §4.6), kept beside the reminder it belongs to
+(:mod:`dialcues_rest.wire_messages` imports this module too).
 """
 
 from __future__ import annotations
@@ -195,6 +197,57 @@ Lateness = Annotated[int, Field(ge=60, le=86400)]
 Purpose = Literal["informational", "marketing"]
 
 
+# ----------------------------------------------------------------------------- text fallback
+TemplateId = Annotated[str, Field(pattern=trimmed_text_pattern(40), examples=["tpl_7Yc2"])]
+"""A message template's id (``tpl_…``); anything else is a ``validation_error``."""
+VariableValue = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=SEARCH_PATTERN, examples=["Ada"])
+]
+"""A slot's value: 1–255 characters without control characters."""
+Variables = dict[str, VariableValue]
+FallbackAfter = Literal["final_failure", "no_answer", "voicemail"]
+
+
+class ReminderFallback(Request):
+    """A reminder's SMS fallback (``telephony.md`` §4.6): one text when an occurrence ends
+    unreached. Setting one needs ``messages:write`` too (else 403 ``insufficient_scope``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "sms",
+                    "template_id": "tpl_7Yc2",
+                    "after": "final_failure",
+                    "variables": {"clinic": "Elm Street"},
+                }
+            ]
+        },
+    )
+
+    channel: Literal["sms"]
+    template_id: TemplateId
+    """An unarchived template of the organization allowing ``sms`` (its current version is
+    used when sending)."""
+    after: FallbackAfter
+    """``final_failure``: the occurrence's last attempt ended ``no_answer``, ``busy`` or
+    ``failed``; ``no_answer``: it ended ``no_answer``; ``voicemail``: an attempt ended
+    ``voicemail``."""
+    variables: Variables | None = None
+    """With the built-ins (``reminder_title``, ``reminder_message``, ``scheduled_local``,
+    ``line_number``, which may not be given) they fill every slot."""
+
+
+class ReminderFallbackShown(Response):
+    """A reminder's SMS fallback as read back."""
+
+    channel: Literal["sms"]
+    template_id: str
+    after: FallbackAfter
+    variables: dict[str, str]
+
+
 # ----------------------------------------------------------------------------- inbound routes
 NonBlank = f"^[{_WS}]*[^{_WS}]"
 """At least one character ``str.strip()`` keeps."""
@@ -313,6 +366,8 @@ class CreateReminder(Request):
     calling_window: CallingWindow | None = None
     max_lateness_seconds: Lateness | None = None
     retry_policy: RetryPolicy | None = None
+    fallback: ReminderFallback | None = None
+    """The SMS fallback (null or left out: none)."""
 
 
 class UpdateReminder(Request):
@@ -343,6 +398,8 @@ class UpdateReminder(Request):
     calling_window: CallingWindow | None = None
     max_lateness_seconds: Lateness | None = None
     retry_policy: RetryPolicy | None = None
+    fallback: ReminderFallback | None = None
+    """The SMS fallback; null clears it."""
 
 
 # ----------------------------------------------------------------------------- responses
@@ -373,6 +430,8 @@ class Reminder(Response):
     next_eligible_at: Instant | None
     """When the next attempt may be placed: the window's opening after it is due; null when
     that is past the deadline or the reminder is not scheduled."""
+    fallback: ReminderFallbackShown | None
+    """The SMS fallback (``telephony.md`` §4.6), or null."""
 
 
 class ExecutionAction(Response):
@@ -423,6 +482,8 @@ class Execution(Response):
     null."""
     answer_by: Instant | None
     """Inbound on an ``external`` route: when the line's fallback applies; else null."""
+    fallback_message_id: str | None
+    """The reminder's SMS fallback this attempt's outcome triggered (``msg_…``), or null."""
 
 
 class PageFields(Response):

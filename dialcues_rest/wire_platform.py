@@ -7,6 +7,7 @@ response models that forbid unknown fields.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -133,6 +134,8 @@ class UsageEvent(Response):
     code: str | None
     latency_ms: float = Field(ge=0)
     idempotent_replay: bool
+    deprecated: bool
+    """The request used an entry of the deprecation registry (``GET /deprecations``)."""
 
 
 class UsageEventPage(PageFields):
@@ -156,10 +159,14 @@ WebhookEvent = Literal[
     "number.assign_failed",
     "number.released",
     "call.ringing",
+    "message.sent",
+    "message.delivered",
+    "message.failed",
+    "message.received",
 ]
 """Every event a subscription may list (``suppression.*`` needs ``suppressions:read`` on the
 credential, ``consent.*`` ``consents:read``, ``number.*`` ``numbers:read``, ``call.ringing``
-``executions:read``)."""
+``executions:read``, ``message.received`` ``messages:read``)."""
 WebhookUrl = Annotated[
     str,
     Field(
@@ -241,3 +248,44 @@ class DeliveryPage(PageFields):
     """One page of delivery attempts, newest first."""
 
     items: list[Delivery]
+
+
+# ----------------------------------------------------------------------------- deprecations
+class DeprecationPolicy(Response):
+    """The policy every deprecation follows."""
+
+    minimum_notice_months: int = Field(ge=12)
+    """The least time between an announcement and its sunset."""
+    changelog: str
+    """The changelog; each entry has an anchor named after its id."""
+
+
+class DeprecationEntry(Response):
+    """One announced breaking change: it works as before until its sunset."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    kind: Literal[
+        "route",
+        "query_parameter",
+        "request_field",
+        "response_field",
+        "event_type",
+        "rpc",
+        "rpc_field",
+    ]
+    target: str = Field(examples=["GET /executions response:cost"])
+    announced_at: date
+    """The day of the release that announced it."""
+    sunset_at: date
+    """The first day it may stop working (at least 12 calendar months later)."""
+    replacement: str | None
+    """What to use instead; null when nothing replaces it."""
+    removed: bool
+    """Whether a release removed it after its sunset."""
+
+
+class DeprecationList(Response):
+    """``GET /deprecations``: the policy and the registry, oldest entry first."""
+
+    policy: DeprecationPolicy
+    items: list[DeprecationEntry]

@@ -91,3 +91,5 @@ class Execution:
     """Inbound: the route applied (null until an ``external`` call is decided)."""
     answer_by: datetime | None = None
     """Inbound on an ``external`` route: when the line's fallback applies."""
+    fallback_message_id: str | None = None
+    """The reminder's SMS fallback this attempt's outcome triggered (``telephony.md`` §4.6)."""

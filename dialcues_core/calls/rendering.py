@@ -36,4 +36,5 @@ def execution_payload(e: Execution) -> dict[str, Any]:
         "from": e.from_number,
         "route": dict(e.route) if e.route is not None else None,
         "answer_by": millis(e.answer_by),
+        "fallback_message_id": e.fallback_message_id,
     }

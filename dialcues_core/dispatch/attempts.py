@@ -53,8 +53,11 @@ from dialcues_core.dispatch.work import (
 from dialcues_core.errors import ProviderEventRejected
 from dialcues_core.kernel.crypto import hashes_match
 from dialcues_core.kernel.ports import Clock, Transactions
+from dialcues_core.messages.fallback import Fallbacks
+from dialcues_core.messages.fallback import Outcome as FallbackCause
 from dialcues_core.reminders import lifecycle
 from dialcues_core.reminders.lifecycle import Action
+from dialcues_core.reminders.model import ReminderStatus
 from dialcues_core.reminders.rendering import reminder_payload
 from dialcues_core.reminders.steps import Attempted, NextStep
 from dialcues_core.webhooks.outbox import NoOutbox, Outbox
@@ -85,6 +88,7 @@ class Attempts:
         settings: Settings,
         outbox: Outbox | None = None,
         opt_outs: OptOuts | None = None,
+        fallbacks: Fallbacks | None = None,
     ):
         self.store = store
         self.tx = tx
@@ -95,6 +99,8 @@ class Attempts:
         self.opt_outs = opt_outs
         """Suppressions and consents (gate checks 1–2; a stop during a call)."""
         self.consent = opt_outs.store if opt_outs is not None else None
+        self.fallbacks = fallbacks
+        """Reminders' SMS fallbacks, written with the outcome that triggers them."""
 
     @property
     def lease(self) -> timedelta:
@@ -551,6 +557,7 @@ class Attempts:
         )
         self.outbox.skipped((e.user_id, e.id) for f, e in applied if f.skip_reason is not None)
         steps: list[tuple[int, NextStep, int | None]] = []
+        causes: list[FallbackCause] = []
         suppressed = self._suppressed_now([e for _, e in owned])
         for f, e in owned:
             found = states.get(e.reminder_id or 0)
@@ -579,7 +586,10 @@ class Attempts:
             last = self._closed(e, closed, now) if closed is not None else None
             steps.append((e.reminder_id or 0, step, last))
             self.outbox.steps([(e.user_id, e.reminder_id or 0, step)])
+            causes.append(_fallback_cause(e, status, step, attempted))
         self.store.set_reminder_steps(steps, now)
+        if self.fallbacks is not None and causes:
+            self.fallbacks.after_outcomes(causes, now)
         return [f for f, _ in applied]
 
     def _suppressed_now(self, executions: list[LiveExecution]) -> set[tuple[str, str]]:
@@ -709,6 +719,27 @@ class Attempts:
         """Return when the next attempt is due (None: nothing waits)."""
         with self.tx.atomic():
             return self.store.next_due_at()
+
+
+def _fallback_cause(
+    e: LiveExecution, status: ExecutionStatus, step: NextStep, attempted: Attempted
+) -> FallbackCause:
+    """What an outcome means for the reminder's SMS fallback: its status, and whether a retry
+    of the occurrence is still pending."""
+    retrying = (
+        step.status is ReminderStatus.SCHEDULED
+        and step.next_attempt_at is not None
+        and step.scheduled_at == attempted.scheduled_at
+    )
+    return FallbackCause(
+        execution_id=e.id,
+        reminder_id=e.reminder_id or 0,
+        status=status.value,
+        ended_occurrence=not retrying,
+        occurrence_at=e.occurrence_at or attempted.scheduled_at,
+        line_id=e.line_id,
+        to=e.to,
+    )
 
 
 def _inbound(f: Finished, e: LiveExecution) -> Finished:

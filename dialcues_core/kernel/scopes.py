@@ -38,6 +38,9 @@ WRITE_CONSENTS = "consents:write"
 READ_NUMBERS = "numbers:read"
 WRITE_NUMBERS = "numbers:write"
 WRITE_LINES = "lines:write"
+READ_MESSAGES = "messages:read"
+WRITE_MESSAGES = "messages:write"
+WRITE_TEMPLATES = "templates:write"
 #: Every scope a credential may carry; a key created without ``--scopes`` has them all.
 ALL_SCOPES: tuple[str, ...] = (
     "reminders:read",
@@ -56,6 +59,9 @@ ALL_SCOPES: tuple[str, ...] = (
     "numbers:read",
     "numbers:write",
     "lines:write",
+    "messages:read",
+    "messages:write",
+    "templates:write",
 )
 
 ALL_SCOPES_MARK = "*"

@@ -4,8 +4,10 @@ failed step (no such organization, not on Telnyx, a missing or stale header, a b
 is ``invalid_provider_event`` and records nothing. A verified ``number_order.*`` event wakes
 the provisioner for the order whose reference it names — it confirms with the carrier, the
 event never decides. A signed event about something unknown is accepted and logged.
-Message events belong to the messages capability (another issue): they are accepted and
-logged for now.
+Every verified event's ``data.id`` is recorded in the transaction that applies it (kept 7
+days): a duplicate answers 200 and changes nothing. Message events (``message.sent``,
+``message.finalized``, ``message.received``) are applied by
+:class:`~dialcues_core.messages.texts.Texts`, their keyword effects committed before the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import logging
 from collections.abc import Mapping
 
 from dialcues_core.errors import ProviderEventRejected
-from dialcues_core.numbers.model import TELNYX, CarrierEventKind
+from dialcues_core.messages.ports import MessageStore
+from dialcues_core.messages.texts import Texts
+from dialcues_core.numbers.model import TELNYX, CarrierEvent, CarrierEventKind
 from dialcues_core.numbers.service import Numbers
 
 logger = logging.getLogger("dialcues.carrier_events")
@@ -26,8 +30,9 @@ MAX_BODY_BYTES = 1024 * 1024
 class CarrierEvents:
     """Verify and apply carrier webhooks."""
 
-    def __init__(self, numbers: Numbers):
+    def __init__(self, numbers: Numbers, texts: Texts | None = None):
         self.numbers = numbers
+        self.texts = texts
 
     def receive(self, organization_id: str, headers: Mapping[str, str], body: bytes) -> None:
         """Verify one webhook of the organization's carrier and apply it (see the module)."""
@@ -41,10 +46,50 @@ class CarrierEvents:
         carrier = deps.carriers.carrier(settings)
         lowered = {name.lower(): value for name, value in headers.items()}
         event = carrier.read_event(lowered, body, deps.clock.now())  # raises when forged
+        if event.kind in (CarrierEventKind.MESSAGE_STATUS, CarrierEventKind.MESSAGE_RECEIVED):
+            self._message_event(organization_id, event)
+            return
+        if not self._first_time(organization_id, event):
+            return
         if event.kind is CarrierEventKind.NUMBER_ORDER and event.reference:
             self._order_event(organization_id, event.reference)
             return
         logger.info("Carrier event %s (%s) accepted; nothing to apply", event.id, event.type)
+
+    def _first_time(self, organization_id: str, event: CarrierEvent) -> bool:
+        store = self._messages()
+        if store is None:
+            return True
+        with self.numbers.deps.transactions.atomic():
+            new = store.first_time(event.id, organization_id, self.numbers.deps.clock.now())
+        if not new:
+            logger.info("Carrier event %s came again; nothing changes", event.id)
+        return new
+
+    def _messages(self) -> MessageStore | None:
+        return self.texts.store if self.texts is not None else None
+
+    def _message_event(self, organization_id: str, event: CarrierEvent) -> None:
+        """Record the event's id and apply it, in one transaction (its outbox events too)."""
+        texts = self.texts
+        if texts is None:
+            logger.info("Carrier event %s (%s): messages are not wired", event.id, event.type)
+            return
+        deps = texts.deps
+        now = deps.clock.now()
+        with deps.transactions.atomic(), deps.outbox.collecting():
+            if not texts.store.first_time(event.id, organization_id, now):
+                logger.info("Carrier event %s came again; nothing changes", event.id)
+                return
+            if event.report is not None:
+                texts.apply(organization_id, event.report, now)
+            elif event.incoming is not None:
+                texts.receive(organization_id, event.incoming, now)
+            else:
+                logger.info("Carrier event %s (%s) carries nothing to apply", event.id, event.type)
+                return
+        for listener in deps.listeners:
+            listener(None)  # a keyword reply or a settled status: the sender may have work
 
     def _order_event(self, organization_id: str, reference: str) -> None:
         deps = self.numbers.deps

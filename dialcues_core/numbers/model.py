@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Final
 
 from dialcues_core.accounts.model import CARRIERS, FEATURES
+from dialcues_core.messages.model import CarrierReport, IncomingText
 
 SIMULATED: Final = "simulated"
 TELNYX: Final = "telnyx"
@@ -137,6 +138,10 @@ class CarrierEvent:
     occurred_at: datetime | None
     reference: str | None = None
     payload: dict[str, object] = field(default_factory=dict)
+    report: CarrierReport | None = None
+    """A message status event, translated (``MESSAGE_STATUS``)."""
+    incoming: IncomingText | None = None
+    """An inbound text, translated (``MESSAGE_RECEIVED``)."""
 
 
 class Refusal(StrEnum):
@@ -153,6 +158,8 @@ class Refusal(StrEnum):
     NOT_CONFIGURED = "not_configured"
     OPTED_OUT = "opted_out"
     CAMPAIGN = "campaign_not_registered"
+    CHANNEL_UNAVAILABLE = "channel_unavailable"
+    """The handset cannot take the channel (RCS) and no fallback was asked."""
     REJECTED = "rejected"
     """Any other refusal: the carrier's code is kept."""
 

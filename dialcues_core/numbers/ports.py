@@ -16,6 +16,13 @@ from datetime import datetime
 from typing import Protocol
 
 from dialcues_core.accounts.model import Organization
+from dialcues_core.messages.model import (
+    CarrierReport,
+    IncomingText,
+    Message,
+    OutgoingMessage,
+    SendReceipt,
+)
 from dialcues_core.numbers.model import (
     AvailableNumber,
     CarrierEvent,
@@ -68,6 +75,18 @@ class Carrier(Protocol):
 
     async def release(self, number: str) -> None:
         """Give a bought number back to the carrier; an unknown number is already released."""
+        ...
+
+    async def send(self, outgoing: OutgoingMessage) -> SendReceipt:
+        """Post one message, once: never retried blindly. Raises ``CarrierRejected`` (meaning
+        ``opted_out``, ``campaign_not_registered``, ``channel_unavailable`` …),
+        ``CarrierThrottled`` (nothing sent), ``CarrierUnknownOutcome`` (it may have been sent:
+        an event naming it resolves it) or ``CarrierUnreachable`` (nothing sent)."""
+        ...
+
+    async def settle(self, message: Message, now: datetime) -> list[CarrierReport | IncomingText]:
+        """What a carrier that reports by no webhook has to say about a message still in the
+        air (the simulated carrier's outcomes); a webhook carrier returns nothing."""
         ...
 
     def read_event(

@@ -66,7 +66,8 @@ class RequestOutcome:
 
     ``route`` is the matched template (REST, relative to the API base) or the full method
     name (gRPC); ``status`` the HTTP status or the gRPC status code's number; ``code`` the
-    error code of an error reply.
+    error code of an error reply; ``deprecated`` whether it used an entry of the deprecation
+    registry.
     """
 
     occurred_at: datetime
@@ -78,6 +79,7 @@ class RequestOutcome:
     code: str | None
     latency_ms: float
     replay: bool
+    deprecated: bool = False
 
 
 RequestObserver = Callable[[RequestOutcome], None]

@@ -18,7 +18,9 @@ Field meanings (``route`` and ``status`` differ by edge):
 * gRPC: ``method`` is ``GRPC``, ``route`` the full method name
   (``/dialcues.v1.ReminderService/GetReminder``) and ``status`` the gRPC status code's number
   (0 ``OK``, 8 ``RESOURCE_EXHAUSTED`` …);
-* ``code`` is the error code of an error reply (the ``ErrorInfo`` reason on gRPC), else None.
+* ``code`` is the error code of an error reply (the ``ErrorInfo`` reason on gRPC), else None;
+* ``deprecated`` tells that the request used an entry of the deprecation registry
+  (:mod:`dialcues_core.deprecations`: a deprecated route, RPC, parameter or field).
 
 The repository port lives here, beside the only use case that needs it.
 """
@@ -56,7 +58,7 @@ from dialcues_core.platform.admission import RequestOutcome
 log = logging.getLogger("dialcues.usage")
 
 USAGE_QUERY: Final = frozenset(
-    {"date_from", "date_to", "route", "status", "code", "page", "page_size"}
+    {"date_from", "date_to", "route", "status", "code", "deprecated", "page", "page_size"}
 )
 MAX_PENDING: Final = 100_000
 """Events held in memory at most while the database is unreachable (the oldest are dropped)."""
@@ -78,7 +80,8 @@ class UsageEvent(NamedTuple):
     """One answered public request (see the module docstring for the fields' meaning).
 
     A named tuple, not a frozen dataclass: one is built on every request, and a frozen
-    dataclass of thirteen fields costs 3.6 µs to build against 0.8 µs (measured).
+    dataclass of thirteen fields costs 3.6 µs to build against 0.8 µs (measured). Fields
+    added later come last, with a default, so positional construction keeps its meaning.
     """
 
     occurred_at: datetime
@@ -95,6 +98,8 @@ class UsageEvent(NamedTuple):
     idempotent_replay: bool = False
     id: int | None = None
     """Assigned when stored (None while pending)."""
+    deprecated: bool = False
+    """The request used an entry of the deprecation registry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,8 @@ class UsageQuery:
     route: str | None = None
     status: int | None = None
     code: str | None = None
+    deprecated: bool | None = None
+    """Only events that used a deprecation (True), or only those that did not (False)."""
     page: int = 1
     page_size: int = 20
 
@@ -156,6 +163,7 @@ class UsageLog:
                 code=outcome.code,
                 latency_ms=round(outcome.latency_ms, 3),
                 idempotent_replay=outcome.replay,
+                deprecated=outcome.deprecated,
             )
         )
 
@@ -196,11 +204,19 @@ class UsageLog:
             route=given(reader.read("route", text_parser(255))),
             status=given(reader.read("status", parse_positive_int(0, 999))),
             code=given(reader.read("code", text_parser(64))),
+            deprecated=given(reader.read("deprecated", parse_query_flag)),
             page=given(reader.read("page", parse_page)) or 1,
             page_size=given(reader.read("page_size", parse_positive_int(1, 100))) or 20,
         )
         reader.raise_if_any()
         return self.repo.list(principal.user_id, query)
+
+
+def parse_query_flag(value: Any) -> bool:
+    """A query parameter ``true`` or ``false``."""
+    if value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return bool(value == "true")
 
 
 T = TypeVar("T")

@@ -119,6 +119,7 @@ CREATE_FIELDS = frozenset(
         "calling_window",
         "max_lateness_seconds",
         "retry_policy",
+        "fallback",
     }
 )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from dialcues_core.calling.retry import RetryPolicy
 from dialcues_core.calling.shapes import Bypass
@@ -88,6 +90,8 @@ class Reminder:
     retry_policy: RetryPolicy | None = None
     number_zones: NumberZones | None = None
     """The number's zones, stored whenever the number is set (None: not yet computed)."""
+    fallback: Mapping[str, Any] | None = None
+    """The SMS fallback (``telephony.md`` §4.6) in its wire form, or None."""
     next_eligible_at: datetime | None = None
     """Computed on read by the use cases (never stored)."""
 

@@ -36,4 +36,5 @@ def reminder_payload(r: Reminder) -> dict[str, Any]:
         "max_lateness_seconds": r.max_lateness_seconds,
         "retry_policy": r.retry_policy.to_json() if r.retry_policy else None,
         "next_eligible_at": seconds(r.next_eligible_at),
+        "fallback": dict(r.fallback) if r.fallback is not None else None,
     }

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dialcues_core.accounts.lines import line_for, parse_line_id
 from dialcues_core.accounts.model import OutboundLine, Principal, Provider
@@ -44,7 +44,13 @@ from dialcues_core.kernel.moments import parse_local_moment, parse_zone
 from dialcues_core.kernel.paging import Page
 from dialcues_core.kernel.phone import parse_phone_number
 from dialcues_core.kernel.ports import ChangeListener, Clock, Transactions
-from dialcues_core.kernel.scopes import READ_REMINDERS, WRITE_REMINDERS, requires
+from dialcues_core.kernel.scopes import (
+    READ_REMINDERS,
+    WRITE_MESSAGES,
+    WRITE_REMINDERS,
+    demand,
+    requires,
+)
 from dialcues_core.reminders import lifecycle
 from dialcues_core.reminders.calling_fields import (
     WINDOW_FIELDS,
@@ -66,6 +72,22 @@ REMINDER_SORTS = ("scheduled_at_asc", "scheduled_at_desc", "updated_at_desc")
 REMINDER_QUERY = frozenset(
     {"status", "search", "date_from", "date_to", "sort", "page", "page_size"}
 )
+
+
+class FallbackCheck(Protocol):
+    """The messages capability's judgement of a reminder's SMS fallback."""
+
+    def parse(self, value: Any) -> dict[str, Any]:
+        """The fallback's wire form, shapes checked (``ValidationFailed`` naming
+        ``fallback.<field>``)."""
+        ...
+
+    def check_json(
+        self, organization_id: str, fallback: Mapping[str, Any], line_id: str | None
+    ) -> None:
+        """Refuse a missing template or slot, or no SMS-capable line (the caller's
+        transaction)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +117,8 @@ class Reminders:
         self.consent = consent
         """Suppressions and consents, checked on every write that could lead to a call."""
         self.listeners: list[ChangeListener] = []
+        self.fallbacks: FallbackCheck | None = None
+        """Checks a reminder's SMS fallback against the organization's templates and lines."""
 
     # ------------------------------------------------------------------ create
     @requires(WRITE_REMINDERS)
@@ -113,11 +137,14 @@ class Reminders:
         now = self.clock.now()
         policy = self.policies.effective_of(principal.organization_id)
         calling = read_calling_fields(reader, policy, principal, now)
+        calling.update(self._read_fallback(reader))
         schedule = None
         if zone is not MISSING and when is not MISSING and spec is not MISSING:
             schedule = _Schedule.build(reader, zone[0], when, spec, end, now)
         reader.raise_if_any()
         assert schedule is not None
+        if calling.get("fallback") is not None:
+            demand(WRITE_MESSAGES, principal.scopes)  # the one scope checked after parsing
         with self.repos.transactions.atomic():
             line = self._line_for(principal, line_id)
             reminder = Reminder(
@@ -144,6 +171,7 @@ class Reminders:
             )
             self._refuse_unwanted(reminder, policy)
             check_window(reminder, policy)
+            self._check_fallback(reminder)
             stored = self.repos.reminders.add(reminder)
             subject = ("reminder", str(stored.id))
             audit_bypass(
@@ -151,6 +179,29 @@ class Reminders:
             )
         self._changed(stored.scheduled_at)
         return with_next_eligible(stored, policy, now)
+
+    def _read_fallback(self, reader: FieldReader) -> dict[str, Any]:
+        """``fallback``: absent (nothing), null (cleared) or parsed by the messages capability
+        (its problems named ``fallback.<field>``)."""
+        if not reader.has("fallback"):
+            return {}
+        value = reader.payload["fallback"]
+        if value is None:
+            return {"fallback": None}
+        if self.fallbacks is None:
+            reader.fail("fallback", "text fallbacks are not available in this deployment")
+            return {}
+        try:
+            return {"fallback": self.fallbacks.parse(value)}
+        except ValidationFailed as exc:
+            for name, problem in exc.fields.items():
+                reader.fail(name, problem)
+            return {}
+
+    def _check_fallback(self, r: Reminder) -> None:
+        """The fallback's template, slots and SMS-capable line (in the write's transaction)."""
+        if r.fallback is not None and self.fallbacks is not None:
+            self.fallbacks.check_json(r.organization_id, r.fallback, r.line_id)
 
     def _refuse_unwanted(self, r: Reminder, policy: EffectivePolicy) -> None:
         """``recipient_suppressed``, ``consent_required``, ``caller_identity_required``."""
@@ -270,8 +321,14 @@ class Reminders:
                 lifecycle.transition(current.status, Action.UPDATE)
                 edit = _Edit(current, payload, self.clock.now(), self.repos.lines)
                 updated = edit.apply(
-                    lambda reader, now: read_calling_fields(reader, policy, principal, now)
+                    lambda reader, now: {
+                        **read_calling_fields(reader, policy, principal, now),
+                        **self._read_fallback(reader),
+                    }
                 )
+                if updated.fallback is not None and "fallback" in payload:
+                    demand(WRITE_MESSAGES, principal.scopes)
+                    self._check_fallback(updated)
                 if _may_call(current, updated, payload):
                     self._refuse_unwanted(updated, policy)
                 if WINDOW_FIELDS & set(payload):

@@ -29,6 +29,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "number.assign_failed",
     "number.released",
     "call.ringing",
+    "message.sent",
+    "message.delivered",
+    "message.failed",
+    "message.received",
 )
 """Every event a subscription may ask for."""
 

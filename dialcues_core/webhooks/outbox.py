@@ -48,6 +48,9 @@ class _Pending:
     organization_events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     """Events of an organization's own objects (suppression entries, consents): (event type,
     organization id, the rendered object)."""
+    user_objects: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    """Events of a user's object rendered already (outbound messages): (event type, user id,
+    the rendered object)."""
     inbound: list[tuple[str, str, int]] = field(default_factory=list)
     """Events of inbound executions (organization resources): (event type, organization id,
     execution id); rendered when written, as they stand then."""
@@ -84,11 +87,14 @@ class Outbox:
                 )
             if pending.depth == 1 and pending.organization_events:
                 self._write_organization(pending.organization_events)
+            if pending.depth == 1 and pending.user_objects:
+                self._write_user_objects(pending.user_objects)
         finally:
             pending.depth -= 1
             if pending.depth == 0:
                 pending.events.clear()
                 pending.organization_events.clear()
+                pending.user_objects.clear()
                 pending.inbound.clear()
 
     def started(self, executions: Iterable[tuple[str, int]]) -> None:
@@ -117,6 +123,11 @@ class Outbox:
         """Note an event about an organization's object (``suppression.created``, …): every
         enabled subscription of the organization that lists it gets it."""
         self._pending().organization_events.append((event, organization_id, data))
+
+    def user_event(self, event: str, user_id: str, data: dict[str, Any]) -> None:
+        """Note an event about a user's object rendered already (``message.sent`` …): every
+        enabled subscription of the user that lists it gets it."""
+        self._pending().user_objects.append((event, user_id, data))
 
     def inbound(self, event: str, executions: Iterable[tuple[str, int]]) -> None:
         """Note events of inbound executions: (organization id, execution id). Every enabled
@@ -153,6 +164,18 @@ class Outbox:
         if messages:
             self.store.enqueue(messages)
 
+    def _write_user_objects(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        interests = self.store.interests({user for _, user, _ in events})
+        now = self.clock.now()
+        messages = [
+            NewMessage(crypto.generate_id("msg"), i.subscription_id, kind, body, now)
+            for kind, user, data in events
+            for i in interests
+            if i.user_id == user and kind in i.events and (body := _body(kind, data, now))
+        ]
+        if messages:
+            self.store.enqueue(messages)
+
     def _objects(self, events: list[tuple[str, str, int]]) -> dict[tuple[str, int], Any]:
         """Load the objects the messages carry, by (kind, id)."""
         execution_ids = sorted({oid for kind, _, oid in events if kind.startswith("execution")})
@@ -175,6 +198,9 @@ class NoOutbox(Outbox):
         return None
 
     def _write_organization(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        return None
+
+    def _write_user_objects(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
         return None
 
 

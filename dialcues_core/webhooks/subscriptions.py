@@ -35,6 +35,7 @@ from dialcues_core.kernel.scopes import (
     READ,
     READ_CONSENTS,
     READ_EXECUTIONS,
+    READ_MESSAGES,
     READ_NUMBERS,
     READ_SUPPRESSIONS,
     requires,
@@ -75,6 +76,7 @@ EVENT_SCOPES = {
     "consent.": READ_CONSENTS,
     "number.": READ_NUMBERS,
     "call.": READ_EXECUTIONS,
+    "message.received": READ_MESSAGES,
 }
 """Events about an organization's own records need the scope that reads them (§15)."""
 

@@ -89,7 +89,7 @@ def legacy_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def _at_v5(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dialcues]:
-    """Migrate to v5, then add (without recording v7–v12) what those migrations add.
+    """Migrate to v5, then add (without recording v7–v13) what those migrations add.
 
     The frozen v1–v5 made the ids v6 rebuilds; today's repositories, which write the rows v6
     must keep, also need the later columns, which v7 and v8 add only where missing.
@@ -104,6 +104,7 @@ def _at_v5(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dialcues]:
         migrations.calling_policy(platform.db)
         migrations.consent(platform.db)
         migrations.numbers(platform.db)
+        migrations.messages(platform.db)
     assert database.current_version(platform.db) == _V5
     yield platform
     platform.close()

@@ -113,6 +113,16 @@ def test_every_scoped_use_case_of_the_platform_states_its_scope(dc: Dialcues) ->
         dc.lines.get: "lines:read",
         dc.lines.update: "lines:write",
         dc.inbound.answer: "calls:write",
+        dc.messages.send: "messages:write",
+        dc.messages.get: "messages:read",
+        dc.messages.list: "messages:read",
+        dc.message_templates.create: "templates:write",
+        dc.message_templates.update: "templates:write",
+        dc.message_templates.archive: "templates:write",
+        dc.message_templates.get: "messages:read",
+        dc.message_templates.list: "messages:read",
+        dc.message_templates.versions: "messages:read",
+        dc.message_templates.version: "messages:read",
     }
     assert {use_case: required_scope(use_case) for use_case in use_cases} == use_cases
     assert set(use_cases.values()) == set(ALL_SCOPES)

@@ -66,12 +66,15 @@ def test_record_only_queues_and_flush_writes_everything(platform: Dialcues, owne
 
 
 def test_listing_is_newest_first_with_every_field(platform: Dialcues, owner: Tenant) -> None:
-    record_all(platform, [event(owner, 1), event(owner, 3, idempotent_replay=True)])
+    record_all(
+        platform, [event(owner, 1), event(owner, 3, idempotent_replay=True, deprecated=True)]
+    )
     found = platform.usage.list(owner.principal, {})
     assert [e.request_id for e in found.items] == ["req-3", "req-1"]
     newest = found.items[0]
-    assert newest.id is not None and newest.idempotent_replay
-    assert newest == event(owner, 3, idempotent_replay=True)._replace(id=newest.id)
+    assert newest.id is not None and newest.idempotent_replay and newest.deprecated
+    assert newest == event(owner, 3, idempotent_replay=True, deprecated=True)._replace(id=newest.id)
+    assert not found.items[1].deprecated
 
 
 def test_listing_pages_like_reminders(platform: Dialcues, owner: Tenant) -> None:
@@ -95,8 +98,10 @@ def test_listing_shows_only_the_users_own_events(platform: Dialcues, owner: Tena
         ({"route": "/reminders/{id}"}, ["req-3"]),
         ({"status": "404"}, ["req-2"]),
         ({"code": "insufficient_scope"}, ["req-4"]),
+        ({"deprecated": "true"}, ["req-3"]),
+        ({"deprecated": "false"}, ["req-4", "req-2", "req-1"]),
     ],
-    ids=["date_from", "date_to", "route", "status", "code"],
+    ids=["date_from", "date_to", "route", "status", "code", "deprecated", "not_deprecated"],
 )
 def test_listing_filters(
     platform: Dialcues, owner: Tenant, params: dict[str, str], expected: list[str]
@@ -106,7 +111,7 @@ def test_listing_filters(
         [
             event(owner, 1),
             event(owner, 2, status=404, code="not_found", route=None),
-            event(owner, 3, route="/reminders/{id}"),
+            event(owner, 3, route="/reminders/{id}", deprecated=True),
             event(owner, 4, status=403, code="insufficient_scope"),
         ],
     )
@@ -115,7 +120,13 @@ def test_listing_filters(
 
 @pytest.mark.parametrize(
     "params",
-    [{"colour": "red"}, {"status": "ok"}, {"date_from": "yesterday"}, {"page_size": "101"}],
+    [
+        {"colour": "red"},
+        {"status": "ok"},
+        {"date_from": "yesterday"},
+        {"page_size": "101"},
+        {"deprecated": "1"},
+    ],
 )
 def test_bad_listing_parameters_are_validation_errors(
     platform: Dialcues, owner: Tenant, params: dict[str, str]

@@ -16,6 +16,8 @@ and converts every response message back into REST's JSON shape:
 * the ``CallingWindow`` oneof → REST's hours, ``{"profile"}`` or bypass object, and a
   ``RetryPolicy`` → ``{"max_attempts", "delays"}`` whose delay lists are plain lists (and the
   other way round in requests);
+* a ``ReminderFallback`` → REST's ``fallback`` object (its ``variables`` map a plain object),
+  and the other way round in requests;
 * an unset optional field → ``None`` (REST's ``null``).
 
 Every call yields an :class:`Outcome`: the comparable result (``{"ok": body}`` or
@@ -52,6 +54,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     identity_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    messages_pb2,
     policy_pb2,
     reminders_pb2,
     reminders_pb2_grpc,
@@ -364,7 +367,18 @@ _PLAIN: Final = (
 )
 _TIMES: Final = ("scheduled_at", "recurrence_end_at")
 _RECURRENCE: Final = ("recurrence_type", "recurrence_config")
-_SHAPES: Final = {"calling_window": calling_window, "retry_policy": retry_policy}
+
+
+def fallback(shape: Mapping[str, Any]) -> reminders_pb2.ReminderFallback:
+    """Return REST's ``fallback`` object as a ReminderFallback (its fields as they are)."""
+    return reminders_pb2.ReminderFallback(**shape)
+
+
+_SHAPES: Final = {
+    "calling_window": calling_window,
+    "retry_policy": retry_policy,
+    "fallback": fallback,
+}
 
 
 def _reminder_fields(payload: Mapping[str, Any]) -> tuple[Json, list[str]]:
@@ -465,7 +479,15 @@ def executions_request(params: Mapping[str, str]) -> executions_pb2.ListExecutio
 
 # ----------------------------------------------------------------------------- gRPC responses
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-MILLISECOND_MESSAGES: Final = frozenset({executions_pb2.Execution.DESCRIPTOR.full_name})
+MILLISECOND_MESSAGES: Final = frozenset(
+    m.DESCRIPTOR.full_name
+    for m in (
+        executions_pb2.Execution,
+        messages_pb2.Message,
+        messages_pb2.MessageTemplate,
+        messages_pb2.MessageTemplateVersion,
+    )
+)
 """Messages whose times carry milliseconds in REST (the others: whole seconds)."""
 
 
@@ -544,9 +566,20 @@ def _retry_rest(message: policy_pb2.RetryPolicy) -> Json:
     return {"max_attempts": message.max_attempts, "delays": lists}
 
 
+def _fallback_rest(message: reminders_pb2.ReminderFallback) -> Json:
+    """Return a ReminderFallback as REST's object (``variables`` a plain object)."""
+    return {
+        "channel": message.channel,
+        "template_id": message.template_id,
+        "after": message.after,
+        "variables": dict(message.variables),
+    }
+
+
 _SHAPES_OUT: Final[dict[str, Callable[[Any], Any]]] = {
     "dialcues.v1.CallingWindow": _window_rest,
     "dialcues.v1.RetryPolicy": _retry_rest,
+    "dialcues.v1.ReminderFallback": _fallback_rest,
 }
 """Messages whose REST shape is not their fields one by one."""
 
@@ -714,6 +747,8 @@ ID_KINDS: Final = {
     "organization_id": "org",
     "api_key_id": "key",
     "user_id": "user",
+    "template_id": "template",
+    "fallback_message_id": "message",
 }
 """Fields holding ids (which differ between the runs by nature) and what they identify."""
 
@@ -722,6 +757,10 @@ def _kind_of_id(obj: Mapping[str, Any]) -> str | None:
     """Return what the ``id`` of an object identifies, from the object's other fields."""
     if "reminder_title" in obj:
         return "execution"
+    if "content_hash" in obj and "name" in obj:
+        return "template"
+    if "direction" in obj and "text" in obj:
+        return "message"
     if "scheduled_at" in obj:
         return "reminder"
     if "is_default" in obj:

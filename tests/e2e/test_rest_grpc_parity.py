@@ -2,7 +2,8 @@
 
 One platform (one SQLite file, one offloader, one fake clock) serves REST and gRPC from one
 event loop. The scenario — create every kind of reminder, list with every filter, both
-paging styles, get, update, pause, resume, delete, executions, lines, who-am-I and every
+paging styles, get, update, pause, resume, delete, executions, lines, who-am-I, the
+reminders' SMS fallback, message templates and messages (``e2e.parity_messages``) and every
 contract error both facades can produce — runs once through REST and once through gRPC,
 each with a tenant of its own and the clock reset to the same instant, so that even
 ``created_at``/``updated_at`` must agree. gRPC replies are converted to REST's JSON shape
@@ -35,8 +36,15 @@ from dialcues_core.audit.model import Actor
 from dialcues_core.offload import Offloader
 from dialcues_core.testing import FakeClock
 from dialcues_grpc import start_grpc
-from dialcues_grpc._pb.dialcues.v1 import executions_pb2, identity_pb2, lines_pb2, reminders_pb2
+from dialcues_grpc._pb.dialcues.v1 import (
+    executions_pb2,
+    identity_pb2,
+    lines_pb2,
+    messages_pb2,
+    reminders_pb2,
+)
 from dialcues_rest.app import create_app, start_rest
+from e2e.parity_messages import messaging
 from e2e.parity_support import (
     GRPC_FIELD_OF,
     Facade,
@@ -640,6 +648,14 @@ class Scenario:
         everything = api.list({"sort": "updated_at_desc", "page_size": "100"})
         await self.step("delete.final-listing", everything)
 
+    async def messages(self) -> None:
+        """Templates and messages (:func:`_messages_phase`)."""
+        await _messages_phase(self)
+
+    async def fallback(self) -> None:
+        """The reminders' SMS fallback (:func:`_fallback_phase`)."""
+        await _fallback_phase(self)
+
     async def calling(self) -> None:
         """The responsible-calling fields (responsible-calling.md §13.1) under a real window."""
         window = {"calling_window": {"start": "08:00", "end": "21:00"}}
@@ -707,6 +723,204 @@ class Scenario:
         )
 
 
+TEXTS = "+14155550142"
+"""The line that texts (the fallback phase adds it; the messages phase sends from it)."""
+FALLBACK_BODY = "{{reminder_title}} is on {{scheduled_local}} at {{clinic}}."
+"""The fallback phase's template: two built-ins and one slot the reminder fills."""
+
+
+def fallback_reminder(template_id: str, **fallback: Any) -> dict[str, Any]:
+    """A create payload of the fallback phase: a one-off with an SMS fallback."""
+    shape = {
+        "channel": "sms",
+        "template_id": template_id,
+        "after": "final_failure",
+        "variables": {"clinic": "Elm Street"},
+        **fallback,
+    }
+    return reminder("Checkup", "America/New_York", CALLING_AT, fallback=shape)
+
+
+async def _fallback_phase(play: Scenario) -> None:
+    """The reminders' SMS fallback (telephony.md §4.6): a line that texts, a template, then
+    create, get, change, clear and the field errors."""
+    dc, setup, api = play.dc, play.setup, play.api
+    texts = dc.accounts.add_line(
+        setup.org_id, "simulated", TEXTS, features=("mms", "sms", "voice"), carrier="simulated"
+    )
+    play.run.alias("line:texts", texts.id)
+    body = {"name": "checkup", "body": FALLBACK_BODY, "channels": ["sms"]}
+    made = dc.message_templates.create(
+        dc.authenticate(setup.key), {**body, "purpose": "informational"}
+    )
+    tpl = play.run.alias("template:checkup", made.id)
+    payload = {**fallback_reminder(tpl), "vapi_line_id": texts.id}
+    created = await play.step("fallback.create", api.create(payload))
+    assert created.code is None, (play.facade.name, created.value)
+    rid = play.run.alias("reminder:fallback", created.ok["id"])
+    await play.step("fallback.get", api.get(rid))
+    voicemail = fallback_reminder(tpl, after="voicemail")["fallback"]
+    await play.step("fallback.update-after", api.update(rid, {"fallback": voicemail}))
+    await play.step("fallback.clear", api.update(rid, {"fallback": None}))
+    await play.steps(
+        "error.",
+        [
+            (
+                "validation_error.fallback-missing-slot",
+                api.create(fallback_reminder(tpl, variables={})),
+            ),
+            (
+                "validation_error.fallback-built-in-given",
+                api.create(fallback_reminder(tpl, variables={"clinic": "A", "line_number": "1"})),
+            ),
+            (
+                "validation_error.fallback-unknown-template",
+                api.create(fallback_reminder("tpl_unknown", after="never")),
+            ),
+        ],
+    )
+
+
+VISIT = {
+    "name": "visit",
+    "description": "Visit reminder",
+    "body": "Hi {{ first_name }}, see you at {{time}}.",
+    "channels": ["sms", "mms"],
+    "purpose": "informational",
+}
+"""The messages phase's template (created over each facade)."""
+TELNYX_LINE = "+14155550199"
+"""A Telnyx line without a 10DLC campaign: US pairs from it are refused."""
+
+
+def text(template_id: str, **fields: Any) -> dict[str, Any]:
+    """A send payload of the messages phase: SMS from the texting line to ``PHONE``."""
+    return {
+        "to": PHONE,
+        "from": TEXTS,
+        "channel": "sms",
+        "template_id": template_id,
+        "variables": {"time": "3 pm"},
+        **fields,
+    }
+
+
+async def _messages_phase(play: Scenario) -> None:
+    """Templates and messages (telephony.md §4): every RPC of MessageTemplateService and
+    MessageService beside its REST route, then their errors. ``PHONE`` has the calling
+    phase's consent."""
+    dc, setup, run = play.dc, play.setup, play.run
+    api = messaging(play.api)
+    telnyx = dc.accounts.add_line(
+        setup.org_id, "simulated", TELNYX_LINE, features=("sms", "voice"), carrier="telnyx"
+    )
+    run.alias("line:telnyx", telnyx.id)
+    made = await play.step("messages.template-create", api.create_template(VISIT))
+    assert made.code is None, (play.facade.name, made.value)
+    tpl = run.alias("template:visit", made.ok["id"])
+    old = await play.step(
+        "messages.template-create-old", api.create_template({**VISIT, "name": "old"})
+    )
+    old_id = run.alias("template:old", old.ok["id"])
+    await play.steps(
+        "messages.",
+        [
+            ("template-get", api.template(tpl)),
+            ("template-rename", api.update_template(tpl, {"name": "visit2", "description": None})),
+            (
+                "template-new-body",
+                api.update_template(tpl, {"body": "See you at {{time}}.", "opt_out_footer": True}),
+            ),
+            ("template-archive", api.archive_template(old_id)),
+            ("template-get-archived", api.template(old_id)),
+            ("template-versions", api.versions(tpl, {})),
+            ("template-versions-page-2", api.versions(tpl, {"page_size": "1", "page": "2"})),
+            ("template-version-1", api.version(tpl, 1)),
+            ("template-list", api.templates({})),
+            (
+                "template-list-filtered",
+                api.templates({"purpose": "informational", "channel": "mms"}),
+            ),
+            ("template-list-archived", api.templates({"archived": "true"})),
+        ],
+    )
+    sent = await play.step("messages.send", api.send(text(tpl)))
+    assert sent.code is None, (play.facade.name, sent.value)
+    run.alias("message:sent", sent.ok["id"])
+    older = text(tpl, template_version=1, variables={"first_name": "Ada", "time": "4 pm"})
+    first = await play.step("messages.send-version-1", api.send(older))
+    run.alias("message:version-1", first.ok["id"])
+    media = text(tpl, channel="mms", media_urls=["https://example.com/a.png"])
+    mms = await play.step("messages.send-mms", api.send(media))
+    run.alias("message:mms", mms.ok["id"])
+    await play.steps(
+        "messages.",
+        [
+            ("get", api.message(sent.ok["id"])),
+            ("list", api.messages({})),
+            (
+                "list-filtered",
+                api.messages(
+                    {
+                        "to": PHONE,
+                        "from": TEXTS,
+                        "channel": "sms",
+                        "template_id": tpl,
+                        "direction": "outbound",
+                        "status": "queued",
+                    }
+                ),
+            ),
+            ("list-page-2", api.messages({"page_size": "2", "page": "2"})),
+            (
+                "list-dates",
+                api.messages(
+                    {"date_from": "2026-03-01T00:00:00Z", "date_to": "2030-01-01T00:00:00Z"}
+                ),
+            ),
+        ],
+    )
+    stranger = "+14155550177"
+    await play.steps(
+        "error.",
+        [
+            ("validation_error.template-create-empty", api.create_template({})),
+            (
+                "validation_error.template-bad-body",
+                api.create_template({**VISIT, "name": "x", "body": "Hi {{ Name }}"}),
+            ),
+            (
+                "validation_error.template-marketing-without-footer",
+                api.create_template(
+                    {**VISIT, "name": "promo", "purpose": "marketing", "opt_out_footer": False}
+                ),
+            ),
+            (
+                "already_exists.template-name-taken",
+                api.create_template({**VISIT, "name": "visit2"}),
+            ),
+            (
+                "invalid_state.template-update-archived",
+                api.update_template(old_id, {"name": "older"}),
+            ),
+            ("not_found.template-unknown", api.template("tpl_unknown")),
+            ("not_found.template-version-unknown", api.version(tpl, 9)),
+            ("validation_error.template-list-bad-filter", api.templates({"channel": "fax"})),
+            ("validation_error.send-empty", api.send({})),
+            ("validation_error.send-missing-variable", api.send(text(tpl, variables={}))),
+            ("validation_error.send-archived-template", api.send(text(old_id))),
+            ("validation_error.send-mms-without-media", api.send(text(tpl, channel="mms"))),
+            ("consent_required.send-no-consent", api.send(text(tpl, to=stranger))),
+            (
+                "campaign_not_registered.send-telnyx-without-campaign",
+                api.send(text(tpl, **{"from": TELNYX_LINE})),
+            ),
+            ("not_found.message-unknown", api.message("msg_unknown")),
+            ("validation_error.messages-bad-filter", api.messages({"status": "lost"})),
+        ],
+    )
+
+
 async def scenario(facade: Facade, dc: Dialcues, clock: FakeClock) -> Run:
     """Run the whole scenario through one facade; return every step's outcome."""
     play = Scenario(facade, dc, clock)
@@ -722,6 +936,8 @@ async def scenario(facade: Facade, dc: Dialcues, clock: FakeClock) -> Run:
     await play.pause_and_resume()
     await play.delete()
     await play.calling()
+    await play.fallback()
+    await play.messages()
     return play.run
 
 
@@ -799,6 +1015,8 @@ GROUPS = (
     "lifecycle.",
     "delete.",
     "calling.",
+    "fallback.",
+    "messages.",
 )
 """Every step belongs to one group; each group is compared by a test below."""
 
@@ -812,6 +1030,9 @@ CODES = {
     "invalid_state": (400, "FAILED_PRECONDITION"),
     "not_found": (404, "NOT_FOUND"),
     "outside_calling_window": (422, "FAILED_PRECONDITION"),
+    "already_exists": (409, "ALREADY_EXISTS"),
+    "consent_required": (422, "FAILED_PRECONDITION"),
+    "campaign_not_registered": (422, "FAILED_PRECONDITION"),
 }
 """The contract codes both facades produce: HTTP status (public-api-v1.md), gRPC status
 (common.proto)."""
@@ -839,8 +1060,10 @@ REST_REMINDER_FIELDS = [
     "max_lateness_seconds",
     "retry_policy",
     "next_eligible_at",
+    "fallback",
 ]
-"""The contract's reminder object (public-api-v1.md, responsible-calling.md §13.1)."""
+"""The contract's reminder object (public-api-v1.md, responsible-calling.md §13.1,
+telephony.md §4.6)."""
 REST_EXECUTION_FIELDS = [
     "id",
     "reminder_id",
@@ -867,9 +1090,10 @@ REST_EXECUTION_FIELDS = [
     "from",
     "route",
     "answer_by",
+    "fallback_message_id",
 ]
-"""The contract's execution object (with responsible-calling.md §13.2's fields REST has, and
-telephony.md §3.3's inbound ones)."""
+"""The contract's execution object (with responsible-calling.md §13.2's fields REST has,
+telephony.md §3.3's inbound ones and §4.6's fallback link)."""
 PAGE_FIELDS = {"items", "total", "page", "page_size", "total_pages"}
 
 
@@ -1028,6 +1252,40 @@ def test_calling_fields_match(parity: Parity) -> None:
         assert cleared["calling_window"] is None, run.facade.name
 
 
+def test_fallbacks_match(parity: Parity) -> None:
+    assert_same(parity.diffs("fallback."))
+    for run in (parity.rest, parity.grpc):
+        made = run.canonical("fallback.create")["ok"]
+        assert made["fallback"] == {
+            "channel": "sms",
+            "template_id": "<template:checkup>",
+            "after": "final_failure",
+            "variables": {"clinic": "Elm Street"},
+        }, run.facade.name
+        assert run.canonical("fallback.get")["ok"] == made, run.facade.name
+        changed = run.canonical("fallback.update-after")["ok"]["fallback"]
+        assert changed["after"] == "voicemail", run.facade.name
+        assert run.canonical("fallback.clear")["ok"]["fallback"] is None, run.facade.name
+
+
+def test_templates_and_messages_match(parity: Parity) -> None:
+    assert_same(parity.diffs("messages."))
+    for run in (parity.rest, parity.grpc):
+        versions = run.canonical("messages.template-versions")["ok"]
+        assert [v["version"] for v in versions["items"]] == [2, 1], run.facade.name
+        renamed = run.canonical("messages.template-rename")["ok"]
+        assert (renamed["name"], renamed["version"], renamed["description"]) == ("visit2", 1, None)
+        sent = run.canonical("messages.send")["ok"]
+        assert (sent["id"], sent["status"], sent["template_id"]) == (
+            "<message:sent>",
+            "queued",
+            "<template:visit>",
+        ), run.facade.name
+        assert sent["text"] == "See you at 3 pm.\n\nReply STOP to opt out.", run.facade.name
+        assert run.canonical("messages.send-version-1")["ok"]["template_version"] == 1
+        assert run.canonical("messages.template-archive")["ok"] is None, run.facade.name
+
+
 def test_occurrence_previews_match(parity: Parity) -> None:
     # covered by the calling group's diff too; here: each preview holds its reminder's one-off
     for run in (parity.rest, parity.grpc):
@@ -1147,3 +1405,18 @@ def test_response_messages_carry_exactly_the_rest_fields(parity: Parity) -> None
     }
     assert names(executions_pb2.ListExecutionsResponse) - {"next_page_token"} == PAGE_FIELDS
     assert names(reminders_pb2.ListRemindersResponse) - {"next_page_token"} == PAGE_FIELDS
+    objects = {
+        "messages.send": messages_pb2.Message,
+        "messages.template-get": messages_pb2.MessageTemplate,
+        "messages.template-version-1": messages_pb2.MessageTemplateVersion,
+    }
+    for step, message_type in objects.items():  # telephony.md §6.5: field for field
+        assert names(message_type) == set(parity.rest.steps[step].ok), step
+    listings = {
+        "messages.list": messages_pb2.ListMessagesResponse,
+        "messages.template-list": messages_pb2.ListMessageTemplatesResponse,
+        "messages.template-versions": messages_pb2.ListMessageTemplateVersionsResponse,
+    }
+    for step, page_type in listings.items():
+        assert set(parity.rest.steps[step].ok) == PAGE_FIELDS, step
+        assert names(page_type) - {"next_page_token"} == PAGE_FIELDS, step

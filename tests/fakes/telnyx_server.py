@@ -1,10 +1,13 @@
-"""A strict fake Telnyx API v2 on 127.0.0.1: the numbers half (``telephony-facts.md`` §12).
+"""A strict fake Telnyx API v2 on 127.0.0.1: numbers and messages (``telephony-facts.md`` §12).
 
 Serves, under ``/v2``: ``GET /available_phone_numbers``; ``POST``/``GET /number_reservations``,
 ``GET /number_reservations/{id}``, ``POST /number_reservations/{id}/actions/extend``;
 ``POST``/``GET /number_orders``, ``GET /number_orders/{id}``; ``GET /phone_numbers`` and
-``DELETE /phone_numbers/{id}``. Messages are not served yet: their routes and state go beside
-:class:`TelnyxState`'s numbers part and :func:`_number_routes`.
+``DELETE /phone_numbers/{id}``; ``POST /messages``, ``POST /messages/rcs``,
+``GET /messages/{id}``, ``GET /messaging_optouts`` and ``PATCH /messaging_profiles/{id}``
+(its webhook URLs). One test-only route, outside ``/v2`` (no auth, not recorded):
+``POST /_test/inbound_messages {"from", "to", "text", "type"?, "media_urls"?,
+"messaging_profile_id"?}`` — a handset texts our number (:meth:`FakeTelnyx.receive_text`).
 
 As Telnyx does (and stricter where a test gains by it):
 - **Auth**: only ``Authorization: Bearer <a known key>``; else 401, code ``10009``. Several
@@ -29,10 +32,27 @@ As Telnyx does (and stricter where a test gains by it):
   a signed ``number_order.complete`` event is POSTed to ``events_url`` (2 s timeout, only a
   200 counts, 3 attempts, then ``failover_url``). No idempotency: a repeated POST is a second
   order.
+- **Messages** (:class:`MessagingState`): 200 with ``data`` (a UUID ``id``,
+  ``to[0].status`` ``queued``, ``parts``, ``cost`` null, ``webhook_url``); then signed
+  ``message.sent`` and ``message.finalized`` (``sending_failed``: only the latter) to the
+  message's ``webhook_url``, its ``webhook_failover_url``, then the profile's URLs (default:
+  ``events_url``, ``failover_url``). Switches: out of order, twice, concurrently. Outcomes per
+  recipient (:meth:`FakeTelnyx.set_outcome`; default ``delivered``). 10DLC per sender number
+  (``unregistered``): ``sending_failed`` 40010, or a 422 40010 at once. RCS per recipient
+  (``rcs_incapable``): with ``sms_fallback`` delivered by SMS (events' ``type`` ``SMS``),
+  without it a 422 40001 at once, or ``sending_failed`` 40001. No idempotency: a repeated POST
+  is a second message.
+- **Opt-out**: an inbound STOP, STOPALL, STOP ALL, UNSUBSCRIBE, CANCEL, END or QUIT (the
+  whole text, any case; SMS and MMS) blocks the handset on the whole messaging profile and
+  lists it under ``/messaging_optouts``; later sends to it are a 422 40300 "Blocked due to
+  STOP message". START and UNSTOP lift the block. ``autoresponse_type`` is ``STOP``,
+  ``START``, ``HELP`` or null (REVOKE, OPT OUT and every other text).
 - **Faults**: :meth:`FakeTelnyx.fail_next` (429 or 500 before the work, or the work done and
   then a 500, a dropped connection or an answer later than the client waits; or the
   account's searches forgotten, so the request meets 85000) and the ``throttle_all`` switch
-  (429 with ``x-ratelimit-*`` headers).
+  (429 with ``x-ratelimit-*`` headers). ``fail_next(..., to=number)`` picks one recipient's
+  send: ``DONE_THEN_500``, ``DONE_THEN_DROP`` or ``DONE_THEN_HANG`` there is "accepted, answer
+  lost" (the message exists and its events follow).
 
 Every request is in :attr:`FakeTelnyx.requests` (:class:`Recorded`: method, path without
 ``/v2``, the flat query, the JSON body, the key and the status answered).
@@ -44,6 +64,10 @@ Usage::
         settings = CarrierSettings("telnyx", "key-1", telnyx.public_key, "mp-1", telnyx.url)
         ...
         assert [r.path for r in telnyx.requests_to("POST")] == ["/number_orders"]
+        telnyx.events_url = "http://127.0.0.1:8080/api/providers/telnyx/events/org_1"
+        telnyx.set_outcome("+14155550111", "delivery_failed")  # errors[0].code 40008
+        await telnyx.receive_text("+14155550111", "+14155550100", "STOP")
+        assert len(telnyx.sends_to("+14155550111")) == 1
     finally:
         await telnyx.close()
 
@@ -63,6 +87,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -72,17 +97,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 __all__ = [
+    "DEFAULT_AGENT",
     "DEFAULT_KEY",
     "DEFAULT_PROFILE",
     "Delivery",
     "FakeTelnyx",
     "Fault",
+    "MessagingState",
     "Offer",
+    "Outcome",
     "Recorded",
     "TelnyxError",
     "TelnyxState",
     "default_inventory",
+    "keyword",
     "parse_deep",
+    "segments",
     "start_fake_telnyx",
 ]
 
@@ -91,6 +121,7 @@ Clock = Callable[[], datetime]
 
 DEFAULT_KEY = "telnyx-test-key"
 DEFAULT_PROFILE = "mp-test-profile"
+DEFAULT_AGENT = "rcs-test-agent"
 RESERVATION_TTL = timedelta(minutes=30)
 FEATURE_NAMES = frozenset(
     {"sms", "mms", "voice", "fax", "emergency", "hd_voice", "international_sms", "local_calling"}
@@ -743,6 +774,335 @@ def _page(items: list[Json], page: Mapping[str, Any]) -> Json:
     return {"data": items[(number - 1) * size : number * size], "meta": meta}
 
 
+# ----------------------------------------------------------------------------- messaging
+FINAL_STATUSES = frozenset(
+    {"delivered", "delivery_failed", "delivery_unconfirmed", "sending_failed", "expired"}
+)
+DEFAULT_ERRORS = {
+    "delivery_failed": ("40008", "Undeliverable"),
+    "sending_failed": ("40012", "Invalid destination number"),
+    "expired": ("40005", "Message expired during transmission"),
+}
+"""The ``errors[0]`` of an outcome that names no code of its own."""
+UNREGISTERED_10DLC = ("40010", "Unregistered 10DLC message")
+RCS_UNREACHABLE = ("40001", "Not routable")
+"""The fake's code for RCS to a handset that cannot take it (Telnyx documents none)."""
+BLOCKED = ("40300", "Blocked due to STOP message")
+STOP_WORDS = frozenset({"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP"})
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+MAX_MMS_MEDIA = 10
+MAX_RCS_TEXT = 3072
+MAX_URL = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What becomes of a message to one number: the final ``to[0].status`` of its
+    ``message.finalized`` and, for a failure, ``errors[0]`` (default: :data:`DEFAULT_ERRORS`)."""
+
+    status: str = "delivered"
+    code: str | None = None
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in FINAL_STATUSES:
+            raise ValueError(f"not a final status: {self.status!r}")
+
+    def errors(self) -> list[Json]:
+        default = DEFAULT_ERRORS.get(self.status)
+        code = self.code or (default[0] if default else None)
+        if code is None:
+            return []
+        title = self.title or (default[1] if default and default[0] == code else "Message failed")
+        return [{"code": code, "title": title, "detail": title}]
+
+
+@dataclass
+class _Message:
+    """One outbound message; ``kind`` is what travels (``RCS``, or ``SMS`` after a fallback)."""
+
+    id: str
+    account: str
+    profile: str
+    kind: str
+    sender: Json
+    to: str
+    text: str
+    media_urls: list[str]
+    subject: str | None
+    webhook_url: str | None
+    failover_url: str | None
+    use_profile_webhooks: bool
+    created_at: datetime
+    outcome: Outcome
+    status: str = "queued"
+    sent_at: datetime | None = None
+    completed_at: datetime | None = None
+    cost: Json | None = None
+    settled: bool = False
+
+
+def keyword(text: str) -> str | None:
+    """Return Telnyx's ``autoresponse_type`` for an inbound text (case-insensitive, the whole
+    message, inner spaces collapsed): ``STOP``, ``START``, ``HELP`` or None."""
+    word = " ".join(text.split()).upper()
+    for words, kind in ((STOP_WORDS, "STOP"), (START_WORDS, "START"), (HELP_WORDS, "HELP")):
+        if word in words:
+            return kind
+    return None
+
+
+def segments(text: str) -> tuple[int, str]:
+    """Return the parts and encoding of an SMS: GSM-7 (160, then 153 a part; the extension
+    characters count twice) or UCS-2 (70, then 67 code units a part)."""
+    if all(c in GSM_BASIC or c in GSM_EXTENDED for c in text):
+        size = len(text) + sum(1 for c in text if c in GSM_EXTENDED)
+        return (1 if size <= 160 else math.ceil(size / 153)), "GSM-7"
+    units = len(text.encode("utf-16-le")) // 2
+    return (1 if units <= 70 else math.ceil(units / 67)), "UCS-2"
+
+
+class MessagingState:
+    """The messaging rules, with no HTTP: outbound messages, outcomes, STOP blocks, inbound.
+
+    Knobs (public attributes): ``outcomes`` (recipient number → :class:`Outcome`; default
+    ``delivered``), ``unregistered`` (sender numbers without a 10DLC campaign) and
+    ``ten_dlc_refusal`` (``"final"``: accepted, then ``sending_failed`` 40010; ``"sync"``: a
+    422 40010 at once), ``rcs_agents`` (the agent ids ``POST /messages/rcs`` accepts),
+    ``rcs_incapable`` (numbers that cannot take RCS) and ``rcs_refusal`` (RCS to one of them
+    without ``sms_fallback``: ``"sync"``, a 422 40001 at once; ``"final"``: accepted, then
+    ``sending_failed`` 40001), ``part_cost`` (USD per part in ``message.finalized``).
+    Records: ``messages`` (by id), ``blocks`` ((profile, handset) → since), ``optouts``,
+    ``received`` (inbound payloads), ``autoreplies`` ((our number, handset, type) Telnyx
+    answered itself), ``senders`` (our numbers → the profile they were seen on).
+    """
+
+    def __init__(self, numbers: TelnyxState) -> None:
+        self.numbers = numbers
+        self.outcomes: dict[str, Outcome] = {}
+        self.unregistered: set[str] = set()
+        self.ten_dlc_refusal = "final"
+        self.rcs_agents: set[str] = {DEFAULT_AGENT}
+        self.rcs_incapable: set[str] = set()
+        self.rcs_refusal = "sync"
+        self.part_cost = "0.0040"
+        self.messages: dict[str, _Message] = {}
+        self.blocks: dict[tuple[str, str], datetime] = {}
+        self.optouts: list[Json] = []
+        self.received: list[Json] = []
+        self.autoreplies: list[tuple[str, str, str]] = []
+        self.senders: dict[str, str] = {}
+
+    def clock(self) -> datetime:
+        """Now, on the numbers' injected clock (one clock for the whole fake)."""
+        return self.numbers.clock()
+
+    # ------------------------------------------------------------------ profiles
+    def profile_of(self, number: str, given: str | None = None) -> str:
+        """Return the messaging profile of our ``number``: ``given``, else the one it was
+        ordered into or last sent on, else :data:`DEFAULT_PROFILE`."""
+        if given:
+            return given
+        owned = [o for o in self.numbers.owned.values() if o.number == number]
+        if owned and owned[0].messaging_profile_id:
+            return owned[0].messaging_profile_id
+        return self.senders.get(number, DEFAULT_PROFILE)
+
+    def _check_profile(self, profile: str | None, sender: str | None) -> None:
+        if profile is not None and profile not in self.numbers.messaging_profiles:
+            raise _bad_request("Unknown messaging profile.", pointer="/messaging_profile_id")
+        owned = [o for o in self.numbers.owned.values() if o.number == sender]
+        theirs = owned[0].messaging_profile_id if owned else None
+        if profile is not None and theirs not in (None, profile):
+            raise _refusal("40305", "Invalid 'from' address", "The number is on another profile.")
+
+    # ------------------------------------------------------------------ sending
+    def send_sms(self, account: str, body: Json) -> _Message:
+        """Accept ``POST /messages`` (a checked body, ``type`` set) or refuse it: 40300 (a STOP
+        block on the profile), 40305 (``from`` on another profile), 40010 (``sync``)."""
+        sender, to, given = body["from"], body["to"], body.get("messaging_profile_id")
+        self._check_profile(given, sender)
+        profile = self.profile_of(sender, given)
+        self._check_block(profile, sender, to)
+        message = _Message(
+            str(uuid.uuid4()), account, profile, body["type"], {"phone_number": sender}, to,
+            body.get("text") or "", list(body.get("media_urls") or []), body.get("subject"),
+            body.get("webhook_url"), body.get("webhook_failover_url"),
+            body.get("use_profile_webhooks", True), self.clock(), self._sms_outcome(sender, to),
+        )  # fmt: skip
+        self.senders[sender] = profile
+        return self._stored(message)
+
+    def send_rcs(self, account: str, body: Json) -> _Message:
+        """Accept ``POST /messages/rcs`` (a checked body): a handset in ``rcs_incapable`` gets
+        the ``sms_fallback`` by SMS (events of ``type`` ``SMS``), else the ``rcs_refusal``."""
+        profile, to, agent = body["messaging_profile_id"], body["to"], body["agent_id"]
+        if agent not in self.rcs_agents:
+            raise _bad_request("Unknown RCS agent.", pointer="/agent_id")
+        fallback: Json | None = body.get("sms_fallback")
+        self._check_profile(profile, fallback["from"] if fallback else None)
+        self._check_block(profile, agent, to)
+        kind, text = "RCS", body["agent_message"]["content_message"]["text"]
+        sender: Json = {"agent_id": agent, "agent_name": "Test agent"}
+        outcome = self.outcomes.get(to, Outcome())
+        if to in self.rcs_incapable and fallback is None:
+            outcome = self._refused_or(self.rcs_refusal, RCS_UNREACHABLE)
+        elif fallback is not None and to in self.rcs_incapable:
+            kind, text = "SMS", fallback["text"]
+            sender = {"phone_number": fallback["from"]}
+            outcome = self._sms_outcome(fallback["from"], to)
+            self.senders[fallback["from"]] = profile
+        message = _Message(
+            str(uuid.uuid4()), account, profile, kind, sender, to, text, [], None,
+            body.get("webhook_url"), None, True, self.clock(), outcome,
+        )  # fmt: skip
+        return self._stored(message)
+
+    def _stored(self, message: _Message) -> _Message:
+        self.messages[message.id] = message
+        return message
+
+    def _sms_outcome(self, sender: str, to: str) -> Outcome:
+        if sender in self.unregistered:
+            return self._refused_or(self.ten_dlc_refusal, UNREGISTERED_10DLC)
+        return self.outcomes.get(to, Outcome())
+
+    def _refused_or(self, mode: str, error: tuple[str, str]) -> Outcome:
+        """Refuse now with ``error`` (``sync``: a 422), or fail later with it (``final``)."""
+        if mode == "sync":
+            raise _refusal(*error)
+        return Outcome("sending_failed", *error)
+
+    def _check_block(self, profile: str, sender: str, to: str) -> None:
+        if (profile, to) in self.blocks:
+            detail = (
+                f"Messages cannot be sent from '{sender}' to '{to}' due to an existing block rule."
+            )
+            raise _refusal(*BLOCKED, detail)
+
+    def get(self, account: str, message_id: str) -> _Message:
+        found = self.messages.get(message_id)
+        if found is None or found.account != account:
+            raise _not_found("message")
+        return found
+
+    # ------------------------------------------------------------------ what happens next
+    def settle(self, message: _Message) -> list[tuple[str, Json]]:
+        """Move the message to its outcome; return its events in Telnyx's order, each with the
+        payload as it stood then (``sending_failed``: no ``message.sent``)."""
+        if message.settled:
+            return []
+        message.settled = True
+        events = []
+        if message.outcome.status != "sending_failed":
+            message.status, message.sent_at = "sent", self.clock()
+            events.append(("message.sent", self.message_json(message)))
+        message.status, message.completed_at = message.outcome.status, self.clock()
+        if message.outcome.status != "sending_failed":
+            amount = Decimal(self.part_cost) * self.parts(message)
+            message.cost = {"amount": f"{amount:.4f}", "currency": "USD"}
+        events.append(("message.finalized", self.message_json(message)))
+        return events
+
+    def parts(self, message: _Message) -> int:
+        return 1 if message.kind != "SMS" else segments(message.text)[0]
+
+    def message_json(self, m: _Message) -> Json:
+        """Return the ``OutboundMessagePayload`` (RCS: ``body.text``, no ``text``)."""
+        final = m.status in FINAL_STATUSES
+        payload: Json = {
+            "id": m.id, "record_type": "message", "direction": "outbound", "type": m.kind,
+            "messaging_profile_id": m.profile, "organization_id": _organization(m.account),
+            "from": {**m.sender, "carrier": "Telnyx", "line_type": "Wireless"},
+            "to": [{"phone_number": m.to, "status": m.status, "carrier": "T-Mobile USA",
+                    "line_type": "Wireless"}],
+            "cc": [], "parts": self.parts(m),
+            "encoding": segments(m.text)[1] if m.kind == "SMS" else "UTF-8",
+            "media": [{"url": url, "content_type": None, "sha256": None, "size": None}
+                      for url in m.media_urls],
+            "cost": m.cost, "received_at": _iso(m.created_at),
+            "sent_at": _iso(m.sent_at) if m.sent_at else None,
+            "completed_at": _iso(m.completed_at) if m.completed_at else None,
+            "valid_until": _iso(m.created_at + timedelta(hours=4)),
+            "errors": m.outcome.errors() if final else [], "tags": [],
+            "webhook_url": m.webhook_url, "webhook_failover_url": m.failover_url,
+            "wait_seconds": 0,
+        }  # fmt: skip
+        if m.kind == "RCS":
+            payload["body"] = {"text": m.text}
+        else:
+            payload["text"], payload["subject"] = m.text, m.subject
+        return payload
+
+    # ------------------------------------------------------------------ inbound
+    def receive(
+        self, handset: str, ours: str, text: str, kind: str, media: Iterable[str], profile: str
+    ) -> Json:
+        """Apply an inbound text's keyword (SMS and MMS only: how Telnyx treats STOP over RCS
+        is not known) and return its ``message.received`` payload."""
+        word = keyword(text) if kind != "RCS" else None
+        now = self.clock()
+        if word == "STOP" and (profile, handset) not in self.blocks:
+            self.blocks[(profile, handset)] = now
+            self.optouts.append(
+                {"from": handset, "to": ours, "keyword": " ".join(text.split()).lower(),
+                 "messaging_profile_id": profile, "created_at": _iso(now)}
+            )  # fmt: skip
+        if word == "START":
+            self.blocks.pop((profile, handset), None)
+            self.optouts = [
+                o for o in self.optouts
+                if (o["messaging_profile_id"], o["from"]) != (profile, handset)
+            ]  # fmt: skip
+        if word is not None:
+            self.autoreplies.append((ours, handset, word))
+        payload = self._inbound_json(handset, ours, text, kind, list(media), profile, word)
+        self.received.append(payload)
+        return payload
+
+    def _inbound_json(
+        self, handset: str, ours: str, text: str, kind: str, media: list[str], profile: str,
+        word: str | None,
+    ) -> Json:  # fmt: skip
+        payload: Json = {
+            "id": str(uuid.uuid4()), "record_type": "message", "direction": "inbound",
+            "type": kind, "messaging_profile_id": profile,
+            "from": {"phone_number": handset, "carrier": "T-Mobile USA", "line_type": "Wireless"},
+            "to": [{"phone_number": ours, "status": "webhook_delivered", "carrier": "Telnyx",
+                    "line_type": "Wireless"}],
+            "cc": [], "media": [{"url": url, "content_type": None, "hash_sha256": None,
+                                 "size": None} for url in media],
+            "parts": 1 if kind == "RCS" else segments(text)[0],
+            "received_at": _iso(self.clock()), "sent_at": None, "completed_at": None,
+            "cost": None, "errors": [], "tags": [], "is_spam": False,
+            "autoresponse_type": word,
+        }  # fmt: skip
+        if kind == "RCS":
+            payload["body"] = {"text": text}
+        else:
+            payload["text"] = text
+        return payload
+
+    def list_optouts(self, filters: Json) -> list[Json]:
+        _allowed(filters, {"messaging_profile_id", "from"}, "filter")
+        return [
+            dict(o) for o in self.optouts
+            if filters.get("messaging_profile_id") in (None, o["messaging_profile_id"])
+            and filters.get("from") in (None, o["from"])
+        ]  # fmt: skip
+
+
+def _organization(account: str) -> str:
+    """A stable organization id for an account (never the key itself)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"telnyx-account:{account}"))
+
+
 # ----------------------------------------------------------------------------- the server
 @dataclass
 class _Planned:
@@ -750,6 +1110,15 @@ class _Planned:
     method: str | None
     path: str | None
     times: int
+    to: str | None = None
+
+    def matches(self, record: Recorded) -> bool:
+        sent_to = record.json.get("to") if isinstance(record.json, dict) else None
+        return (
+            self.method in (None, record.method)
+            and self.path in (None, record.path)
+            and self.to in (None, sent_to)
+        )
 
 
 class FakeTelnyx:
@@ -761,6 +1130,13 @@ class FakeTelnyx:
     seconds; off: :meth:`complete_order`), ``events_url`` and ``failover_url`` (where
     ``number_order.complete`` goes), ``stale_signatures`` (sign deliveries 400 s in the past),
     ``delivery_backoff`` (seconds before a delivery's second attempt, doubling).
+    Messages: ``auto_deliver_messages`` and ``message_delay`` (a message's events follow by
+    themselves after that many real seconds; off: :meth:`deliver_message`),
+    ``finalized_first`` (``message.finalized`` before ``message.sent``), ``deliver_twice``
+    (each event once more after its 200: same ``data.id``, next ``meta.attempt``),
+    ``deliver_concurrently`` (a message's events at once), ``profile_webhooks`` (profile id →
+    (webhook URL, failover URL); a profile not there uses ``events_url`` and
+    ``failover_url``). The rules and their knobs are in :attr:`messaging`.
     Records: ``requests`` (:class:`Recorded`), ``deliveries`` (:class:`Delivery`).
     """
 
@@ -778,6 +1154,13 @@ class FakeTelnyx:
         self.failover_url: str | None = None
         self.stale_signatures = False
         self.delivery_backoff = 0.05
+        self.messaging = MessagingState(self.state)
+        self.auto_deliver_messages = True
+        self.message_delay = 0.02
+        self.finalized_first = False
+        self.deliver_twice = False
+        self.deliver_concurrently = False
+        self.profile_webhooks: dict[str, tuple[str | None, str | None]] = {}
         self.requests: list[Recorded] = []
         self.deliveries: list[Delivery] = []
         self.url = ""
@@ -795,11 +1178,17 @@ class FakeTelnyx:
         self.accounts.add(api_key)
 
     def fail_next(
-        self, fault: Fault, *, method: str | None = None, path: str | None = None, times: int = 1
+        self,
+        fault: Fault,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int = 1,
+        to: str | None = None,
     ) -> None:
-        """Apply ``fault`` to the next ``times`` requests matching ``method`` and ``path``
-        (a path without ``/v2``; None matches any)."""
-        self._faults.append(_Planned(fault, method, path, times))
+        """Apply ``fault`` to the next ``times`` requests matching ``method``, ``path`` (without
+        ``/v2``) and ``to`` (the body's, e.g. a message's recipient); None matches any."""
+        self._faults.append(_Planned(fault, method, path, times, to))
 
     def requests_to(self, method: str, path: str | None = None) -> list[Recorded]:
         """Return the recorded requests with this method (and path, without ``/v2``)."""
@@ -858,11 +1247,95 @@ class FakeTelnyx:
             await self._delivered.wait_for(lambda: len(self.deliveries) >= count)
         return list(self.deliveries)
 
+    # ------------------------------------------------------------------ messages
+    def set_profile_webhook(
+        self, profile_id: str, url: str | None, failover_url: str | None = None
+    ) -> None:
+        """Set a messaging profile's webhook URLs (the profile becomes known); as
+        ``PATCH /messaging_profiles/{id}`` does."""
+        self.state.messaging_profiles.add(profile_id)
+        self.profile_webhooks[profile_id] = (url, failover_url)
+
+    def set_outcome(
+        self, number: str, status: str = "delivered", code: str | None = None,
+        title: str | None = None,
+    ) -> None:  # fmt: skip
+        """Make messages to ``number`` end ``status`` (``delivered``, ``delivery_failed``,
+        ``delivery_unconfirmed``, ``sending_failed``, ``expired``) with ``errors[0]``
+        ``code`` and ``title`` (default: :data:`DEFAULT_ERRORS`)."""
+        self.messaging.outcomes[number] = Outcome(status, code, title)
+
+    def message(self, message_id: str) -> Json:
+        """Return a message as ``GET /messages/{id}`` shows it now."""
+        return self.messaging.message_json(self.messaging.messages[message_id])
+
+    def sends_to(self, number: str) -> list[Recorded]:
+        """Return the ``POST /messages`` and ``/messages/rcs`` requests to ``number``."""
+        return [
+            r for r in self.requests
+            if r.method == "POST" and r.path in ("/messages", "/messages/rcs")
+            and isinstance(r.json, dict) and r.json.get("to") == number
+        ]  # fmt: skip
+
+    def deliver_later(self, message_id: str) -> None:
+        """Deliver a new message's events after ``message_delay`` (when
+        ``auto_deliver_messages``)."""
+        if self.auto_deliver_messages:
+            self._spawn(self._deliver_after(message_id))
+
+    async def _deliver_after(self, message_id: str) -> None:
+        await asyncio.sleep(self.message_delay)
+        await self.deliver_message(message_id)
+
+    async def deliver_message(self, message_id: str) -> None:
+        """Settle a message now and deliver its events (once; again: nothing), to its
+        ``webhook_url``, its ``webhook_failover_url``, then its profile's URLs, in the order
+        and manner the switches say."""
+        message = self.messaging.messages[message_id]
+        events = self.messaging.settle(message)
+        if self.finalized_first:
+            events.reverse()
+        urls = [message.webhook_url, message.failover_url]
+        if message.use_profile_webhooks:
+            urls += self._profile_urls(message.profile)
+        sends = [self._deliver_event(t, p, urls, twice=self.deliver_twice) for t, p in events]
+        if self.deliver_concurrently:
+            await asyncio.gather(*sends)
+            return
+        for send in sends:
+            await send
+
+    async def receive_text(
+        self,
+        from_number: str,
+        to_number: str,
+        text: str,
+        *,
+        kind: str = "SMS",
+        media_urls: Iterable[str] = (),
+        profile: str | None = None,
+    ) -> Json:
+        """Inject a text a handset sends to our number and deliver its signed
+        ``message.received`` to the profile's webhook (``profile``: default the number's,
+        see :meth:`MessagingState.profile_of`); return the payload once delivered.
+
+        STOP words create the profile-wide block (later sends to the handset: 40300),
+        START words lift it, HELP is answered; each sets ``autoresponse_type``.
+        """
+        profile = self.messaging.profile_of(to_number, profile)
+        payload = self.messaging.receive(from_number, to_number, text, kind, media_urls, profile)
+        await self._deliver_event("message.received", payload, self._profile_urls(profile))
+        return payload
+
+    def _profile_urls(self, profile: str) -> list[str | None]:
+        return list(self.profile_webhooks.get(profile, (self.events_url, self.failover_url)))
+
     # ------------------------------------------------------------------ lifetime
     async def start(self) -> None:
         """Listen on 127.0.0.1 (a free port); set :attr:`url` (ending in ``/v2``)."""
         app = web.Application(middlewares=[self._middleware])
         _number_routes(app, self)
+        _message_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -886,7 +1359,13 @@ class FakeTelnyx:
     # ------------------------------------------------------------------ the HTTP skin
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Record, authenticate, throttle, inject faults, render refusals."""
+        """Record, authenticate, throttle, inject faults, render refusals (the test-only
+        control routes are neither recorded nor authenticated)."""
+        if request.path.startswith(CONTROL):
+            try:
+                return await handler(request)  # type: ignore[no-any-return]
+            except TelnyxError as error:
+                return web.json_response(error.body(), status=error.status)
         record = await _record(request)
         self.requests.append(record)
         planned = self._planned(record)
@@ -943,8 +1422,10 @@ class FakeTelnyx:
         return web.json_response(body, status=429, headers=headers)
 
     def _planned(self, record: Recorded) -> Fault | None:
+        if record.path.startswith(CONTROL):
+            return None
         for planned in self._faults:
-            if planned.method in (None, record.method) and planned.path in (None, record.path):
+            if planned.matches(record):
                 planned.times -= 1
                 if planned.times <= 0:
                     self._faults.remove(planned)
@@ -965,10 +1446,20 @@ class FakeTelnyx:
         await asyncio.sleep(self.order_delay)
         await self.complete_order(order_id)
 
-    async def _deliver_event(self, event_type: str, payload: Json) -> None:
-        """POST a signed event: 3 attempts at ``events_url``, then 3 at ``failover_url``."""
+    async def _deliver_event(
+        self,
+        event_type: str,
+        payload: Json,
+        urls: Iterable[str | None] | None = None,
+        *,
+        twice: bool = False,
+    ) -> None:
+        """POST a signed event: 3 attempts at each of ``urls`` in turn (default:
+        ``events_url``, then ``failover_url``) until one is answered 200; ``twice``: that URL
+        gets it once more (same ``data.id``, the next ``meta.attempt``)."""
         event_id, attempt = str(uuid.uuid4()), 0
-        for url in (self.events_url, self.failover_url):
+        targets = (self.events_url, self.failover_url) if urls is None else urls
+        for url in targets:
             for _ in range(3):
                 if url is None:
                     break
@@ -977,6 +1468,11 @@ class FakeTelnyx:
                     event_type, payload, event_id=event_id, attempt=attempt, url=url
                 )
                 if await self._attempt(url, body, attempt):
+                    if twice:
+                        again = self.event_body(
+                            event_type, payload, event_id=event_id, attempt=attempt + 1, url=url
+                        )
+                        await self._attempt(url, again, attempt + 1)
                     return
                 await asyncio.sleep(self.delivery_backoff * 2 ** (attempt - 1))
 
@@ -1109,13 +1605,194 @@ NUMBER_ROUTES: tuple[tuple[str, str, Route], ...] = (
     ("GET", "/phone_numbers", _list_numbers),
     ("DELETE", "/phone_numbers/{id}", _delete_number),
 )
-"""The numbers endpoints (paths under ``/v2``); messages will get a table of their own."""
+"""The numbers endpoints (paths under ``/v2``); messages have :data:`MESSAGE_ROUTES`."""
 
 
 def _number_routes(app: web.Application, fake: FakeTelnyx) -> None:
     """Register :data:`NUMBER_ROUTES` on ``app`` for ``fake``."""
     for method, path, route in NUMBER_ROUTES:
         app.router.add_route(method, "/v2" + path, _serving(fake, route))
+
+
+# ----------------------------------------------------------------------------- message handlers
+SMS_FIELDS = frozenset(
+    {"from", "to", "text", "type", "media_urls", "subject", "messaging_profile_id",
+     "webhook_url", "webhook_failover_url", "use_profile_webhooks"}
+)  # fmt: skip
+"""What ``POST /messages`` takes here (Telnyx has more: ``send_at``, ``encoding``, … are 400s)."""
+RCS_FIELDS = frozenset(
+    {"agent_id", "to", "messaging_profile_id", "agent_message", "type", "webhook_url",
+     "sms_fallback"}
+)  # fmt: skip
+"""What ``POST /messages/rcs`` takes here (``content_message`` holds only ``text``)."""
+PROFILE_FIELDS = frozenset({"webhook_url", "webhook_failover_url", "webhook_api_version"})
+INBOUND_FIELDS = frozenset({"from", "to", "text", "type", "media_urls", "messaging_profile_id"})
+
+
+def _number(body: Json, name: str, prefix: str = "") -> str:
+    """Return the required E.164 ``name`` (10004 missing, 10016 malformed)."""
+    if name not in body:
+        raise TelnyxError(
+            400, "10004", "Missing required parameter", f"{name} is required.",
+            pointer=f"{prefix}/{name}",
+        )  # fmt: skip
+    value = body[name]
+    if not isinstance(value, str) or not E164.match(value):
+        raise TelnyxError(400, "10016", "Phone number must be +E.164", pointer=f"{prefix}/{name}")
+    return value
+
+
+def _required_text(body: Json, name: str, prefix: str = "", *, limit: int | None = None) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise TelnyxError(
+            400, "10004", "Missing required parameter", f"{name} is required.",
+            pointer=f"{prefix}/{name}",
+        )  # fmt: skip
+    if limit is not None and len(value) > limit:
+        raise _bad_request(f"{name} is longer than {limit}.", pointer=f"{prefix}/{name}")
+    return value
+
+
+def _url(value: object, pointer: str) -> None:
+    """Refuse anything but an http(s) URL of at most 2000 characters (10003)."""
+    ok = isinstance(value, str) and value.startswith(("http://", "https://"))
+    if not ok or len(str(value)) > MAX_URL:
+        raise TelnyxError(400, "10003", "Invalid URL", "An http(s) URL of ≤ 2000.", pointer=pointer)
+
+
+def _optional_urls(body: Json, names: Iterable[str]) -> None:
+    for name in names:
+        if body.get(name) is not None:
+            _url(body[name], f"/{name}")
+
+
+def _message_type(body: Json) -> str:
+    """Return ``SMS`` or ``MMS`` (by ``type``, else by ``media_urls``); check what it needs."""
+    kind, media = body.get("type"), body.get("media_urls")
+    if kind not in (None, "SMS", "MMS"):
+        raise _bad_request("type must be SMS or MMS.", pointer="/type")
+    if media is not None and not isinstance(media, list):
+        raise _bad_request("media_urls must be a list.", pointer="/media_urls")
+    kind = kind or ("MMS" if media else "SMS")
+    if kind == "SMS" and media is not None:
+        raise _bad_request("media_urls needs type MMS.", pointer="/media_urls")
+    if kind == "SMS":
+        _required_text(body, "text")
+        return kind
+    if not media:
+        raise TelnyxError(400, "10004", "Missing required parameter", pointer="/media_urls")
+    if len(media) > MAX_MMS_MEDIA:
+        raise _refusal("40317", "Invalid MMS content", "At most 10 media URLs.")
+    for index, url in enumerate(media):
+        _url(url, f"/media_urls/{index}")
+    return kind
+
+
+async def _send_message(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    body = _strict(await _json(request), SMS_FIELDS)
+    _number(body, "to")
+    _number(body, "from")
+    for name in ("text", "subject", "messaging_profile_id"):
+        _optional_text(body, name)
+    _optional_urls(body, ("webhook_url", "webhook_failover_url"))
+    if not isinstance(body.get("use_profile_webhooks", True), bool):
+        raise _bad_request(
+            "use_profile_webhooks must be a boolean.", pointer="/use_profile_webhooks"
+        )
+    message = fake.messaging.send_sms(account, {**body, "type": _message_type(body)})
+    fake.deliver_later(message.id)
+    return {"data": fake.messaging.message_json(message)}
+
+
+async def _send_rcs(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    body = _strict(await _json(request), RCS_FIELDS)
+    _number(body, "to")
+    _required_text(body, "agent_id")
+    _required_text(body, "messaging_profile_id")
+    if body.get("type", "RCS") != "RCS":
+        raise _bad_request("type must be RCS.", pointer="/type")
+    _optional_urls(body, ("webhook_url",))
+    agent_message = _strict(body.get("agent_message"), {"content_message"}, "/agent_message")
+    where = "/agent_message/content_message"
+    content = _strict(agent_message.get("content_message"), {"text"}, where)
+    _required_text(content, "text", where, limit=MAX_RCS_TEXT)
+    if body.get("sms_fallback") is not None:
+        fallback = _strict(body["sms_fallback"], {"from", "text"}, "/sms_fallback")
+        _number(fallback, "from", "/sms_fallback")
+        _required_text(fallback, "text", "/sms_fallback")
+    message = fake.messaging.send_rcs(account, body)
+    fake.deliver_later(message.id)
+    return {"data": fake.messaging.message_json(message)}
+
+
+async def _get_message(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    _query(request, set())
+    found = fake.messaging.get(account, request.match_info["id"])
+    return {"data": fake.messaging.message_json(found)}
+
+
+async def _list_optouts(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    query = _query(request, {"filter", "page"})
+    return _page(fake.messaging.list_optouts(query.get("filter") or {}), query.get("page") or {})
+
+
+async def _update_profile(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    body = _strict(await _json(request), PROFILE_FIELDS)
+    profile = request.match_info["id"]
+    if profile not in fake.state.messaging_profiles:
+        raise _not_found("messaging profile")
+    for name in ("webhook_url", "webhook_failover_url"):
+        if body.get(name) is not None:
+            _url(body[name], f"/{name}")
+    if body.get("webhook_api_version", "2") not in ("1", "2", "2010-04-01"):
+        raise _bad_request("Unknown webhook_api_version.", pointer="/webhook_api_version")
+    url, failover = fake.profile_webhooks.get(profile, (None, None))
+    url, failover = body.get("webhook_url", url), body.get("webhook_failover_url", failover)
+    fake.set_profile_webhook(profile, url, failover)
+    return {
+        "data": {"id": profile, "record_type": "messaging_profile", "webhook_url": url,
+                 "webhook_failover_url": failover, "webhook_api_version": "2"}
+    }  # fmt: skip
+
+
+async def _inject_inbound(fake: FakeTelnyx, request: web.Request, account: str) -> Json:
+    """The test-only route: a handset texts our number (:meth:`FakeTelnyx.receive_text`)."""
+    body = _strict(await _json(request), INBOUND_FIELDS)
+    text, kind, media = body.get("text", ""), body.get("type", "SMS"), body.get("media_urls", [])
+    if not isinstance(text, str) or kind not in ("SMS", "MMS", "RCS"):
+        raise _bad_request("text must be a string and type SMS, MMS or RCS.", pointer="/")
+    if not isinstance(media, list) or not all(isinstance(url, str) for url in media):
+        raise _bad_request("media_urls must be a list of URLs.", pointer="/media_urls")
+    _optional_text(body, "messaging_profile_id")
+    payload = await fake.receive_text(
+        _number(body, "from"), _number(body, "to"), text, kind=kind, media_urls=media,
+        profile=body.get("messaging_profile_id"),
+    )  # fmt: skip
+    return {"data": payload}
+
+
+MESSAGE_ROUTES: tuple[tuple[str, str, Route], ...] = (
+    ("POST", "/messages", _send_message),
+    ("POST", "/messages/rcs", _send_rcs),
+    ("GET", "/messages/{id}", _get_message),
+    ("GET", "/messaging_optouts", _list_optouts),
+    ("PATCH", "/messaging_profiles/{id}", _update_profile),
+)
+"""The messaging endpoints (paths under ``/v2``)."""
+CONTROL = "/_test/"
+CONTROL_ROUTES: tuple[tuple[str, str, Route], ...] = (
+    ("POST", "/_test/inbound_messages", _inject_inbound),
+)
+"""Test-only routes (no ``/v2``, no auth, not recorded)."""
+
+
+def _message_routes(app: web.Application, fake: FakeTelnyx) -> None:
+    """Register :data:`MESSAGE_ROUTES` (under ``/v2``) and :data:`CONTROL_ROUTES`."""
+    for method, path, route in MESSAGE_ROUTES:
+        app.router.add_route(method, "/v2" + path, _serving(fake, route))
+    for method, path, route in CONTROL_ROUTES:
+        app.router.add_route(method, path, _serving(fake, route))
 
 
 def _serving(fake: FakeTelnyx, route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -1155,7 +1832,8 @@ async def start_fake_telnyx(
     """
     fake = FakeTelnyx(api_keys, clock or (lambda: datetime.now(UTC)), inventory)
     for name, value in knobs.items():
-        target = fake if hasattr(fake, name) else fake.state
+        owners = (fake, fake.state, fake.messaging)
+        target = next((o for o in owners if hasattr(o, name)), fake.state)
         if name.startswith("_") or not hasattr(target, name):
             raise TypeError(f"FakeTelnyx has no knob {name!r}")
         setattr(target, name, value)

@@ -10,6 +10,7 @@ from grpc_support import ADMIN_TOKEN, Rest, ServeFn, Server, Stubs
 from support.platform import Tenant
 
 from dialcues_core import Dialcues
+from dialcues_core.deprecations import REGISTRY, Deprecation
 from dialcues_core.offload import Offloader
 from dialcues_core.runtime import Runtime
 from dialcues_grpc import start_grpc
@@ -26,7 +27,8 @@ async def grpc_offloader() -> AsyncIterator[Offloader]:
 
 @pytest.fixture
 async def serve(dc: Dialcues, grpc_offloader: Offloader) -> AsyncIterator[ServeFn]:
-    """Start servers with ``start_grpc`` on 127.0.0.1:0 (admin token as given).
+    """Start servers with ``start_grpc`` on 127.0.0.1:0 (admin token and deprecation
+    registry as given).
 
     A host's :class:`Runtime` runs beside them (it writes their usage events).
     """
@@ -34,9 +36,13 @@ async def serve(dc: Dialcues, grpc_offloader: Offloader) -> AsyncIterator[ServeF
     runtime = Runtime(dc, grpc_offloader, dispatch=False)
     await runtime.start()
 
-    async def start(admin_token: str | None = None, offloader: Offloader | None = None) -> Server:
+    async def start(
+        admin_token: str | None = None,
+        offloader: Offloader | None = None,
+        deprecations: tuple[Deprecation, ...] = REGISTRY,
+    ) -> Server:
         pool = offloader or grpc_offloader
-        server, port = await start_grpc(dc, pool, "127.0.0.1", 0, admin_token)
+        server, port = await start_grpc(dc, pool, "127.0.0.1", 0, admin_token, deprecations)
         started.append(Server(server, port))
         return started[-1]
 

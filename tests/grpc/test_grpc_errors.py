@@ -22,6 +22,7 @@ EXPECTED: dict[str, grpc.StatusCode] = {
     "recipient_suppressed": grpc.StatusCode.FAILED_PRECONDITION,
     "consent_required": grpc.StatusCode.FAILED_PRECONDITION,
     "caller_identity_required": grpc.StatusCode.FAILED_PRECONDITION,
+    "campaign_not_registered": grpc.StatusCode.FAILED_PRECONDITION,
     "unauthorized": grpc.StatusCode.UNAUTHENTICATED,
     "invalid_api_key": grpc.StatusCode.UNAUTHENTICATED,
     "api_key_revoked": grpc.StatusCode.UNAUTHENTICATED,

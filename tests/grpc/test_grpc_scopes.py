@@ -31,6 +31,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
     executions_pb2,
     identity_pb2,
     lines_pb2,
+    messages_pb2,
     numbers_pb2,
     policy_pb2,
     reminders_pb2,
@@ -42,6 +43,9 @@ from dialcues_grpc.server import PUBLIC_SERVICES
 
 R, E, W = reminders_pb2, executions_pb2, webhooks_pb2
 S, C, N, L = suppressions_pb2, consents_pb2, numbers_pb2, lines_pb2
+M = messages_pb2
+TEXTS = "+14155550150"
+"""A line of the tenant that sends SMS (not the default)."""
 HOOK_URL = "https://93.184.215.14/hooks"
 SUPPRESSED = "+14155550009"
 """A number on the tenant's suppression list, with a newer consent to remove it."""
@@ -88,6 +92,10 @@ class Targets:
     """The tenant's line, on an ``external`` route."""
     waiting: int
     """An inbound call ringing that line, waiting for its decision (5 s)."""
+    template: str
+    """A message template of the organization (``visit``, SMS, one slot)."""
+    message: str
+    """A message the tenant sent to ``CONSENTED``."""
 
 
 Request = Callable[[Targets], Any]
@@ -231,9 +239,55 @@ SCOPE_RULES: dict[str, tuple[str | None, Request]] = {
             execution_id=t.waiting, route=L.DecidedRoute(reject=L.RejectRoute())
         ),
     ),
+    "MessageService/SendMessage": ("messages:write", lambda t: send_request(t.template)),
+    "MessageService/GetMessage": ("messages:read", lambda t: M.GetMessageRequest(id=t.message)),
+    "MessageService/ListMessages": ("messages:read", lambda t: M.ListMessagesRequest()),
+    "MessageTemplateService/CreateMessageTemplate": (
+        "templates:write",
+        lambda t: M.CreateMessageTemplateRequest(
+            name="other", body="Hi", channels=["sms"], purpose="informational"
+        ),
+    ),
+    "MessageTemplateService/GetMessageTemplate": (
+        "messages:read",
+        lambda t: M.GetMessageTemplateRequest(id=t.template),
+    ),
+    "MessageTemplateService/ListMessageTemplates": (
+        "messages:read",
+        lambda t: M.ListMessageTemplatesRequest(),
+    ),
+    "MessageTemplateService/UpdateMessageTemplate": (
+        "templates:write",
+        lambda t: M.UpdateMessageTemplateRequest(
+            id=t.template, update_mask=field_mask_pb2.FieldMask(paths=["body"]), body="Hey {{who}}"
+        ),
+    ),
+    "MessageTemplateService/ArchiveMessageTemplate": (
+        "templates:write",
+        lambda t: M.ArchiveMessageTemplateRequest(id=t.template),
+    ),
+    "MessageTemplateService/ListMessageTemplateVersions": (
+        "messages:read",
+        lambda t: M.ListMessageTemplateVersionsRequest(id=t.template),
+    ),
+    "MessageTemplateService/GetMessageTemplateVersion": (
+        "messages:read",
+        lambda t: M.GetMessageTemplateVersionRequest(id=t.template, version=1),
+    ),
 }
 """``Service/Method`` → (the scope it needs, None for any credential; a valid request)."""
 SCOPED = sorted(name for name, (scope, _) in SCOPE_RULES.items() if scope is not None)
+
+
+def send_request(template_id: str) -> M.SendMessageRequest:
+    """A valid SMS send of the template from :data:`TEXTS` to :data:`CONSENTED`."""
+    return M.SendMessageRequest(
+        to=CONSENTED,
+        channel="sms",
+        template_id=template_id,
+        variables={"who": "Ada"},
+        **{"from": TEXTS},
+    )
 
 
 def public_rpcs() -> dict[str, str]:
@@ -263,7 +317,8 @@ async def invoke(server: Server, token: str, rpc: str, request: Any) -> grpc.aio
 def targets(dc: Dialcues, tenant: Tenant, offloader: Offloader) -> Targets:
     """Create a scheduled and a paused reminder, an execution, a subscription, a suppressed
     number with a newer consent, a consent of another number, the numbers of :data:`HELD` …
-    :data:`ACTIVE`, and an inbound call waiting on the tenant's line."""
+    :data:`ACTIVE`, an inbound call waiting on the tenant's line, a line that texts, a
+    template and a message sent with it."""
     who = tenant.principal
     numbers(dc, tenant, offloader)
     route = {"type": "external", "timeout_ms": 5000}
@@ -280,6 +335,20 @@ def targets(dc: Dialcues, tenant: Tenant, offloader: Offloader) -> Targets:
     consent = dc.consents.create(who, consent_fields(CONSENTED, now - timedelta(days=1)))
     dc.suppressions.add(who, {"phone_number": SUPPRESSED})
     newer = dc.consents.create(who, consent_fields(SUPPRESSED, now + timedelta(minutes=1)))
+    features = ("sms", "voice")
+    dc.accounts.add_line(tenant.org.id, "simulated", TEXTS, features=features, carrier="simulated")
+    body = {"name": "visit", "body": "Hi {{who}}", "channels": ["sms"], "purpose": "informational"}
+    template = dc.message_templates.create(who, body)
+    sent = dc.messages.send(
+        who,
+        {
+            "from": TEXTS,
+            "to": CONSENTED,
+            "channel": "sms",
+            "template_id": template.id,
+            "variables": {"who": "Ada"},
+        },
+    )
     return Targets(
         reminder.id,
         paused.id,
@@ -289,6 +358,8 @@ def targets(dc: Dialcues, tenant: Tenant, offloader: Offloader) -> Targets:
         newer.id,
         tenant.line.id,
         ringing.execution_id,
+        template.id,
+        sent.id,
     )
 
 
@@ -389,6 +460,14 @@ MALFORMED = {
     ),
     "CallService/AnswerInboundCall": calls_pb2.AnswerInboundCallRequest(
         execution_id=1, request_id="x" * 300
+    ),
+    "MessageService/ListMessages": M.ListMessagesRequest(page_token="zzz"),
+    "MessageService/SendMessage": M.SendMessageRequest(to=CONSENTED, request_id="x" * 300),
+    "MessageTemplateService/UpdateMessageTemplate": M.UpdateMessageTemplateRequest(
+        id="tpl_x", update_mask=field_mask_pb2.FieldMask(paths=["nope"])
+    ),
+    "MessageTemplateService/ListMessageTemplateVersions": M.ListMessageTemplateVersionsRequest(
+        id="tpl_x", page_token="zzz"
     ),
 }
 """Requests the gRPC edge refuses before the core runs (unknown mask path, foreign token,

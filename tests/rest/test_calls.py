@@ -57,6 +57,7 @@ async def test_placed_call_is_201_with_a_queued_execution(api: Api, tenant: Tena
         "from": tenant.line.phone_number,  # the line the call goes out from
         "route": None,
         "answer_by": None,
+        "fallback_message_id": None,
     }
 
 

@@ -39,6 +39,7 @@ async def test_create_returns_201_with_every_field_of_the_reminder(
         "max_lateness_seconds": None,
         "retry_policy": None,
         "next_eligible_at": "2026-03-25T13:00:00Z",
+        "fallback": None,
     }
 
 

@@ -56,6 +56,7 @@ async def test_get_returns_every_field_with_millisecond_times(api: Api, tenant: 
         "from": None,
         "route": None,
         "answer_by": None,
+        "fallback_message_id": None,
     }
 
 

@@ -15,6 +15,7 @@ from dialcues_core.accounts.model import Principal
 from dialcues_core.errors import (
     CallAlreadyAnswered,
     CallerIdentityRequired,
+    CampaignNotRegistered,
     CarrierError,
     CarrierRejected,
     CarrierUnavailable,
@@ -171,6 +172,7 @@ def _instance(cls: type[DialcuesError]) -> DialcuesError:
         ),
         ConsentRequired: lambda: ConsentRequired("express_written", "marketing"),
         CallerIdentityRequired: lambda: CallerIdentityRequired(["caller_name"]),
+        CampaignNotRegistered: lambda: CampaignNotRegistered("+14155550142"),
         CarrierUnavailable: lambda: CarrierUnavailable("unreachable", retry_after=3),
         CallAlreadyAnswered: lambda: CallAlreadyAnswered({"type": "reject"}),
         ProviderNotConfigured: lambda: ProviderNotConfigured("telnyx_credential_id"),

@@ -90,7 +90,8 @@ def test_contract_errors_come_in_both_media_types() -> None:
 def test_authenticated_operations_declare_401_and_public_ones_need_no_credential() -> None:
     for method, path, op in _operations(app_document()):
         if op.get("security") == []:
-            assert path in {"/healthz", "/api/oauth/token", f"{BASE}/openapi.json"}
+            public = {"/healthz", "/api/oauth/token", f"{BASE}/openapi.json"}
+            assert path in public | {f"{BASE}/deprecations"}
         else:
             assert {"400", "401", "429", "500"} <= set(op["responses"]), (method, path)
 

@@ -22,6 +22,10 @@ def contract_scope(method: str, path: str) -> str | None:
             return f"{family}:read" if method == "GET" else f"{family}:write"
     if path.startswith("/lines/") and method == "PATCH":  # telephony.md §6.1
         return "lines:write"
+    if path.startswith(("/messages", "/message-templates")):  # telephony.md §6.1
+        if method == "GET":
+            return "messages:read"
+        return "messages:write" if path.startswith("/messages") else "templates:write"
     prefixes = {
         "/executions": "executions:read",
         "/lines": "lines:read",
@@ -34,7 +38,8 @@ def contract_scope(method: str, path: str) -> str | None:
     found = [scope for prefix, scope in prefixes.items() if path.startswith(prefix)]
     if found:
         return found[0]
-    assert path in {"/me", "/health", "/openapi.json"}, f"no contract scope rule for {path}"
+    public = {"/me", "/health", "/openapi.json", "/deprecations"}  # telephony.md §5.2
+    assert path in public, f"no contract scope rule for {path}"
     return None
 
 
@@ -48,6 +53,7 @@ def scoped_routes() -> list[tuple[str, str, str]]:
         scope = contract_scope(method, path)
         if scope is not None:
             concrete = path.replace("{id}", "1").replace("{number}", "+14155550100")
+            concrete = concrete.replace("{version}", "1")
             found.append((method, concrete, scope))
     return found
 

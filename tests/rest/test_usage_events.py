@@ -88,7 +88,7 @@ async def test_listing_returns_the_users_events_newest_first(
     assert set(newest) == {
         "id", "occurred_at", "request_id", "api_key_id", "client_id", "user_id",
         "organization_id", "method", "route", "status", "code", "latency_ms",
-        "idempotent_replay",
+        "idempotent_replay", "deprecated",
     }  # fmt: skip
 
 

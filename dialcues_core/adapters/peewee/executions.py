@@ -99,4 +99,5 @@ def execution_from_row(row: Any) -> Execution:
         from_number=getattr(row, "from_number", None),
         route=json.loads(row.route) if getattr(row, "route", None) else None,
         answer_by=getattr(row, "answer_by", None),
+        fallback_message_id=getattr(row, "fallback_message_id", None),
     )

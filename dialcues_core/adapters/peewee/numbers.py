@@ -19,10 +19,10 @@ from dialcues_core.adapters.peewee.tables import (
     NumberClaimRow,
     NumberRow,
     OrganizationRow,
+    as_instant,
     to_ms,
 )
 from dialcues_core.numbers.model import (
-    SIMULATED,
     TELNYX_URL,
     CarrierSettings,
     Cost,
@@ -208,8 +208,7 @@ class PeeweeNumberStore:
 
     def next_due(self) -> datetime | None:
         """When the soonest step is due."""
-        value = NumberRow.select(pw.fn.MIN(NumberRow.step_due_at)).scalar()
-        return NumberRow.step_due_at.python_value(value) if value is not None else None
+        return as_instant(NumberRow.select(pw.fn.MIN(NumberRow.step_due_at)).scalar())
 
     def busy_on_line(self, line_id: str) -> bool:
         """Whether an execution on the line is ``in_progress``."""
@@ -221,9 +220,10 @@ class PeeweeNumberStore:
 
     # ------------------------------------------------------------------ carrier settings
     def carrier_settings(self, organization_id: str) -> CarrierSettings | None:
-        """The organization's carrier settings (None: the simulated carrier, or no such org)."""
+        """The organization's carrier settings (None: none set, or no such org). A simulated
+        organization's are kept too: its keyword texts and RCS agent."""
         row = OrganizationRow.get_or_none(OrganizationRow.id == organization_id)
-        if row is None or row.carrier in (None, SIMULATED):
+        if row is None or row.carrier is None:
             return None
         return CarrierSettings(
             carrier=row.carrier,

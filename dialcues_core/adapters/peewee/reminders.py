@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -166,6 +167,7 @@ def reminder_values(r: Reminder) -> dict[str, Any]:
         "max_lateness_seconds": r.max_lateness_seconds,
         "retry_policy": (retry_to_stored(r.retry_policy)),
         "number_zones": (r.number_zones or number_zones(r.phone_number)).stored(),
+        "fallback": json.dumps(dict(r.fallback)) if r.fallback is not None else None,
     }
 
 
@@ -216,6 +218,7 @@ def reminder_from_row(row: Any) -> Reminder:
         max_lateness_seconds=row.max_lateness_seconds,
         retry_policy=retry_from_stored(row.retry_policy),
         number_zones=NumberZones.from_stored(row.number_zones),
+        fallback=json.loads(row.fallback) if getattr(row, "fallback", None) else None,
     )
 
 

@@ -34,6 +34,14 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(microsecond=(ms % 1000) * 1000)
 
 
+def as_instant(value: Any) -> datetime | None:
+    """A ``MIN``/``MAX`` of an instant column: peewee converts it through the column's field
+    already on some queries and not on others, so accept both forms."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return from_ms(int(value))
+
+
 class InstantField(pw.BigIntegerField):
     """An aware UTC datetime stored as epoch milliseconds."""
 
@@ -219,6 +227,8 @@ class ReminderRow(BaseRow):
     max_lateness_seconds = pw.IntegerField(null=True)
     retry_policy = pw.TextField(null=True)
     number_zones = pw.TextField(null=True)
+    fallback = pw.TextField(null=True)
+    """The SMS fallback (``telephony.md`` §4.6) as JSON, or null."""
     """The zones of the number when it was set (``geo:``/``any:`` then names)."""
 
     class Meta:
@@ -282,6 +292,8 @@ class ExecutionRow(BaseRow):
     """Inbound: the route applied (JSON; null until an ``external`` call is decided)."""
     answer_by = InstantField(null=True)
     """Inbound on an ``external`` route: when the line's fallback applies."""
+    fallback_message_id = pw.CharField(max_length=40, null=True)
+    """The reminder's SMS fallback this attempt's outcome triggered (``telephony.md`` §4.6)."""
 
     class Meta:
         table_name = "executions"
@@ -431,6 +443,8 @@ class UsageEventRow(BaseRow):
     code = pw.CharField(max_length=64, null=True)
     latency_ms = pw.DoubleField()
     idempotent_replay = pw.BooleanField(default=False)
+    deprecated = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT FALSE")])
+    """The request used an entry of the deprecation registry."""
 
     class Meta:
         table_name = "usage_events"
@@ -632,6 +646,105 @@ class NumberClaimRow(BaseRow):
         table_name = "number_claims"
 
 
+class MessageTemplateRow(BaseRow):
+    """A message template (``tpl_…``): its name and state; the content is in its versions."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    name = pw.CharField(max_length=64)
+    description = pw.CharField(max_length=255, null=True)
+    version = pw.IntegerField()
+    created_at = InstantField()
+    updated_at = InstantField()
+    archived_at = InstantField(null=True)
+
+    class Meta:
+        table_name = "message_templates"
+        indexes = ((("organization_id", "created_at", "id"), False),)
+
+
+class MessageTemplateVersionRow(BaseRow):
+    """One immutable version of a template's content."""
+
+    template_id = pw.CharField(max_length=40)
+    version = pw.IntegerField()
+    body = pw.TextField()
+    channels = pw.CharField(max_length=16)
+    purpose = pw.CharField(max_length=16)
+    opt_out_footer = pw.BooleanField()
+    variables = pw.TextField()
+    content_hash = pw.CharField(max_length=80)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "message_template_versions"
+        primary_key = pw.CompositeKey("template_id", "version")
+
+
+class MessageRow(BaseRow):
+    """One text message (``msg_…``), outbound or inbound."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    organization_id = pw.CharField(max_length=40)
+    user_id = pw.CharField(max_length=40, null=True)
+    direction = pw.CharField(max_length=8)
+    source = pw.CharField(max_length=20, null=True)
+    channel = pw.CharField(max_length=4)
+    delivered_channel = pw.CharField(max_length=4, null=True)
+    status = pw.CharField(max_length=12)
+    to_number = pw.CharField(max_length=16)
+    from_number = pw.CharField(max_length=16, null=True)
+    line_id = pw.CharField(max_length=40, null=True)
+    template_id = pw.CharField(max_length=40, null=True)
+    template_version = pw.IntegerField(null=True)
+    content_hash = pw.CharField(max_length=80, null=True)
+    purpose = pw.CharField(max_length=16, null=True)
+    text = pw.TextField()
+    media_urls = pw.TextField(null=True)
+    fallback_channel = pw.CharField(max_length=4, null=True)
+    execution_id = pw.BigIntegerField(null=True)
+    reminder_id = pw.BigIntegerField(null=True)
+    fallback_key = pw.CharField(max_length=64, null=True)
+    """``<reminder id>:<occurrence ms>`` for a reminder's fallback: once per occurrence."""
+    segments = pw.IntegerField(null=True)
+    cost_amount = pw.CharField(max_length=16, null=True)
+    cost_currency = pw.CharField(max_length=3, null=True)
+    error_code = pw.CharField(max_length=32, null=True)
+    carrier_error_code = pw.CharField(max_length=32, null=True)
+    error_message = pw.TextField(null=True)
+    carrier = pw.CharField(max_length=20, null=True)
+    carrier_message_id = pw.CharField(max_length=100, null=True)
+    timezone = pw.CharField(max_length=64, null=True)
+    due_at = InstantField(null=True, index=True)
+    lease_until = InstantField(null=True)
+    handed_at = InstantField(null=True)
+    created_at = InstantField()
+    sent_at = InstantField(null=True)
+    completed_at = InstantField(null=True)
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "messages"
+        indexes = (
+            (("organization_id", "created_at", "id"), False),
+            (("organization_id", "to_number", "status"), False),
+            (("carrier_message_id",), False),
+            (("execution_id",), True),
+            (("fallback_key",), True),
+        )
+
+
+class CarrierEventRow(BaseRow):
+    """A carrier webhook applied once: its id, kept 7 days (duplicates change nothing)."""
+
+    id = pw.CharField(primary_key=True, max_length=100)
+    organization_id = pw.CharField(max_length=40)
+    received_at = InstantField(index=True)
+
+    class Meta:
+        table_name = "carrier_events"
+
+
 ExecutionRow.add_index(
     pw.ModelIndex(
         ExecutionRow,
@@ -666,6 +779,10 @@ ALL_TABLES: list[type[BaseRow]] = [
     ConsentRow,
     NumberRow,
     NumberClaimRow,
+    MessageTemplateRow,
+    MessageTemplateVersionRow,
+    MessageRow,
+    CarrierEventRow,
 ]
 """Every row class, in an order where each table comes after those it references. The schema
 is made by the frozen migrations (``migrations/``), never from this list; a test checks that

@@ -18,7 +18,7 @@ from dialcues_core.platform.usage import UsageEvent, UsageQuery
 
 COLUMNS: Final = (
     "occurred_at", "request_id", "api_key_id", "client_id", "user_id", "organization_id",
-    "method", "route", "status", "code", "latency_ms", "idempotent_replay",
+    "method", "route", "status", "code", "latency_ms", "idempotent_replay", "deprecated",
 )  # fmt: skip
 """The inserted columns, in the order of :func:`_row`."""
 
@@ -56,6 +56,8 @@ class PeeweeUsageRepository:
             where &= UsageEventRow.status == query.status
         if query.code is not None:
             where &= UsageEventRow.code == query.code
+        if query.deprecated is not None:
+            where &= UsageEventRow.deprecated == query.deprecated
         total = UsageEventRow.select().where(where).count()
         rows = (
             UsageEventRow.select()
@@ -71,7 +73,7 @@ def _row(e: UsageEvent) -> tuple[Any, ...]:
     return (
         to_ms(e.occurred_at), e.request_id, e.api_key_id, e.client_id, e.user_id,
         e.organization_id, e.method, e.route, e.status, e.code, e.latency_ms,
-        e.idempotent_replay,
+        e.idempotent_replay, e.deprecated,
     )  # fmt: skip
 
 
@@ -90,4 +92,5 @@ def _event(row: Any) -> UsageEvent:
         code=row.code,
         latency_ms=row.latency_ms,
         idempotent_replay=bool(row.idempotent_replay),
+        deprecated=bool(row.deprecated),
     )

@@ -52,7 +52,7 @@ def temporary_lines(db: pw.Database) -> None:
         db,
         "outbound_lines",
         "temporary",
-        sqlite="INTEGER NOT NULL DEFAULT 0",
+        sqlite="INTEGER NOT NULL DEFAULT FALSE",
         postgres="BOOLEAN NOT NULL DEFAULT FALSE",
     )
 
@@ -244,6 +244,31 @@ def numbers(db: pw.Database) -> None:
     _mark_all_scopes(db, _SCOPES_OF_V11)
 
 
+_SCOPES_OF_V12 = _SCOPES_OF_V11 | {"numbers:read", "numbers:write", "lines:write"}
+
+
+def messages(db: pw.Database) -> None:
+    """v13: message templates and their versions, messages, carrier events (deduplicated for
+    7 days), reminders' SMS fallback, executions' fallback message, usage events' ``deprecated``.
+
+    Keys and clients holding every scope of v12's day get the all-scopes mark (those marked
+    already gain the three message scopes by it).
+    """
+    add_column(db, "reminders", "fallback", sqlite="TEXT", postgres="TEXT")
+    add_column(
+        db, "executions", "fallback_message_id", sqlite="VARCHAR(40)", postgres="VARCHAR(40)"
+    )
+    add_column(
+        db,
+        "usage_events",
+        "deprecated",
+        sqlite="INTEGER NOT NULL DEFAULT FALSE",
+        postgres="BOOLEAN NOT NULL DEFAULT FALSE",
+    )
+    run_script("0013_messages", db)
+    _mark_all_scopes(db, _SCOPES_OF_V12)
+
+
 MIGRATIONS: list[Migration] = [
     partial(run_script, "0001_initial"),
     partial(run_script, "0002_idempotency"),
@@ -257,5 +282,6 @@ MIGRATIONS: list[Migration] = [
     calling_policy,  # v10
     consent,  # v11
     numbers,  # v12
+    messages,  # v13
 ]
 """Migration ``n`` is ``MIGRATIONS[n - 1]``; ``schema_version`` records each one applied."""

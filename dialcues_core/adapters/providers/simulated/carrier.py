@@ -57,8 +57,16 @@ from typing import Final
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
+from dialcues_core.adapters.providers.simulated.messaging import SimulatedTexts
 from dialcues_core.errors import CarrierRejected, ProviderEventRejected
 from dialcues_core.kernel.ports import Clock
+from dialcues_core.messages.model import (
+    CarrierReport,
+    IncomingText,
+    Message,
+    OutgoingMessage,
+    SendReceipt,
+)
 from dialcues_core.numbers import regions
 from dialcues_core.numbers.model import (
     SIMULATED,
@@ -120,7 +128,7 @@ class SimulatedCarrier:
     """The ``Carrier`` port without a carrier: see the module docstring for every rule.
 
     ``delay`` is ``DIALCUES_SIMULATED_DELAY`` in seconds; ``clock`` decides reservations'
-    expiry and orders' completion. Sending messages is another adapter's concern.
+    expiry and orders' completion. Texts follow :mod:`.messaging`.
     """
 
     name = SIMULATED
@@ -128,6 +136,7 @@ class SimulatedCarrier:
     def __init__(self, clock: Clock, delay: float) -> None:
         self._clock = clock
         self._delay = timedelta(seconds=delay)
+        self._texts = SimulatedTexts()
 
     def warm_up(self) -> None:
         """Build the inventory's tables now, so the first search does not pay for them.
@@ -187,6 +196,14 @@ class SimulatedCarrier:
 
     async def release(self, number: str) -> None:
         """Do nothing: a simulated number belongs to nobody once the record lets it go."""
+
+    async def send(self, outgoing: OutgoingMessage) -> SendReceipt:
+        """Take a text, or refuse it as the recipient's magic number says."""
+        return self._texts.send(outgoing)
+
+    async def settle(self, message: Message, now: datetime) -> list[CarrierReport | IncomingText]:
+        """A text's ``sent`` and outcome (and the magic replies), the delay after its hand-off."""
+        return self._texts.settle(message, now)
 
     def read_event(
         self, headers: Mapping[str, str], raw_body: bytes, now: datetime

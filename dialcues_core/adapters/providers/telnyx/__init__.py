@@ -1,1 +1,1 @@
-"""Telnyx: the carrier (numbers now; messages later) over a small JSON client of our own."""
+"""Telnyx: the carrier (numbers and text messages) over a small JSON client of our own."""

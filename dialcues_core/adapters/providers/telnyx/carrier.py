@@ -1,4 +1,5 @@
-"""The Telnyx carrier: inventory, reservations, orders and webhooks (``telephony.md`` §1.3–1.4).
+"""The Telnyx carrier: inventory, reservations, orders, messages and webhooks (``telephony.md``
+§1.3–1.4).
 
 =============== =================================================== ========================
 operation       Telnyx                                              after an unknown outcome
@@ -18,6 +19,8 @@ after success   ``GET /phone_numbers?filter[phone_number]=n``: the  repeated (a 
                 number's id, which ``release`` needs
 release         that lookup, then ``DELETE /phone_numbers/{id}``;   repeated (idempotent)
                 unknown or 404 means already released
+send            ``POST /messages`` (SMS, MMS) or ``/messages/rcs``  never resent: an event
+                (:mod:`.messages`)                                  naming it resolves it
 =============== =================================================== ========================
 
 Telnyx code 85000 ("must search the number first") on a reservation or an order is definite
@@ -25,7 +28,8 @@ Telnyx code 85000 ("must search the number first") on a reservation or an order 
 a second 85000 is raised. Every other failure is the client's (:mod:`.client`).
 
 Webhooks (:meth:`TelnyxCarrier.read_event`) are verified with Ed25519 over
-``{timestamp}|{raw body}`` before a byte of JSON is parsed.
+``{timestamp}|{raw body}`` before a byte of JSON is parsed; message events are then translated
+by :mod:`.messages` (a payload it cannot read gives no report, never an error).
 
 Past the house's 400 lines: the readers of Telnyx's objects (numbers, reservations, orders,
 events) serve one adapter and make sense only beside it; apart, they would be a module of
@@ -52,11 +56,27 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dialcues_core.adapters.providers.telnyx.client import JSON, Query, TelnyxClient
+from dialcues_core.adapters.providers.telnyx.messages import (
+    RCS_PATH,
+    RCS_UNREACHABLE_CODE,
+    STATUS_EVENTS,
+    incoming_text,
+    message_request,
+    receipt,
+    status_report,
+)
 from dialcues_core.errors import (
     CarrierError,
     CarrierRejected,
     CarrierUnknownOutcome,
     ProviderEventRejected,
+)
+from dialcues_core.messages.model import (
+    CarrierReport,
+    IncomingText,
+    Message,
+    OutgoingMessage,
+    SendReceipt,
 )
 from dialcues_core.numbers.model import (
     FEATURES,
@@ -108,9 +128,9 @@ class TelnyxCarrier:
     """The :class:`~dialcues_core.numbers.ports.Carrier` of one organization's Telnyx account.
 
     ``settings`` carry the API key, the webhook public key, the messaging profile and the
-    base URL; ``timeout`` bounds each request in seconds; ``session_factory`` makes the
-    aiohttp session (opened on first use, closed by :meth:`close`). Messages are not here
-    yet.
+    base URL (and, for texts, the RCS agent); ``timeout`` bounds each request in seconds;
+    ``session_factory`` makes the aiohttp session (opened on first use, closed by
+    :meth:`close`).
     """
 
     name = TELNYX
@@ -331,6 +351,36 @@ class TelnyxCarrier:
         if number_id is not None:
             await self._client().delete(f"/phone_numbers/{_segment(number_id)}")
 
+    # ------------------------------------------------------------------ messages
+    async def send(self, outgoing: OutgoingMessage) -> SendReceipt:
+        """Post one message, once (see :mod:`.messages` for the bodies).
+
+        Repeated only when Telnyx was unreachable or answered 429 (nothing was sent). A
+        timeout, a lost connection or a 5xx raise ``CarrierUnknownOutcome`` and nothing is
+        sent again: the first event whose ``webhook_url`` names the message resolves it. A
+        refusal is classified by its code: ``40300`` ``opted_out``, ``40010``
+        ``campaign_not_registered``, an RCS ``40001`` ``channel_unavailable``, ``10011``,
+        ``40011`` and ``40318`` throttled, the account codes ``account``; any other keeps its
+        code (``rejected``).
+        """
+        path, body = message_request(outgoing, self._settings)
+        try:
+            answer = await self._client().post(path, body)
+        except CarrierRejected as exc:
+            if path == RCS_PATH and exc.carrier_code == RCS_UNREACHABLE_CODE:
+                raise CarrierRejected(
+                    exc.carrier_code, Refusal.CHANNEL_UNAVAILABLE, str(exc)
+                ) from exc
+            raise
+        found = receipt(_data(answer))
+        if found is None:
+            raise CarrierUnknownOutcome("Telnyx took the message without naming it.")
+        return found
+
+    async def settle(self, message: Message, now: datetime) -> list[CarrierReport | IncomingText]:
+        """Return nothing: Telnyx reports every message by webhook (:meth:`read_event`)."""
+        return []
+
     def _client(self) -> TelnyxClient:
         if self._http is None:
             raise CarrierRejected("missing_api_key", Refusal.ACCOUNT, "No Telnyx API key is set.")
@@ -403,14 +453,33 @@ def _event(raw_body: bytes) -> CarrierEvent:
     payload: dict[str, Any] = found if isinstance(found, dict) else {}
     kind = _event_kind(event_type)
     reference = payload.get("customer_reference") if kind is CarrierEventKind.NUMBER_ORDER else None
+    occurred_at = _instant(data.get("occurred_at"))
+    report, incoming = _translated(kind, event_type, payload, occurred_at)
     return CarrierEvent(
         id=event_id,
         kind=kind,
         type=event_type,
-        occurred_at=_instant(data.get("occurred_at")),
+        occurred_at=occurred_at,
         reference=reference if isinstance(reference, str) and reference else None,
         payload=dict(payload) if kind in _KEEPS_PAYLOAD else {},
+        report=report,
+        incoming=incoming,
     )
+
+
+def _translated(
+    kind: CarrierEventKind, event_type: str, payload: dict[str, Any], occurred_at: datetime | None
+) -> tuple[CarrierReport | None, IncomingText | None]:
+    """Return a message event's report or inbound text; a payload that cannot be read gives
+    neither (the event is verified: it is answered 200 and logged, never refused)."""
+    try:
+        if kind is CarrierEventKind.MESSAGE_STATUS:
+            return status_report(event_type, payload, occurred_at), None
+        if kind is CarrierEventKind.MESSAGE_RECEIVED:
+            return None, incoming_text(payload, occurred_at)
+    except (TypeError, ValueError, AttributeError, KeyError):  # the readers' safety net
+        pass
+    return None, None
 
 
 _KEEPS_PAYLOAD: Final = frozenset(
@@ -424,7 +493,7 @@ def _event_kind(event_type: str) -> CarrierEventKind:
         return CarrierEventKind.NUMBER_ORDER
     if event_type == "message.received":
         return CarrierEventKind.MESSAGE_RECEIVED
-    if event_type.startswith("message."):
+    if event_type in STATUS_EVENTS:  # not message.read: ignored (telephony.md §1.4)
         return CarrierEventKind.MESSAGE_STATUS
     return CarrierEventKind.OTHER
 

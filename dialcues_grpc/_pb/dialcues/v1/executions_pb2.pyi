@@ -47,7 +47,7 @@ EXECUTION_DIRECTION_OUTBOUND: ExecutionDirection
 EXECUTION_DIRECTION_INBOUND: ExecutionDirection
 
 class Execution(_message.Message):
-    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason", "confirmation", "confirmed_at", "actions", "direction", "route", "answer_by")
+    __slots__ = ("id", "reminder_id", "reminder_title", "status", "attempt", "call_id", "line_id", "to", "scheduled_for", "executed_at", "ended_at", "ended_reason", "duration_s", "cost", "error_message", "purpose", "occurrence_at", "skip_reason", "confirmation", "confirmed_at", "actions", "direction", "route", "answer_by", "fallback_message_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_ID_FIELD_NUMBER: _ClassVar[int]
     REMINDER_TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class Execution(_message.Message):
     FROM_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     ANSWER_BY_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     reminder_id: int
     reminder_title: str
@@ -97,7 +98,8 @@ class Execution(_message.Message):
     direction: ExecutionDirection
     route: _lines_pb2.DecidedRoute
     answer_by: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., confirmation: _Optional[str] = ..., confirmed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[ExecutionAction, _Mapping]]] = ..., direction: _Optional[_Union[ExecutionDirection, str]] = ..., route: _Optional[_Union[_lines_pb2.DecidedRoute, _Mapping]] = ..., answer_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+    fallback_message_id: str
+    def __init__(self, id: _Optional[int] = ..., reminder_id: _Optional[int] = ..., reminder_title: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., attempt: _Optional[int] = ..., call_id: _Optional[str] = ..., line_id: _Optional[str] = ..., to: _Optional[str] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_reason: _Optional[str] = ..., duration_s: _Optional[int] = ..., cost: _Optional[float] = ..., error_message: _Optional[str] = ..., purpose: _Optional[str] = ..., occurrence_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., confirmation: _Optional[str] = ..., confirmed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actions: _Optional[_Iterable[_Union[ExecutionAction, _Mapping]]] = ..., direction: _Optional[_Union[ExecutionDirection, str]] = ..., route: _Optional[_Union[_lines_pb2.DecidedRoute, _Mapping]] = ..., answer_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fallback_message_id: _Optional[str] = ..., **kwargs) -> None: ...
 
 class ExecutionAction(_message.Message):
     __slots__ = ("type", "at", "via", "outcome", "detail")

@@ -71,7 +71,7 @@ class WeekdaysRule(_message.Message):
     def __init__(self, days: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Reminder(_message.Message):
-    __slots__ = ("id", "title", "message", "phone_number", "scheduled_at", "timezone", "status", "vapi_line_id", "outbound_line_label", "recurrence", "recurrence_end_at", "retry_count", "next_attempt_at", "last_execution_id", "created_at", "updated_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "next_eligible_at")
+    __slots__ = ("id", "title", "message", "phone_number", "scheduled_at", "timezone", "status", "vapi_line_id", "outbound_line_label", "recurrence", "recurrence_end_at", "retry_count", "next_attempt_at", "last_execution_id", "created_at", "updated_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "next_eligible_at", "fallback")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,7 @@ class Reminder(_message.Message):
     MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     NEXT_ELIGIBLE_AT_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
     id: int
     title: str
     message: str
@@ -114,10 +115,30 @@ class Reminder(_message.Message):
     max_lateness_seconds: int
     retry_policy: _policy_pb2.RetryPolicy
     next_eligible_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., timezone: _Optional[str] = ..., status: _Optional[_Union[ReminderStatus, str]] = ..., vapi_line_id: _Optional[str] = ..., outbound_line_label: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_count: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_execution_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., next_eligible_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fallback: ReminderFallback
+    def __init__(self, id: _Optional[int] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., timezone: _Optional[str] = ..., status: _Optional[_Union[ReminderStatus, str]] = ..., vapi_line_id: _Optional[str] = ..., outbound_line_label: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_count: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_execution_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., next_eligible_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fallback: _Optional[_Union[ReminderFallback, _Mapping]] = ...) -> None: ...
+
+class ReminderFallback(_message.Message):
+    __slots__ = ("channel", "template_id", "after", "variables")
+    class VariablesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    template_id: str
+    after: str
+    variables: _containers.ScalarMap[str, str]
+    def __init__(self, channel: _Optional[str] = ..., template_id: _Optional[str] = ..., after: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CreateReminderRequest(_message.Message):
-    __slots__ = ("title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "request_id")
+    __slots__ = ("title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "fallback", "request_id")
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +151,7 @@ class CreateReminderRequest(_message.Message):
     CALLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
     MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     title: str
     message: str
@@ -143,8 +165,9 @@ class CreateReminderRequest(_message.Message):
     calling_window: _policy_pb2.CallingWindow
     max_lateness_seconds: int
     retry_policy: _policy_pb2.RetryPolicy
+    fallback: ReminderFallback
     request_id: str
-    def __init__(self, title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., fallback: _Optional[_Union[ReminderFallback, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetReminderRequest(_message.Message):
     __slots__ = ("id",)
@@ -189,7 +212,7 @@ class ListRemindersResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Reminder, _Mapping]]] = ..., total: _Optional[int] = ..., page: _Optional[int] = ..., page_size: _Optional[int] = ..., total_pages: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateReminderRequest(_message.Message):
-    __slots__ = ("id", "update_mask", "title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "request_id")
+    __slots__ = ("id", "update_mask", "title", "message", "phone_number", "timezone", "scheduled_at", "vapi_line_id", "recurrence", "recurrence_end_at", "purpose", "calling_window", "max_lateness_seconds", "retry_policy", "request_id", "fallback")
     ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +228,7 @@ class UpdateReminderRequest(_message.Message):
     MAX_LATENESS_SECONDS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
     id: int
     update_mask: _field_mask_pb2.FieldMask
     title: str
@@ -220,7 +244,8 @@ class UpdateReminderRequest(_message.Message):
     max_lateness_seconds: int
     retry_policy: _policy_pb2.RetryPolicy
     request_id: str
-    def __init__(self, id: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    fallback: ReminderFallback
+    def __init__(self, id: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., title: _Optional[str] = ..., message: _Optional[str] = ..., phone_number: _Optional[str] = ..., timezone: _Optional[str] = ..., scheduled_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., vapi_line_id: _Optional[str] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., recurrence_end_at: _Optional[_Union[_common_pb2.TimeInput, _Mapping]] = ..., purpose: _Optional[str] = ..., calling_window: _Optional[_Union[_policy_pb2.CallingWindow, _Mapping]] = ..., max_lateness_seconds: _Optional[int] = ..., retry_policy: _Optional[_Union[_policy_pb2.RetryPolicy, _Mapping]] = ..., request_id: _Optional[str] = ..., fallback: _Optional[_Union[ReminderFallback, _Mapping]] = ...) -> None: ...
 
 class PauseReminderRequest(_message.Message):
     __slots__ = ("id", "request_id")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/usage.proto\x12\x0b\x64ialcues.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x03\n\nUsageEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\nrequest_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\napi_key_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tclient_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0forganization_id\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x12\n\x05route\x18\t \x01(\tH\x05\x88\x01\x01\x12\x0e\n\x06status\x18\n \x01(\x05\x12\x11\n\x04\x63ode\x18\x0b \x01(\tH\x06\x88\x01\x01\x12\x12\n\nlatency_ms\x18\x0c \x01(\x01\x12\x19\n\x11idempotent_replay\x18\r \x01(\x08\x42\r\n\x0b_request_idB\r\n\x0b_api_key_idB\x0c\n\n_client_idB\n\n\x08_user_idB\x12\n\x10_organization_idB\x08\n\x06_routeB\x07\n\x05_code\"\xa4\x02\n\x16ListUsageEventsRequest\x12-\n\tdate_from\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x64\x61te_to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05route\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06status\x18\x04 \x01(\x05H\x01\x88\x01\x01\x12\x11\n\x04\x63ode\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x11\n\x04page\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x16\n\tpage_size\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x12\n\npage_token\x18\x08 \x01(\tB\x08\n\x06_routeB\t\n\x07_statusB\x07\n\x05_codeB\x07\n\x05_pageB\x0c\n\n_page_size\"\x9f\x01\n\x17ListUsageEventsResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.dialcues.v1.UsageEvent\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x06 \x01(\t2l\n\x0cUsageService\x12\\\n\x0fListUsageEvents\x12#.dialcues.v1.ListUsageEventsRequest\x1a$.dialcues.v1.ListUsageEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ialcues/v1/usage.proto\x12\x0b\x64ialcues.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x03\n\nUsageEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\nrequest_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\napi_key_id\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tclient_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07user_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0forganization_id\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x12\n\x05route\x18\t \x01(\tH\x05\x88\x01\x01\x12\x0e\n\x06status\x18\n \x01(\x05\x12\x11\n\x04\x63ode\x18\x0b \x01(\tH\x06\x88\x01\x01\x12\x12\n\nlatency_ms\x18\x0c \x01(\x01\x12\x19\n\x11idempotent_replay\x18\r \x01(\x08\x12\x12\n\ndeprecated\x18\x0e \x01(\x08\x42\r\n\x0b_request_idB\r\n\x0b_api_key_idB\x0c\n\n_client_idB\n\n\x08_user_idB\x12\n\x10_organization_idB\x08\n\x06_routeB\x07\n\x05_code\"\xcc\x02\n\x16ListUsageEventsRequest\x12-\n\tdate_from\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x64\x61te_to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05route\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06status\x18\x04 \x01(\x05H\x01\x88\x01\x01\x12\x11\n\x04\x63ode\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x11\n\x04page\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x16\n\tpage_size\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x12\n\npage_token\x18\x08 \x01(\t\x12\x17\n\ndeprecated\x18\t \x01(\x08H\x05\x88\x01\x01\x42\x08\n\x06_routeB\t\n\x07_statusB\x07\n\x05_codeB\x07\n\x05_pageB\x0c\n\n_page_sizeB\r\n\x0b_deprecated\"\x9f\x01\n\x17ListUsageEventsResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.dialcues.v1.UsageEvent\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x06 \x01(\t2l\n\x0cUsageService\x12\\\n\x0fListUsageEvents\x12#.dialcues.v1.ListUsageEventsRequest\x1a$.dialcues.v1.ListUsageEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,11 +33,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dialcues.v1.usage_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_USAGEEVENT']._serialized_start=74
-  _globals['_USAGEEVENT']._serialized_end=486
-  _globals['_LISTUSAGEEVENTSREQUEST']._serialized_start=489
-  _globals['_LISTUSAGEEVENTSREQUEST']._serialized_end=781
-  _globals['_LISTUSAGEEVENTSRESPONSE']._serialized_start=784
-  _globals['_LISTUSAGEEVENTSRESPONSE']._serialized_end=943
-  _globals['_USAGESERVICE']._serialized_start=945
-  _globals['_USAGESERVICE']._serialized_end=1053
+  _globals['_USAGEEVENT']._serialized_end=506
+  _globals['_LISTUSAGEEVENTSREQUEST']._serialized_start=509
+  _globals['_LISTUSAGEEVENTSREQUEST']._serialized_end=841
+  _globals['_LISTUSAGEEVENTSRESPONSE']._serialized_start=844
+  _globals['_LISTUSAGEEVENTSRESPONSE']._serialized_end=1003
+  _globals['_USAGESERVICE']._serialized_start=1005
+  _globals['_USAGESERVICE']._serialized_end=1113
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,1 @@
+"""Text messages, their templates, keywords and reminder fallbacks (``telephony.md`` §4)."""
