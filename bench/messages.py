@@ -166,7 +166,7 @@ async def writes(
                 "template_id": seeded["template"],
                 "variables": {"first_name": "Ada", "time": "3 pm"},
             }
-        return {"phone_number": number(i), "message": "Your appointment is at 3 pm."}
+        return {"to": number(i), "message": "Your appointment is at 3 pm."}
 
     async def burst(session: aiohttp.ClientSession, kind: str, n: int) -> float:
         start_at = used[kind]

@@ -37,9 +37,8 @@ class CarrierEvents:
     def receive(self, organization_id: str, headers: Mapping[str, str], body: bytes) -> None:
         """Verify one webhook of the organization's carrier and apply it (see the module)."""
         deps = self.numbers.deps
-        with deps.transactions.atomic():
-            found = deps.organizations.get(organization_id)
-            settings = deps.store.carrier_settings(organization_id) if found else None
+        with deps.transactions.atomic():  # no such organization: no settings
+            settings = deps.store.carrier_settings(organization_id)
         if settings is None or settings.carrier != TELNYX:
             logger.info("A carrier webhook for %s was refused: no Telnyx carrier", organization_id)
             raise ProviderEventRejected()

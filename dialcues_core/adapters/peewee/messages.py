@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.prepared import PreparedInsert, PreparedSelect
 from dialcues_core.adapters.peewee.tables import (
     CarrierEventRow,
     ExecutionRow,
@@ -31,6 +33,66 @@ from dialcues_core.messages.model import (
 from dialcues_core.messages.ports import FallbackTarget, MessageQuery, TemplateQuery
 
 _LIVE = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+_M, _T, _V = MessageRow, MessageTemplateRow, MessageTemplateVersionRow
+# prepared: the hot paths of POST /messages and of carrier webhooks (see prepared.py)
+_INSERT_MESSAGE = PreparedInsert(MessageRow)
+_MESSAGE_BY_ID = PreparedSelect(lambda message_id: _M.select().where(_M.id == message_id), 1)
+_MESSAGE_BY_ID_LOCKED = PreparedSelect(
+    lambda message_id: _M.select().where(_M.id == message_id).for_update(), 1
+)
+_BY_CARRIER_ID = PreparedSelect(
+    lambda carrier_id, org: (
+        _M.select()
+        .where(
+            (_M.carrier_message_id == carrier_id)
+            & (_M.organization_id == org)
+            & (_M.direction == "outbound")
+        )
+        .limit(1)
+    ),
+    2,
+)
+_BY_CARRIER_ID_LOCKED = PreparedSelect(
+    lambda carrier_id, org: (
+        _M.select()
+        .where(
+            (_M.carrier_message_id == carrier_id)
+            & (_M.organization_id == org)
+            & (_M.direction == "outbound")
+        )
+        .limit(1)
+        .for_update()
+    ),
+    2,
+)
+_TEMPLATE = PreparedSelect(
+    lambda template_id, org: _T.select().where(
+        (_T.id == template_id) & (_T.organization_id == org)
+    ),
+    2,
+)
+_VERSION = PreparedSelect(
+    lambda template_id, version: _V.select().where(
+        (_V.template_id == template_id) & (_V.version == version)
+    ),
+    2,
+)
+_FIXED = ("id", "organization_id", "user_id", "direction", "created_at")
+"""Columns a message never changes (``save_message`` leaves them)."""
+_UPDATE_SQL: dict[type, tuple[str, list[pw.Field]]] = {}
+
+
+def _update_statement(db: pw.Database) -> tuple[str, list[pw.Field]]:
+    """``UPDATE messages SET <every mutable column>, lease_until = NULL WHERE id = ?``, built
+    once per backend."""
+    found = _UPDATE_SQL.get(type(db))
+    if found is None:
+        names = [n for n in _message_columns_names() if n not in _FIXED]
+        fields = [MessageRow._meta.fields[n] for n in names]
+        sets = ", ".join(f'"{f.column_name}" = {db.param}' for f in fields)
+        sql = f'UPDATE "messages" SET {sets}, "lease_until" = NULL WHERE "id" = {db.param}'
+        found = _UPDATE_SQL[type(db)] = (sql, fields)
+    return found
 
 
 class PeeweeMessageStore:
@@ -75,22 +137,17 @@ class PeeweeMessageStore:
 
     def get_template(self, organization_id: str, template_id: str) -> MessageTemplate | None:
         """The organization's template with its current version."""
-        row = MessageTemplateRow.get_or_none(
-            (MessageTemplateRow.id == template_id)
-            & (MessageTemplateRow.organization_id == organization_id)
-        )
-        if row is None:
+        found = _TEMPLATE.first(template_id, organization_id)
+        if found is None:
             return None
+        row = SimpleNamespace(**found)
         content = self.get_version(row.id, row.version)
         return _template(row, content) if content is not None else None
 
     def get_version(self, template_id: str, version: int) -> TemplateVersion | None:
         """One version of a template."""
-        row = MessageTemplateVersionRow.get_or_none(
-            (MessageTemplateVersionRow.template_id == template_id)
-            & (MessageTemplateVersionRow.version == version)
-        )
-        return _version(row) if row is not None else None
+        found = _VERSION.first(template_id, version)
+        return _version(SimpleNamespace(**found)) if found is not None else None
 
     def name_taken(self, organization_id: str, name: str, other_than: str | None) -> bool:
         """Whether another unarchived template of the organization has the name."""
@@ -144,7 +201,7 @@ class PeeweeMessageStore:
     # ------------------------------------------------------------------ messages
     def add_message(self, message: Message, fallback_key: str | None = None) -> None:
         """Store a new message."""
-        MessageRow.insert(**_message_columns(message), fallback_key=fallback_key).execute()
+        _INSERT_MESSAGE.insert({**_message_columns(message), "fallback_key": fallback_key})
 
     def fallback_exists(self, fallback_key: str) -> bool:
         """Whether a fallback message exists for that occurrence."""
@@ -152,32 +209,24 @@ class PeeweeMessageStore:
 
     def get_message(self, message_id: str, for_update: bool = False) -> Message | None:
         """A message by id (locked for this transaction when asked, on PostgreSQL)."""
-        query = MessageRow.select().where(MessageRow.id == message_id)
-        if for_update and self.pg:
-            query = query.for_update()
-        row = query.first()
-        return _message(row) if row is not None else None
+        statement = _MESSAGE_BY_ID_LOCKED if for_update and self.pg else _MESSAGE_BY_ID
+        found = statement.first(message_id)
+        return _message(SimpleNamespace(**found)) if found is not None else None
 
     def by_carrier_id(
         self, organization_id: str, carrier_message_id: str, for_update: bool = False
     ) -> Message | None:
         """The organization's message the carrier knows by that id."""
-        query = MessageRow.select().where(
-            MessageRow.carrier_message_id == carrier_message_id,
-            MessageRow.organization_id == organization_id,
-            MessageRow.direction == "outbound",
-        )
-        if for_update and self.pg:
-            query = query.for_update()
-        row = query.first()
-        return _message(row) if row is not None else None
+        statement = _BY_CARRIER_ID_LOCKED if for_update and self.pg else _BY_CARRIER_ID
+        found = statement.first(carrier_message_id, organization_id)
+        return _message(SimpleNamespace(**found)) if found is not None else None
 
     def save_message(self, message: Message) -> None:
         """Write every mutable field (and drop the lease)."""
+        sql, fields = _update_statement(self.db)
         columns = _message_columns(message)
-        for fixed in ("id", "organization_id", "user_id", "direction", "created_at"):
-            columns.pop(fixed)
-        MessageRow.update(**columns, lease_until=None).where(MessageRow.id == message.id).execute()
+        params = [f.db_value(columns[f.name]) for f in fields]
+        self.db.execute_sql(sql, [*params, message.id])
 
     def queued_to(self, organization_id: str, number: str) -> list[Message]:
         """The organization's ``queued`` messages to a number."""
@@ -354,6 +403,11 @@ def _version(row: Any) -> TemplateVersion:
     )
 
 
+def _message_columns_names() -> list[str]:
+    """The columns :func:`_message_columns` writes, in its order."""
+    return list(_message_columns(_PROBE))
+
+
 def _message_columns(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -436,3 +490,22 @@ def _message(row: Any) -> Message:
         due_at=row.due_at,
         handed_at=row.handed_at,
     )
+
+
+_PROBE = Message(
+    id="",
+    organization_id="",
+    user_id=None,
+    direction="outbound",
+    source=None,
+    channel="sms",
+    status=MessageStatus.QUEUED,
+    to="",
+    from_number=None,
+    line_id=None,
+    text="",
+    purpose=None,
+    created_at=datetime.min.replace(tzinfo=UTC),
+    updated_at=datetime.min.replace(tzinfo=UTC),
+)
+"""A message whose column names :func:`_message_columns_names` reads."""

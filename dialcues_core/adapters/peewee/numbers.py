@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee as pw
 
+from dialcues_core.adapters.peewee.prepared import PreparedSelect
 from dialcues_core.adapters.peewee.tables import (
     ExecutionRow,
     NumberClaimRow,
@@ -222,20 +223,20 @@ class PeeweeNumberStore:
     def carrier_settings(self, organization_id: str) -> CarrierSettings | None:
         """The organization's carrier settings (None: none set, or no such org). A simulated
         organization's are kept too: its keyword texts and RCS agent."""
-        row = OrganizationRow.get_or_none(OrganizationRow.id == organization_id)
-        if row is None or row.carrier is None:
+        row = _CARRIER_SETTINGS.first(organization_id)  # prepared: every text and event
+        if row is None or row["carrier"] is None:
             return None
         return CarrierSettings(
-            carrier=row.carrier,
-            api_key=row.carrier_api_key,
-            public_key=row.carrier_public_key,
-            messaging_profile_id=row.carrier_messaging_profile_id,
-            base_url=row.carrier_base_url or TELNYX_URL,
-            ten_dlc_campaign_id=row.carrier_ten_dlc_campaign_id,
-            rcs_agent_id=row.carrier_rcs_agent_id,
-            help_text=row.carrier_help_text,
-            opt_out_text=row.carrier_opt_out_text,
-            opt_in_text=row.carrier_opt_in_text,
+            carrier=row["carrier"],
+            api_key=row["carrier_api_key"],
+            public_key=row["carrier_public_key"],
+            messaging_profile_id=row["carrier_messaging_profile_id"],
+            base_url=row["carrier_base_url"] or TELNYX_URL,
+            ten_dlc_campaign_id=row["carrier_ten_dlc_campaign_id"],
+            rcs_agent_id=row["carrier_rcs_agent_id"],
+            help_text=row["carrier_help_text"],
+            opt_out_text=row["carrier_opt_out_text"],
+            opt_in_text=row["carrier_opt_in_text"],
         )
 
     def set_carrier_settings(self, organization_id: str, settings: CarrierSettings) -> None:
@@ -252,6 +253,24 @@ class PeeweeNumberStore:
             carrier_opt_out_text=settings.opt_out_text,
             carrier_opt_in_text=settings.opt_in_text,
         ).where(OrganizationRow.id == organization_id).execute()
+
+
+_O = OrganizationRow
+_CARRIER_SETTINGS = PreparedSelect(
+    lambda organization_id: _O.select(
+        _O.carrier,
+        _O.carrier_api_key,
+        _O.carrier_public_key,
+        _O.carrier_messaging_profile_id,
+        _O.carrier_base_url,
+        _O.carrier_ten_dlc_campaign_id,
+        _O.carrier_rcs_agent_id,
+        _O.carrier_help_text,
+        _O.carrier_opt_out_text,
+        _O.carrier_opt_in_text,
+    ).where(_O.id == organization_id),
+    arity=1,
+)
 
 
 def _lock_key(organization_id: str) -> int:

@@ -78,6 +78,12 @@ class PreparedInsert:
             found = self._cache[(type(db), names)] = (sql, fields, returning)
         return found
 
+    def insert(self, values: Mapping[str, Any]) -> None:
+        """Insert ``values`` (field name → python value); for rows whose id the caller chose."""
+        db = _database()
+        sql, fields, _ = self._prepare(db, tuple(values))
+        db.execute_sql(sql, [f.db_value(v) for f, v in zip(fields, values.values(), strict=True)])
+
     def execute(self, values: Mapping[str, Any]) -> int:
         """Insert ``values`` (field name → python value) and return the new row's id."""
         db = _database()
