@@ -72,6 +72,7 @@ from dialcues_core.calls.ports import CallEvent, Dialer, MessageReader
 from dialcues_core.calls.service import CallRepositories, Calls
 from dialcues_core.config import Settings
 from dialcues_core.consent.service import Consents, OptOuts, Suppressions
+from dialcues_core.deprecations import REGISTRY, Deprecation, removed_event_types
 from dialcues_core.dispatch.attempts import Attempts
 from dialcues_core.dispatch.dispatcher import Dispatcher
 from dialcues_core.dispatch.in_call import InCall
@@ -165,6 +166,8 @@ class Dialcues:
     message_deps: MessageDeps
     fallbacks: Fallbacks
     """Reminders' SMS fallbacks: checked when written, sent when an occurrence ends unreached."""
+    silenced_events: frozenset[str] = frozenset()
+    """Event types the deprecation registry marks removed: never written to the outbox."""
 
     @classmethod
     def open(
@@ -174,8 +177,14 @@ class Dialcues:
         settings: Settings | None = None,
         clock: Clock | None = None,
         migrate: bool = True,
+        deprecations: tuple[Deprecation, ...] = REGISTRY,
     ) -> Dialcues:
-        """Open (and by default migrate) the database at ``url`` and wire the use cases."""
+        """Open (and by default migrate) the database at ``url`` and wire the use cases.
+
+        ``deprecations`` is the deprecation registry (production's by default): the event
+        types it marks ``removed`` are no longer sent to webhooks. The edges take theirs as
+        well (``create_app``, ``start_grpc``).
+        """
         settings = settings or Settings()
         if url is not None:
             settings = settings.replace(database_url=url)
@@ -185,11 +194,18 @@ class Dialcues:
         if migrate:
             database.migrate(db)
             follow_tzdata(db, clock.now())
-        return cls.wire(settings, clock, db)
+        return cls.wire(settings, clock, db, removed_event_types(deprecations))
 
     @classmethod
-    def wire(cls, settings: Settings, clock: Clock, db: pw.Database) -> Dialcues:
-        """Build the use cases over an already bound database."""
+    def wire(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        db: pw.Database,
+        silenced_events: frozenset[str] = frozenset(),
+    ) -> Dialcues:
+        """Build the use cases over an already bound database (``silenced_events``: event
+        types never written to the outbox)."""
         transactions = PeeweeTransactions(db)
         api_keys = PeeweeApiKeyRepository()
         lines = PeeweeLineRepository()
@@ -220,7 +236,8 @@ class Dialcues:
         policies = CallingPolicies(PeeweePolicyStore(), transactions, clock, settings, audit)
         accounts.on_organization_created.append(policies.name_caller)
         consent = PeeweeConsentStore(db)
-        opt_outs = OptOuts(consent, clock, audit, Outbox(PeeweeOutboxStore(db), clock))
+        opt_outs_outbox = Outbox(PeeweeOutboxStore(db), clock, silenced_events)
+        opt_outs = OptOuts(consent, clock, audit, opt_outs_outbox)
         reminders = Reminders(repos, clock, policies, audit, consent)
         readers: dict[str, MessageReader] = {"vapi": VapiMessageReader()}
         carriers = CarrierAdapters(clock, settings)
@@ -242,7 +259,7 @@ class Dialcues:
             PeeweeInboundStore(db),
             PeeweeOrganizationRepository(),
             policies,
-            Outbox(PeeweeOutboxStore(db), clock),
+            Outbox(PeeweeOutboxStore(db), clock, silenced_events),
             transactions,
             clock,
         )
@@ -259,7 +276,7 @@ class Dialcues:
             consent,
             opt_outs,
             policies,
-            Outbox(PeeweeOutboxStore(db), clock),
+            opt_outs_outbox,  # shared: an SMS STOP's suppression events join its block
             transactions,
             clock,
             settings,
@@ -298,7 +315,7 @@ class Dialcues:
             ),
             executions=Executions(executions),
             provider_events=ProviderEvents(
-                _attempts(settings, clock, db, transactions, fallbacks),
+                _attempts(settings, clock, db, transactions, fallbacks, silenced_events),
                 readers,
                 {"vapi": VapiToolReader()},
             ),
@@ -324,11 +341,19 @@ class Dialcues:
                 clock,
                 reminders.listeners,
             ),
+            silenced_events=silenced_events,
         )
 
     def attempts(self) -> Attempts:
         """Return the dispatcher's synchronous use cases over this database (with the outbox)."""
-        return _attempts(self.settings, self.clock, self.db, self.transactions, self.fallbacks)
+        return _attempts(
+            self.settings,
+            self.clock,
+            self.db,
+            self.transactions,
+            self.fallbacks,
+            self.silenced_events,
+        )
 
     def deliverer(self, offloader: Offloader) -> WebhookDeliverer:
         """Build the webhook deliverer (run it beside the dispatcher; stop it with ``stop``)."""
@@ -398,7 +423,7 @@ class Dialcues:
 
     def provisioner(self, offloader: Offloader) -> Provisioner:
         """Build the number provisioner (run it beside the dispatcher), woken by assigns."""
-        outbox = Outbox(PeeweeOutboxStore(self.db), self.clock)
+        outbox = Outbox(PeeweeOutboxStore(self.db), self.clock, self.silenced_events)
         provisioning = Provisioning(self.numbers.deps, outbox)
         provisioner = Provisioner(provisioning, offloader.run, self.clock)
         self.reminders.listeners.append(provisioner.wake)
@@ -485,9 +510,10 @@ def _attempts(
     db: pw.Database,
     transactions: PeeweeTransactions,
     fallbacks: Fallbacks | None = None,
+    silenced_events: frozenset[str] = frozenset(),
 ) -> Attempts:
     """Build the dispatcher's use cases, writing webhook events through the outbox."""
-    outbox = Outbox(PeeweeOutboxStore(db), clock)
+    outbox = Outbox(PeeweeOutboxStore(db), clock, silenced_events)
     opt_outs = OptOuts(PeeweeConsentStore(db), clock, AuditTrail(PeeweeAuditStore(), clock), outbox)
     return Attempts(
         PeeweeDispatchStore(db), transactions, clock, settings, outbox, opt_outs, fallbacks

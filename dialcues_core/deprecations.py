@@ -28,6 +28,14 @@ its message type declares, so an RPC whose response type has a deprecated field 
 uses that entry. The check is that shallow on purpose: it costs one dictionary lookup for a
 request no entry concerns.
 
+After its sunset an entry may be marked ``removed`` (``telephony.md`` §5.1) and stays listed.
+A removed route or RPC answers ``gone`` (REST 410, gRPC UNIMPLEMENTED: edge-only, no core
+error), a removed parameter or request field "is no longer supported" (a validation error),
+a removed response field is dropped (:func:`drop_fields`, as shallow as the look above) and
+a removed event type never reaches the outbox. Calling a removed route or sending a removed
+member still *uses* the entry (the refusal carries the headers); no reply holds a removed
+response field, so that entry is never used.
+
 :func:`problems` states the registry's rules: ids unique and usable as a URL fragment, one
 entry per target, a well-formed target per kind (an event type the platform sends), the
 notice (:func:`earliest_sunset`), and nothing removed before its sunset. Whether a REST or
@@ -51,12 +59,15 @@ from email.utils import format_datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from dialcues_core.errors import ValidationFailed
 from dialcues_core.webhooks.model import EVENT_TYPES
 
 MINIMUM_NOTICE_MONTHS: Final = 12
 """The least time between an announcement and its sunset, in calendar months."""
 CHANGELOG: Final = "https://dialcues.dev/changelog"
 """The changelog page; each entry has an anchor named after its id."""
+NO_LONGER_SUPPORTED: Final = "is no longer supported"
+"""The ``validation_error`` problem of a removed query parameter or request field."""
 
 
 class Kind(StrEnum):
@@ -283,6 +294,56 @@ class RouteDeprecations:
             keys = reply_keys(reply)
             found += [entry for name, entry in self.response.items() if name in keys]
         return list(dict.fromkeys(found))
+
+    def gone(self) -> Deprecation | None:
+        """Return the removed entry of the route itself, or None (it still works)."""
+        return next((entry for entry in self.route if entry.removed), None)
+
+    def refuse_removed(self, query: Iterable[str], body: Any = None) -> None:
+        """Raise ``validation_error`` naming each removed parameter in ``query`` and each
+        removed top-level field of ``body`` (the decoded JSON request), if any."""
+        removed = _removed(self.query)
+        refused = [name for name in query if name in removed]
+        if isinstance(body, dict):
+            refused += [name for name in _removed(self.request) if name in body]
+        if refused:
+            raise ValidationFailed(dict.fromkeys(refused, NO_LONGER_SUPPORTED))
+
+    def removed_request(self) -> frozenset[str]:
+        """Return the names of the route's removed request fields."""
+        return _removed(self.request)
+
+    def removed_response(self) -> frozenset[str]:
+        """Return the names of the route's removed response fields."""
+        return _removed(self.response)
+
+    def removes(self) -> bool:
+        """Tell whether any entry of the route is removed (so requests need the check)."""
+        return bool(self.gone()) or any(map(_removed, (self.query, self.request, self.response)))
+
+
+def _removed(members: Mapping[str, Deprecation]) -> frozenset[str]:
+    return frozenset(name for name, entry in members.items() if entry.removed)
+
+
+def drop_fields(reply: Any, names: frozenset[str]) -> Any:
+    """Return ``reply`` without the top-level keys ``names``, nor those keys of each object
+    in its ``items`` (a page); ``reply`` itself when it holds none of them (a copy else)."""
+    if not names or not (names & reply_keys(reply)):
+        return reply
+    kept = _without(reply, names)
+    if isinstance(kept.get("items"), list):
+        kept["items"] = [_without(one, names) for one in kept["items"]]
+    return kept
+
+
+def _without(one: Any, names: frozenset[str]) -> Any:
+    return {k: v for k, v in one.items() if k not in names} if isinstance(one, dict) else one
+
+
+def removed_event_types(registry: Iterable[Deprecation]) -> frozenset[str]:
+    """Return the event types the registry marks removed (never written to the outbox)."""
+    return frozenset(e.target for e in registry if e.kind == Kind.EVENT_TYPE and e.removed)
 
 
 def reply_keys(reply: Any) -> set[str]:

@@ -8,6 +8,17 @@ The platform interceptor (:mod:`dialcues_grpc.platform`) sends the three headers
 call as lower-case initial metadata (``deprecation``, ``sunset``, ``link``) beside
 ``x-request-id``, errors included, and marks its usage event ``deprecated``.
 
+After the sunset (an entry marked ``removed``, ``telephony.md`` §5.1) the interceptor, once
+the call is admitted (so a removed RPC still answers UNAUTHENTICATED without a credential,
+and is charged and logged), answers a removed RPC ``UNIMPLEMENTED`` with ``ErrorInfo``
+reason ``gone`` and ``metadata.deprecation`` the entry's id (:meth:`RpcDeprecations.gone`;
+``gone`` is an edge-only code, as on REST), refuses a call that sets a removed field of its
+request (``INVALID_ARGUMENT`` ``validation_error``, "is no longer supported"), and clears
+removed fields of its response before sending it. A removed RPC or field stays declared in
+the proto (marked ``deprecated``): the server must recognise what it refuses, and a field's
+number is never reused. A cleared response field is not "held" by the reply, so it marks no
+call as deprecated.
+
 ``ListDeprecations`` needs no credential (REST's ``GET /deprecations`` needs none either): it
 is listed in :data:`dialcues_grpc.rpcs.OPEN` and charged to the peer's ``anon`` bucket.
 """
@@ -25,6 +36,7 @@ from google.protobuf import descriptor, descriptor_pool
 from google.protobuf.message import Message
 
 from dialcues_core.deprecations import (
+    NO_LONGER_SUPPORTED,
     Deprecation,
     InvalidRegistry,
     Kind,
@@ -35,6 +47,7 @@ from dialcues_core.deprecations import (
     listing,
     problems,
 )
+from dialcues_core.errors import ValidationFailed
 from dialcues_grpc._pb.dialcues import v1 as pb_package
 from dialcues_grpc._pb.dialcues.v1 import deprecations_pb2, deprecations_pb2_grpc
 from dialcues_grpc.errors import translated
@@ -50,6 +63,12 @@ class RpcDeprecations:
         registry = tuple(registry)
         self.rpcs = by_rpc(registry)
         self.messages = by_message(registry)
+        self.removed = {
+            message: names
+            for message, fields in self.messages.items()
+            if (names := frozenset(name for name, e in fields.items() if e.removed))
+        }
+        """Message full name → its removed fields (only messages that have some)."""
         self._by_method: dict[str, tuple[Deprecation, ...]] = {}
 
     def used(self, method: str, request: Message) -> tuple[Deprecation, ...]:
@@ -66,12 +85,32 @@ class RpcDeprecations:
         return found
 
     def _of_method(self, method: str) -> tuple[Deprecation, ...]:
-        """The entries every call of ``method`` uses: the RPC's, its response type's fields."""
+        """The entries every call of ``method`` uses: the RPC's, its response type's fields
+        (but removed ones, which no response holds)."""
         found = self.rpcs.get(method, ())
         rpc = method_descriptor(method)
         if rpc is not None:
-            found += tuple(self.messages.get(rpc.output_type.full_name, {}).values())
+            fields = self.messages.get(rpc.output_type.full_name, {}).values()
+            found += tuple(entry for entry in fields if not entry.removed)
         return found
+
+    def gone(self, method: str) -> Deprecation | None:
+        """Return the removed entry of the RPC ``method``, or None (it still works)."""
+        return next((entry for entry in self.rpcs.get(method, ()) if entry.removed), None)
+
+    def refuse_removed(self, request: Message) -> None:
+        """Raise ``validation_error`` naming each removed field ``request`` sets, if any."""
+        removed = self.removed.get(request.DESCRIPTOR.full_name) if self.removed else None
+        if removed:
+            sent = [f.name for f, _ in request.ListFields() if f.name in removed]
+            if sent:
+                raise ValidationFailed(dict.fromkeys(sent, NO_LONGER_SUPPORTED))
+
+    def clear_removed(self, response: object) -> None:
+        """Clear the removed fields of a response message (anything else is left alone)."""
+        if self.removed and isinstance(response, Message):
+            for name in self.removed.get(response.DESCRIPTOR.full_name, ()):
+                response.ClearField(name)
 
 
 def metadata(entries: tuple[Deprecation, ...]) -> Metadata:

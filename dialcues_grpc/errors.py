@@ -32,6 +32,9 @@ The number refusals (``number_unavailable``, ``hold_expired``, ``hold_limit_reac
 is a Conflict (ALREADY_EXISTS), ``provider_not_configured`` FAILED_PRECONDITION and
 ``carrier_unavailable`` UNAVAILABLE with a ``RetryInfo`` when the carrier said when
 (``telephony.md`` §6.2).
+``gone`` (an RPC removed after its sunset, ``telephony.md`` §5.1) is no core error: like
+REST's 410 it exists only in the edges, and :func:`gone_status` builds it — UNIMPLEMENTED,
+``ErrorInfo`` reason ``gone`` with ``metadata.deprecation`` the registry entry's id.
 Errors mapped to INTERNAL (provider and carrier errors, which the core maps before they could
 reach a client) and any other exception are logged with their traceback and answered with a
 bare ``internal_error``.
@@ -75,6 +78,8 @@ logger = logging.getLogger("dialcues.grpc")
 DOMAIN: Final = "dialcues"
 INTERNAL_CODE: Final = "internal_error"
 INTERNAL_MESSAGE: Final = "An unexpected error occurred; it is safe to retry with backoff."
+GONE_CODE: Final = "gone"
+GONE_MESSAGE: Final = "This RPC was removed after its sunset; see ListDeprecations."
 
 STATUS_BY_CATEGORY: Final[Mapping[type[DialcuesError], grpc.StatusCode]] = {
     IdempotencyInProgress: grpc.StatusCode.ABORTED,
@@ -164,6 +169,17 @@ def rich_status(exc: DialcuesError) -> grpc.Status:
         details.append(_packed(retry))
     text = EDGE_MESSAGES.get(type(exc), exc.message)
     proto = status_pb2.Status(code=code.value[0], message=text, details=details)
+    return rpc_status.to_status(proto)
+
+
+def gone_status(deprecation: str) -> grpc.Status:
+    """Return the status of a call to an RPC the registry entry ``deprecation`` removed."""
+    info = error_details_pb2.ErrorInfo(
+        reason=GONE_CODE, domain=DOMAIN, metadata={"deprecation": deprecation}
+    )
+    proto = status_pb2.Status(
+        code=code_pb2.UNIMPLEMENTED, message=GONE_MESSAGE, details=[_packed(info)]
+    )
     return rpc_status.to_status(proto)
 
 

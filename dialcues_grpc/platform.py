@@ -21,8 +21,10 @@ goes back as *initial* metadata ``x-request-id``, sent before anything else, so 
 carries it — errors included (a client reads it with ``await call.initial_metadata()``). A
 call that uses an entry of the deprecation registry gets ``deprecation``, ``sunset`` and
 ``link`` beside it (:mod:`dialcues_grpc.deprecations`), and its usage event says
-``deprecated``. The RPCs of :data:`~dialcues_grpc.rpcs.OPEN` skip the credential: only the
-peer's ``anon`` bucket is charged.
+``deprecated``. Once admitted, a call of a removed RPC is answered UNIMPLEMENTED ``gone``
+and one setting a removed request field INVALID_ARGUMENT; removed response fields are
+cleared (the same module says how). The RPCs of :data:`~dialcues_grpc.rpcs.OPEN` skip the
+credential: only the peer's ``anon`` bucket is charged.
 
 Servicers call ``self.who(context)``: it returns the principal admitted here (through
 :data:`dialcues_grpc.auth.ADMITTED`), without authenticating the call again.
@@ -41,7 +43,7 @@ from google.rpc import error_details_pb2, status_pb2
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
 from dialcues_core.deprecations import REGISTRY, Deprecation
-from dialcues_core.errors import DialcuesError, RateLimited
+from dialcues_core.errors import DialcuesError, RateLimited, ValidationFailed
 from dialcues_core.kernel.requests import CURRENT_REQUEST_ID
 from dialcues_core.offload import Offloader
 from dialcues_core.platform.admission import Refused, RequestOutcome
@@ -49,7 +51,7 @@ from dialcues_core.platform.ratelimit import Decision
 from dialcues_core.platform.usage import request_id_or_new
 from dialcues_grpc.auth import ADMITTED, bearer_token
 from dialcues_grpc.deprecations import RpcDeprecations, metadata
-from dialcues_grpc.errors import internal_status, rich_status, with_trailers
+from dialcues_grpc.errors import gone_status, internal_status, rich_status, with_trailers
 from dialcues_grpc.idempotency import is_replay
 from dialcues_grpc.rpcs import OPEN, use_cases
 
@@ -142,7 +144,9 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             try:
                 await context.send_initial_metadata(((REQUEST_ID_KEY, rid), *metadata(used)))
                 trailers = await self._admit(method, context, who)
+                await self._refuse_removed(method, request, context, trailers)
                 response = await inner(request, context)
+                self.deprecations.clear_removed(response)
                 _keep_trailers(context, trailers)
                 code = grpc.StatusCode.OK
                 return response
@@ -170,6 +174,18 @@ class PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     )
 
         return behavior
+
+    async def _refuse_removed(
+        self, method: str, request: Any, context: Any, trailers: tuple[Any, ...]
+    ) -> None:
+        """Abort a call of a removed RPC (``gone``) or setting a removed request field."""
+        gone = self.deprecations.gone(method)
+        if gone is not None:
+            await _abort(context, gone_status(gone.id), trailers)
+        try:
+            self.deprecations.refuse_removed(request)
+        except ValidationFailed as exc:
+            await _abort(context, rich_status(exc), trailers)
 
     async def _admit(self, method: str, context: Any, who: list[Principal]) -> tuple[Any, ...]:
         """Admit the call through the core; abort on a refusal; return the limit trailers."""

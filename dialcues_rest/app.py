@@ -10,7 +10,9 @@ The composition root (the CLI) opens the platform and the offloader, then::
 Middlewares, outermost first: :func:`dialcues_rest.platform.platform_middleware` (request id,
 access log, rate-limit headers, usage event), the deprecation headers (only with a registry
 naming REST things), the error renderer, authentication (which
-charges the rate limiter first); :mod:`dialcues_rest.platform` draws the whole order. Other
+charges the rate limiter first), then the removals (only with a registry marking REST things
+``removed``: ``gone``, refused fields, dropped fields); :mod:`dialcues_rest.platform` draws
+the whole order. Other
 engineers' routes (``/api/providers/…``) are added to ``app.router`` after the factory; they
 get the access log and JSON errors, and authenticate themselves.
 
@@ -61,6 +63,7 @@ def create_app(
             *announced.middlewares(deprecations),
             errors.render_errors,
             auth.authenticate,
+            *announced.removals(deprecations),
         ],
     )
     app[DIALCUES] = dc

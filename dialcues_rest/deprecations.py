@@ -10,6 +10,23 @@ there). It sits just inside the platform middleware, so the reply is already ren
 error renderer is further in) and the usage event, written by the platform middleware
 after it, says ``deprecated``.
 
+After the sunset (an entry marked ``removed``, ``telephony.md`` §5.1), :func:`removals`
+returns a second middleware, innermost (after authentication and the rate limit, so a
+removed route still answers 401 without a credential, as an unknown one does, and its
+request is charged and gets its usage event). For a request of a route the registry names
+as removed it raises :class:`~dialcues_rest.errors.Gone` (410 ``gone``, rendered by the error
+middleware with ``details.deprecation``) before the handler; it refuses a removed query
+parameter or top-level request field (``validation_error``, "is no longer supported"); and
+it drops removed response fields from the JSON reply (top level and page items), so no
+reply ever holds them. The header middleware outside still sees the request use the entry,
+so a 410 and such a 400 carry ``Deprecation``, ``Sunset`` and ``Link``.
+
+A removed route needs no handler: a release that removes one deletes it from the route
+table, and :func:`install` serves its path with a handler that answers ``gone`` (any valid
+credential, like ``/me``). A removed route is not in the OpenAPI document
+(:func:`dialcues_rest.openapi.mark_deprecated` leaves it out, and removed parameters and
+properties too); ``GET /deprecations`` lists it with ``removed: true``.
+
 ``GET /api/public/v1/_test/deprecated`` exists only in an app built with a registry that
 names it (``route`` entry ``GET /_test/deprecated``): production's never does. It answers
 ``{"ok": true}``, or a ``validation_error`` with ``?fail=1``, so a test sees the headers on
@@ -32,6 +49,7 @@ from dialcues_core.deprecations import (
     Kind,
     RouteDeprecations,
     by_route,
+    drop_fields,
     headers,
     listing,
     problems,
@@ -39,6 +57,7 @@ from dialcues_core.deprecations import (
 from dialcues_core.errors import ValidationFailed
 from dialcues_rest.appkeys import DEPRECATED, DEPRECATIONS, USE_CASES
 from dialcues_rest.auth import LIMITED_BASE
+from dialcues_rest.errors import Gone
 from dialcues_rest.handlers import no_query, only_query, reply
 from dialcues_rest.openapi_parts import Operation, query_parameter
 from dialcues_rest.platform import route_template
@@ -58,9 +77,15 @@ def middlewares(registry: Iterable[Deprecation]) -> list[Middleware]:
     return [_middleware(index)] if index else []
 
 
+def removals(registry: Iterable[Deprecation]) -> list[Middleware]:
+    """Return the removal middleware of ``registry`` (an empty list: nothing removed)."""
+    index = {route: found for route, found in by_route(registry).items() if found.removes()}
+    return [_removal_middleware(index)] if index else []
+
+
 def install(app: web.Application, registry: tuple[Deprecation, ...], today: date) -> None:
-    """Keep ``registry`` on ``app`` (refused when invalid) and add the test-only route when
-    it names it."""
+    """Keep ``registry`` on ``app`` (refused when invalid) and add the routes it adds: the
+    test-only route when it names it, and each removed route the route table lacks."""
     check(registry, today)
     app[DEPRECATIONS] = registry
     for route in extra_routes(registry):
@@ -101,6 +126,11 @@ def target_problems(registry: tuple[Deprecation, ...]) -> list[str]:
 
 
 def extra_routes(registry: Iterable[Deprecation]) -> tuple[Route, ...]:
+    """Return the routes the registry adds: :func:`test_routes`, then :func:`removed_routes`."""
+    return (*test_routes(registry), *removed_routes(registry))
+
+
+def test_routes(registry: Iterable[Deprecation]) -> tuple[Route, ...]:
     """Return the test-only route when ``registry`` names it (else nothing)."""
     from dialcues_rest.routes import Route
 
@@ -110,18 +140,29 @@ def extra_routes(registry: Iterable[Deprecation]) -> tuple[Route, ...]:
     return (Route(TEST_ROUTE[0], LIMITED_BASE + TEST_ROUTE[1], answer_test_route),)
 
 
+def removed_routes(registry: Iterable[Deprecation]) -> tuple[Route, ...]:
+    """Return a route answering ``gone`` for each removed route the route table lacks."""
+    from dialcues_rest.routes import ROUTES, Route
+
+    served = {(r.method, r.path) for r in (*ROUTES, *test_routes(registry))}
+    found = []
+    for entry in registry:
+        route = entry.rest_route() if entry.kind == Kind.ROUTE and entry.removed else None
+        if route is not None and (route[0], LIMITED_BASE + route[1]) not in served:
+            found.append(Route(route[0], LIMITED_BASE + route[1], _answer_gone(entry.id)))
+    return tuple(found)
+
+
 def extra_operations(registry: Iterable[Deprecation]) -> dict[tuple[str, str], Operation]:
-    """Return the OpenAPI metadata of :func:`test_routes`."""
-    return {(r.method, r.path): TEST_OPERATION for r in extra_routes(registry)}
+    """Return the OpenAPI metadata of :func:`test_routes` (removed routes have none)."""
+    return {(r.method, r.path): TEST_OPERATION for r in test_routes(registry)}
 
 
 # ----------------------------------------------------------------------------- middleware
 def _middleware(index: dict[tuple[str, str], RouteDeprecations]) -> Middleware:
     @web.middleware
     async def deprecations(request: web.Request, handler: Handler) -> web.StreamResponse:
-        template = route_template(request)
-        method = "GET" if request.method == "HEAD" else request.method
-        entries = index.get((method, template)) if template is not None else None
+        entries = _entries(index, request)
         response = await handler(request)
         if entries is not None:
             body = await _request_json(request) if entries.request else None
@@ -133,6 +174,40 @@ def _middleware(index: dict[tuple[str, str], RouteDeprecations]) -> Middleware:
         return response
 
     return deprecations
+
+
+def _removal_middleware(index: dict[tuple[str, str], RouteDeprecations]) -> Middleware:
+    @web.middleware
+    async def removals(request: web.Request, handler: Handler) -> web.StreamResponse:
+        entries = _entries(index, request)
+        if entries is None:
+            return await handler(request)
+        gone = entries.gone()
+        if gone is not None:
+            raise Gone(gone.id)
+        body = await _request_json(request) if entries.removed_request() else None
+        entries.refuse_removed(request.query.keys(), body)
+        return _without(await handler(request), entries.removed_response())
+
+    return removals
+
+
+def _entries(
+    index: dict[tuple[str, str], RouteDeprecations], request: web.Request
+) -> RouteDeprecations | None:
+    """Return what ``index`` says about the request's route (HEAD: its GET), or None."""
+    template = route_template(request)
+    method = "GET" if request.method == "HEAD" else request.method
+    return index.get((method, template)) if template is not None else None
+
+
+def _without(response: web.StreamResponse, names: frozenset[str]) -> web.StreamResponse:
+    """Return ``response`` with the fields ``names`` dropped from its JSON body."""
+    answer = _reply_json(response) if names else None
+    kept = drop_fields(answer, names)
+    if kept is not answer and isinstance(response, web.Response):
+        response.body = json.dumps(kept).encode("utf-8")  # as web.json_response dumps it
+    return response
 
 
 async def _request_json(request: web.Request) -> Any:
@@ -165,6 +240,14 @@ async def get_deprecations(request: web.Request) -> web.Response:
     no_query(request)
     registry = request.app[DEPRECATIONS]
     return reply(listing(registry))
+
+
+def _answer_gone(deprecation: str) -> Handler:
+    async def answer_gone(request: web.Request) -> web.StreamResponse:
+        """Answer ``gone`` (a removed route: the removal middleware answers first)."""
+        raise Gone(deprecation)
+
+    return answer_gone
 
 
 async def answer_test_route(request: web.Request) -> web.Response:

@@ -10,6 +10,10 @@ extensions ``code``, ``request_id`` and (validation) ``errors``:
   unavailable — adds ``Retry-After``);
 * aiohttp's own ``HTTPException`` (unknown route, wrong method, body too large …) keeps its
   status and headers (``Allow`` on a 405) and gets a code from :data:`CODE_BY_HTTP_STATUS`;
+  so does this edge's :class:`Gone` (410 ``gone``: a route removed after its sunset,
+  ``telephony.md`` §5.1), which adds ``details.deprecation`` (the registry entry's id; a
+  problem carries it as the extension member ``deprecation``). Like ``method_not_allowed``
+  and ``payload_too_large``, ``gone`` exists only in the edges, never as a core error;
 * anything else is ``internal_error`` (500): logged with its traceback, never echoed. That
   includes the core's ``ProviderError`` and ``CarrierError`` trees, deliberately absent from
   the table: the core maps them (a call's outcome, ``carrier_unavailable``,
@@ -66,6 +70,7 @@ CODE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
     400: "validation_error",
     404: "not_found",
     405: "method_not_allowed",
+    410: "gone",
     413: "payload_too_large",
 }
 """Contract code of each aiohttp ``HTTPException`` status the edge can raise."""
@@ -73,6 +78,7 @@ CODE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
 MESSAGE_BY_HTTP_STATUS: Final[Mapping[int, str]] = {
     404: "No route matches this method and path.",
     405: "This route does not allow this method; see the Allow header.",
+    410: "This route was removed after its sunset; see GET /api/public/v1/deprecations.",
     413: "The request body is too large (64 KiB; provider webhooks 1 MiB).",
 }
 
@@ -82,6 +88,17 @@ PROBLEM_JSON: Final = "application/problem+json"
 PROBLEM_TYPE_BASE: Final = "https://dialcues.dev/errors/"
 HEADER_FIELDS: Final = frozenset({KEY_FIELD})
 """Fields that are request headers (a problem names them as ``header``)."""
+
+
+class Gone(web.HTTPGone):
+    """410 ``gone``: the request's route was removed after its sunset (edge only).
+
+    ``deprecation`` is the id of the registry entry that removed it (``details.deprecation``).
+    """
+
+    def __init__(self, deprecation: str):
+        super().__init__()
+        self.deprecation = deprecation
 
 
 def status_of(error_class: type[DialcuesError]) -> int | None:
@@ -125,6 +142,8 @@ class ErrorReply:
         fields = (self.details or {}).get("fields") if self.code in named else None
         if fields is not None:
             body["errors"] = [field_error(request, k, v) for k, v in fields.items()]
+        if self.code == "gone":
+            body["deprecation"] = (self.details or {}).get("deprecation")
         return web.json_response(
             body, status=self.status, headers=self.headers, content_type=PROBLEM_JSON
         )
@@ -165,7 +184,8 @@ def http_error(exc: web.HTTPException) -> ErrorReply:
     message = MESSAGE_BY_HTTP_STATUS.get(status) or f"{exc.reason}."
     skip = {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH}
     headers = {k: v for k, v in exc.headers.items() if k not in skip}
-    return ErrorReply(status, code, message, None, headers)
+    details = {"deprecation": exc.deprecation} if isinstance(exc, Gone) else None
+    return ErrorReply(status, code, message, details, headers)
 
 
 def unexpected(exc: BaseException) -> ErrorReply:

@@ -19,7 +19,9 @@ What every operation declares:
   names (:func:`mark_deprecated`): an operation, a query parameter, or a property of the
   operation's request schema, of its response schema or of its ``items`` (a shared schema's
   property is marked wherever the schema is used, so the registry must name each operation
-  that returns it; the drift test says which).
+  that returns it; the drift test says which). What an entry marked ``removed`` names is
+  left out instead (:func:`leave_out`): the document describes what the API still serves,
+  and ``GET /deprecations`` keeps the history.
 
 A 405 (a method the path does not have) carries ``Allow``; OpenAPI cannot attach a response
 to an undeclared method, so it is described once under ``components.responses``.
@@ -104,16 +106,18 @@ def document(
 
 
 def mark_deprecated(doc: Json, deprecations: Iterable[Deprecation]) -> None:
-    """Mark each REST entry in ``doc``: ``deprecated: true`` and ``x-sunset``.
+    """Mark each REST entry in ``doc``: ``deprecated: true`` and ``x-sunset``; then leave
+    out what each removed one names (:func:`leave_out`).
 
-    Raise ``LookupError`` naming an entry whose operation, parameter or property the
-    document lacks.
+    Raise ``LookupError`` naming an entry (not removed) whose operation, parameter or
+    property the document lacks.
     """
     from dialcues_rest.routes import BASE  # the route table imports this module
 
-    for entry in deprecations:
+    entries = list(deprecations)
+    for entry in entries:
         route = entry.rest_route()
-        if route is None:
+        if route is None or entry.removed:
             continue
         op = doc["paths"].get(BASE + route[1], {}).get(route[0].lower())
         if op is None:
@@ -132,6 +136,44 @@ def mark_deprecated(doc: Json, deprecations: Iterable[Deprecation]) -> None:
             else:
                 places = [s for n in _response_schemas(op) for s in _and_items(schemas, n)]
             _mark_property(schemas, places, name, mark, entry.id)
+    for entry in entries:
+        if entry.removed and entry.rest_route() is not None:
+            leave_out(doc, entry)
+
+
+def leave_out(doc: Json, entry: Deprecation) -> None:
+    """Take what a removed REST entry names out of ``doc``: its operation (and a path left
+    with none), or its query parameter or property (when the document still has them).
+
+    An operation that refuses a removed parameter or request field declares the deprecation
+    headers: its 400 carries them.
+    """
+    from dialcues_rest.routes import BASE  # the route table imports this module
+
+    method, path = entry.rest_route() or ("", "")
+    item = doc["paths"].get(BASE + path, {})
+    op, name = item.get(method.lower()), str(entry.member())
+    if op is None:
+        return
+    if entry.kind == Kind.ROUTE:
+        del item[method.lower()]
+        if not item:
+            del doc["paths"][BASE + path]
+        return
+    schemas = doc["components"]["schemas"]
+    if entry.kind == Kind.RESPONSE_FIELD:
+        places = [s for n in _response_schemas(op) for s in _and_items(schemas, n)]
+    else:
+        _declare_headers(doc, op)
+        places = _request_schemas(op) if entry.kind == Kind.REQUEST_FIELD else []
+    if entry.kind == Kind.QUERY_PARAMETER:
+        params = op.get("parameters", [])
+        params[:] = [p for p in params if (p.get("in"), p.get("name")) != ("query", name)]
+    for place in places:
+        schema = schemas.get(place, {})
+        schema.get("properties", {}).pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
 
 
 DEPRECATION_HEADERS: Final = ("Deprecation", "Sunset", "Link")
@@ -292,13 +334,14 @@ def error_response(status: int) -> Json:
 def app_document(deprecations: tuple[Deprecation, ...] = REGISTRY) -> Json:
     """Return the document of the REST app built with ``deprecations`` (production's
     registry by default): its route table, the test-only route when the registry names it,
-    and the registry's marks."""
+    and the registry's marks (removed routes, served only to answer ``gone``, are not in
+    it)."""
     # Imported here, not at the top: the route table registers get_openapi below.
-    from dialcues_rest.deprecations import extra_operations, extra_routes
+    from dialcues_rest.deprecations import extra_operations, test_routes
     from dialcues_rest.operations import OPERATIONS
     from dialcues_rest.routes import ROUTES
 
-    routes = (*ROUTES, *extra_routes(deprecations))
+    routes = (*ROUTES, *test_routes(deprecations))
     return document(routes, {**OPERATIONS, **extra_operations(deprecations)}, deprecations)
 
 

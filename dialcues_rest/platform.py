@@ -7,13 +7,16 @@ The composition order of every request, one place each:
    (:mod:`dialcues_core.platform.admission`) identifies the caller, charges its bucket (or the
    ``anon`` bucket of its address) and refuses in the contract's order — the limit, then
    authentication, then ``insufficient_scope`` for the route's use case;
-3. the handler: the core use case, with idempotency around it;
-4. :func:`dialcues_rest.errors.render_errors` (between 1 and 2) turns any refusal into the
+3. :mod:`dialcues_rest.deprecations` (only with a registry marking REST things
+   ``removed``): ``gone`` for a removed route, ``validation_error`` for a removed parameter or
+   field, removed fields dropped from the reply;
+4. the handler: the core use case, with idempotency around it;
+5. :func:`dialcues_rest.errors.render_errors` (between 1 and 2) turns any refusal into the
    error reply and records its code under ``ERROR_CODE``;
-5. :mod:`dialcues_rest.deprecations` (between 1 and 4, when the registry names REST things):
+6. :mod:`dialcues_rest.deprecations` (between 1 and 5, when the registry names REST things):
    ``Deprecation``, ``Sunset`` and ``Link`` on the reply of a request that used an entry,
    which it records under ``DEPRECATED``;
-6. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),
+7. here again: ``X-Request-Id`` and the rate-limit headers on the reply (errors included),
    one access-log line (the route template, never a phone number), and one usage event for
    every request under ``/api/public/v1``.
 

@@ -640,6 +640,12 @@ class Problem(Response):
     code: str
     request_id: str | None
     errors: list[ProblemError] | None = None
+    deprecation: str | SkipJsonSchema[None] = Field(
+        default=None,
+        json_schema_extra=no_default,
+        description="`gone` only: the id of the deprecation that removed the route.",
+        examples=["old-route"],
+    )
 
 
 class OpenApiDocument(BaseModel):

@@ -6,8 +6,8 @@ import grpc
 import pytest
 
 from dialcues_core import errors
-from dialcues_grpc.errors import status_code_of
-from dialcues_rest.errors import status_of
+from dialcues_grpc.errors import GONE_CODE, gone_status, status_code_of
+from dialcues_rest.errors import CODE_BY_HTTP_STATUS, status_of
 
 CATEGORIES = {
     errors.DialcuesError,
@@ -74,3 +74,12 @@ def test_provider_errors_never_reach_a_client_as_themselves() -> None:
     provider_errors = [c for c in errors.all_error_classes() if issubclass(c, NEVER_A_CLIENTS)]
     assert provider_errors
     assert {status_code_of(c) for c in provider_errors} == {grpc.StatusCode.INTERNAL}
+
+
+def test_gone_lives_in_the_edges_only() -> None:
+    # telephony.md §6.2: past its sunset; no core error, one entry in each edge's own table.
+    assert "gone" not in {getattr(c, "code", None) for c in errors.all_error_classes()}
+    assert CODE_BY_HTTP_STATUS[410] == "gone"
+    status = gone_status("old-route")
+    assert status.code is grpc.StatusCode.UNIMPLEMENTED
+    assert GONE_CODE == "gone"

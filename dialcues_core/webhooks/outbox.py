@@ -8,6 +8,10 @@ that same transaction*, so a committed change always has its messages and a roll
 never does. Only events some enabled subscription of the user wants become messages (one
 per subscription and event); with no subscriptions that costs one indexed query.
 
+An event type the deprecation registry marks ``removed`` (``telephony.md`` §5.1) is no
+longer sent: the composition root passes those types as ``silenced`` and they are dropped
+as they are noted, before any query (a set lookup per event).
+
 Pending events are kept per thread: the offloader runs one transaction per thread at a time.
 The payloads are the public API's wire shapes (``dialcues_rest.schemas`` renders the same
 objects for the API; a test keeps the two in step).
@@ -59,9 +63,11 @@ class _Pending:
 class Outbox:
     """Collect a transaction's events and write them as messages before it commits."""
 
-    def __init__(self, store: OutboxStore, clock: Clock):
+    def __init__(self, store: OutboxStore, clock: Clock, silenced: frozenset[str] = frozenset()):
         self.store = store
         self.clock = clock
+        self.silenced = silenced
+        """Event types never written (removed after their sunset)."""
         self._local = threading.local()
 
     def _pending(self) -> _Pending:
@@ -122,20 +128,24 @@ class Outbox:
     def organization_event(self, event: str, organization_id: str, data: dict[str, Any]) -> None:
         """Note an event about an organization's object (``suppression.created``, …): every
         enabled subscription of the organization that lists it gets it."""
-        self._pending().organization_events.append((event, organization_id, data))
+        if event not in self.silenced:
+            self._pending().organization_events.append((event, organization_id, data))
 
     def user_event(self, event: str, user_id: str, data: dict[str, Any]) -> None:
         """Note an event about a user's object rendered already (``message.sent`` …): every
         enabled subscription of the user that lists it gets it."""
-        self._pending().user_objects.append((event, user_id, data))
+        if event not in self.silenced:
+            self._pending().user_objects.append((event, user_id, data))
 
     def inbound(self, event: str, executions: Iterable[tuple[str, int]]) -> None:
         """Note events of inbound executions: (organization id, execution id). Every enabled
         subscription of the organization that lists the event gets it."""
-        self._pending().inbound.extend((event, org, eid) for org, eid in executions)
+        if event not in self.silenced:
+            self._pending().inbound.extend((event, org, eid) for org, eid in executions)
 
     def _add(self, event: str, pairs: Iterable[tuple[str, int]]) -> None:
-        self._pending().events.extend((event, user_id, oid) for user_id, oid in pairs)
+        if event not in self.silenced:
+            self._pending().events.extend((event, user_id, oid) for user_id, oid in pairs)
 
     def _write(self, events: list[tuple[str, str, int]]) -> None:
         """Turn wanted events into messages (one per subscription) and enqueue them."""
@@ -192,6 +202,7 @@ class NoOutbox(Outbox):
     """An outbox that writes nothing (an ``Attempts`` built without webhooks)."""
 
     def __init__(self) -> None:
+        self.silenced = frozenset()
         self._local = threading.local()
 
     def _write(self, events: list[tuple[str, str, int]]) -> None:

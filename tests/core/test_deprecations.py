@@ -6,7 +6,14 @@ import dataclasses
 from datetime import date
 
 import pytest
-from support.deprecations import TEST_QUERY, TEST_REGISTRY, TEST_ROUTE
+from support.deprecations import (
+    REMOVED_QUERY,
+    REMOVED_REQUEST_FIELD,
+    REMOVED_ROUTE,
+    TEST_QUERY,
+    TEST_REGISTRY,
+    TEST_ROUTE,
+)
 
 from dialcues_core.deprecations import (
     REGISTRY,
@@ -17,12 +24,16 @@ from dialcues_core.deprecations import (
     by_message,
     by_route,
     by_rpc,
+    drop_fields,
     earliest_sunset,
     headers,
+    item,
     listing,
     problems,
+    removed_event_types,
     validate,
 )
+from dialcues_core.errors import ValidationFailed
 
 
 def entry(announced: date, sunset: date, **changes: object) -> Deprecation:
@@ -100,7 +111,14 @@ def test_nothing_is_removed_before_its_sunset() -> None:
 def test_the_production_registry_is_empty_and_the_test_one_valid() -> None:
     assert REGISTRY == ()
     validate(REGISTRY)
-    validate(TEST_REGISTRY)
+    validate(TEST_REGISTRY, today=date(2026, 1, 1))
+
+
+def test_the_test_registrys_removed_entries_are_past_their_sunset() -> None:
+    assert problems(TEST_REGISTRY, today=date(2025, 1, 1)) == []
+    early = problems(TEST_REGISTRY, today=date(2024, 12, 31))
+    removed = [e for e in TEST_REGISTRY if e.removed]
+    assert early == [f"{e.id}: removed before its sunset 2025-01-01" for e in removed]
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -143,7 +161,7 @@ def test_the_listing_is_the_policy_and_each_entry_with_plain_dates() -> None:
 def test_a_route_entry_is_used_by_every_request_of_its_route() -> None:
     index = by_route(TEST_REGISTRY)
     assert index[("GET", "/_test/deprecated")].used([]) == [TEST_ROUTE]
-    assert ("GET", "/me") not in index
+    assert ("GET", "/health") not in index
 
 
 def test_a_query_parameter_is_used_only_when_sent() -> None:
@@ -163,8 +181,74 @@ def test_fields_are_looked_for_at_the_top_and_in_a_pages_items() -> None:
 
 
 def test_rpc_entries_are_indexed_by_method_and_fields_by_message() -> None:
-    assert set(by_rpc(TEST_REGISTRY)) == {"/dialcues.v1.IdentityService/WhoAmI"}
+    assert set(by_rpc(TEST_REGISTRY)) == {
+        "/dialcues.v1.IdentityService/WhoAmI",
+        "/dialcues.v1.ExecutionService/ListExecutions",
+    }
     assert {m: set(f) for m, f in by_message(TEST_REGISTRY).items()} == {
         "dialcues.v1.ListUsageEventsRequest": {"code"},
         "dialcues.v1.CallingPolicy": {"inherited"},
+        "dialcues.v1.ListRemindersRequest": {"search"},
+        "dialcues.v1.WhoAmIResponse": {"api_key_id"},
+    }
+
+
+# ----------------------------------------------------------------------------- after the sunset
+def test_a_removed_route_is_gone_and_a_deprecated_one_is_not() -> None:
+    index = by_route(TEST_REGISTRY)
+    assert index[("GET", "/_test/removed")].gone() == REMOVED_ROUTE
+    assert index[("GET", "/_test/deprecated")].gone() is None
+
+
+def test_a_removed_query_parameter_is_refused_only_when_sent() -> None:
+    probe = by_route(TEST_REGISTRY)[("GET", "/_test/deprecated")]
+    probe.refuse_removed(["fail"])
+    with pytest.raises(ValidationFailed) as caught:
+        probe.refuse_removed(["fail", "legacy"])
+    assert caught.value.fields == {"legacy": "is no longer supported"}
+    assert probe.used(["legacy"]) == [TEST_ROUTE, REMOVED_QUERY]  # its refusal is marked
+
+
+def test_a_removed_request_field_is_refused_only_when_the_body_holds_it() -> None:
+    create = by_route(TEST_REGISTRY)[("POST", "/reminders")]
+    assert create.removed_request() == {"voice"}
+    create.refuse_removed([], {"message": "x"})
+    create.refuse_removed([], ["voice"])
+    with pytest.raises(ValidationFailed) as caught:
+        create.refuse_removed([], {"voice": "alloy", "message": "x"})
+    assert caught.value.fields == {"voice": "is no longer supported"}
+    assert REMOVED_REQUEST_FIELD in create.used([], body={"voice": "alloy"})
+
+
+def test_removed_response_fields_are_dropped_at_the_top_and_in_items() -> None:
+    names = frozenset({"client_id"})
+    assert drop_fields({"id": 1, "client_id": None}, names) == {"id": 1}
+    page = {"items": [{"id": 1, "client_id": "c"}, 7], "total": 1}
+    assert drop_fields(page, names) == {"items": [{"id": 1}, 7], "total": 1}
+    assert page["items"][0] == {"id": 1, "client_id": "c"}  # a copy: the reply is untouched
+    untouched = {"id": 1}
+    assert drop_fields(untouched, names) is untouched
+    assert drop_fields(None, names) is None
+
+
+def test_a_removed_response_field_is_never_used() -> None:
+    me = by_route(TEST_REGISTRY)[("GET", "/me")]
+    assert me.removed_response() == {"client_id"}
+    assert me.used([], reply={"organization_id": "o"}) == []
+
+
+def test_removed_event_types_are_named_for_the_outbox() -> None:
+    assert removed_event_types(TEST_REGISTRY) == {"suppression.created"}
+    assert removed_event_types(REGISTRY) == frozenset()
+
+
+def test_a_removed_entry_is_listed_with_removed_true() -> None:
+    assert item(REMOVED_ROUTE) == {
+        "id": "test-removed-route",
+        "kind": "route",
+        "target": "GET /_test/removed",
+        "announced_at": "2024-01-01",
+        "sunset_at": "2025-01-01",
+        "replacement": "GET /_test/deprecated",
+        "removed": True,
     }

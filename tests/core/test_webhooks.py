@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
+from support.deprecations import TEST_REGISTRY
 from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_core import Dialcues
@@ -22,6 +23,7 @@ from dialcues_core.accounts.model import Principal
 from dialcues_core.adapters.peewee.tables import WebhookOutboxRow
 from dialcues_core.adapters.peewee.webhooks import PeeweeWebhookRepository
 from dialcues_core.calls.model import ExecutionStatus
+from dialcues_core.deprecations import REGISTRY, Deprecation
 from dialcues_core.dispatch.attempts import Finished
 from dialcues_core.errors import InsufficientScope, ResourceNotFound, ValidationFailed
 from dialcues_core.kernel.urls import is_public_address
@@ -274,6 +276,37 @@ def test_a_failed_reminder_writes_reminder_failed(
     remind(dc, tenant)
     dial_and_finish(dc, clock, ExecutionStatus.NO_ANSWER)
     assert [m["type"] for m in outbox()] == ["reminder.failed"]
+
+
+@pytest.mark.parametrize(
+    ("registry", "expected"),
+    [
+        (REGISTRY, ["suppression.created", "consent.revoked"]),
+        (TEST_REGISTRY, ["consent.revoked"]),  # it marks suppression.created removed
+    ],
+    ids=["production", "removed"],
+)
+def test_a_removed_event_type_is_no_longer_written(
+    any_url: str, clock: FakeClock, registry: tuple[Deprecation, ...], expected: list[str]
+) -> None:
+    settings = settings_for(any_url, retry_delays=())
+    platform = Dialcues.open(settings=settings, clock=clock, deprecations=registry)
+    try:
+        who = make_tenant(platform).principal
+        subscribe(platform, who, ["suppression.created", "consent.revoked"])
+        consent = {
+            "phone_number": "+14155550123",
+            "type": "express",
+            "purpose": "informational",
+            "source": "verbal",
+            "text": "Yes, call me.",
+            "captured_at": "2025-12-31T10:00:00Z",
+        }
+        platform.consents.create(who, consent)
+        platform.suppressions.add(who, {"phone_number": "+14155550123", "reason": "complaint"})
+        assert [m["type"] for m in outbox()] == expected
+    finally:
+        platform.close()
 
 
 def test_no_subscription_no_message(dc: Dialcues, tenant: Tenant, clock: FakeClock) -> None:

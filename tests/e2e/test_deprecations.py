@@ -4,7 +4,10 @@ One platform (a SQLite file) serves REST and gRPC, both built with the test regi
 ``support.deprecations``: the test-only route answers success and error alike with the
 three headers, the OpenAPI document marks it, ``GET /deprecations`` and
 ``ListDeprecations`` list it, a deprecated RPC carries the metadata, and the usage events of
-both facades say ``deprecated``. Then production: an empty registry everywhere, an OpenAPI
+both facades say ``deprecated``. What the test registry marks removed is gone on both: the
+removed route answers 410 ``gone``, the removed RPC UNIMPLEMENTED ``gone``, both listed with
+``removed: true``, neither in the OpenAPI document, and both still write usage events. Then
+production: an empty registry everywhere, an OpenAPI
 document without a deprecated operation, and ``dialcues deprecations list``.
 """
 
@@ -22,7 +25,15 @@ from typing import Any
 import aiohttp
 import grpc
 import pytest
-from support.deprecations import DEPRECATION_HEADER, SUNSET_HEADER, TEST_REGISTRY
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from support.deprecations import (
+    DEPRECATION_HEADER,
+    REMOVED_DEPRECATION_HEADER,
+    REMOVED_SUNSET_HEADER,
+    SUNSET_HEADER,
+    TEST_REGISTRY,
+)
 from support.platform import Tenant, make_tenant, settings_for
 
 from dialcues_cli import deprecations as cli
@@ -30,7 +41,13 @@ from dialcues_core import Dialcues
 from dialcues_core.deprecations import REGISTRY, Deprecation
 from dialcues_core.runtime import Runtime
 from dialcues_grpc import start_grpc
-from dialcues_grpc._pb.dialcues.v1 import deprecations_pb2, deprecations_pb2_grpc, identity_pb2
+from dialcues_grpc._pb.dialcues.v1 import (
+    deprecations_pb2,
+    deprecations_pb2_grpc,
+    executions_pb2,
+    executions_pb2_grpc,
+    identity_pb2,
+)
 from dialcues_grpc._pb.dialcues.v1 import identity_pb2_grpc as identity_grpc
 from dialcues_rest.app import create_app, start_rest
 
@@ -48,9 +65,12 @@ class Facades:
     root: str
     channel: grpc.aio.Channel
 
-    async def get(self, path: str, *, key: bool = True, **params: str) -> tuple[int, Any, Any]:
+    async def get(
+        self, path: str, *, key: bool = True, accept: str | None = None, **params: str
+    ) -> tuple[int, Any, Any]:
         """GET ``path`` under the API base; return status, JSON body and headers."""
         headers = {"Authorization": f"Bearer {self.tenant.api_key}"} if key else {}
+        headers |= {"Accept": accept} if accept else {}
         url = self.root + BASE + path
         async with self.session.get(url, params=params, headers=headers) as reply:
             return reply.status, await reply.json(), reply.headers
@@ -62,7 +82,7 @@ class Facades:
 
 
 async def _facades(url: str, registry: tuple[Deprecation, ...]) -> AsyncIterator[Facades]:
-    dc = Dialcues.open(settings=settings_for(url))
+    dc = Dialcues.open(settings=settings_for(url), deprecations=registry)
     tenant = make_tenant(dc, email="dep@example.com")
     offloader = dc.offloader(threads=4)
     runtime = Runtime(dc, offloader, dispatch=False)
@@ -135,18 +155,70 @@ async def test_a_deprecation_is_announced_by_every_edge(testing: Facades) -> Non
 
 async def _deprecated_routes(facades: Facades) -> list[str]:
     """Return the routes of the tenant's deprecated usage events, newest first (flushed)."""
+    return [event["route"] for event in await _deprecated_events(facades, 3)]
+
+
+async def _deprecated_events(facades: Facades, count: int) -> list[dict[str, Any]]:
+    """Return the tenant's deprecated usage events, newest first, once ``count`` are written
+    (or after 40 tries)."""
     offloader = facades.dc.offloader(threads=1)
     try:
-        routes: list[str] = []
+        events: list[dict[str, Any]] = []
         for _ in range(40):  # an RPC's event is queued as the call ends
             await offloader.run(facades.dc.usage.flush)
             _, page, _ = await facades.get("/usage/events", deprecated="true")
-            routes = [event["route"] for event in page["items"]]
-            if len(routes) == 3:
+            events = page["items"]
+            if len(events) == count:
                 break
-        return routes
+        return events
     finally:
         offloader.shutdown()
+
+
+async def test_what_was_removed_is_gone_on_every_edge(testing: Facades) -> None:
+    # REST: 410 gone naming the entry, with the three headers, in both error shapes.
+    status, body, headers = await testing.get("/_test/removed")
+    assert (status, body["error"]["code"], body["error"]["details"]) == (
+        410,
+        "gone",
+        {"deprecation": "test-removed-route"},
+    )
+    assert (headers["Deprecation"], headers["Sunset"]) == (
+        REMOVED_DEPRECATION_HEADER,
+        REMOVED_SUNSET_HEADER,
+    )
+    assert "#test-removed-route>" in headers["Link"]
+    _, problem, _ = await testing.get("/_test/removed", accept="application/problem+json")
+    assert (problem["type"], problem["status"], problem["deprecation"]) == (
+        "https://dialcues.dev/errors/gone",
+        410,
+        "test-removed-route",
+    )
+    # gRPC: UNIMPLEMENTED, reason gone, naming the entry.
+    stub = executions_pb2_grpc.ExecutionServiceStub(testing.channel)
+    auth = (("authorization", f"Bearer {testing.tenant.api_key}"),)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListExecutions(executions_pb2.ListExecutionsRequest(), metadata=auth)
+    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    info = error_details_pb2.ErrorInfo()
+    status_proto = rpc_status.from_call(caught.value)
+    assert status_proto is not None and status_proto.details[0].Unpack(info)
+    assert (info.reason, dict(info.metadata)) == ("gone", {"deprecation": "test-removed-rpc"})
+    # Both listed as removed; neither in the OpenAPI document.
+    _, listed, _ = await testing.get("/deprecations", key=False)
+    removed = [item["id"] for item in listed["items"] if item["removed"]]
+    assert {"test-removed-route", "test-removed-rpc"} <= set(removed)
+    grpc_listed = await testing.list_deprecations()
+    assert [item.id for item in grpc_listed.items if item.removed] == removed
+    _, doc, _ = await testing.get("/openapi.json", key=False)
+    assert f"{BASE}/_test/removed" not in doc["paths"]
+    # Both still write their usage events (REST's code is the contract's, gRPC's the reason).
+    events = await _deprecated_events(testing, 3)
+    assert [(e["route"], e["status"], e["code"]) for e in events] == [
+        ("/dialcues.v1.ExecutionService/ListExecutions", 12, "gone"),
+        ("/_test/removed", 410, "gone"),
+        ("/_test/removed", 410, "gone"),
+    ]
 
 
 async def test_production_deprecates_nothing(production: Facades) -> None:

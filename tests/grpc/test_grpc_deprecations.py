@@ -3,7 +3,9 @@
 ``DeprecationService.ListDeprecations`` lists the registry without a credential; a call that
 uses an entry carries ``deprecation``, ``sunset`` and ``link`` as initial metadata (errors
 included) and its usage event says ``deprecated``; the proto's ``deprecated`` options agree
-with the registry.
+with the registry. After the sunset (the test registry's removed entries), a removed RPC
+answers UNIMPLEMENTED with reason ``gone``, a removed request field is refused and a removed
+response field is no longer sent.
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool
-from grpc_support import ServeFn, Server, Stubs, fails
-from support.deprecations import DEPRECATION_HEADER, SUNSET_HEADER, TEST_REGISTRY
+from grpc_support import ServeFn, Server, Stubs, fails, failure
+from support.deprecations import (
+    DEPRECATION_HEADER,
+    REMOVED_DEPRECATION_HEADER,
+    REMOVED_SUNSET_HEADER,
+    SUNSET_HEADER,
+    TEST_REGISTRY,
+)
 from support.platform import Tenant, settings_for
 
 from dialcues_core import Dialcues
@@ -27,6 +35,7 @@ from dialcues_grpc import deprecations
 from dialcues_grpc._pb.dialcues.v1 import (
     deprecations_pb2,
     deprecations_pb2_grpc,
+    executions_pb2,
     identity_pb2,
     policy_pb2,
     reminders_pb2,
@@ -35,6 +44,7 @@ from dialcues_grpc._pb.dialcues.v1 import (
 )
 
 WHO_AM_I = "/dialcues.v1.IdentityService/WhoAmI"
+LIST_EXECUTIONS = "/dialcues.v1.ExecutionService/ListExecutions"
 LIST_REMINDERS = "/dialcues.v1.ReminderService/ListReminders"
 KEYS = ("deprecation", "sunset", "link")
 
@@ -129,6 +139,83 @@ async def test_a_deprecated_request_field_counts_only_when_set(api: Stubs) -> No
 async def test_a_deprecated_response_field_marks_every_call_of_its_rpc(api: Stubs) -> None:
     call = api.policy.GetPolicy(policy_pb2.GetPolicyRequest(), metadata=api.md)
     assert links(await initial(call)) == {"test-rpc-response-field"}
+
+
+# ----------------------------------------------------------------------------- after the sunset
+async def test_a_removed_rpc_answers_unimplemented_gone_naming_its_entry(api: Stubs) -> None:
+    call = api.executions.ListExecutions(executions_pb2.ListExecutionsRequest(), metadata=api.md)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    refused = failure(caught.value)
+    assert (refused.code, refused.reason, refused.domain) == (
+        grpc.StatusCode.UNIMPLEMENTED,
+        "gone",
+        "dialcues",
+    )
+    assert refused.metadata == {"deprecation": "test-removed-rpc"}
+    assert "ListDeprecations" in refused.message
+    assert announced(caught.value.initial_metadata()) == {
+        "deprecation": REMOVED_DEPRECATION_HEADER,
+        "sunset": REMOVED_SUNSET_HEADER,
+        "link": '<https://dialcues.dev/changelog#test-removed-rpc>; rel="deprecation"; '
+        'type="text/html"',
+    }
+
+
+async def test_a_removed_rpc_still_asks_for_a_credential_first(deprecated: Server) -> None:
+    anonymous = deprecated.stubs(None).executions
+    refused = await fails(anonymous.ListExecutions(executions_pb2.ListExecutionsRequest()))
+    assert (refused.code, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "unauthorized")
+
+
+async def test_the_rpc_works_on_a_server_without_the_entry(server: Server, tenant: Tenant) -> None:
+    stubs = server.stubs(tenant.api_key)
+    page = await stubs.executions.ListExecutions(
+        executions_pb2.ListExecutionsRequest(), metadata=stubs.md
+    )
+    assert list(page.items) == []
+
+
+async def test_a_removed_request_field_is_refused_as_no_longer_supported(api: Stubs) -> None:
+    plain = api.reminders.ListReminders(reminders_pb2.ListRemindersRequest(), metadata=api.md)
+    assert announced(await initial(plain)) == {}
+    searching = reminders_pb2.ListRemindersRequest(search="stand")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.reminders.ListReminders(searching, metadata=api.md)
+    refused = failure(caught.value)
+    assert (refused.code, refused.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "validation_error",
+    )
+    assert refused.violations == {"search": "is no longer supported"}
+    assert links(caught.value.initial_metadata()) == {"test-removed-rpc-field"}
+
+
+async def test_a_removed_response_field_is_no_longer_sent(api: Stubs, server: Server) -> None:
+    call = api.identity.WhoAmI(identity_pb2.WhoAmIRequest(), metadata=api.md)
+    me = await call
+    assert not me.HasField("api_key_id") and me.organization_id
+    assert links(await call.initial_metadata()) == {"test-rpc"}  # the cleared field: unused
+    production = server.stubs(api.token)
+    other = await production.identity.WhoAmI(identity_pb2.WhoAmIRequest(), metadata=production.md)
+    assert other.HasField("api_key_id")
+
+
+async def test_a_gone_call_still_writes_its_usage_event(
+    api: Stubs, dc: Dialcues, grpc_offloader: Offloader
+) -> None:
+    await fails(
+        api.executions.ListExecutions(executions_pb2.ListExecutionsRequest(), metadata=api.md)
+    )
+    rows: list[dict[str, Any]] = []
+    for _ in range(40):  # an event is queued as its call ends: just after the client's answer
+        await grpc_offloader.run(dc.usage.flush)
+        rows = list(UsageEventRow.select().dicts())
+        if rows:
+            break
+    assert [(r["route"], r["status"], r["code"], bool(r["deprecated"])) for r in rows] == [
+        (LIST_EXECUTIONS, grpc.StatusCode.UNIMPLEMENTED.value[0], "gone", True)
+    ]
 
 
 # ----------------------------------------------------------------------------- usage events

@@ -1,7 +1,8 @@
 """Deprecations over REST (``telephony.md`` §5, §8 items 36–37), against the real app.
 
 The app is built with the test registry of ``support.deprecations`` (one entry of each
-kind, the test-only route among them) and, for comparison, with production's (empty).
+kind, the test-only route among them, and one removed entry of each kind) and, for
+comparison, with production's (empty).
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ import pytest
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from support.deprecations import (
     DEPRECATION_HEADER,
+    REMOVED_DEPRECATION_HEADER,
+    REMOVED_QUERY,
+    REMOVED_REQUEST_FIELD,
+    REMOVED_ROUTE,
+    REMOVED_SUNSET_HEADER,
     SUNSET_HEADER,
     TEST_QUERY,
     TEST_REGISTRY,
@@ -144,6 +150,103 @@ async def test_a_deprecated_item_field_marks_a_page_only_when_an_item_holds_it(
 
 
 # ----------------------------------------------------------------------------- GET /deprecations
+# ----------------------------------------------------------------------------- after the sunset
+PROBLEM = {"Accept": "application/problem+json"}
+
+
+async def test_a_removed_route_answers_410_gone_naming_its_entry(deprecated: Api) -> None:
+    reply = await deprecated.get("/_test/removed")
+    assert (reply.status, reply.code) == (410, "gone")
+    assert reply.body["error"]["details"] == {"deprecation": "test-removed-route"}
+    assert "GET /api/public/v1/deprecations" in reply.body["error"]["message"]
+    assert reply.headers["Deprecation"] == REMOVED_DEPRECATION_HEADER
+    assert reply.headers["Sunset"] == REMOVED_SUNSET_HEADER
+    assert announced(reply, REMOVED_ROUTE)
+    assert "X-Request-Id" in reply.headers
+
+
+async def test_its_problem_details_say_gone_and_name_the_entry(deprecated: Api) -> None:
+    reply = await deprecated.get("/_test/removed", headers=PROBLEM)
+    assert reply.headers["Content-Type"].startswith("application/problem+json")
+    body = reply.body
+    assert (body["type"], body["title"], body["status"], body["code"]) == (
+        "https://dialcues.dev/errors/gone",
+        "Gone",
+        410,
+        "gone",
+    )
+    assert (body["deprecation"], body["instance"]) == (
+        "test-removed-route",
+        "/api/public/v1/_test/removed",
+    )
+    assert announced(reply, REMOVED_ROUTE)
+
+
+async def test_a_removed_route_still_asks_for_a_credential_first(deprecated: Api) -> None:
+    reply = await deprecated.as_key(None).get("/_test/removed")
+    assert (reply.status, reply.code) == (401, "unauthorized")
+    assert announced(reply, REMOVED_ROUTE)
+    head = await deprecated.call("HEAD", "/_test/removed")
+    assert head.status == 410 and announced(head, REMOVED_ROUTE)
+
+
+async def test_the_removed_route_does_not_exist_in_production(api: Api) -> None:
+    reply = await api.get("/_test/removed")
+    assert (reply.status, reply.code) == (404, "not_found")
+    assert bare(reply)
+
+
+async def test_a_removed_query_parameter_is_refused_as_no_longer_supported(
+    deprecated: Api,
+) -> None:
+    reply = await deprecated.get("/_test/deprecated", params={"legacy": "1"})
+    assert (reply.status, reply.fields) == (400, {"legacy": "is no longer supported"})
+    assert announced(reply, TEST_ROUTE, REMOVED_QUERY)
+    assert reply.headers["Deprecation"] == REMOVED_DEPRECATION_HEADER  # the earliest
+    problem = await deprecated.get("/_test/deprecated", params={"legacy": "1"}, headers=PROBLEM)
+    assert problem.body["errors"] == [{"detail": "is no longer supported", "parameter": "legacy"}]
+
+
+async def test_a_removed_request_field_is_refused_and_nothing_is_created(
+    deprecated: Api, api: Api
+) -> None:
+    refused = await deprecated.post("/reminders", json=reminder_payload(voice="alloy"))
+    assert (refused.status, refused.fields) == (400, {"voice": "is no longer supported"})
+    assert announced(refused, TEST_REQUEST_FIELD, REMOVED_REQUEST_FIELD)
+    assert (await deprecated.get("/reminders")).body["items"] == []
+    unknown = await api.post("/reminders", json=reminder_payload(voice="alloy"))
+    assert unknown.fields == {"voice": "is not a known field"}  # production never knew it
+
+
+async def test_a_removed_response_field_is_no_longer_sent(deprecated: Api, api: Api) -> None:
+    me = await deprecated.get("/me")
+    assert me.status == 200 and "client_id" not in me.body
+    assert set(me.body) == {"user", "organization_id", "api_key_id"}
+    assert bare(me)  # a reply never holds it, so it uses nothing
+    assert "client_id" in (await api.get("/me")).body
+
+
+async def test_a_removed_item_field_is_dropped_from_every_item(
+    deprecated: Api, dc: Dialcues, offloader: Offloader
+) -> None:
+    await deprecated.get("/me")
+    await offloader.run(dc.usage.flush)
+    page = (await deprecated.get("/usage/events")).body
+    assert page["items"] and all("latency_ms" not in event for event in page["items"])
+    assert all("status" in event for event in page["items"])
+
+
+async def test_a_gone_request_still_writes_its_usage_event(
+    deprecated: Api, dc: Dialcues, offloader: Offloader
+) -> None:
+    await deprecated.get("/_test/removed")
+    await offloader.run(dc.usage.flush)
+    used = (await deprecated.get("/usage/events", params={"deprecated": "true"})).body
+    assert [(e["route"], e["status"], e["code"], e["deprecated"]) for e in used["items"]] == [
+        ("/_test/removed", 410, "gone", True)
+    ]
+
+
 async def test_the_registry_is_listed_without_a_credential(deprecated: Api) -> None:
     reply = await deprecated.as_key(None).get("/deprecations")
     assert reply.status == 200
@@ -161,6 +264,8 @@ async def test_the_registry_is_listed_without_a_credential(deprecated: Api) -> N
         "replacement": "GET /health",
         "removed": False,
     }
+    removed = {item["id"] for item in reply.body["items"] if item["removed"]}
+    assert removed == {e.id for e in TEST_REGISTRY if e.removed} and "test-removed-route" in removed
     assert bare(reply)
 
 
@@ -250,16 +355,40 @@ def declared(doc: dict[str, Any]) -> tuple[set[tuple[str, str, str]], set[int]]:
 
 
 def mismatches(doc: dict[str, Any], registry: Iterable[Deprecation]) -> list[str]:
-    """Return every difference between the document's marks and the registry's REST entries."""
+    """Return every difference between the document's marks and the registry's REST entries:
+    each entry marked, nothing else marked, and nothing a removed entry names described."""
+    registry = tuple(registry)
     marks, seen = declared(doc)
     expected = {
-        (e.kind.value, e.target, e.sunset_at.isoformat()) for e in registry if e.kind in REST_KINDS
+        (e.kind.value, e.target, e.sunset_at.isoformat())
+        for e in registry
+        if e.kind in REST_KINDS and not e.removed
     }
     problems = [f"not marked: {m}" for m in sorted(expected - marks)]
     problems += [f"marked, not in the registry: {m}" for m in sorted(marks - expected)]
     if set(_marked(doc)) - seen:
         problems.append("a deprecated mark outside operations, parameters and their properties")
-    return problems
+    return problems + [f"removed, still described: {e.target}" for e in leftovers(doc, registry)]
+
+
+def leftovers(doc: dict[str, Any], registry: Iterable[Deprecation]) -> list[Deprecation]:
+    """Return the removed REST entries whose operation, parameter or property ``doc`` has."""
+    found = []
+    for entry in registry:
+        route = entry.rest_route() if entry.removed else None
+        op = doc["paths"].get(BASE + route[1], {}).get(route[0].lower()) if route else None
+        if op is None:
+            continue
+        if entry.kind == Kind.ROUTE:
+            names = {None}
+        elif entry.kind == Kind.QUERY_PARAMETER:
+            names = {p.get("name") for p in op.get("parameters", [])}
+        else:
+            side = "request" if entry.kind == Kind.REQUEST_FIELD else "response"
+            names = {n for schema in _schemas(doc, op, side) for n in schema.get("properties", {})}
+        if entry.member() in names:
+            found.append(entry)
+    return found
 
 
 async def test_the_served_document_marks_exactly_the_test_registry(deprecated: Api) -> None:
@@ -269,6 +398,16 @@ async def test_the_served_document_marks_exactly_the_test_registry(deprecated: A
     assert (op["deprecated"], op["x-sunset"]) == (True, "2027-12-01")
     assert set(HEADERS) <= set(op["responses"]["400"]["headers"])
     OPENAPI_31_VALIDATOR.validate(doc)
+
+
+async def test_the_served_document_leaves_out_what_was_removed(deprecated: Api) -> None:
+    doc = (await deprecated.get("/openapi.json")).body
+    assert f"{BASE}/_test/removed" not in doc["paths"]
+    me = doc["components"]["schemas"]["Me"]
+    assert "client_id" not in me["properties"] and "client_id" not in me["required"]
+    assert "latency_ms" not in doc["components"]["schemas"]["UsageEvent"]["properties"]
+    create = doc["paths"][f"{BASE}/reminders"]["post"]
+    assert set(HEADERS) <= set(create["responses"]["400"]["headers"])  # its refusal has them
 
 
 async def test_the_production_document_marks_nothing_and_lists_the_registry(anon: Api) -> None:
@@ -283,6 +422,13 @@ def test_the_drift_check_fails_either_way_round() -> None:
     production, testing = app_document(), app_document(TEST_REGISTRY)
     assert mismatches(production, TEST_REGISTRY)[0].startswith("not marked: ")
     assert mismatches(testing, REGISTRY)[0].startswith("marked, not in the registry: ")
+    assert [e.id for e in leftovers(production, TEST_REGISTRY)] == [
+        "test-removed-response-field",
+        "test-removed-item-field",
+    ]
+    revived = app_document(TEST_REGISTRY)
+    revived["paths"][f"{BASE}/_test/removed"] = revived["paths"][f"{BASE}/_test/deprecated"]
+    assert mismatches(revived, TEST_REGISTRY)[-1] == "removed, still described: GET /_test/removed"
     stray = app_document(TEST_REGISTRY)
     stray["components"]["schemas"]["Problem"]["deprecated"] = True
     assert mismatches(stray, TEST_REGISTRY)[-1].startswith("a deprecated mark outside")
