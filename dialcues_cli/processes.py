@@ -72,6 +72,8 @@ async def _serve(dc: Dialcues, settings: Settings, dispatch: bool, demo: DemoTen
     from dialcues_rest.provider_events import add_provider_routes
 
     offloader = dc.offloader()
+    # the simulated carrier's inventory tables (~0.4 s), built now rather than by a request
+    await asyncio.to_thread(dc.carriers.simulated.warm_up)
     app = create_app(dc, offloader, dispatching=dispatch)
     add_provider_routes(app, dc, offloader)
     grace = _grace(settings)

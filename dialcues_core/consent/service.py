@@ -99,6 +99,21 @@ class OptOuts:
             self._revoke(organization_id, active, Revocation(reason, source, None), actor)
         return entry, True
 
+    def opt_out(
+        self, organization_id: str, number: str, reason: str, source: Source, actor: Actor
+    ) -> tuple[SuppressionEntry, bool, int]:
+        """The person opted out (a keyword): suppress the number unless an entry is active,
+        and revoke its active consents either way — every opt-out revokes, also one made
+        while an entry of another reason was active. Return the active entry, whether it is
+        new, and how many consents were revoked."""
+        entry, new = self.suppress(organization_id, number, reason, source, actor)
+        if new:
+            return entry, True, 0  # suppress revoked them with the new entry
+        active = self.store.active_consents((organization_id, number))
+        if active:
+            self._revoke(organization_id, active, Revocation(reason, source, None), actor)
+        return entry, False, len(active)
+
     def revoke(self, record: ConsentRecord, actor: Actor, note: str | None) -> ConsentRecord:
         """Revoke one consent (a revoked one is returned unchanged); suppress its number
         with reason ``api`` unless an entry is active."""

@@ -28,6 +28,7 @@ from dialcues_core.messages.deps import MessageDeps
 from dialcues_core.messages.fields import BUILT_INS, FallbackFields
 from dialcues_core.messages.model import Message, MessageError, MessageStatus, Source
 from dialcues_core.messages.ports import FallbackTarget
+from dialcues_core.messages.rendering import message_payload
 from dialcues_core.messages.service import can_send
 
 FAILURES: Final = frozenset({"no_answer", "busy", "failed"})
@@ -48,11 +49,13 @@ class Outcome:
 
 
 def wanted(after: str, outcome: Outcome) -> bool:
-    """Whether the outcome triggers a fallback of this kind."""
-    if after == "voicemail":
-        return outcome.status == "voicemail"
+    """Whether the outcome triggers a fallback of this kind (never while a retry of the
+    occurrence is pending: a voicemail that the retry policy retries waits for the last
+    attempt, which must then end ``voicemail`` too)."""
     if not outcome.ended_occurrence:
         return False
+    if after == "voicemail":
+        return outcome.status == "voicemail"
     if after == "no_answer":
         return outcome.status == "no_answer"
     return outcome.status in FAILURES
@@ -119,17 +122,22 @@ class Fallbacks:
         ids = sorted({o.reminder_id for o in outcomes})
         targets = self.store.fallback_targets(ids) if ids else {}
         written = []
-        for outcome in outcomes:
-            target = targets.get(outcome.reminder_id)
-            if target is None or not wanted(target.fallback.after, outcome):
-                continue
-            key = f"{outcome.reminder_id}:{int(outcome.occurrence_at.timestamp() * 1000)}"
-            if self.store.fallback_exists(key):
-                continue
-            message = self._message(target, outcome, now)
-            self.store.add_message(message, fallback_key=key)
-            self.store.set_execution_fallback(outcome.execution_id, message.id)
-            written.append(message.id)
+        with self.deps.outbox.collecting():  # written with the outcome's transaction
+            for outcome in outcomes:
+                target = targets.get(outcome.reminder_id)
+                if target is None or not wanted(target.fallback.after, outcome):
+                    continue
+                key = f"{outcome.reminder_id}:{int(outcome.occurrence_at.timestamp() * 1000)}"
+                if self.store.fallback_exists(key):
+                    continue
+                message = self._message(target, outcome, now)
+                self.store.add_message(message, fallback_key=key)
+                self.store.set_execution_fallback(outcome.execution_id, message.id)
+                if message.status is MessageStatus.FAILED and message.user_id:
+                    self.deps.outbox.user_event(
+                        "message.failed", message.user_id, message_payload(message)
+                    )
+                written.append(message.id)
         if written:
             for listener in self.deps.listeners:
                 listener(None)
@@ -161,6 +169,7 @@ class Fallbacks:
             execution_id=outcome.execution_id,
             reminder_id=outcome.reminder_id,
             due_at=now,
+            timezone=target.timezone,  # a marketing template's window: the reminder's zone
         )
         if template is None or template.archived_at is not None:
             return _failed(base, MessageError.TEMPLATE_ARCHIVED, "The template was archived.", now)

@@ -18,7 +18,8 @@ unknown                     ``sending`` with no carrier id
 =========================== ====================================================
 
 A carrier without webhooks (the simulated one) is asked to ``settle`` a message still
-``sending`` once its delay has passed.
+``sending`` once its delay has passed. Once a minute the sender also forgets carrier event ids
+older than seven days.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialcues_core.errors import (
+    CampaignNotRegistered,
     CarrierError,
     CarrierRejected,
     CarrierThrottled,
@@ -62,6 +64,9 @@ LEASE = timedelta(seconds=60)
 BATCH = 50
 POLL_SECONDS = 2.0
 UNREACHABLE_WAIT = timedelta(seconds=5)
+EVENT_IDS_KEPT = timedelta(days=7)
+"""How long a carrier event's id is remembered (a duplicate within it changes nothing)."""
+HOUSEKEEPING_SECONDS = 60.0
 
 
 class Sending:
@@ -84,6 +89,11 @@ class Sending:
         with self.tx.atomic():
             return self.store.next_due()
 
+    def forget_old_events(self) -> int:
+        """Forget carrier event ids older than :data:`EVENT_IDS_KEPT`, a batch at a time."""
+        with self.tx.atomic():
+            return self.store.forget_events(self.clock.now() - EVENT_IDS_KEPT, 500)
+
     def advance(self, message_id: str) -> None:
         """Hand a queued message to its carrier, or settle one in the air."""
         now = self.clock.now()
@@ -95,13 +105,18 @@ class Sending:
             self._hand_off(leased, now)
         elif leased.status is MessageStatus.SENDING:
             self._settle(leased, now)
-        else:  # a final status reached meanwhile
+        else:  # a final status reached meanwhile: read it again, drop only its due time
             with self.tx.atomic():
-                self.store.save_message(dataclasses.replace(leased, due_at=None))
+                current = self.store.get_message(message_id, for_update=True)
+                if current is not None and current.is_final:
+                    self.store.save_message(dataclasses.replace(current, due_at=None))
 
     # ------------------------------------------------------------------ queued
     def _hand_off(self, message: Message, now: datetime) -> None:
         with self.tx.atomic(), self.deps.outbox.collecting():
+            # the number's lock first (as an opt-out takes it before failing queued texts):
+            # a suppression either committed before this judgement or waits for the hand-off
+            self.deps.consent.lock_number((message.organization_id, message.to))
             current = self.store.get_message(message.id, for_update=True)
             if current is None or current.status is not MessageStatus.QUEUED:
                 return
@@ -159,8 +174,6 @@ class Sending:
 
     def _judged(self, message: Message, now: datetime) -> Message | None:
         """The message if it may still be sent; else it is failed with its code."""
-        if message.source == Source.KEYWORD_REPLY:
-            return message
         line = self.deps.lines.get(message.organization_id, message.line_id or "")
         if line is None or not can_send(line, message.channel):
             self.texts.fail(
@@ -169,18 +182,22 @@ class Sending:
             return None
         settings = self._settings(message)
         try:
-            checks.refuse(
-                self.deps,
-                message.organization_id,
-                message.to,
-                message.purpose or "informational",
-                message.timezone,
-                line,
-                settings,
-                now,
-            )
+            if message.source == Source.KEYWORD_REPLY:  # bypasses consent and suppression only
+                if checks.needs_campaign(line, settings, message.to):
+                    raise CampaignNotRegistered(line.phone_number)
+            else:
+                checks.refuse(
+                    self.deps,
+                    message.organization_id,
+                    message.to,
+                    message.purpose or "informational",
+                    message.timezone,
+                    line,
+                    settings,
+                    now,
+                )
         except DialcuesError as exc:
-            self.texts.fail(message, exc.code, exc.message, now)
+            self.texts.fail(message, _error_code(exc), exc.message, now)
             return None
         return message
 
@@ -263,6 +280,14 @@ class Sending:
         )
 
 
+def _error_code(exc: DialcuesError) -> str:
+    """A refusal's code as a message's ``error_code`` (one of :class:`MessageError`); a
+    marketing text whose recipient's zone cannot be told waits for no window: it is refused as
+    outside it."""
+    known = {code.value for code in MessageError}
+    return exc.code if exc.code in known else MessageError.OUTSIDE_CALLING_WINDOW.value
+
+
 class MessageSender:
     """Runs :class:`Sending` steps until stopped; woken when a message is queued."""
 
@@ -278,6 +303,7 @@ class MessageSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken = asyncio.Event()
         self._stopped = False
+        self._housekept_at = float("-inf")
 
     def wake(self, _at: datetime | None = None) -> None:
         """Look for due messages now (safe from any thread)."""
@@ -312,6 +338,10 @@ class MessageSender:
         self._woken.set()
 
     async def _pass(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._housekept_at >= HOUSEKEEPING_SECONDS:
+            self._housekept_at = now
+            await self.offload(self.sending.forget_old_events)
         ids: list[str] = await self.offload(self.sending.due)
         if not ids:
             return

@@ -32,6 +32,7 @@ from dialcues_core.messages.keywords import Keyword
 from dialcues_core.messages.model import (
     STATUS_RANK,
     CarrierReport,
+    Channel,
     IncomingText,
     Message,
     MessageError,
@@ -76,12 +77,18 @@ class Texts:
     # ------------------------------------------------------------------ events
     def emit(self, before: Message | None, after: Message) -> None:
         """The webhook events of a status change (none when the status stayed)."""
-        if before is not None and before.status is after.status:
+        corrected = (
+            before is not None
+            and before.error_code == MessageError.OUTCOME_UNKNOWN
+            and after.error_code != before.error_code
+        )
+        if before is not None and before.status is after.status and not corrected:
             return
         payload = message_payload(after)
         kinds = []
         passed_on = after.status in (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
-        if passed_on and (before is None or STATUS_RANK[before.status] < 2):
+        rank_before = 1 if corrected else STATUS_RANK[before.status] if before else 0
+        if passed_on and rank_before < 2:
             kinds.append("message.sent")
         if after.status in EVENT_OF:
             kinds.append(EVENT_OF[after.status])
@@ -199,7 +206,9 @@ class Texts:
             effects.append(f"keyword:{keyword.value.lower()}")
             if incoming.autoresponse_type:
                 effects.append("reply:carrier")
-            elif answer and line is not None and line.carrier is not None:
+            elif (
+                answer and line is not None and line.carrier is not None and "sms" in line.features
+            ):
                 reply = self._reply(message, line, keyword, now)
                 effects.append(f"reply:{reply.id}")
         logger.info(
@@ -215,7 +224,7 @@ class Texts:
         already suppressed: the one further message the FCC allows)."""
         number = message.from_number or ""
         source = Source("message", message.id)
-        entry, new = self.deps.opt_outs.suppress(
+        entry, new, revoked = self.deps.opt_outs.opt_out(
             message.organization_id, number, "opt_out_sms", source, Actor("recipient", message.id)
         )
         failed = self.fail_queued(message.organization_id, number, now)
@@ -223,7 +232,7 @@ class Texts:
             f"suppression:{entry.id}" if new else "suppression:already",
             f"failed_queued:{failed}",
         ]
-        return found, new
+        return found, new or revoked > 0
 
     def _start(self, message: Message, incoming: IncomingText, now: datetime) -> list[str]:
         number = message.from_number or ""
@@ -270,8 +279,8 @@ class Texts:
         """Fail the number's queued messages (``recipient_suppressed``); return how many."""
         queued = [
             m
-            for m in self.store.queued_to(organization_id, number)
-            if m.source != MessageSource.KEYWORD_REPLY
+            for m in self.store.queued_to(organization_id, number)  # locked (PostgreSQL)
+            if m.source != MessageSource.KEYWORD_REPLY and m.status is MessageStatus.QUEUED
         ]
         for m in queued:
             self.fail(m, MessageError.RECIPIENT_SUPPRESSED.value, "The recipient opted out.", now)
@@ -351,7 +360,9 @@ def advanced(m: Message, report: CarrierReport, now: datetime) -> Message | None
         error_code=report.error_code if new_rank == 3 else None,
         carrier_error_code=report.carrier_error_code if new_rank == 3 else m.carrier_error_code,
         error_message=report.error_message if new_rank == 3 else None,
-        delivered_channel=report.delivered_channel or m.delivered_channel,
+        delivered_channel=(report.delivered_channel or m.delivered_channel)
+        if m.channel == Channel.RCS
+        else None,
         due_at=None if final else m.due_at,
         **fill,  # type: ignore[arg-type]
     )

@@ -328,7 +328,8 @@ class Reminders:
                 )
                 if updated.fallback is not None and "fallback" in payload:
                     demand(WRITE_MESSAGES, principal.scopes)
-                    self._check_fallback(updated)
+                if updated.fallback is not None and {"fallback", "vapi_line_id"} & set(payload):
+                    self._check_fallback(updated)  # its SMS line may have changed too
                 if _may_call(current, updated, payload):
                     self._refuse_unwanted(updated, policy)
                 if WINDOW_FIELDS & set(payload):

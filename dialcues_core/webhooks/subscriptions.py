@@ -76,7 +76,7 @@ EVENT_SCOPES = {
     "consent.": READ_CONSENTS,
     "number.": READ_NUMBERS,
     "call.": READ_EXECUTIONS,
-    "message.received": READ_MESSAGES,
+    "message.": READ_MESSAGES,
 }
 """Events about an organization's own records need the scope that reads them (§15)."""
 

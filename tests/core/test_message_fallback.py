@@ -10,6 +10,7 @@ simulated carrier.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from support.platform import settings_for
 
 from dialcues_core import Dialcues
 from dialcues_core.accounts.model import Principal
+from dialcues_core.adapters.peewee.tables import WebhookOutboxRow
 from dialcues_core.calls.model import Execution, ExecutionStatus
 from dialcues_core.calls.ports import CallEvent
 from dialcues_core.errors import ValidationFailed
@@ -64,7 +66,7 @@ def outcome(status: str, ended: bool = True) -> Outcome:
         ("no_answer", "voicemail", True, False),
         ("no_answer", "completed", True, False),
         ("voicemail", "voicemail", True, True),
-        ("voicemail", "voicemail", False, True),
+        ("voicemail", "voicemail", False, False),  # a retry is pending: not yet
         ("voicemail", "no_answer", True, False),
         ("voicemail", "completed", True, False),
         ("voicemail", "skipped", True, False),
@@ -512,3 +514,48 @@ def test_the_templates_current_version_is_used_when_the_text_is_written(world: W
 
     (message,) = world.fallbacks()
     assert (message.template_version, message.text) == (2, "Missed: Dentist (Elm Street).")
+
+
+# ----------------------------------------------------------------------------- review fixes
+def test_a_fallback_failed_when_written_still_tells_its_owner(world: World) -> None:
+    """A fallback refused as it is written (here ``template_archived``) is reported with
+    ``message.failed``, as one the sender refuses later is."""
+    world.dc.webhooks.create(
+        world.me, {"url": "https://93.184.215.14/hooks", "events": ["message.failed"]}
+    )
+    world.remind()
+    world.attempt(DUE, NO_ANSWER)
+    world.dc.message_templates.archive(world.me, world.template_id)
+    world.attempt(RETRY, NO_ANSWER)
+
+    (message,) = world.fallbacks()
+    rows = WebhookOutboxRow.select().order_by(WebhookOutboxRow.id)
+    told = [
+        (r.event_type, json.loads(r.body)["data"]["error_code"])
+        for r in rows
+        if json.loads(r.body)["data"].get("id") == message.id
+    ]
+    assert told == [("message.failed", "template_archived")]
+
+
+def test_a_voicemail_with_a_retry_pending_waits_for_the_last_attempt(world: World) -> None:
+    retried = {"max_attempts": 2, "delays": {"voicemail": [300]}}
+    world.remind(after="voicemail", retry_policy=retried)
+
+    first = world.attempt(DUE, "voicemail")
+    assert first.fallback_message_id is None and world.fallbacks() == []
+    last = world.attempt(RETRY, "voicemail")
+
+    (message,) = world.fallbacks()
+    assert last.fallback_message_id == message.id
+
+
+def test_changing_the_line_checks_the_fallback_again(world: World) -> None:
+    (texting,) = world.dc.reminders.repos.lines.list_for_org(world.org_id)
+    reminder = world.remind(vapi_line_id=texting.id)
+    voice_only = world.dc.accounts.add_line(world.org_id, "simulated", "+14155550199")
+    world.dc.accounts.set_default_line(world.org_id, voice_only.id)
+
+    with pytest.raises(ValidationFailed) as refused:
+        world.dc.reminders.update(world.me, reminder.id, {"vapi_line_id": voice_only.id})
+    assert "fallback.channel" in refused.value.fields

@@ -475,3 +475,29 @@ def test_the_dispatcher_places_no_call_to_a_number_that_texted_stop(
     assert dc.reminders.get(org.me, reminder_id).status is ReminderStatus.SUPPRESSED
     (run,) = dc.executions.list(org.me, {"reminder_id": str(reminder_id)}).items
     assert (run.status, run.skip_reason) == (ExecutionStatus.SKIPPED, SkipReason.SUPPRESSED.value)
+
+
+def test_a_stop_while_suppressed_for_another_reason_still_revokes_every_consent(
+    dc: Dialcues, org: Org, clock: FakeClock
+) -> None:
+    """Every opt-out revokes: a consent given after a complaint's entry does not survive the
+    person's own STOP (it could otherwise lift that entry against their will), and the STOP
+    is confirmed because it changed something."""
+    dc.suppressions.add(org.me, {"phone_number": TO, "reason": "complaint"})
+    clock.advance(60)
+    later = consent(dc, org)
+
+    _, effects = texted(dc, org, "STOP")
+
+    assert dc.consents.get(org.me, later).revoked_at is not None
+    assert dc.suppressions.get(org.me, TO).reason == "complaint"
+    assert "suppression:already" in effects
+    assert len(replies(dc, org)) == 1
+
+
+def test_a_repeated_stop_changes_nothing_and_is_not_answered_again(dc: Dialcues, org: Org) -> None:
+    texted(dc, org, "STOP")
+    _, effects = texted(dc, org, "STOP")
+
+    assert "suppression:already" in effects
+    assert len(replies(dc, org)) == 1

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,22 +41,15 @@ from dialcues_core.messages.model import (
     MessageCost,
     MessageStatus,
     OutgoingMessage,
-    SendReceipt,
     Source,
 )
 from dialcues_core.messages.sender import Sending
 from dialcues_core.messages.texts import Texts, advanced
 from dialcues_core.numbers.model import (
-    SIMULATED,
-    AvailableNumber,
-    CarrierEvent,
-    CarrierOrder,
     CarrierSettings,
-    NumberQuery,
-    Reservation,
 )
 from dialcues_core.numbers.ports import Carrier, Carriers, VoiceNumbers
-from dialcues_core.testing import FakeClock
+from dialcues_core.testing import FakeClock, RecordingCarrier
 
 START = datetime(2026, 3, 25, 13, 0, tzinfo=UTC)
 LINE = "+14155550142"
@@ -71,69 +64,34 @@ def magic(last4: str) -> str:
 
 
 # ----------------------------------------------------------------------------- the test double
-class RecordingCarrier:
-    """The ``Carrier`` port: the real simulated carrier, with every ``send`` recorded.
+class LosingCarrier(RecordingCarrier):
+    """The shipped :class:`~dialcues_core.testing.RecordingCarrier` around the real simulated
+    carrier, every ``send`` recorded; ``lose_events`` makes it the carrier whose events never
+    come (an unknown outcome that nothing resolves)."""
 
-    ``lose_events`` makes it the carrier whose events never come (an unknown outcome that
-    nothing resolves).
-    """
+    lose_events: bool = False
 
-    name = SIMULATED
-
-    def __init__(self, real: Carrier) -> None:
-        self.real = real
-        self.sent: list[OutgoingMessage] = []
-        self.lose_events = False
-
-    async def send(self, outgoing: OutgoingMessage) -> SendReceipt:
-        self.sent.append(outgoing)
-        return await self.real.send(outgoing)
-
-    async def settle(self, message: Message, now: datetime) -> list[CarrierReport | IncomingText]:
-        if self.lose_events:
-            return []
-        return await self.real.settle(message, now)
+    @property
+    def sent(self) -> list[OutgoingMessage]:
+        """Every post, in order."""
+        return [args[0] for args in self.of("send")]
 
     def sends_of(self, message_id: str) -> list[OutgoingMessage]:
         """The posts of one message."""
         return [o for o in self.sent if o.message_id == message_id]
 
-    async def search(self, query: NumberQuery) -> list[AvailableNumber]:
-        return await self.real.search(query)
-
-    async def reserve(self, number: str, reference: str) -> Reservation:
-        return await self.real.reserve(number, reference)
-
-    async def extend(self, reservation_id: str) -> Reservation:
-        return await self.real.extend(reservation_id)
-
-    async def find_reservation(self, reference: str) -> Reservation | None:
-        return await self.real.find_reservation(reference)
-
-    async def order(self, number: str, reference: str) -> CarrierOrder:
-        return await self.real.order(number, reference)
-
-    async def find_order(self, reference: str) -> CarrierOrder | None:
-        return await self.real.find_order(reference)
-
-    async def get_order(self, order_id: str) -> CarrierOrder:
-        return await self.real.get_order(order_id)
-
-    async def release(self, number: str) -> None:
-        await self.real.release(number)
-
-    def read_event(
-        self, headers: Mapping[str, str], raw_body: bytes, now: datetime
-    ) -> CarrierEvent:
-        return self.real.read_event(headers, raw_body, now)
+    async def settle(self, message: Message, now: datetime) -> list[CarrierReport | IncomingText]:
+        if self.lose_events:
+            return []
+        return await super().settle(message, now)
 
 
 class RecordingCarriers:
-    """The ``Carriers`` port: every organization gets the one :class:`RecordingCarrier`."""
+    """The ``Carriers`` port: every organization gets the one :class:`LosingCarrier`."""
 
     def __init__(self, real: Carriers) -> None:
         self.real = real
-        self.recording = RecordingCarrier(real.carrier(CarrierSettings()))
+        self.recording = LosingCarrier(real.carrier(CarrierSettings()))
 
     def carrier(self, settings: CarrierSettings) -> Carrier:
         return self.recording
@@ -153,7 +111,7 @@ class World:
     org_id: str
     me: Principal
     sending: Sending
-    carrier: RecordingCarrier
+    carrier: LosingCarrier
 
     def drive(self, passes: int = 4) -> None:
         """Run the sender's passes, a second apart."""
@@ -426,7 +384,10 @@ def test_an_ordinary_number_is_delivered_with_one_sent_and_one_delivered_event(
 
     assert message.status is MessageStatus.DELIVERED
     assert message.carrier_message_id == "sim-" + message.id
-    assert (message.delivered_channel, message.segments) == ("sms", 1)
+    assert (message.delivered_channel, message.segments) == (
+        None,
+        1,
+    )  # only RCS records the channel it arrived by
     assert message.cost == MessageCost("0.0040", "USD")
     assert message.sent_at is not None
     assert message.completed_at is not None

@@ -642,3 +642,18 @@ async def test_an_inbound_payload_without_its_numbers_gives_no_text(
     body = telnyx.event_body("message.received", {"id": "m1", "text": "hi", "from": "x"})
     event = read(carrier, telnyx, body)
     assert (event.kind, event.incoming) == (CarrierEventKind.MESSAGE_RECEIVED, None)
+
+
+@pytest.mark.parametrize("status", ["delivery_failed", "expired"])
+async def test_a_final_40300_is_an_opt_out_whatever_the_status(
+    telnyx: FakeTelnyx, carrier: TelnyxCarrier, status: str
+) -> None:
+    """A 40300 in the final event means the carrier holds an opt-out for the pair
+    (``telephony.md`` §4.4): failed ``recipient_suppressed``, never merely undeliverable."""
+    errors = [{"code": "40300", "title": "Blocked due to STOP message"}]
+    body = status_event(telnyx, payload(status, errors=errors), "message.finalized")
+    event = read(carrier, telnyx, body)
+    assert event.report is not None
+    assert (event.report.status, event.report.error_code, event.report.carrier_error_code) == (
+        MessageStatus.FAILED, "recipient_suppressed", "40300",
+    )  # fmt: skip

@@ -230,12 +230,14 @@ class PeeweeMessageStore:
 
     def queued_to(self, organization_id: str, number: str) -> list[Message]:
         """The organization's ``queued`` messages to a number."""
-        rows = MessageRow.select().where(
+        query = MessageRow.select().where(
             MessageRow.organization_id == organization_id,
             MessageRow.to_number == number,
             MessageRow.status == MessageStatus.QUEUED.value,
         )
-        return [_message(row) for row in rows]
+        if self.pg:  # a row a hand-off holds is read again once it commits (then not queued)
+            query = query.for_update()
+        return [_message(row) for row in query]
 
     def list_messages(self, query: MessageQuery) -> tuple[list[Message], int]:
         """One page, newest first, and the total."""
@@ -287,6 +289,7 @@ class PeeweeMessageStore:
             .where(
                 MessageRow.id == message_id,
                 MessageRow.due_at.is_null(False),
+                MessageRow.status.in_(_LIVE),
                 MessageRow.lease_until.is_null() | (MessageRow.lease_until < now),
             )
             .execute()

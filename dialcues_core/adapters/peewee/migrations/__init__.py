@@ -52,7 +52,7 @@ def temporary_lines(db: pw.Database) -> None:
         db,
         "outbound_lines",
         "temporary",
-        sqlite="INTEGER NOT NULL DEFAULT FALSE",
+        sqlite="INTEGER NOT NULL DEFAULT 0",
         postgres="BOOLEAN NOT NULL DEFAULT FALSE",
     )
 

@@ -45,6 +45,7 @@ ending outcome
 # is only worth reading beside the rules in this docstring.
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 import re
@@ -147,8 +148,11 @@ class SimulatedCarrier:
         prepare_inventory()
 
     async def search(self, query: NumberQuery) -> list[AvailableNumber]:
-        """Return up to ``query.limit`` numbers of the inventory matching ``query``, sorted."""
-        return simulated_search(query)
+        """Return up to ``query.limit`` numbers of the inventory matching ``query``, sorted.
+
+        The walk is CPU work (a few milliseconds, more on a cold inventory): it runs in a
+        worker thread, so the carriers' shared event loop keeps serving holds and texts."""
+        return await asyncio.to_thread(simulated_search, query)
 
     async def reserve(self, number: str, reference: str) -> Reservation:
         """Reserve ``number`` for 30 minutes; refuse magic ``…9901`` and numbers not on sale."""

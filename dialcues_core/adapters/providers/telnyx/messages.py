@@ -65,6 +65,7 @@ STATUSES: Final[Mapping[str, tuple[MessageStatus, bool]]] = {
 }
 """Telnyx's ``to[0].status`` → our status and whether it is final (``telephony.md`` §4.5)."""
 
+OPTED_OUT_CODE: Final = "40300"
 RCS_UNREACHABLE_CODE: Final = "40001"
 """"Not routable": on an RCS message, the handset cannot take RCS (``channel_unavailable``).
 Telnyx documents no RCS-specific code; this is our reading, and the fake's."""
@@ -157,6 +158,10 @@ def status_report(
     status, final = known
     channel = _channel(payload.get("type"))
     code, message = _error(payload.get("errors"))
+    if final and code == OPTED_OUT_CODE and status is MessageStatus.UNDELIVERED:
+        # a final 40300 means the carrier holds an opt-out for the pair, whatever the status
+        # (telephony.md §4.4): failed recipient_suppressed, never merely undeliverable
+        status = MessageStatus.FAILED
     return CarrierReport(
         status=status,
         carrier_message_id=carrier_id,
