@@ -12,6 +12,7 @@ days): a duplicate answers 200 and changes nothing. Message events (``message.se
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 
@@ -35,18 +36,27 @@ class CarrierEvents:
         self.texts = texts
 
     def receive(self, organization_id: str, headers: Mapping[str, str], body: bytes) -> None:
-        """Verify one webhook of the organization's carrier and apply it (see the module)."""
+        """Verify one webhook of the organization's carrier and apply it (see the module).
+
+        The organization's settings are read and the signature checked before anything is
+        written; a message event is then recorded and applied in one transaction (the hot
+        path of ``message.finalized``)."""
         deps = self.numbers.deps
-        with deps.transactions.atomic():  # no such organization: no settings
-            settings = deps.store.carrier_settings(organization_id)
-        if settings is None or settings.carrier != TELNYX:
-            logger.info("A carrier webhook for %s was refused: no Telnyx carrier", organization_id)
-            raise ProviderEventRejected()
-        carrier = deps.carriers.carrier(settings)
-        lowered = {name.lower(): value for name, value in headers.items()}
-        event = carrier.read_event(lowered, body, deps.clock.now())  # raises when forged
+        texts = self.texts
+        applied = False
+        # one autocommit read and the signature check before the write turn (SQLite's
+        # writers take turns: the turn is kept for the writes)
+        event = self._verified(organization_id, headers, body)
         if event.kind in (CarrierEventKind.MESSAGE_STATUS, CarrierEventKind.MESSAGE_RECEIVED):
-            self._message_event(organization_id, event)
+            with (
+                deps.transactions.atomic(),
+                texts.deps.outbox.collecting() if texts is not None else contextlib.nullcontext(),
+            ):
+                applied = self._message_event(organization_id, event)
+        if applied and texts is not None:
+            for listener in texts.deps.listeners:
+                listener(None)  # a keyword reply or a settled status: the sender may have work
+        if event.kind in (CarrierEventKind.MESSAGE_STATUS, CarrierEventKind.MESSAGE_RECEIVED):
             return
         if not self._first_time(organization_id, event):
             return
@@ -54,6 +64,19 @@ class CarrierEvents:
             self._order_event(organization_id, event.reference)
             return
         logger.info("Carrier event %s (%s) accepted; nothing to apply", event.id, event.type)
+
+    def _verified(
+        self, organization_id: str, headers: Mapping[str, str], body: bytes
+    ) -> CarrierEvent:
+        """The organization's Telnyx event, verified (raises ``ProviderEventRejected``)."""
+        deps = self.numbers.deps
+        settings = deps.store.carrier_settings(organization_id)  # none: no such organization
+        if settings is None or settings.carrier != TELNYX:
+            logger.info("A carrier webhook for %s was refused: no Telnyx carrier", organization_id)
+            raise ProviderEventRejected()
+        carrier = deps.carriers.carrier(settings)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        return carrier.read_event(lowered, body, deps.clock.now())  # raises when forged
 
     def _first_time(self, organization_id: str, event: CarrierEvent) -> bool:
         store = self._messages()
@@ -68,27 +91,25 @@ class CarrierEvents:
     def _messages(self) -> MessageStore | None:
         return self.texts.store if self.texts is not None else None
 
-    def _message_event(self, organization_id: str, event: CarrierEvent) -> None:
-        """Record the event's id and apply it, in one transaction (its outbox events too)."""
+    def _message_event(self, organization_id: str, event: CarrierEvent) -> bool:
+        """Record the event's id and apply it, in the caller's transaction (its outbox events
+        too); return whether it changed anything."""
         texts = self.texts
         if texts is None:
             logger.info("Carrier event %s (%s): messages are not wired", event.id, event.type)
-            return
-        deps = texts.deps
-        now = deps.clock.now()
-        with deps.transactions.atomic(), deps.outbox.collecting():
-            if not texts.store.first_time(event.id, organization_id, now):
-                logger.info("Carrier event %s came again; nothing changes", event.id)
-                return
-            if event.report is not None:
-                texts.apply(organization_id, event.report, now)
-            elif event.incoming is not None:
-                texts.receive(organization_id, event.incoming, now)
-            else:
-                logger.info("Carrier event %s (%s) carries nothing to apply", event.id, event.type)
-                return
-        for listener in deps.listeners:
-            listener(None)  # a keyword reply or a settled status: the sender may have work
+            return False
+        now = texts.deps.clock.now()
+        if not texts.store.first_time(event.id, organization_id, now):
+            logger.info("Carrier event %s came again; nothing changes", event.id)
+            return False
+        if event.report is not None:
+            texts.apply(organization_id, event.report, now)
+        elif event.incoming is not None:
+            texts.receive(organization_id, event.incoming, now)
+        else:
+            logger.info("Carrier event %s (%s) carries nothing to apply", event.id, event.type)
+            return False
+        return True
 
     def _order_event(self, organization_id: str, reference: str) -> None:
         deps = self.numbers.deps
