@@ -61,7 +61,14 @@ PROVISIONAL_HOLD = timedelta(seconds=60)
 """A new claim's expiry until the carrier answered: longer than its calls can take."""
 MAX_HOLD = timedelta(minutes=30)
 CONCURRENT_HOLD_POLL = 0.05
-CONCURRENT_HOLD_TRIES = 600
+CONCURRENT_HOLD_TRIES = 160
+"""At most 8 s waiting for a concurrent hold of the same number (then 503, retry after 1 s):
+below the usual 10 s of an HTTP client's read timeout."""
+ABANDONED_RESERVING = timedelta(seconds=6)
+"""A hold still without a reservation this long after its claim is taken over by the next
+hold of the organization (inside the 8 s wait, so that one is answered, not 503). Its request
+most likely ended without its second step (an error, a lost connection); one still waiting on
+a slow carrier then finds the claim gone and answers ``number_held``: never held twice."""
 """A hold waits this many polls (30 s) for the organization's concurrent hold to settle."""
 
 
@@ -198,8 +205,17 @@ class Numbers:
         if mine is None or claim.number_id != mine.id:
             return None  # changing hands within the organization: look again
         status = mine.status_at(now)
+        if status is NumberStatus.HELD and mine.reservation_id is None:
+            if now - mine.created_at > ABANDONED_RESERVING:
+                # its request ended without its second step (an error, a lost connection): take
+                # the claim over; were it still in flight, its second step finds the claim gone
+                # and answers number_held, so nothing is held twice
+                with self.tx.atomic():
+                    self.store.free_claim(number, mine.id)
+                    self.store.delete(mine.id)
+            return None  # still reserving, or taken over: look again
         if status is NumberStatus.HELD:
-            return mine if mine.reservation_id is not None else None  # None: still reserving
+            return mine
         step = mine.failure.step if mine.failure else None
         transition(status, NumberAction.HOLD, step)  # owned: invalid_state
         return None  # expired, released, failed at its order: claim it anew
